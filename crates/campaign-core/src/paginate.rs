@@ -1,0 +1,186 @@
+//! The one page walker every source's stream is built on.
+
+use std::collections::hash_map::RandomState;
+use std::collections::{HashSet, VecDeque};
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
+
+use crate::error::{ErrorKind, Result, SourceError};
+use crate::model::{Campaign, CampaignId};
+use crate::query::CampaignQuery;
+use crate::source::{CampaignSource, Page, PageToken};
+
+/// Remembers which campaign ids a stream has already yielded.
+///
+/// Stores 64-bit keyed hashes rather than ids so memory stays about 16 bytes a
+/// campaign; with a random key per set, two distinct ids collide with
+/// probability ~n²/2⁶⁵ (about 10⁻⁹ at a million campaigns).
+#[derive(Debug, Default)]
+pub struct SeenIds {
+    hasher: RandomState,
+    seen: HashSet<u64>,
+}
+
+impl SeenIds {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `id`; true if it was not seen before.
+    pub fn insert(&mut self, id: &CampaignId) -> bool {
+        self.seen.insert(self.hasher.hash_one(id))
+    }
+
+    /// How many distinct ids were recorded.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
+type PageFuture = BoxFuture<'static, Result<Page>>;
+
+struct Walker<S: ?Sized> {
+    source: Arc<S>,
+    query: Arc<CampaignQuery>,
+    residual: CampaignQuery,
+    seen: SeenIds,
+    queue: VecDeque<PageToken>,
+    in_flight: FuturesOrdered<PageFuture>,
+    planned: bool,
+    pages: usize,
+    prefetch: usize,
+    max_pages: usize,
+}
+
+impl<S: CampaignSource + ?Sized> Walker<S> {
+    fn fetch(&self, token: Option<PageToken>) -> PageFuture {
+        let source = Arc::clone(&self.source);
+        let query = Arc::clone(&self.query);
+        Box::pin(async move { source.fetch_page(&query, token).await })
+    }
+
+    fn fill(&mut self) {
+        while self.in_flight.len() < self.prefetch {
+            let Some(token) = self.queue.pop_front() else {
+                break;
+            };
+            let fetch = self.fetch(Some(token));
+            self.in_flight.push_back(fetch);
+        }
+    }
+
+    /// Queues what follows `page`; returns false when the walk is over.
+    fn plan_after(&mut self, page: &mut Page) -> bool {
+        let next = page.next.take();
+        if !self.planned && !page.following.is_empty() {
+            self.planned = true;
+            self.queue.extend(next);
+            self.queue
+                .append(&mut std::mem::take(&mut page.following).into());
+            return !self.queue.is_empty();
+        }
+        let Some(next) = next else {
+            // An early end inside a planned run ends the walk: drop the rest.
+            self.queue.clear();
+            self.in_flight = FuturesOrdered::new();
+            return false;
+        };
+        if !self.planned || (self.queue.is_empty() && self.in_flight.is_empty()) {
+            // Sequential paging, or the planned run ran out while the source
+            // says there is more: continue from its token.
+            self.queue.push_back(next);
+        }
+        true
+    }
+
+    fn protocol_error(&self, message: String) -> SourceError {
+        SourceError::new(ErrorKind::Protocol, self.source.id(), message)
+    }
+
+    /// Fetches pages until one yields output or the walk ends.
+    async fn step(mut self) -> Option<(Vec<Result<Campaign>>, Option<Self>)> {
+        loop {
+            self.fill();
+            let mut page = match self.in_flight.next().await? {
+                Ok(page) => page,
+                Err(e) => return Some((vec![Err(e)], None)),
+            };
+            self.pages += 1;
+            for warning in &page.warnings {
+                tracing::warn!(source = self.source.id(), page = self.pages, "{warning}");
+            }
+            let more = self.plan_after(&mut page);
+            let received = page.items.len();
+            let mut out = Vec::with_capacity(received);
+            let mut fresh = 0usize;
+            for campaign in page.items {
+                if self.seen.insert(&campaign.id) {
+                    fresh += 1;
+                    if self.residual.matches(&campaign) {
+                        out.push(Ok(campaign));
+                    }
+                }
+            }
+            if received > 0 && fresh == 0 && more {
+                let error = self.protocol_error(format!(
+                    "page {} repeated only campaigns already seen; stopping to avoid a loop",
+                    self.pages
+                ));
+                out.push(Err(error));
+                return Some((out, None));
+            }
+            if more && self.pages >= self.max_pages {
+                let error = self.protocol_error(format!(
+                    "stopped after the page cap of {} pages with more still announced",
+                    self.max_pages
+                ));
+                out.push(Err(error));
+                return Some((out, None));
+            }
+            let state = more.then_some(self);
+            if !out.is_empty() || state.is_none() {
+                return Some((out, state));
+            }
+            self = state?;
+        }
+    }
+}
+
+/// Walks every page of `source` for `query`: lazily, prefetching announced
+/// pages concurrently, applying the residual filter and dropping repeated ids.
+///
+/// This is the body of [`CampaignSource::stream`]; sources that override
+/// `stream` can still build on it.
+pub fn walk_pages<S>(source: Arc<S>, query: CampaignQuery) -> BoxStream<'static, Result<Campaign>>
+where
+    S: CampaignSource + ?Sized,
+{
+    let options = source.walk_options();
+    let residual = source.capabilities().split(&query).residual;
+    let mut walker = Walker {
+        source,
+        query: Arc::new(query),
+        residual,
+        seen: SeenIds::new(),
+        queue: VecDeque::new(),
+        in_flight: FuturesOrdered::new(),
+        planned: false,
+        pages: 0,
+        prefetch: options.prefetch.max(1),
+        max_pages: options.max_pages.max(1),
+    };
+    let first = walker.fetch(None);
+    walker.in_flight.push_back(first);
+    stream::unfold(Some(walker), |state| async move { state?.step().await })
+        .flat_map(stream::iter)
+        .boxed()
+}

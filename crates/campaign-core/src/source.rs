@@ -1,0 +1,148 @@
+//! The provider abstraction: fetch one page, and stream them all.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+use crate::capabilities::Capabilities;
+use crate::error::Result;
+use crate::model::Campaign;
+use crate::paginate::walk_pages;
+use crate::query::CampaignQuery;
+
+/// An opaque position in a source's listing. Only the source that issued it
+/// understands its contents; callers store and hand it back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PageToken(String);
+
+impl PageToken {
+    /// Wraps a source-defined position.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One page of a source's listing.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Page {
+    /// The campaigns, in query order. They satisfy the filters the source
+    /// pushes down (see [`Capabilities`]); the rest is applied by the walker.
+    pub items: Vec<Campaign>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<PageToken>,
+    /// The provider's count of matching campaigns, where it reports one.
+    pub total_hint: Option<u64>,
+    /// Tokens of the pages after `next`, in order, when the source already
+    /// knows them (e.g. from a total page count). The walker then fetches
+    /// `next` and these concurrently, up to [`WalkOptions::prefetch`].
+    pub following: Vec<PageToken>,
+    /// Anomalies worth reporting that did not stop the listing.
+    pub warnings: Vec<String>,
+}
+
+impl Page {
+    /// A page of `items` continuing at `next`.
+    pub fn new(items: Vec<Campaign>, next: Option<PageToken>) -> Self {
+        Self {
+            items,
+            next,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the provider's total count.
+    pub fn with_total_hint(mut self, total: u64) -> Self {
+        self.total_hint = Some(total);
+        self
+    }
+
+    /// Sets the known tokens after `next`.
+    pub fn with_following(mut self, following: Vec<PageToken>) -> Self {
+        self.following = following;
+        self
+    }
+
+    /// Adds a warning.
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
+        self
+    }
+}
+
+/// How [`CampaignSource::stream`] walks a source's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalkOptions {
+    /// Pages fetched at once when the source announces them in
+    /// [`Page::following`]. 1 walks sequentially.
+    pub prefetch: usize,
+    /// Most pages one walk fetches before it stops with a `Protocol` error,
+    /// so a server that never says "done" cannot loop forever.
+    pub max_pages: usize,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        Self {
+            prefetch: 1,
+            max_pages: 100_000,
+        }
+    }
+}
+
+/// A provider of campaigns: the one interface every consumer sees.
+///
+/// Implementors write [`fetch_page`](CampaignSource::fetch_page); the provided
+/// [`stream`](CampaignSource::stream) walks every page lazily, applies the
+/// filters the source does not push down, and drops repeated ids.
+///
+/// Object-safe: use it as `Arc<dyn CampaignSource>`.
+#[async_trait]
+pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
+    /// This source's configured name (the `source` part of every [`crate::CampaignId`]).
+    fn id(&self) -> &str;
+
+    /// The provider kind: `"cms"`, `"kore"` or a plugin's name.
+    fn provider(&self) -> &str;
+
+    /// What the source applies at the provider.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Fetches the page at `token` (the first page for `None`).
+    ///
+    /// Items come in `query`'s sort order across pages and satisfy every
+    /// filter the capabilities claim to push down; filters not pushed down may
+    /// be left to the caller (the walker applies them).
+    async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page>;
+
+    /// How the provided stream walks pages (prefetch, page cap).
+    fn walk_options(&self) -> WalkOptions {
+        WalkOptions::default()
+    }
+
+    /// Every matching campaign, in query order, fetched lazily page by page.
+    ///
+    /// An error is yielded once and ends the stream. The stream owns what it
+    /// needs, so it outlives the borrow of `query`.
+    fn stream(self: Arc<Self>, query: &CampaignQuery) -> BoxStream<'static, Result<Campaign>> {
+        walk_pages(self, query.clone())
+    }
+}
+
+/// A shared, type-erased source.
+pub type DynCampaignSource = dyn CampaignSource;

@@ -1,0 +1,268 @@
+//! Drives the provided `stream()` through a mockall mock of `CampaignSource`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use campaign_core::{
+    Campaign, CampaignId, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Filter,
+    Page, PageToken, Result, SourceError, Status, WalkOptions,
+};
+use futures::{StreamExt, TryStreamExt};
+use mockall::predicate::eq;
+
+mockall::mock! {
+    #[derive(Debug)]
+    pub Source {}
+
+    #[async_trait]
+    impl CampaignSource for Source {
+        fn id(&self) -> &str;
+        fn provider(&self) -> &str;
+        fn capabilities(&self) -> Capabilities;
+        async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page>;
+        fn walk_options(&self) -> WalkOptions;
+    }
+}
+
+fn campaign(native: &str, status: Status) -> Campaign {
+    let mut c = Campaign::new(
+        CampaignId::new("mock", native),
+        "mock",
+        native,
+        Channel::Sms,
+    );
+    c.status = Some(status);
+    c
+}
+
+fn mock_with(capabilities: Capabilities, options: WalkOptions) -> MockSource {
+    let mut source = MockSource::new();
+    source.expect_id().return_const("mock".to_string());
+    source.expect_provider().return_const("mock".to_string());
+    source.expect_capabilities().return_const(capabilities);
+    source.expect_walk_options().return_const(options);
+    source
+}
+
+#[tokio::test]
+async fn walks_pages_in_order_and_drops_a_repeated_item() {
+    let mut source = mock_with(Capabilities::local_only(), WalkOptions::default());
+    source
+        .expect_fetch_page()
+        .with(mockall::predicate::always(), eq(None))
+        .times(1)
+        .returning(|_, _| {
+            Ok(Page::new(
+                vec![campaign("a", Status::Ready), campaign("b", Status::Ready)],
+                Some(PageToken::new("2")),
+            ))
+        });
+    source
+        .expect_fetch_page()
+        .with(mockall::predicate::always(), eq(Some(PageToken::new("2"))))
+        .times(1)
+        // Data moved between requests: "b" shows up again at the top.
+        .returning(|_, _| {
+            Ok(Page::new(
+                vec![campaign("b", Status::Ready), campaign("c", Status::Ready)],
+                Some(PageToken::new("3")),
+            ))
+        });
+    source
+        .expect_fetch_page()
+        .with(mockall::predicate::always(), eq(Some(PageToken::new("3"))))
+        .times(1)
+        .returning(|_, _| Ok(Page::new(vec![campaign("d", Status::Paused)], None)));
+
+    let source: Arc<dyn CampaignSource> = Arc::new(source);
+    let ids: Vec<String> = source
+        .stream(&CampaignQuery::all())
+        .map_ok(|c| c.id.native)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["a", "b", "c", "d"]);
+}
+
+#[tokio::test]
+async fn applies_the_residual_filter_locally() {
+    let mut source = mock_with(Capabilities::local_only(), WalkOptions::default());
+    source.expect_fetch_page().times(1).returning(|_, _| {
+        Ok(Page::new(
+            vec![campaign("a", Status::Ready), campaign("b", Status::Paused)],
+            None,
+        ))
+    });
+    let query = CampaignQuery::builder()
+        .status(Status::Paused)
+        .build()
+        .unwrap();
+    let ids: Vec<String> = Arc::new(source)
+        .stream(&query)
+        .map_ok(|c| c.id.native)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["b"]);
+}
+
+#[tokio::test]
+async fn pushed_down_filters_are_trusted_not_reapplied() {
+    let caps = Capabilities {
+        filters: [Filter::Status].into(),
+        ..Capabilities::default()
+    };
+    let mut source = mock_with(caps, WalkOptions::default());
+    source
+        .expect_fetch_page()
+        .times(1)
+        .returning(|_, _| Ok(Page::new(vec![campaign("a", Status::Ready)], None)));
+    let query = CampaignQuery::builder()
+        .status(Status::Paused)
+        .build()
+        .unwrap();
+    let items: Vec<Campaign> = Arc::new(source).stream(&query).try_collect().await.unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the walker trusts what the source claims to push down"
+    );
+}
+
+#[tokio::test]
+async fn an_error_is_yielded_once_and_ends_the_stream() {
+    let mut source = mock_with(Capabilities::local_only(), WalkOptions::default());
+    source
+        .expect_fetch_page()
+        .with(mockall::predicate::always(), eq(None))
+        .returning(|_, _| {
+            Ok(Page::new(
+                vec![campaign("a", Status::Ready)],
+                Some(PageToken::new("2")),
+            ))
+        });
+    source
+        .expect_fetch_page()
+        .with(mockall::predicate::always(), eq(Some(PageToken::new("2"))))
+        .times(1)
+        .returning(
+            |_, _| Err(SourceError::new(ErrorKind::Server, "mock", "boom").with_status(500)),
+        );
+    let out: Vec<Result<Campaign>> = Arc::new(source)
+        .stream(&CampaignQuery::all())
+        .collect()
+        .await;
+    assert_eq!(out.len(), 2);
+    assert!(out[0].is_ok());
+    assert_eq!(out[1].as_ref().unwrap_err().kind(), ErrorKind::Server);
+}
+
+#[tokio::test]
+async fn a_server_repeating_the_same_page_stops_with_a_protocol_error() {
+    let mut source = mock_with(Capabilities::local_only(), WalkOptions::default());
+    source.expect_fetch_page().times(2).returning(|_, _| {
+        Ok(Page::new(
+            vec![campaign("a", Status::Ready), campaign("b", Status::Ready)],
+            Some(PageToken::new("again")),
+        ))
+    });
+    let out: Vec<Result<Campaign>> = Arc::new(source)
+        .stream(&CampaignQuery::all())
+        .collect()
+        .await;
+    assert_eq!(out.len(), 3);
+    let error = out[2].as_ref().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Protocol);
+    assert!(error.message().contains("repeated"), "{error}");
+}
+
+#[tokio::test]
+async fn the_page_cap_stops_an_endless_source() {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let mut source = mock_with(
+        Capabilities::local_only(),
+        WalkOptions {
+            prefetch: 1,
+            max_pages: 5,
+        },
+    );
+    let seen = counter.clone();
+    source.expect_fetch_page().returning(move |_, _| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        Ok(Page::new(
+            vec![campaign(&n.to_string(), Status::Ready)],
+            Some(PageToken::new((n + 1).to_string())),
+        ))
+    });
+    let out: Vec<Result<Campaign>> = Arc::new(source)
+        .stream(&CampaignQuery::all())
+        .collect()
+        .await;
+    assert_eq!(counter.load(Ordering::SeqCst), 5);
+    assert_eq!(out.iter().filter(|r| r.is_ok()).count(), 5);
+    assert_eq!(
+        out.last().unwrap().as_ref().unwrap_err().kind(),
+        ErrorKind::Protocol
+    );
+}
+
+/// Pages announced through `following` are fetched concurrently, yet yielded in order.
+#[derive(Debug)]
+struct Announcing {
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+#[async_trait]
+impl CampaignSource for Announcing {
+    fn id(&self) -> &str {
+        "announcing"
+    }
+    fn provider(&self) -> &str {
+        "test"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::local_only()
+    }
+    fn walk_options(&self) -> WalkOptions {
+        WalkOptions {
+            prefetch: 4,
+            max_pages: 100,
+        }
+    }
+    async fn fetch_page(&self, _query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let page: usize = token.map_or(0, |t| t.as_str().parse().unwrap());
+        // Later pages answer faster, so ordering must come from the walker.
+        tokio::time::sleep(std::time::Duration::from_millis(40 - 3 * page as u64)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let items = vec![campaign(&format!("p{page}"), Status::Ready)];
+        let next = (page < 9).then(|| PageToken::new((page + 1).to_string()));
+        let mut result = Page::new(items, next);
+        if page == 0 {
+            result =
+                result.with_following((2..10).map(|p| PageToken::new(p.to_string())).collect());
+        }
+        Ok(result)
+    }
+}
+
+#[tokio::test]
+async fn announced_pages_are_prefetched_concurrently_and_yielded_in_order() {
+    let source = Arc::new(Announcing {
+        in_flight: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    });
+    let ids: Vec<String> = source
+        .clone()
+        .stream(&CampaignQuery::all())
+        .map_ok(|c| c.id.native)
+        .try_collect()
+        .await
+        .unwrap();
+    let expected: Vec<String> = (0..10).map(|p| format!("p{p}")).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(source.peak.load(Ordering::SeqCst), 4);
+}

@@ -1,0 +1,1 @@
+//! Work in progress: see the project's open issues.
