@@ -79,6 +79,7 @@ mod merge;
 mod model;
 mod paginate;
 mod query;
+mod retry_budget;
 mod secret;
 mod source;
 mod token;
@@ -89,10 +90,11 @@ pub use merge::{merge_sorted, MergeSorted};
 pub use model::{
     Campaign, CampaignId, Channel, DialingMode, ListRef, RawRecord, Schedule, Scope, Status,
 };
-pub use paginate::{walk_pages, SeenIds};
+pub use paginate::{walk_pages, walk_positions, Positioned, SeenIds, SourcePosition};
 pub use query::{
     CampaignQuery, CampaignQueryBuilder, QueryError, Sort, SortDirection, SortField, TimeRange,
 };
+pub use retry_budget::RetryBudget;
 pub use secret::Secret;
 pub use source::{CampaignSource, DynCampaignSource, Page, PageToken, WalkOptions};
 pub use token::{StaticToken, TokenProvider};

@@ -6,7 +6,8 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt};
+use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, Result, SourceError};
 use crate::model::{Campaign, CampaignId};
@@ -46,7 +47,30 @@ impl SeenIds {
     }
 }
 
-type PageFuture = BoxFuture<'static, Result<Page>>;
+/// Where a walk stands in one source: the page being read and how many of
+/// its raw items (before local filtering) are behind us.
+///
+/// `SourcePosition::default()` is the start of the listing. Resuming from a
+/// position fetches `page` again and skips `offset` items, so a resumed walk
+/// over unchanged data continues exactly where the earlier one stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct SourcePosition {
+    /// The page token (`None`: the first page).
+    pub page: Option<PageToken>,
+    /// Raw items of that page already consumed.
+    pub offset: usize,
+}
+
+/// A campaign with the position right after it in its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Positioned {
+    /// The campaign.
+    pub campaign: Campaign,
+    /// Resume here to continue after this campaign.
+    pub after: SourcePosition,
+}
+
+type PageFuture = BoxFuture<'static, (Option<PageToken>, Result<Page>)>;
 
 struct Walker<S: ?Sized> {
     source: Arc<S>,
@@ -57,6 +81,7 @@ struct Walker<S: ?Sized> {
     in_flight: FuturesOrdered<PageFuture>,
     planned: bool,
     pages: usize,
+    skip_first: usize,
     prefetch: usize,
     max_pages: usize,
 }
@@ -65,7 +90,10 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
     fn fetch(&self, token: Option<PageToken>) -> PageFuture {
         let source = Arc::clone(&self.source);
         let query = Arc::clone(&self.query);
-        Box::pin(async move { source.fetch_page(&query, token).await })
+        Box::pin(async move {
+            let page = source.fetch_page(&query, token.clone()).await;
+            (token, page)
+        })
     }
 
     fn fill(&mut self) {
@@ -107,10 +135,11 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
     }
 
     /// Fetches pages until one yields output or the walk ends.
-    async fn step(mut self) -> Option<(Vec<Result<Campaign>>, Option<Self>)> {
+    async fn step(mut self) -> Option<(Vec<Result<Positioned>>, Option<Self>)> {
         loop {
             self.fill();
-            let mut page = match self.in_flight.next().await? {
+            let (token, page) = self.in_flight.next().await?;
+            let mut page = match page {
                 Ok(page) => page,
                 Err(e) => return Some((vec![Err(e)], None)),
             };
@@ -119,18 +148,23 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
                 tracing::warn!(source = self.source.id(), page = self.pages, "{warning}");
             }
             let more = self.plan_after(&mut page);
-            let received = page.items.len();
-            let mut out = Vec::with_capacity(received);
+            let skip = std::mem::take(&mut self.skip_first);
+            let considered = page.items.len().saturating_sub(skip);
+            let mut out = Vec::with_capacity(considered);
             let mut fresh = 0usize;
-            for campaign in page.items {
+            for (index, campaign) in page.items.into_iter().enumerate().skip(skip) {
                 if self.seen.insert(&campaign.id) {
                     fresh += 1;
                     if self.residual.matches(&campaign) {
-                        out.push(Ok(campaign));
+                        let after = SourcePosition {
+                            page: token.clone(),
+                            offset: index + 1,
+                        };
+                        out.push(Ok(Positioned { campaign, after }));
                     }
                 }
             }
-            if received > 0 && fresh == 0 && more {
+            if considered > 0 && fresh == 0 && more {
                 let error = self.protocol_error(format!(
                     "page {} repeated only campaigns already seen; stopping to avoid a loop",
                     self.pages
@@ -155,12 +189,16 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
     }
 }
 
-/// Walks every page of `source` for `query`: lazily, prefetching announced
+/// Walks every page of `source` for `query` from `from`, yielding each
+/// campaign with the position right after it: lazily, prefetching announced
 /// pages concurrently, applying the residual filter and dropping repeated ids.
 ///
-/// This is the body of [`CampaignSource::stream`]; sources that override
-/// `stream` can still build on it.
-pub fn walk_pages<S>(source: Arc<S>, query: CampaignQuery) -> BoxStream<'static, Result<Campaign>>
+/// The aggregate uses the positions for its cursors; [`walk_pages`] drops them.
+pub fn walk_positions<S>(
+    source: Arc<S>,
+    query: CampaignQuery,
+    from: SourcePosition,
+) -> BoxStream<'static, Result<Positioned>>
 where
     S: CampaignSource + ?Sized,
 {
@@ -175,12 +213,24 @@ where
         in_flight: FuturesOrdered::new(),
         planned: false,
         pages: 0,
+        skip_first: from.offset,
         prefetch: options.prefetch.max(1),
         max_pages: options.max_pages.max(1),
     };
-    let first = walker.fetch(None);
+    let first = walker.fetch(from.page);
     walker.in_flight.push_back(first);
     stream::unfold(Some(walker), |state| async move { state?.step().await })
         .flat_map(stream::iter)
+        .boxed()
+}
+
+/// Walks every page of `source` for `query` from the start: the body of
+/// [`CampaignSource::stream`], for sources that override it to build on.
+pub fn walk_pages<S>(source: Arc<S>, query: CampaignQuery) -> BoxStream<'static, Result<Campaign>>
+where
+    S: CampaignSource + ?Sized,
+{
+    walk_positions(source, query, SourcePosition::default())
+        .map_ok(|positioned| positioned.campaign)
         .boxed()
 }

@@ -15,19 +15,37 @@ use crate::query::CampaignQuery;
 
 /// An opaque position in a source's listing. Only the source that issued it
 /// understands its contents; callers store and hand it back.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PageToken(String);
+///
+/// Cheap to clone (shared text), since positions are copied per item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PageToken(Arc<str>);
 
 impl PageToken {
     /// Wraps a source-defined position.
     pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
+        Self(Arc::from(token.into()))
     }
 
     /// The token's text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl Serialize for PageToken {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PageToken {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        String::deserialize(deserializer).map(PageToken::new)
     }
 }
 

@@ -266,3 +266,61 @@ async fn announced_pages_are_prefetched_concurrently_and_yielded_in_order() {
     assert_eq!(ids, expected);
     assert_eq!(source.peak.load(Ordering::SeqCst), 4);
 }
+
+/// Nine campaigns in pages of three, with every other one filtered out locally.
+#[derive(Debug)]
+struct Paged;
+
+#[async_trait]
+impl CampaignSource for Paged {
+    fn id(&self) -> &str {
+        "paged"
+    }
+    fn provider(&self) -> &str {
+        "test"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::local_only()
+    }
+    async fn fetch_page(&self, _query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+        let start: usize = token.map_or(0, |t| t.as_str().parse().unwrap());
+        let items = (start..(start + 3).min(9))
+            .map(|i| {
+                let status = if i % 2 == 0 {
+                    Status::Ready
+                } else {
+                    Status::Paused
+                };
+                campaign(&i.to_string(), status)
+            })
+            .collect();
+        let next = (start + 3 < 9).then(|| PageToken::new((start + 3).to_string()));
+        Ok(Page::new(items, next))
+    }
+}
+
+#[tokio::test]
+async fn resuming_from_any_position_continues_exactly_after_it() {
+    let query = CampaignQuery::builder()
+        .status(Status::Ready)
+        .build()
+        .unwrap();
+    let source = Arc::new(Paged);
+    let all: Vec<campaign_core::Positioned> =
+        campaign_core::walk_positions(source.clone(), query.clone(), Default::default())
+            .try_collect()
+            .await
+            .unwrap();
+    let ids: Vec<&str> = all.iter().map(|p| p.campaign.id.native.as_str()).collect();
+    assert_eq!(ids, ["0", "2", "4", "6", "8"]);
+    for (i, item) in all.iter().enumerate() {
+        let rest: Vec<String> =
+            campaign_core::walk_positions(source.clone(), query.clone(), item.after.clone())
+                .map_ok(|p| p.campaign.id.native)
+                .try_collect()
+                .await
+                .unwrap();
+        let expected: Vec<String> = ids[i + 1..].iter().map(|s| s.to_string()).collect();
+        assert_eq!(rest, expected, "resume after {}", ids[i]);
+    }
+}
