@@ -1,1 +1,55 @@
-//! Work in progress: see the project's open issues.
+//! HTTP plumbing shared by the campaign providers, written once: retries with
+//! exponential backoff and jitter (`backon`), `Retry-After` honoured and
+//! capped, one deadline per retry loop, a retry budget shared across sources,
+//! a client-side rate limiter (`governor`), response size limits, no
+//! redirects (credential headers never reach another host), a single token
+//! refresh on 401, provider error bodies parsed into [`SourceError`], and
+//! the `https` rule for base URLs.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use campaign_core::{Secret, SourceError, StaticToken};
+//! use campaign_http::{check_base_url, ApiRequest, Auth, HttpClient, HttpConfig, ProviderError};
+//! use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+//!
+//! # async fn example() -> Result<(), SourceError> {
+//! fn no_error_body(_: &[u8]) -> Option<ProviderError> { None }
+//! let base = check_base_url("demo", "https://api.example.com", false)?;
+//! let client = HttpClient::new("demo", HttpConfig::default(), no_error_body)?;
+//! let tokens = StaticToken::new("t0ken");
+//! let bearer = |token: &Secret| -> Result<HeaderMap, SourceError> {
+//!     let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+//!         .map_err(|_| SourceError::config("demo", "token is not a valid header value"))?;
+//!     value.set_sensitive(true);
+//!     Ok(HeaderMap::from_iter([(AUTHORIZATION, value)]))
+//! };
+//! let request = ApiRequest {
+//!     method: reqwest::Method::GET,
+//!     url: base.join("/items").map_err(|e| SourceError::config("demo", e.to_string()))?,
+//!     headers: HeaderMap::new(),
+//!     json_body: None,
+//!     description: "GET /items".into(),
+//! };
+//! let body = client.execute(&request, Auth::Token { tokens: &tokens, headers: &bearer }).await?;
+//! # let _ = body; Ok(()) }
+//! ```
+
+#![warn(missing_docs, missing_debug_implementations)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod client;
+mod config;
+mod limiter;
+mod response;
+mod url_rules;
+
+pub use client::{ApiRequest, Auth, AuthHeaders, HttpClient};
+pub use config::{HttpConfig, RetryPolicy};
+pub use limiter::RateLimiter;
+pub use response::{decode_json, parse_retry_after, snippet, ErrorBodyParser, ProviderError};
+pub use url_rules::{check_base_url, is_loopback, join_segments};
+
+/// Re-exported so providers and callers use the same HTTP types.
+pub use reqwest::{header, Method};
+pub use url::Url;

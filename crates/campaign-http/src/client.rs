@@ -1,0 +1,347 @@
+//! The retrying, size-limited, redirect-refusing HTTP client providers share.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::{ExponentialBuilder, Retryable};
+use bytes::{Bytes, BytesMut};
+use campaign_core::{ErrorKind, RetryBudget, Secret, SourceError, TokenProvider};
+use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::config::HttpConfig;
+use crate::limiter::RateLimiter;
+use crate::response::{parse_retry_after, snippet, ErrorBodyParser};
+
+/// Error bodies are read only this far: enough for any provider's message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// One request, described without secrets.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    /// HTTP method.
+    pub method: Method,
+    /// Full URL. Its query may hold ids; it is never logged or put in errors.
+    pub url: Url,
+    /// Headers other than credentials (mark secret ones sensitive).
+    pub headers: HeaderMap,
+    /// A JSON body, sent with `Content-Type: application/json`.
+    pub json_body: Option<Bytes>,
+    /// What errors and logs call this request, e.g. `GET campaigns (contact center 1)`.
+    /// Must not contain credentials or ids that act as credentials.
+    pub description: String,
+}
+
+/// Builds the credential headers for a token (marked sensitive).
+pub type AuthHeaders = dyn Fn(&Secret) -> Result<HeaderMap, SourceError> + Send + Sync;
+
+/// How a request is authorized.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    /// No token (credentials, if any, are in [`ApiRequest::headers`]).
+    None,
+    /// A token from `tokens`, placed by `headers`; a 401 invalidates it and
+    /// retries once with a fresh one.
+    Token {
+        /// Where the token comes from.
+        tokens: &'a dyn TokenProvider,
+        /// Puts the token into headers.
+        headers: &'a AuthHeaders,
+    },
+}
+
+impl std::fmt::Debug for Auth<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("Auth::None"),
+            Auth::Token { tokens, .. } => f.debug_struct("Auth::Token").field("tokens", tokens).finish(),
+        }
+    }
+}
+
+/// A provider's HTTP client: retries with exponential backoff and jitter
+/// (via `backon`), honours and caps `Retry-After`, shares a retry budget,
+/// refuses bodies above a size limit, follows no redirect (so no credential
+/// header can reach another host), refreshes the token once on 401, and puts
+/// the whole retry loop under one deadline.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    source_id: Arc<str>,
+    client: reqwest::Client,
+    config: HttpConfig,
+    budget: Arc<RetryBudget>,
+    limiter: Option<Arc<RateLimiter>>,
+    parse_error: ErrorBodyParser,
+}
+
+impl HttpClient {
+    /// A client for source `source_id`, reading error bodies with `parse_error`.
+    pub fn new(
+        source_id: &str,
+        config: HttpConfig,
+        parse_error: ErrorBodyParser,
+    ) -> Result<Self, SourceError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .build()
+            .map_err(|e| {
+                SourceError::config(source_id, "could not build the HTTP client").with_cause(e.without_url())
+            })?;
+        let budget = config.retry_budget.clone().unwrap_or_default();
+        Ok(Self {
+            source_id: Arc::from(source_id),
+            client,
+            config,
+            budget,
+            limiter: None,
+            parse_error,
+        })
+    }
+
+    /// Puts every request of this client (and its clones) under `limiter`.
+    pub fn with_rate_limiter(mut self, limiter: Arc<RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// The source this client serves.
+    pub fn source_id(&self) -> &str {
+        &self.source_id
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// Sends `request`, retrying as configured, and returns the success body.
+    pub async fn execute(&self, request: &ApiRequest, auth: Auth<'_>) -> Result<Bytes, SourceError> {
+        let policy = &self.config.retry;
+        let started = Instant::now();
+        let attempts = Cell::new(0usize);
+        let budget_refused = Cell::new(false);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(policy.initial_backoff)
+            .with_max_delay(policy.max_backoff)
+            .with_max_times(policy.max_retries)
+            .with_jitter();
+        let attempt = || async {
+            attempts.set(attempts.get() + 1);
+            self.attempt(request, auth).await
+        };
+        let retrying = attempt
+            .retry(backoff)
+            .when(SourceError::is_retryable)
+            .adjust(|error: &SourceError, delay: Option<Duration>| {
+                let delay = delay?;
+                let delay = match error.retry_after() {
+                    Some(wait) if wait > policy.max_retry_after => return None,
+                    Some(wait) => wait,
+                    None => delay,
+                };
+                if !self.budget.try_acquire(error.kind() == ErrorKind::Timeout) {
+                    budget_refused.set(true);
+                    return None;
+                }
+                tracing::debug!(
+                    source = %self.source_id,
+                    request = %request.description,
+                    attempt = attempts.get(),
+                    error = %error.kind(),
+                    wait_ms = delay.as_millis() as u64,
+                    "retrying"
+                );
+                Some(delay)
+            });
+        let outcome = match tokio::time::timeout(policy.deadline, retrying).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(SourceError::new(
+                ErrorKind::Timeout,
+                &*self.source_id,
+                format!("gave up at the retry deadline of {:?}", policy.deadline),
+            )
+            .with_request(&request.description)),
+        };
+        let tries = attempts.get();
+        match outcome {
+            Ok(body) => {
+                self.budget.on_success(tries > 1);
+                tracing::debug!(
+                    source = %self.source_id,
+                    request = %request.description,
+                    attempts = tries,
+                    bytes = body.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "ok"
+                );
+                Ok(body)
+            }
+            Err(error) => {
+                let error = match (tries, budget_refused.get()) {
+                    (_, true) => error.with_context(format!("retry budget exhausted after {tries} attempts")),
+                    (1, false) => error,
+                    (n, false) => error.with_context(format!("after {n} attempts")),
+                };
+                tracing::debug!(source = %self.source_id, request = %request.description, error = %error, "failed");
+                Err(error)
+            }
+        }
+    }
+
+    /// One attempt, including the single token refresh after a 401.
+    async fn attempt(&self, request: &ApiRequest, auth: Auth<'_>) -> Result<Bytes, SourceError> {
+        let token = match auth {
+            Auth::None => None,
+            Auth::Token { tokens, .. } => Some(tokens.token().await?),
+        };
+        let response = self.send(request, auth, token.as_ref()).await?;
+        let (Auth::Token { tokens, .. }, Some(token), StatusCode::UNAUTHORIZED) =
+            (auth, token.as_ref(), response.status())
+        else {
+            return self.read(request, response).await;
+        };
+        tracing::debug!(source = %self.source_id, request = %request.description, "401: renewing the token once");
+        tokens.invalidate(token).await;
+        let fresh = tokens.token().await?;
+        let response = self.send(request, auth, Some(&fresh)).await?;
+        self.read(request, response).await
+    }
+
+    async fn send(
+        &self,
+        request: &ApiRequest,
+        auth: Auth<'_>,
+        token: Option<&Secret>,
+    ) -> Result<reqwest::Response, SourceError> {
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
+        }
+        let mut builder = self
+            .client
+            .request(request.method.clone(), request.url.clone())
+            .headers(request.headers.clone());
+        if let (Auth::Token { headers, .. }, Some(token)) = (auth, token) {
+            builder = builder.headers(headers(token)?);
+        }
+        if let Some(body) = &request.json_body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        builder
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| self.transport_error(request, e))
+    }
+
+    /// Reads a response: the body of a success, a typed error otherwise.
+    async fn read(&self, request: &ApiRequest, response: reqwest::Response) -> Result<Bytes, SourceError> {
+        let status = response.status();
+        if status.is_success() {
+            return self.read_body(request, response, self.config.max_body_bytes).await;
+        }
+        if status.is_redirection() {
+            let target = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| request.url.join(l).ok())
+                .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?")))
+                .unwrap_or_else(|| "an unknown location".into());
+            return Err(self.error(ErrorKind::Transport, request, status)
+                .with_context(format!("refused to follow a redirect to {target}; credentials are never forwarded")));
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let body = self
+            .read_body(request, response, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
+        let kind = ErrorKind::from_status(status.as_u16());
+        let mut error = self.error(kind, request, status);
+        match (self.parse_error)(&body) {
+            Some(parsed) => {
+                if let Some(code) = parsed.code {
+                    error = error.with_code(code);
+                }
+                if let Some(message) = parsed.message {
+                    error = error.with_context(message);
+                }
+            }
+            None if !body.is_empty() => {
+                error = error.with_context(format!("body starts: {:?}", snippet(&body)));
+            }
+            None => {}
+        }
+        if kind == ErrorKind::RateLimited {
+            if let Some(limiter) = &self.limiter {
+                limiter.on_rate_limited(retry_after);
+            }
+        }
+        if let Some(wait) = retry_after {
+            error = error.with_retry_after(wait);
+        }
+        Err(error)
+    }
+
+    async fn read_body(
+        &self,
+        request: &ApiRequest,
+        mut response: reqwest::Response,
+        limit: usize,
+    ) -> Result<Bytes, SourceError> {
+        let status = response.status().as_u16();
+        let too_large = || {
+            SourceError::new(
+                ErrorKind::Decode,
+                &*self.source_id,
+                format!("response body exceeds the limit of {limit} bytes; refused"),
+            )
+            .with_request(&request.description)
+            .with_status(status)
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(request, e))? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    fn error(&self, kind: ErrorKind, request: &ApiRequest, status: StatusCode) -> SourceError {
+        let reason = status.canonical_reason().unwrap_or("unexpected status");
+        SourceError::new(kind, &*self.source_id, reason)
+            .with_status(status.as_u16())
+            .with_request(&request.description)
+    }
+
+    fn transport_error(&self, request: &ApiRequest, error: reqwest::Error) -> SourceError {
+        let (kind, what) = if error.is_timeout() {
+            (ErrorKind::Timeout, "no complete answer within the timeout")
+        } else if error.is_connect() {
+            (ErrorKind::Transport, "could not connect")
+        } else if error.is_body() || error.is_decode() {
+            (ErrorKind::Transport, "the connection failed while reading the body")
+        } else {
+            (ErrorKind::Transport, "the request failed")
+        };
+        // Never quote the URL: its query may carry an account id.
+        SourceError::new(kind, &*self.source_id, what)
+            .with_request(&request.description)
+            .with_cause(error.without_url())
+    }
+}

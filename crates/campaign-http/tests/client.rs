@@ -1,0 +1,264 @@
+//! The shared client against scripted servers (wiremock on 127.0.0.1:0).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use campaign_core::{ErrorKind, RetryBudget, Secret, SourceError, TokenProvider};
+use campaign_http::header::{HeaderMap, HeaderValue};
+use campaign_http::{ApiRequest, Auth, HttpClient, HttpConfig, Method, ProviderError, RetryPolicy, Url};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+fn parse_error(body: &[u8]) -> Option<ProviderError> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    Some(ProviderError {
+        code: v.get("errorCode").and_then(|c| c.as_str()).map(str::to_owned),
+        message: v.get("errorMessage").and_then(|c| c.as_str()).map(str::to_owned),
+    })
+}
+
+fn fast_config() -> HttpConfig {
+    HttpConfig {
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            deadline: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(3),
+        },
+        ..HttpConfig::default()
+    }
+}
+
+fn client(config: HttpConfig) -> HttpClient {
+    HttpClient::new("test-src", config, parse_error).unwrap()
+}
+
+fn get(server: &MockServer, p: &str) -> ApiRequest {
+    ApiRequest {
+        method: Method::GET,
+        url: Url::parse(&format!("{}{p}", server.uri())).unwrap(),
+        headers: HeaderMap::new(),
+        json_body: None,
+        description: format!("GET {p}"),
+    }
+}
+
+/// Hands out "token-1", "token-2", ... and counts invalidations.
+#[derive(Debug, Default)]
+struct Rotating {
+    current: AtomicUsize,
+    invalidated: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenProvider for Rotating {
+    async fn token(&self) -> campaign_core::Result<Secret> {
+        Ok(Secret::new(format!("token-{}", self.current.load(Ordering::SeqCst) + 1)))
+    }
+    async fn invalidate(&self, _rejected: &Secret) {
+        self.invalidated.fetch_add(1, Ordering::SeqCst);
+        self.current.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn bearer(token: &Secret) -> Result<HeaderMap, SourceError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        .map_err(|_| SourceError::config("test-src", "bad token"))?;
+    value.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", value);
+    Ok(headers)
+}
+
+/// Answers from a script, then repeats its last entry.
+struct Script(Vec<ResponseTemplate>, AtomicUsize);
+
+impl Respond for Script {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let i = self.1.fetch_add(1, Ordering::SeqCst).min(self.0.len() - 1);
+        self.0[i].clone()
+    }
+}
+
+fn script(responses: Vec<ResponseTemplate>) -> Script {
+    Script(responses, AtomicUsize::new(0))
+}
+
+#[tokio::test]
+async fn retries_503_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/c"))
+        .respond_with(script(vec![
+            ResponseTemplate::new(503),
+            ResponseTemplate::new(502),
+            ResponseTemplate::new(200).set_body_string("[1]"),
+        ]))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let body = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap();
+    assert_eq!(&body[..], b"[1]");
+}
+
+#[tokio::test]
+async fn honours_retry_after_on_429_and_caps_long_ones() {
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(script(vec![
+            ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+            ResponseTemplate::new(200).set_body_string("ok"),
+        ]))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
+
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "86400"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(86400)));
+}
+
+#[tokio::test]
+async fn gives_up_after_the_retry_bound_and_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(serde_json::json!({
+            "statusCode": 500, "status": "Internal Server Error", "errorCode": "X-1", "errorMessage": "kaput"
+        })))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let e = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Server);
+    assert_eq!(e.status(), Some(500));
+    assert_eq!(e.code(), Some("X-1"));
+    let text = e.to_string();
+    assert!(text.contains("kaput") && text.contains("after 4 attempts"), "{text}");
+    assert!(text.contains("GET /c"), "{text}");
+}
+
+#[tokio::test]
+async fn client_errors_do_not_retry() {
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({
+            "statusCode": 404, "status": "Not Found", "errorCode": "CONF-1001", "errorMessage": "Object doesn't exist"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    assert_eq!((e.kind(), e.code()), (ErrorKind::NotFound, Some("CONF-1001")));
+}
+
+#[tokio::test]
+async fn a_401_renews_the_token_once() {
+    let server = MockServer::start().await;
+    Mock::given(header("authorization", "Bearer token-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("fresh"))
+        .mount(&server)
+        .await;
+    Mock::given(header("authorization", "Bearer token-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let tokens = Rotating::default();
+    let body = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::Token { tokens: &tokens, headers: &bearer })
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"fresh");
+    assert_eq!(tokens.invalidated.load(Ordering::SeqCst), 1);
+
+    // A token that stays rejected fails as Unauthorized after one renewal.
+    let server = MockServer::start().await;
+    Mock::given(path("/c")).respond_with(ResponseTemplate::new(401)).expect(2).mount(&server).await;
+    let tokens = Rotating::default();
+    let e = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::Token { tokens: &tokens, headers: &bearer })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unauthorized);
+    assert!(!format!("{e:?}{e}").contains("token-"), "no token in errors");
+}
+
+#[tokio::test]
+async fn html_and_oversized_bodies_are_typed_errors() {
+    let server = MockServer::start().await;
+    Mock::given(path("/html"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html><h1>Bad Gateway</h1></html>"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/big"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(4096)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut config = fast_config();
+    config.retry = RetryPolicy::none();
+    config.max_body_bytes = 1024;
+    let c = client(config);
+    let e = c.execute(&get(&server, "/html"), Auth::None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Server);
+    assert!(e.to_string().contains("Bad Gateway"), "{e}");
+    let e = c.execute(&get(&server, "/big"), Auth::None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.to_string().contains("limit of 1024 bytes"), "{e}");
+}
+
+#[tokio::test]
+async fn redirects_to_another_host_are_refused_and_get_no_credentials() {
+    let other = MockServer::start().await;
+    Mock::given(path("/c")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&other).await;
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", format!("{}/c", other.uri())))
+        .mount(&server)
+        .await;
+    let tokens = Rotating::default();
+    let e = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::Token { tokens: &tokens, headers: &bearer })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transport);
+    assert!(e.to_string().contains("redirect"), "{e}");
+}
+
+#[tokio::test]
+async fn slow_answers_time_out_and_the_deadline_bounds_the_loop() {
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let mut config = fast_config();
+    config.timeout = Duration::from_millis(200);
+    config.retry.deadline = Duration::from_millis(700);
+    config.retry.max_retries = 50;
+    let started = std::time::Instant::now();
+    let e = client(config).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_empty_retry_budget_stops_retries() {
+    let server = MockServer::start().await;
+    Mock::given(path("/c")).respond_with(ResponseTemplate::new(503)).expect(1).mount(&server).await;
+    let mut config = fast_config();
+    config.retry_budget = Some(Arc::new(RetryBudget::new(4)));
+    let e = client(config).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    assert!(e.to_string().contains("retry budget exhausted"), "{e}");
+}
