@@ -1,0 +1,420 @@
+//! The aggregate: many sources behind the one `CampaignSource` interface.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use campaign_core::{
+    Campaign, CampaignQuery, CampaignSource, Capabilities, Filter, Page, PageToken, Positioned,
+    Result, RetryBudget, SeenIds, SortField, SourceError, SourcePosition,
+};
+use futures::future;
+use futures::stream::{BoxStream, StreamExt};
+use tracing::Instrument;
+
+use crate::builder::{AggregatorBuilder, FailurePolicy};
+use crate::cursor::{Cursor, CursorCodec, CursorState, Mark};
+use crate::explain::Explain;
+use crate::fanout::{merged, with_deadline, Signal, SourceEnd, Tagged};
+use crate::limit::Limited;
+use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
+
+/// Campaigns per [`Aggregator::page`] when the query sets no page size.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// Everything [`AggregatorBuilder::build`] validated.
+pub(crate) struct Settings {
+    pub(crate) id: String,
+    pub(crate) sources: Vec<Arc<dyn CampaignSource>>,
+    pub(crate) limited: Vec<Arc<Limited>>,
+    pub(crate) policy: FailurePolicy,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) budget: Arc<RetryBudget>,
+}
+
+/// One ordered, paginated, streaming view over many sources.
+///
+/// All sources are queried concurrently (bounded by the configured
+/// concurrency, each request bounded by the per-source timeout). With a sort
+/// in the query the sources' sorted streams are k-way merged by
+/// [`CampaignQuery::compare`]; without one, campaigns come as they arrive.
+/// Only about a page per source is buffered at any time.
+///
+/// An `Aggregator` is itself a [`CampaignSource`] (provider `"aggregate"`),
+/// so aggregates nest.
+///
+/// # Duplicates
+/// A [`CampaignId`](campaign_core::CampaignId) reached twice (two pages of a
+/// source, or two paths to one source) is yielded once per listing and per
+/// page; across a page boundary the cursor remembers the last campaign so an
+/// identical copy right after it is skipped too.
+///
+/// # Failures on pages
+/// Under [`FailurePolicy::BestEffort`] a source that fails while a page is
+/// read appears in [`AggregatePage::failures`] and keeps its earlier position
+/// in the next cursor, so the next page retries it: nothing is lost, but its
+/// campaigns that sort before that page's end come late, out of global order.
+/// A page with no items and only failures means every remaining source
+/// failed. Under [`FailurePolicy::FailFast`] the call returns the error.
+pub struct Aggregator {
+    id: String,
+    sources: Vec<Arc<dyn CampaignSource>>,
+    limited: Vec<Arc<Limited>>,
+    source_ids: Arc<[String]>,
+    policy: FailurePolicy,
+    deadline: Option<Duration>,
+    budget: Arc<RetryBudget>,
+}
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator")
+            .field("id", &self.id)
+            .field("sources", &self.source_ids)
+            .field("policy", &self.policy)
+            .field("deadline", &self.deadline)
+            .field("retry_budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Aggregator {
+    /// Starts configuring an aggregate named `id`.
+    pub fn builder(id: impl Into<String>) -> AggregatorBuilder {
+        AggregatorBuilder::new(id.into())
+    }
+
+    pub(crate) fn from_settings(settings: Settings) -> Self {
+        let source_ids = settings.sources.iter().map(|s| s.id().to_owned()).collect();
+        Self {
+            id: settings.id,
+            sources: settings.sources,
+            limited: settings.limited,
+            source_ids,
+            policy: settings.policy,
+            deadline: settings.deadline,
+            budget: settings.budget,
+        }
+    }
+
+    /// The sources, in the order they were added.
+    pub fn sources(&self) -> &[Arc<dyn CampaignSource>] {
+        &self.sources
+    }
+
+    /// The retry budget shared by this aggregate's sources.
+    pub fn retry_budget(&self) -> Arc<RetryBudget> {
+        Arc::clone(&self.budget)
+    }
+
+    /// The failure policy.
+    pub fn failure_policy(&self) -> FailurePolicy {
+        self.policy
+    }
+
+    /// What [`page`](Self::page) would ask of each source for `query`.
+    pub fn explain(&self, query: &CampaignQuery) -> Explain {
+        Explain::new(&self.id, &self.sources, query, page_size(query))
+    }
+
+    fn codec(&self, query: &CampaignQuery) -> CursorCodec<'_> {
+        CursorCodec {
+            aggregate: &self.id,
+            source_ids: self.source_ids.iter().map(String::as_str).collect(),
+            fingerprint: query.fingerprint(),
+        }
+    }
+
+    /// The merged signals of every source not done in `marks`.
+    fn signals(&self, query: &CampaignQuery, marks: &[Mark]) -> BoxStream<'static, Signal> {
+        let starts = marks
+            .iter()
+            .enumerate()
+            .filter_map(|(index, mark)| match mark {
+                Mark::At(position) => {
+                    Some((index, Arc::clone(&self.limited[index]), position.clone()))
+                }
+                Mark::Done => None,
+            })
+            .collect();
+        let signals = merged(query, starts);
+        match self.deadline {
+            Some(limit) => {
+                let open = marks.iter().map(|m| matches!(m, Mark::At(_))).collect();
+                with_deadline(signals, limit, Arc::clone(&self.source_ids), open)
+            }
+            None => signals,
+        }
+    }
+
+    fn failure(&self, source: usize, error: SourceError) -> SourceFailure {
+        SourceFailure {
+            source: self.source_ids[source].clone(),
+            error,
+        }
+    }
+
+    /// One page of the merged listing, starting at `cursor` (the first page
+    /// for `None`); its size is the query's page size or [`DEFAULT_PAGE_SIZE`].
+    ///
+    /// Resuming reads each source from its recorded position, so a deep page
+    /// costs about what the first one does, and walking every page of static
+    /// data yields each campaign once, in order, whatever the page sizes.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidCursor`](campaign_core::ErrorKind::InvalidCursor)
+    /// for a cursor of another query or aggregate, or a damaged one; under
+    /// [`FailurePolicy::FailFast`], the first source failure. Under best
+    /// effort, failures are reported in the page instead.
+    pub async fn page(
+        &self,
+        query: &CampaignQuery,
+        cursor: Option<&Cursor>,
+    ) -> Result<AggregatePage, SourceError> {
+        let codec = self.codec(query);
+        let state = match cursor {
+            Some(cursor) => codec.decode(cursor)?,
+            None => CursorState {
+                marks: vec![Mark::At(SourcePosition::default()); self.sources.len()],
+                last: None,
+            },
+        };
+        let size = page_size(query);
+        let span = tracing::info_span!(
+            "aggregate_page",
+            aggregate = %self.id,
+            page_size = size,
+            resumed = cursor.is_some(),
+            items = tracing::field::Empty,
+            failures = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let page = self
+            .read_page(query, state, size, &codec)
+            .instrument(span.clone())
+            .await;
+        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        if let Ok(page) = &page {
+            span.record("items", page.items.len());
+            span.record("failures", page.failures.len());
+        }
+        page
+    }
+
+    async fn read_page(
+        &self,
+        query: &CampaignQuery,
+        state: CursorState,
+        size: usize,
+        codec: &CursorCodec<'_>,
+    ) -> Result<AggregatePage, SourceError> {
+        let CursorState {
+            mut marks,
+            mut last,
+        } = state;
+        let mut seen = SeenIds::new();
+        if let Some(id) = &last {
+            seen.insert(id);
+        }
+        let mut counts = vec![0usize; marks.len()];
+        let mut items = Vec::with_capacity(size);
+        let mut failures = Vec::new();
+        let mut signals = self.signals(query, &marks);
+        while let Some(signal) = signals.next().await {
+            match signal {
+                // One item past a full page is read to learn whether more
+                // exists; it is not consumed, so its position is not recorded.
+                Ok(_) if items.len() >= size => break,
+                Ok(Tagged { source, positioned }) => {
+                    let Positioned { campaign, after } = positioned;
+                    marks[source] = Mark::At(after);
+                    if seen.insert(&campaign.id) {
+                        counts[source] += 1;
+                        last = Some(campaign.id.clone());
+                        items.push(campaign);
+                    }
+                }
+                Err(SourceEnd::Failed { source, error }) => {
+                    tracing::warn!(source = %self.source_ids[source], error = %error, "source failed");
+                    if self.policy == FailurePolicy::FailFast {
+                        return Err(error);
+                    }
+                    failures.push(self.failure(source, error));
+                }
+                Err(SourceEnd::Done { source }) => marks[source] = Mark::Done,
+            }
+        }
+        // Stop the other sources' requests before encoding.
+        drop(signals);
+        let per_source = self
+            .source_ids
+            .iter()
+            .zip(&marks)
+            .zip(&counts)
+            .map(|((source, mark), items)| SourceCount {
+                source: source.clone(),
+                items: *items,
+                done: *mark == Mark::Done,
+            })
+            .collect();
+        let next = marks
+            .iter()
+            .any(|mark| *mark != Mark::Done)
+            .then(|| codec.encode(&CursorState { marks, last }));
+        Ok(AggregatePage {
+            items,
+            next,
+            failures,
+            per_source,
+        })
+    }
+
+    /// The whole merged listing as events: campaigns in order, and each
+    /// source's failure or end the moment it happens. Under
+    /// [`FailurePolicy::FailFast`] the stream ends after the first failure.
+    ///
+    /// Dropping the stream cancels the sources' requests in flight.
+    pub fn events(&self, query: &CampaignQuery) -> BoxStream<'static, AggregateEvent> {
+        let marks = vec![Mark::At(SourcePosition::default()); self.sources.len()];
+        let signals = self.signals(query, &marks);
+        let source_ids = Arc::clone(&self.source_ids);
+        let fail_fast = self.policy == FailurePolicy::FailFast;
+        let state = EventState {
+            seen: SeenIds::new(),
+            counts: vec![0; marks.len()],
+            stopped: false,
+        };
+        let span = tracing::info_span!("aggregate_listing", aggregate = %self.id);
+        signals
+            .scan(state, move |state, signal| {
+                if state.stopped {
+                    return future::ready(None);
+                }
+                let event = match signal {
+                    Ok(Tagged { source, positioned }) => {
+                        let campaign = positioned.campaign;
+                        state.seen.insert(&campaign.id).then(|| {
+                            state.counts[source] += 1;
+                            AggregateEvent::Campaign(campaign)
+                        })
+                    }
+                    Err(SourceEnd::Failed { source, error }) => {
+                        tracing::warn!(source = %source_ids[source], error = %error, "source failed");
+                        state.stopped = fail_fast;
+                        Some(AggregateEvent::SourceFailed(SourceFailure {
+                            source: source_ids[source].clone(),
+                            error,
+                        }))
+                    }
+                    Err(SourceEnd::Done { source }) => Some(AggregateEvent::SourceDone {
+                        source: source_ids[source].clone(),
+                        items: state.counts[source],
+                    }),
+                };
+                future::ready(Some(event))
+            })
+            .filter_map(future::ready)
+            .instrument_stream(span)
+    }
+}
+
+struct EventState {
+    seen: SeenIds,
+    counts: Vec<usize>,
+    stopped: bool,
+}
+
+/// Enters `span` on every poll of a stream.
+trait InstrumentStream {
+    fn instrument_stream(self, span: tracing::Span) -> BoxStream<'static, AggregateEvent>;
+}
+
+impl<S> InstrumentStream for S
+where
+    S: futures::Stream<Item = AggregateEvent> + Send + 'static,
+{
+    fn instrument_stream(self, span: tracing::Span) -> BoxStream<'static, AggregateEvent> {
+        let mut inner = Box::pin(self);
+        futures::stream::poll_fn(move |cx| {
+            let _entered = span.enter();
+            inner.as_mut().poll_next(cx)
+        })
+        .boxed()
+    }
+}
+
+fn page_size(query: &CampaignQuery) -> usize {
+    query.page_size().map_or(DEFAULT_PAGE_SIZE, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    })
+}
+
+#[async_trait]
+impl CampaignSource for Aggregator {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn provider(&self) -> &str {
+        "aggregate"
+    }
+
+    /// Everything: each source's walk applies what its provider does not,
+    /// so the aggregate's output already satisfies the whole query.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            filters: Filter::ALL.into(),
+            sorts: SortField::ALL.into(),
+            max_page_size: None,
+            server_paging: true,
+        }
+    }
+
+    /// A page of [`Aggregator::page`]; the page token is the aggregate's
+    /// cursor text, so an enclosing aggregate's cursor nests this one's.
+    ///
+    /// Under best effort a failed source is reported as a page warning and
+    /// retried on the next page; once only failed sources remain (a page
+    /// with no items), the first failure is returned as the error, so a
+    /// failure deep down is never turned into an empty success.
+    async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+        let cursor = token
+            .map(|token| Cursor::parse(token.as_str()))
+            .transpose()
+            .map_err(|e| e.with_source_id(&self.id))?;
+        let page = self.page(query, cursor.as_ref()).await?;
+        if page.items.is_empty() {
+            if let Some(first) = page.failures.first() {
+                return Err(first.error.clone().with_context(format!(
+                    "reached through aggregate {:?}, where {} source(s) failed",
+                    self.id,
+                    page.failures.len()
+                )));
+            }
+        }
+        let next = page.next.map(|cursor| PageToken::new(cursor.as_str()));
+        let mut out = Page::new(page.items, next);
+        for failure in page.failures {
+            out = out.with_warning(format!(
+                "source {:?} failed and is retried on the next page: {}",
+                failure.source, failure.error
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The merged listing; a source failure is an `Err` item (best effort:
+    /// the other sources go on; fail fast: the stream ends after it).
+    fn stream(self: Arc<Self>, query: &CampaignQuery) -> BoxStream<'static, Result<Campaign>> {
+        self.events(query)
+            .filter_map(|event| {
+                future::ready(match event {
+                    AggregateEvent::Campaign(campaign) => Some(Ok(campaign)),
+                    AggregateEvent::SourceFailed(failure) => Some(Err(failure.error)),
+                    AggregateEvent::SourceDone { .. } => None,
+                })
+            })
+            .boxed()
+    }
+}

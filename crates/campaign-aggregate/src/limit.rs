@@ -1,0 +1,153 @@
+//! The wrapper every source of an aggregate is fetched through: a shared
+//! concurrency bound, a per-request timeout and one tracing span per page.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use campaign_core::{
+    CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result, RetryBudget,
+    SourceError, WalkOptions,
+};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+/// A source fetched under the aggregate's limits (object_store's `limit.rs`
+/// pattern): at most `permits` requests in flight across all sources, each
+/// bounded by `timeout`.
+pub(crate) struct Limited {
+    inner: Arc<dyn CampaignSource>,
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+    budget: Arc<RetryBudget>,
+    requests: AtomicU64,
+}
+
+impl Limited {
+    pub(crate) fn new(
+        inner: Arc<dyn CampaignSource>,
+        permits: Arc<Semaphore>,
+        timeout: Duration,
+        budget: Arc<RetryBudget>,
+    ) -> Self {
+        Self {
+            inner,
+            permits,
+            timeout,
+            budget,
+            requests: AtomicU64::new(0),
+        }
+    }
+}
+
+impl fmt::Debug for Limited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Limited")
+            .field("inner", &self.inner)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Aborts the request task when the fetch is dropped, so a consumer that
+/// drops its stream stops upstream requests.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[async_trait]
+impl CampaignSource for Limited {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    fn provider(&self) -> &str {
+        self.inner.provider()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn walk_options(&self) -> WalkOptions {
+        self.inner.walk_options()
+    }
+
+    async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+        let id = self.inner.id().to_owned();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Err(SourceError::new(
+                ErrorKind::Config,
+                id,
+                "the aggregate must run inside a Tokio runtime",
+            ));
+        };
+        let request = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        // Page tokens may embed provider state, so the span records only
+        // whether this is a resumed page, never the token itself.
+        let span = tracing::debug_span!(
+            "source_page",
+            source = %id,
+            request,
+            resumed = token.is_some(),
+            items = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            retry_tokens_left = tracing::field::Empty,
+        );
+        let inner = Arc::clone(&self.inner);
+        let permits = Arc::clone(&self.permits);
+        let budget = Arc::clone(&self.budget);
+        let timeout = self.timeout;
+        let query = query.clone();
+        let task_span = span.clone();
+        // The request runs as its own task so it progresses (and frees its
+        // permit) even while the merge is not polling this source; otherwise
+        // prefetched pages holding permits could starve the other sources.
+        let task = async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return Err(SourceError::new(
+                    ErrorKind::Config,
+                    inner.id(),
+                    "the aggregate's request limiter was closed",
+                ));
+            };
+            let started = Instant::now();
+            let outcome = tokio::time::timeout(timeout, inner.fetch_page(&query, token)).await;
+            let span = tracing::Span::current();
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            span.record("retry_tokens_left", budget.available());
+            match outcome {
+                Ok(Ok(page)) => {
+                    span.record("items", page.items.len());
+                    Ok(page)
+                }
+                Ok(Err(error)) => {
+                    tracing::debug!(kind = %error.kind(), "page failed");
+                    Err(error)
+                }
+                Err(_) => Err(SourceError::new(
+                    ErrorKind::Timeout,
+                    inner.id(),
+                    format!("no page within the per-source timeout of {timeout:?}"),
+                )),
+            }
+        }
+        .instrument(task_span);
+        let mut handle = AbortOnDrop(runtime.spawn(task));
+        match (&mut handle.0).instrument(span).await {
+            Ok(result) => result,
+            Err(joined) => Err(SourceError::new(
+                ErrorKind::Protocol,
+                id,
+                format!("the source's page request did not complete: {joined}"),
+            )),
+        }
+    }
+}
