@@ -1,0 +1,357 @@
+//! Fault injection: what can go wrong, and how a response is bent to show it.
+
+use std::convert::Infallible;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Response, StatusCode};
+use bytes::Bytes;
+use futures::stream::{self, StreamExt};
+
+/// Something a provider's campaign endpoint does wrong on purpose.
+///
+/// Inject with [`ProviderControl::inject`](crate::ProviderControl::inject).
+/// Faults apply only to the provider's campaign endpoint (never to the CMS
+/// token endpoint), one use per request, in injection order: the first
+/// injected response fault (everything but [`Fault::PageDrift`],
+/// [`Fault::WrongTotalResults`] and [`Fault::IgnoreSkip`]) that still has uses
+/// left shapes the response. The three data faults apply alongside it, to
+/// every listing request that passes authentication and validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and the provider's error body (CMS:
+    /// `statusCode`/`status`/`errorCode`/`errorMessage`; Kore:
+    /// `{"status":"error","message":...}`), before authentication.
+    Status(u16),
+    /// Answer 429 with this `Retry-After` and the provider's error body (Kore:
+    /// the documented per-minute rate-limit message).
+    RateLimited(RetryAfter),
+    /// Answer `502 Bad Gateway` with an HTML page, as a proxy would.
+    HtmlError,
+    /// Answer with the real JSON body cut in half.
+    TruncatedJson,
+    /// Answer with the real body, but one field has the wrong type (Kore: the
+    /// first result's `priority` is an object, or `data.totalResults` is a
+    /// string when there are no results; CMS: the first record's
+    /// `campaignContextId` is the string `"x"`, or the body is an object
+    /// instead of an array when there are no records).
+    WrongFieldType,
+    /// Send the real body in 16-byte chunks, pausing this long before each.
+    SlowDrip(Duration),
+    /// Send a 200 status, a `Content-Length` of 1 MiB and the first bytes of a
+    /// body, then close the connection.
+    DropConnection,
+    /// Answer 200 with a valid JSON body of at least this many bytes
+    /// (streamed, without `Content-Length`).
+    Oversized(usize),
+    /// Answer `302 Found` with `Location:` the
+    /// [other host](crate::Sandbox::other_host_url) plus the same path and query.
+    RedirectOtherHost,
+    /// After each listing request, insert one new campaign that is newer than
+    /// every other (Kore: of the requested type; CMS: in the requested
+    /// contact center), so offset paging sorted by `createdAt desc` drifts.
+    PageDrift,
+    /// Kore: report `totalResults` 10 higher than the truth, and `totalPages`
+    /// computed from that; `hasMore` stays truthful. No effect on the CMS,
+    /// which does not page.
+    WrongTotalResults,
+    /// Kore: ignore `skip`/`page` and always serve the first page, while still
+    /// echoing the requested offset in `skip` and reporting `hasMore` as if it
+    /// had been honoured. No effect on the CMS.
+    IgnoreSkip,
+}
+
+/// The `Retry-After` header of [`Fault::RateLimited`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// `Retry-After: <seconds>`.
+    Seconds(u64),
+    /// `Retry-After: <IMF-fixdate>`, this long after the response is made.
+    HttpDate(Duration),
+    /// No `Retry-After` header.
+    None,
+}
+
+impl RetryAfter {
+    pub(crate) fn header_value(&self) -> Option<String> {
+        match self {
+            RetryAfter::Seconds(secs) => Some(secs.to_string()),
+            RetryAfter::HttpDate(after) => {
+                Some(httpdate::fmt_http_date(SystemTime::now() + *after))
+            }
+            RetryAfter::None => None,
+        }
+    }
+}
+
+/// When in a request's life a fault acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FaultStage {
+    /// Replaces the response before authentication or validation.
+    Early,
+    /// Bends the response the endpoint would have sent.
+    Body,
+    /// Changes how the listing is computed (Kore paging, data drift).
+    Data,
+}
+
+impl Fault {
+    pub(crate) fn stage(&self) -> FaultStage {
+        match self {
+            Fault::Status(_)
+            | Fault::RateLimited(_)
+            | Fault::HtmlError
+            | Fault::DropConnection
+            | Fault::Oversized(_)
+            | Fault::RedirectOtherHost => FaultStage::Early,
+            Fault::TruncatedJson | Fault::WrongFieldType | Fault::SlowDrip(_) => FaultStage::Body,
+            Fault::PageDrift | Fault::WrongTotalResults | Fault::IgnoreSkip => FaultStage::Data,
+        }
+    }
+}
+
+/// The data-stage faults taken for one listing request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DataFaults {
+    pub(crate) drift: bool,
+    pub(crate) wrong_total: bool,
+    pub(crate) ignore_skip: bool,
+}
+
+/// One injected fault and how many more requests it applies to.
+#[derive(Debug)]
+struct ActiveFault {
+    fault: Fault,
+    remaining: Option<usize>,
+}
+
+/// The faults active on one provider, in injection order.
+#[derive(Debug, Default)]
+pub(crate) struct FaultQueue {
+    active: Vec<ActiveFault>,
+}
+
+impl FaultQueue {
+    pub(crate) fn inject(&mut self, fault: Fault, times: Option<usize>) {
+        if times == Some(0) {
+            return;
+        }
+        self.active.push(ActiveFault {
+            fault,
+            remaining: times,
+        });
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.active.clear();
+    }
+
+    /// Takes (consumes one use of) the earliest active early- or body-stage fault.
+    pub(crate) fn take_response_fault(&mut self) -> Option<Fault> {
+        let index = self
+            .active
+            .iter()
+            .position(|a| a.fault.stage() != FaultStage::Data)?;
+        Some(self.consume(index))
+    }
+
+    /// Takes one use of every active data-stage fault.
+    pub(crate) fn take_data_faults(&mut self) -> DataFaults {
+        let mut taken = DataFaults::default();
+        let mut index = 0;
+        while index < self.active.len() {
+            if self.active[index].fault.stage() != FaultStage::Data {
+                index += 1;
+                continue;
+            }
+            let before = self.active.len();
+            match self.consume(index) {
+                Fault::PageDrift => taken.drift = true,
+                Fault::WrongTotalResults => taken.wrong_total = true,
+                Fault::IgnoreSkip => taken.ignore_skip = true,
+                _ => {}
+            }
+            if self.active.len() == before {
+                index += 1;
+            }
+        }
+        taken
+    }
+
+    fn consume(&mut self, index: usize) -> Fault {
+        let entry = &mut self.active[index];
+        match &mut entry.remaining {
+            None => entry.fault.clone(),
+            Some(left) if *left > 1 => {
+                *left -= 1;
+                entry.fault.clone()
+            }
+            Some(_) => self.active.remove(index).fault,
+        }
+    }
+}
+
+/// An HTML error page as a proxy would send it.
+pub(crate) fn html_error(status: u16) -> Response<Body> {
+    let code = status_code(status);
+    let reason = code.canonical_reason().unwrap_or("Error");
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head>\
+         <body><center><h1>{status} {reason}</h1></center><hr><center>nginx</center></body></html>\n"
+    );
+    Response::builder()
+        .status(code)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .body(Body::from(page))
+        .unwrap_or_default()
+}
+
+/// `302 Found` to the same path and query on another host.
+pub(crate) fn redirect(other_host_url: &str, path_and_query: &str) -> Response<Body> {
+    let location = format!("{other_host_url}{path_and_query}");
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// A 200 that promises a long body, sends its first bytes, then breaks the connection.
+pub(crate) fn drop_connection(first_bytes: &'static str) -> Response<Body> {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(Bytes::from_static(first_bytes.as_bytes())),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "sandbox fault: connection dropped",
+        )),
+    ];
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "1048576")
+        .body(Body::from_stream(stream::iter(chunks)))
+        .unwrap_or_default()
+}
+
+/// A valid JSON body of about `bytes` bytes: `prefix`, `record` repeated with
+/// commas, `suffix`; streamed so the sandbox never holds it in memory.
+pub(crate) fn oversized(
+    prefix: &'static str,
+    record: String,
+    suffix: String,
+    bytes: usize,
+) -> Response<Body> {
+    let record = Bytes::from(record);
+    let count = (bytes / (record.len() + 1)).max(1);
+    let body = stream::iter(std::iter::once(Bytes::from_static(prefix.as_bytes())))
+        .chain(stream::iter((0..count).map(move |i| {
+            if i == 0 {
+                record.clone()
+            } else {
+                let mut chunk = Vec::with_capacity(record.len() + 1);
+                chunk.push(b',');
+                chunk.extend_from_slice(&record);
+                Bytes::from(chunk)
+            }
+        })))
+        .chain(stream::iter(std::iter::once(Bytes::from(suffix))))
+        .map(Ok::<Bytes, Infallible>);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(body))
+        .unwrap_or_default()
+}
+
+/// Applies a body-stage fault to a finished response. `wrong_type` rewrites
+/// the JSON for [`Fault::WrongFieldType`].
+pub(crate) async fn bend_body(
+    fault: &Fault,
+    response: Response<Body>,
+    wrong_type: fn(&mut serde_json::Value),
+) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    match fault {
+        Fault::TruncatedJson => {
+            let cut = bytes.slice(..bytes.len() / 2);
+            Response::from_parts(parts, Body::from(cut))
+        }
+        Fault::WrongFieldType => {
+            let bent = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(mut value) => {
+                    wrong_type(&mut value);
+                    Bytes::from(value.to_string())
+                }
+                Err(_) => bytes,
+            };
+            Response::from_parts(parts, Body::from(bent))
+        }
+        Fault::SlowDrip(chunk_delay) => {
+            let delay = *chunk_delay;
+            let chunks: Vec<Bytes> = bytes.chunks(16).map(Bytes::copy_from_slice).collect();
+            let body = stream::iter(chunks).then(move |chunk| async move {
+                tokio::time::sleep(delay).await;
+                Ok::<Bytes, Infallible>(chunk)
+            });
+            Response::from_parts(parts, Body::from_stream(body))
+        }
+        _ => Response::from_parts(parts, Body::from(bytes)),
+    }
+}
+
+/// A status code from a number, falling back to 500 for out-of-range values.
+pub(crate) fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_faults_apply_in_injection_order_and_run_out() {
+        let mut queue = FaultQueue::default();
+        queue.inject(Fault::Status(503), Some(2));
+        queue.inject(Fault::TruncatedJson, Some(1));
+        queue.inject(Fault::IgnoreSkip, None);
+        assert_eq!(queue.take_response_fault(), Some(Fault::Status(503)));
+        assert_eq!(queue.take_response_fault(), Some(Fault::Status(503)));
+        assert_eq!(queue.take_response_fault(), Some(Fault::TruncatedJson));
+        assert_eq!(queue.take_response_fault(), None);
+        assert!(queue.take_data_faults().ignore_skip);
+        assert!(queue.take_data_faults().ignore_skip);
+        queue.clear();
+        assert_eq!(queue.take_data_faults(), DataFaults::default());
+    }
+
+    #[test]
+    fn data_faults_combine_and_zero_times_is_a_no_op() {
+        let mut queue = FaultQueue::default();
+        queue.inject(Fault::Status(500), Some(0));
+        queue.inject(Fault::PageDrift, Some(1));
+        queue.inject(Fault::WrongTotalResults, Some(2));
+        assert_eq!(queue.take_response_fault(), None);
+        let first = queue.take_data_faults();
+        assert!(first.drift && first.wrong_total);
+        let second = queue.take_data_faults();
+        assert!(!second.drift && second.wrong_total);
+        assert_eq!(queue.take_data_faults(), DataFaults::default());
+    }
+
+    #[test]
+    fn retry_after_formats_all_forms() {
+        assert_eq!(RetryAfter::Seconds(7).header_value().as_deref(), Some("7"));
+        assert_eq!(RetryAfter::None.header_value(), None);
+        let date = RetryAfter::HttpDate(Duration::from_secs(30))
+            .header_value()
+            .unwrap();
+        let parsed = httpdate::parse_http_date(&date).unwrap();
+        assert!(parsed > SystemTime::now());
+    }
+}

@@ -1,0 +1,168 @@
+//! The request log shared by the three servers.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Response, StatusCode};
+use axum::middleware::Next;
+use axum::response::IntoResponse;
+
+/// Which sandbox server received a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Server {
+    /// The CMS emulator.
+    Cms,
+    /// The Kore.ai emulator.
+    Kore,
+    /// The "other host" that redirect faults point to.
+    OtherHost,
+}
+
+/// Headers whose values are credentials and are logged as `***`.
+const SECRET_HEADERS: [&str; 4] = ["authorization", "auth", "iid", "accountid"];
+
+/// Largest request body the sandbox accepts (and logs).
+const MAX_REQUEST_BODY: usize = 1024 * 1024;
+
+/// One request as a sandbox server received it, with credentials masked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// The server that received it.
+    pub server: Server,
+    /// The HTTP method, e.g. `"GET"`.
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The raw query string, if any, with the value of `accountId` (a Kore
+    /// credential) replaced by `***`.
+    pub query: Option<String>,
+    /// Every header (names lowercase) in arrival order; the values of
+    /// `authorization`, `auth`, `iid` and `accountid` are replaced by `***`.
+    pub headers: Vec<(String, String)>,
+    /// The body as (lossy) UTF-8 text, if non-empty.
+    pub body: Option<String>,
+    /// When it arrived.
+    pub at: SystemTime,
+    /// Whether any of `authorization`, `auth`, `iid`, `accountid` was present.
+    pub had_credentials: bool,
+}
+
+impl LoggedRequest {
+    /// The (masked) value of the first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The append-only log of one server's requests.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestLog(Arc<Mutex<Vec<LoggedRequest>>>);
+
+impl RequestLog {
+    pub(crate) fn snapshot(&self) -> Vec<LoggedRequest> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    fn push(&self, entry: LoggedRequest) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(entry);
+    }
+}
+
+/// Axum middleware state: which server this is, where to log, and the
+/// latency to add to every request.
+#[derive(Debug, Clone)]
+pub(crate) struct LogLayerState {
+    pub(crate) server: Server,
+    pub(crate) log: RequestLog,
+    pub(crate) latency: Arc<Mutex<Duration>>,
+}
+
+/// Masks the value of every `accountId` query parameter.
+fn mask_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("accountid") => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Logs the request (buffering its body), waits the configured latency, then
+/// passes it on.
+pub(crate) async fn log_requests(
+    State(state): State<LogLayerState>,
+    request: Request,
+    next: Next,
+) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+    };
+    let mut had_credentials = false;
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().to_ascii_lowercase();
+            let value = if SECRET_HEADERS.contains(&name.as_str()) {
+                had_credentials = true;
+                "***".to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name, value)
+        })
+        .collect();
+    state.log.push(LoggedRequest {
+        server: state.server,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(mask_query),
+        headers,
+        body: (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned()),
+        at: SystemTime::now(),
+        had_credentials,
+    });
+    let latency = *state.latency.lock().unwrap_or_else(PoisonError::into_inner);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_id_is_masked_in_queries() {
+        assert_eq!(mask_query("accountId=abc&x=1"), "accountId=***&x=1");
+        assert_eq!(mask_query("contactCenterId=1"), "contactCenterId=1");
+    }
+}
