@@ -1,0 +1,244 @@
+//! What a Kore.ai source needs to know, with documented defaults and the
+//! checks that run before any request.
+
+use campaign_core::{Channel, Secret, SourceError};
+use campaign_http::header::HeaderValue;
+use campaign_http::{check_base_url, HttpConfig, Url};
+
+/// Largest `limit` sent to the server. Kore.ai documents no maximum for this
+/// endpoint; its sibling contacts API allows 1 to 100, so we stay inside that.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// The page size when neither the config nor the query sets one (the samples' 50).
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// A client-side request quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per minute.
+    pub per_minute: u32,
+    /// Requests that may go out at once before the quota spaces them.
+    pub burst: u32,
+}
+
+impl Default for RateLimit {
+    /// Kore.ai's documented 60 requests per minute per account, burst 60.
+    fn default() -> Self {
+        Self {
+            per_minute: 60,
+            burst: 60,
+        }
+    }
+}
+
+/// Settings of one Kore.ai campaigns source.
+///
+/// Build with [`KoreConfig::new`] and adjust the public fields; everything is
+/// checked by [`KoreSource::new`](crate::KoreSource::new).
+#[derive(Debug, Clone)]
+pub struct KoreConfig {
+    /// The source's name (the `source` part of every campaign id).
+    pub source_id: String,
+    /// The host, e.g. `https://platform.kore.ai`. `https` is required; `http`
+    /// only for loopback hosts unless `http.allow_insecure_http` is set.
+    pub base_url: String,
+    /// The `streamId` path segment (the bot / app stream).
+    pub stream_id: String,
+    /// The `accountId` (query parameter and header). Treated as a credential.
+    pub account_id: Secret,
+    /// The `iid` header; `None` sends the stream id (what the docs' samples do).
+    pub iid: Option<Secret>,
+    /// Channels this source lists: voice, sms or both. Default both.
+    pub channels: Vec<Channel>,
+    /// Campaigns per request when the query sets no page size. Default 50,
+    /// at most [`MAX_PAGE_SIZE`].
+    pub page_size: u32,
+    /// Pages requested at once per channel once the first page tells the
+    /// total. Default 4; 1 pages sequentially.
+    pub prefetch: usize,
+    /// The client-side quota every request of this source (prefetches
+    /// included) waits for. Default 60 per minute, burst 60; `None` turns it
+    /// off (for the sandbox and tests).
+    pub rate_limit: Option<RateLimit>,
+    /// Timeouts, retries, body limits and the insecure-http switch.
+    pub http: HttpConfig,
+}
+
+impl KoreConfig {
+    /// A config with every default: both channels, page size 50, prefetch 4,
+    /// 60 requests per minute, `iid` equal to the stream id.
+    pub fn new(
+        source_id: impl Into<String>,
+        base_url: impl Into<String>,
+        stream_id: impl Into<String>,
+        account_id: impl Into<Secret>,
+    ) -> Self {
+        Self {
+            source_id: source_id.into(),
+            base_url: base_url.into(),
+            stream_id: stream_id.into(),
+            account_id: account_id.into(),
+            iid: None,
+            channels: vec![Channel::Voice, Channel::Sms],
+            page_size: DEFAULT_PAGE_SIZE,
+            prefetch: 4,
+            rate_limit: Some(RateLimit::default()),
+            http: HttpConfig::default(),
+        }
+    }
+
+    /// Checks every setting; nothing is sent before this passes.
+    pub(crate) fn validate(&self) -> Result<Validated, SourceError> {
+        let id = self.source_id.as_str();
+        let fail = |message: String| Err(SourceError::config(id, message));
+        if id.trim().is_empty() || id.chars().any(char::is_control) {
+            return Err(SourceError::config(
+                "kore",
+                "source_id must be non-empty without control characters",
+            ));
+        }
+        let base_url = check_base_url(id, &self.base_url, self.http.allow_insecure_http)?;
+        if self.stream_id.trim().is_empty() || self.stream_id.chars().any(char::is_control) {
+            return fail(
+                "stream_id must be non-empty without control characters (CR, LF, ...)".into(),
+            );
+        }
+        let account = header_value(id, "account_id", &self.account_id)?;
+        let iid_secret = self
+            .iid
+            .clone()
+            .unwrap_or_else(|| Secret::new(self.stream_id.clone()));
+        let iid = header_value(id, "iid", &iid_secret)?;
+        let mut channels: Vec<Channel> = Vec::new();
+        for channel in &self.channels {
+            if !matches!(channel, Channel::Voice | Channel::Sms) {
+                return fail(format!(
+                    "channel {channel} is not listed by Kore.ai (use voice and/or sms)"
+                ));
+            }
+            if !channels.contains(channel) {
+                channels.push(channel.clone());
+            }
+        }
+        if channels.is_empty() {
+            return fail("channels must name voice, sms or both".into());
+        }
+        if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
+            return fail(format!(
+                "page_size must be between 1 and {MAX_PAGE_SIZE} (got {})",
+                self.page_size
+            ));
+        }
+        if self.prefetch == 0 {
+            return fail("prefetch must be at least 1".into());
+        }
+        if let Some(limit) = self.rate_limit {
+            if limit.per_minute == 0 || limit.burst == 0 {
+                return fail("rate_limit per_minute and burst must be at least 1".into());
+            }
+        }
+        Ok(Validated {
+            base_url,
+            account,
+            iid,
+            channels,
+        })
+    }
+}
+
+/// The parts of a config that checking turned into ready values.
+#[derive(Debug)]
+pub(crate) struct Validated {
+    pub(crate) base_url: Url,
+    pub(crate) account: HeaderValue,
+    pub(crate) iid: HeaderValue,
+    pub(crate) channels: Vec<Channel>,
+}
+
+/// A credential as a sensitive header value; CR, LF and other control
+/// characters are refused so no header can be injected.
+fn header_value(source_id: &str, what: &str, value: &Secret) -> Result<HeaderValue, SourceError> {
+    let invalid = || {
+        SourceError::config(
+            source_id,
+            format!(
+                "{what} must be non-empty visible text without CR, LF or other control characters"
+            ),
+        )
+    };
+    if value.is_empty() || value.has_control_chars() {
+        return Err(invalid());
+    }
+    let mut header = HeaderValue::from_str(value.expose()).map_err(|_| invalid())?;
+    header.set_sensitive(true);
+    Ok(header)
+}
+
+/// A credential-sized id shown as a label that cannot be used as the id:
+/// its last four characters after an ellipsis, or `****` when too short.
+pub(crate) fn mask(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() < 12 {
+        return "****".to_owned();
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("…{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use campaign_core::ErrorKind;
+
+    fn config() -> KoreConfig {
+        KoreConfig::new("kore-main", "https://platform.kore.ai", "st-123", "acc-1")
+    }
+
+    #[test]
+    fn defaults_pass_and_iid_defaults_to_stream() {
+        let valid = config().validate().unwrap();
+        assert_eq!(valid.iid.to_str().unwrap(), "st-123");
+        assert!(valid.iid.is_sensitive() && valid.account.is_sensitive());
+        assert_eq!(valid.channels, [Channel::Voice, Channel::Sms]);
+    }
+
+    #[test]
+    fn control_characters_and_bad_values_are_config_errors() {
+        type Change = Box<dyn Fn(&mut KoreConfig)>;
+        let cases: Vec<Change> = vec![
+            Box::new(|c| c.stream_id = "st\r\nx: y".into()),
+            Box::new(|c| c.account_id = "acc\nx".into()),
+            Box::new(|c| c.iid = Some("iid\r".into())),
+            Box::new(|c| c.account_id = "".into()),
+            Box::new(|c| c.channels = vec![Channel::Chat]),
+            Box::new(|c| c.channels.clear()),
+            Box::new(|c| c.page_size = 0),
+            Box::new(|c| c.page_size = MAX_PAGE_SIZE + 1),
+            Box::new(|c| c.prefetch = 0),
+            Box::new(|c| c.base_url = "http://kore.example".into()),
+            Box::new(|c| {
+                c.rate_limit = Some(RateLimit {
+                    per_minute: 0,
+                    burst: 1,
+                })
+            }),
+        ];
+        for (i, change) in cases.iter().enumerate() {
+            let mut c = config();
+            change(&mut c);
+            let error = c.validate().unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Config, "case {i}: {error}");
+            let text = format!("{error} {error:?}");
+            assert!(
+                !text.contains("acc-1") && !text.contains("acc\nx"),
+                "case {i}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn masks_keep_only_a_short_tail() {
+        assert_eq!(mask("67777ce93e25326494e12345"), "…2345");
+        assert_eq!(mask("short"), "****");
+    }
+}

@@ -1,0 +1,283 @@
+//! The one place Kore.ai's vocabulary becomes the normalized [`Campaign`].
+//!
+//! | Kore.ai field | Campaign field |
+//! | --- | --- |
+//! | `_id` (voice) or `id` (SMS) | `id.native` (a record without either is a decode error) |
+//! | `name`, `description` | `name` (empty when absent), `description` |
+//! | the request's `type` | `channel` |
+//! | `status` (`Ready`, `Stopped`, ...) | `status`, case-insensitive, unknown kept as `Other` |
+//! | `priority` (`"5"` or `5`) | `priority` (`None` when not a number 0..=255) |
+//! | `dialingMode` | `dialing_mode`, unknown kept as `Other` |
+//! | `createdAt`, `updatedAt` (ISO 8601) | `created_at`, `updated_at` (empty: none; malformed: decode error) |
+//! | `contactLists` (names) | `contact_lists` |
+//! | `dncLists` (one `{id?, name}` or an array) | `dnc_lists` |
+//! | `schedule.isSchedulingEnabled` / `isRecurrenceEnabled` | `schedule` |
+//! | `message.message` (base64, possibly cut off) | `message`: the text only where it decodes to UTF-8 |
+//! | the account and stream of the source | `scope`: [`Scope::Account`] with masked labels |
+//! | — | `version`: none (Kore.ai has no record version) |
+//! | the whole record | `raw`, byte for byte |
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use campaign_core::{
+    Campaign, CampaignId, Channel, DialingMode, ErrorKind, ListRef, RawRecord, Schedule, Scope,
+    SourceError, Status,
+};
+use campaign_http::{decode_json, snippet};
+use chrono::{DateTime, Utc};
+
+use crate::wire::{Envelope, ListEntry, Record};
+use crate::PROVIDER;
+
+/// Standard base64 that accepts the message with or without padding.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// One decoded response page: the normalized campaigns and the paging fields
+/// exactly as the server reported them (`None` where absent or empty).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct KorePage {
+    /// The campaigns, in the server's order, each with its record in `raw`.
+    pub campaigns: Vec<Campaign>,
+    /// `data.skip`.
+    pub skip: Option<u64>,
+    /// `data.limit`.
+    pub limit: Option<u64>,
+    /// `data.hasMore`.
+    pub has_more: Option<bool>,
+    /// `data.totalPages`.
+    pub total_pages: Option<u64>,
+    /// `data.totalResults`.
+    pub total_results: Option<u64>,
+}
+
+/// Decodes one `getAllCampaignDetails` response body into normalized
+/// campaigns of `channel` plus the paging fields.
+///
+/// `request` names the request in errors. Campaigns get [`Scope::Unscoped`];
+/// a [`KoreSource`](crate::KoreSource) fills in its masked account scope.
+/// Malformed bodies (HTML, truncated JSON, wrong field types, a record
+/// without an id) yield a `Decode` error naming the source and request; a
+/// body with `"status": "error"` yields a `BadRequest` with its message.
+pub fn decode_page(
+    source_id: &str,
+    request: &str,
+    channel: &Channel,
+    body: &[u8],
+) -> Result<KorePage, SourceError> {
+    decode_scoped(source_id, request, channel, &Scope::Unscoped, body)
+}
+
+pub(crate) fn decode_scoped(
+    source_id: &str,
+    request: &str,
+    channel: &Channel,
+    scope: &Scope,
+    body: &[u8],
+) -> Result<KorePage, SourceError> {
+    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
+        SourceError::new(
+            ErrorKind::Decode,
+            source_id,
+            format!(
+                "response is not the documented JSON ({e}); body starts: {:?}",
+                snippet(body)
+            ),
+        )
+        .with_request(request)
+        .with_cause(e)
+    })?;
+    if envelope
+        .status
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("error"))
+    {
+        let message = envelope.message.unwrap_or_default();
+        return Err(SourceError::new(
+            ErrorKind::BadRequest,
+            source_id,
+            format!("the provider answered status \"error\": {message}"),
+        )
+        .with_request(request));
+    }
+    let Some(data) = envelope.data else {
+        return Err(SourceError::new(
+            ErrorKind::Decode,
+            source_id,
+            "response has no `data` object",
+        )
+        .with_request(request));
+    };
+    let mut campaigns = Vec::with_capacity(data.results.len());
+    for (index, raw) in data.results.into_iter().enumerate() {
+        let record: Record = decode_json(source_id, request, raw.get().as_bytes())
+            .map_err(|e| e.with_context(format!("in data.results[{index}]")))?;
+        let campaign = normalize(
+            source_id,
+            channel,
+            scope,
+            record,
+            RawRecord::new(raw.to_owned()),
+        )
+        .map_err(|why| {
+            SourceError::new(
+                ErrorKind::Decode,
+                source_id,
+                format!("data.results[{index}]: {why}"),
+            )
+            .with_request(request)
+        })?;
+        campaigns.push(campaign);
+    }
+    Ok(KorePage {
+        campaigns,
+        skip: data.skip,
+        limit: data.limit,
+        has_more: data.has_more,
+        total_pages: data.total_pages,
+        total_results: data.total_results,
+    })
+}
+
+fn normalize(
+    source_id: &str,
+    channel: &Channel,
+    scope: &Scope,
+    record: Record,
+    raw: RawRecord,
+) -> Result<Campaign, String> {
+    let native = record
+        .underscore_id
+        .or(record.id)
+        .filter(|id| !id.is_empty())
+        .ok_or("the record has neither `_id` nor `id`")?;
+    let mut c = Campaign::new(
+        CampaignId::new(source_id, native),
+        PROVIDER,
+        record.name.unwrap_or_default(),
+        channel.clone(),
+    );
+    c.description = record.description;
+    c.status = record.status.as_deref().map(Status::parse);
+    c.priority = record.priority;
+    c.dialing_mode = record.dialing_mode.as_deref().map(DialingMode::parse);
+    c.created_at = timestamp("createdAt", record.created_at.as_deref())?;
+    c.updated_at = timestamp("updatedAt", record.updated_at.as_deref())?;
+    c.contact_lists = lists(record.contact_lists);
+    c.dnc_lists = lists(record.dnc_lists);
+    c.schedule = record.schedule.map(|s| Schedule {
+        scheduling_enabled: s.is_scheduling_enabled,
+        recurrence_enabled: s.is_recurrence_enabled,
+    });
+    c.scope = scope.clone();
+    c.message = record
+        .message
+        .and_then(|m| m.message)
+        .and_then(|text| decode_message(&text));
+    c.raw = Some(raw);
+    Ok(c)
+}
+
+fn timestamp(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
+    }
+}
+
+fn lists(value: Option<crate::wire::OneOrMany<ListEntry>>) -> Vec<ListRef> {
+    value
+        .map(|v| v.into_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| match entry {
+            ListEntry::Name(name) => Some(ListRef::named(name)),
+            ListEntry::Object { id, name } => match (name, id) {
+                (Some(name), id) => Some(ListRef { name, id }),
+                (None, Some(id)) => Some(ListRef {
+                    name: String::new(),
+                    id: Some(id),
+                }),
+                (None, None) => None,
+            },
+        })
+        .collect()
+}
+
+/// The SMS text, only where the base64 decodes to UTF-8 (the docs' samples
+/// are cut off, so failing here would reject real pages).
+fn decode_message(text: &str) -> Option<String> {
+    let bytes = BASE64.decode(text.trim()).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_decode_only_when_clean() {
+        assert_eq!(
+            decode_message("TWVzc2FnZSBmb3IgeW91ciB0YXJnZXRlZCBjdXN0b21lcg").as_deref(),
+            Some("Message for your targeted customer")
+        );
+        assert_eq!(
+            decode_message("TWVzc2FnZSBmb3IgeW91ciB0YXJnZXRlZCBjdXN0b21lcg%xxxxx"),
+            None
+        );
+        assert_eq!(decode_message("/w=="), None, "not UTF-8");
+    }
+
+    #[test]
+    fn loose_paging_fields_and_priorities() {
+        let body = br#"{"status":"success","data":{"results":[{"id":"a","name":"n","priority":3},{"_id":"b","priority":"x"}],"skip":"","limit":"50","hasMore":"false","totalPages":"","totalResults":2}}"#;
+        let page = decode_page("k", "POST x", &Channel::Sms, body).unwrap();
+        assert_eq!(page.skip, None);
+        assert_eq!(page.limit, Some(50));
+        assert_eq!(page.has_more, Some(false));
+        assert_eq!(page.total_results, Some(2));
+        assert_eq!(page.campaigns[0].priority, Some(3));
+        assert_eq!(page.campaigns[1].priority, None);
+        assert_eq!(page.campaigns[1].id.native, "b");
+        assert_eq!(page.campaigns[1].name, "");
+    }
+
+    #[test]
+    fn malformed_records_are_decode_errors_naming_the_request() {
+        let cases: [&[u8]; 6] = [
+            br#"{"status":"success","data":{"results":[{"name":"no id"}]}}"#,
+            br#"{"status":"success","data":{"results":[{"id":"a","priority":{"x":1}}]}}"#,
+            br#"{"status":"success","data":{"results":[{"id":"a","createdAt":"yesterday"}]}}"#,
+            br#"{"status":"success","data":{"results":{}}}"#,
+            br#"{"status":"success"}"#,
+            b"<html><body>Bad gateway</body></html>",
+        ];
+        for body in cases {
+            let e = decode_page(
+                "kore-main",
+                "POST getAllCampaignDetails",
+                &Channel::Voice,
+                body,
+            )
+            .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+            assert_eq!(e.source_id(), "kore-main");
+            assert_eq!(e.request(), Some("POST getAllCampaignDetails"));
+        }
+        let e = decode_page(
+            "k",
+            "r",
+            &Channel::Voice,
+            br#"{"status":"error","message":"Invalid type"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadRequest);
+        assert!(e.to_string().contains("Invalid type"));
+    }
+}

@@ -1,0 +1,149 @@
+//! Page tokens: where each channel's request stream stands.
+//!
+//! A token records, per channel the query covers, the server offset (`skip`)
+//! of the next campaign to read, whether the channel is finished, the id of
+//! the channel's first campaign (to catch a server that ignores `skip`) and
+//! the `totalResults` the walk started with (to warn when it drifts). It is
+//! `kore1.` plus base64url of compact JSON, bound to the query's
+//! fingerprint so it cannot resume a different query.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use campaign_core::{CampaignQuery, Channel, ErrorKind, PageToken, SourceError};
+use serde::{Deserialize, Serialize};
+
+const PREFIX: &str = "kore1.";
+
+/// One channel's position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ChannelPos {
+    /// `voice` or `sms`.
+    #[serde(rename = "c")]
+    pub(crate) channel: String,
+    /// Server offset of the next campaign.
+    #[serde(rename = "s")]
+    pub(crate) skip: u64,
+    /// Nothing more to read in this channel.
+    #[serde(rename = "d", default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) done: bool,
+    /// Id of the first campaign at offset 0.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) anchor: Option<String>,
+    /// `totalResults` reported by the channel's first page.
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) total: Option<u64>,
+}
+
+impl ChannelPos {
+    /// The start of `channel`'s listing.
+    pub(crate) fn start(channel: &Channel) -> Self {
+        Self {
+            channel: channel.as_str().to_owned(),
+            skip: 0,
+            done: false,
+            anchor: None,
+            total: None,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Position {
+    /// The query's fingerprint, hex.
+    q: String,
+    ch: Vec<ChannelPos>,
+}
+
+/// Encodes the positions of a walk over `query`.
+pub(crate) fn encode(query: &CampaignQuery, channels: Vec<ChannelPos>) -> PageToken {
+    let position = Position {
+        q: format!("{:016x}", query.fingerprint()),
+        ch: channels,
+    };
+    // Serializing plain strings and numbers cannot fail.
+    let json = serde_json::to_vec(&position).unwrap_or_default();
+    PageToken::new(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json)))
+}
+
+/// Decodes a token issued for `query` over `channels` (in that order);
+/// `None` gives the start of every channel.
+pub(crate) fn decode(
+    source_id: &str,
+    query: &CampaignQuery,
+    channels: &[Channel],
+    token: Option<&PageToken>,
+) -> Result<Vec<ChannelPos>, SourceError> {
+    let Some(token) = token else {
+        return Ok(channels.iter().map(ChannelPos::start).collect());
+    };
+    let invalid = |why: &str| {
+        SourceError::new(
+            ErrorKind::InvalidCursor,
+            source_id,
+            format!("page token not issued by this source for this query: {why}"),
+        )
+    };
+    let body = token
+        .as_str()
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| invalid("unknown format"))?;
+    let json = URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| invalid("not base64url"))?;
+    let position: Position =
+        serde_json::from_slice(&json).map_err(|_| invalid("unreadable contents"))?;
+    if position.q != format!("{:016x}", query.fingerprint()) {
+        return Err(invalid("it belongs to a different query"));
+    }
+    let same_channels = position.ch.len() == channels.len()
+        && position
+            .ch
+            .iter()
+            .zip(channels)
+            .all(|(pos, channel)| pos.channel == channel.as_str());
+    if !same_channels {
+        return Err(invalid("it covers different channels"));
+    }
+    Ok(position.ch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use campaign_core::Status;
+
+    #[test]
+    fn tokens_round_trip_and_are_bound_to_query_and_channels() {
+        let query = CampaignQuery::builder()
+            .status(Status::Ready)
+            .build()
+            .unwrap();
+        let channels = [Channel::Voice, Channel::Sms];
+        let mut positions: Vec<ChannelPos> = channels.iter().map(ChannelPos::start).collect();
+        positions[0].skip = 50;
+        positions[0].anchor = Some("cd-1".into());
+        positions[1].done = true;
+        let token = encode(&query, positions.clone());
+        assert_eq!(
+            decode("k", &query, &channels, Some(&token)).unwrap(),
+            positions
+        );
+        let other = CampaignQuery::all();
+        let kind = |r: Result<Vec<ChannelPos>, SourceError>| r.unwrap_err().kind();
+        assert_eq!(
+            kind(decode("k", &other, &channels, Some(&token))),
+            ErrorKind::InvalidCursor
+        );
+        assert_eq!(
+            kind(decode("k", &query, &[Channel::Voice], Some(&token))),
+            ErrorKind::InvalidCursor
+        );
+        for bogus in ["", "kore1.!!", "kore1.e30", "12"] {
+            let bogus = PageToken::new(bogus);
+            assert_eq!(
+                kind(decode("k", &query, &channels, Some(&bogus))),
+                ErrorKind::InvalidCursor
+            );
+        }
+    }
+}
