@@ -1,7 +1,12 @@
-//! Merge throughput: 10 sources x 100,000 campaigns through the aggregate's
-//! fan-out and k-way merge, in campaigns per second.
+//! Aggregate benchmarks:
+//! - merge throughput: 10 sources x 100,000 campaigns through the aggregate's
+//!   fan-out and k-way merge, in campaigns per second;
+//! - many sources: 1,000 in-memory sources x 100 campaigns, 5 ms per page,
+//!   under a concurrency bound, against the round-trip limit
+//!   `ceil(requests / bound) x 5 ms`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use campaign_aggregate::{AggregateEvent, Aggregator};
@@ -9,6 +14,7 @@ use campaign_core::{
     Campaign, CampaignId, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Filter,
     Page, PageToken, Result, Sort, SortField, SourceError,
 };
+use campaign_testkit::InMemorySource;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::StreamExt;
 
@@ -103,5 +109,72 @@ fn merge_throughput(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, merge_throughput);
+const MANY: usize = 1_000;
+const MANY_PER_SOURCE: usize = 100;
+const MANY_PAGE: usize = 50;
+const MANY_BOUND: usize = 100;
+const MANY_LATENCY: Duration = Duration::from_millis(5);
+
+fn many_sources(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("a Tokio runtime for the bench");
+    let sources: Vec<InMemorySource> = (0..MANY)
+        .map(|s| {
+            let id = format!("m{s:04}");
+            let campaigns = (0..MANY_PER_SOURCE)
+                .map(|i| {
+                    Campaign::new(
+                        CampaignId::new(id.as_str(), i.to_string()),
+                        "bench",
+                        format!("campaign-{:06}", i * MANY + s),
+                        Channel::Sms,
+                    )
+                })
+                .collect();
+            InMemorySource::new(id, campaigns)
+                .with_page_size(MANY_PAGE)
+                .with_latency(MANY_LATENCY)
+        })
+        .collect();
+    let aggregate = Aggregator::builder("many")
+        .sources(
+            sources
+                .iter()
+                .map(|s| Arc::new(s.clone()) as Arc<dyn CampaignSource>),
+        )
+        .concurrency(MANY_BOUND)
+        .build()
+        .expect("valid bench aggregate");
+    let requests = MANY * MANY_PER_SOURCE.div_ceil(MANY_PAGE);
+    let limit = MANY_LATENCY * u32::try_from(requests.div_ceil(MANY_BOUND)).unwrap_or(u32::MAX);
+    eprintln!(
+        "many sources: {requests} requests, bound {MANY_BOUND}: round-trip limit {limit:?} per listing"
+    );
+    let mut group = c.benchmark_group("aggregate");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements((MANY * MANY_PER_SOURCE) as u64));
+    for (name, query) in [
+        ("many_sources_1000x100_unsorted", CampaignQuery::all()),
+        (
+            "many_sources_1000x100_sorted",
+            CampaignQuery::builder()
+                .sort(Sort::asc(SortField::Name))
+                .build()
+                .expect("valid bench query"),
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let campaigns = aggregate
+                    .events(&query)
+                    .filter(|e| futures::future::ready(matches!(e, AggregateEvent::Campaign(_))))
+                    .count()
+                    .await;
+                assert_eq!(campaigns, MANY * MANY_PER_SOURCE);
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, merge_throughput, many_sources);
 criterion_main!(benches);

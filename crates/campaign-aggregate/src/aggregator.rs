@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, Filter, Page, PageToken, Positioned,
-    Result, RetryBudget, SeenIds, SortField, SourceError, SourcePosition,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
+    Positioned, Result, RetryBudget, SeenIds, SortField, SourceError, SourcePosition,
 };
 use futures::future;
 use futures::stream::{BoxStream, StreamExt};
@@ -20,7 +20,7 @@ use crate::limit::Limited;
 use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
 
 /// Campaigns per [`Aggregator::page`] when the query sets no page size.
-pub const DEFAULT_PAGE_SIZE: usize = 100;
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
 /// Everything [`AggregatorBuilder::build`] validated.
 pub(crate) struct Settings {
@@ -177,6 +177,7 @@ impl Aggregator {
             None => CursorState {
                 marks: vec![Mark::At(SourcePosition::default()); self.sources.len()],
                 last: None,
+                source_page_size: query.page_size().unwrap_or(DEFAULT_PAGE_SIZE),
             },
         };
         let size = page_size(query);
@@ -212,7 +213,16 @@ impl Aggregator {
         let CursorState {
             mut marks,
             mut last,
+            source_page_size,
         } = state;
+        // Sources are always asked for the page size the walk began with
+        // (see `CursorState::source_page_size`); the filters and sort are
+        // the query's, which the cursor's fingerprint pinned.
+        let source_query = query
+            .to_builder()
+            .page_size(source_page_size)
+            .build()
+            .map_err(|e| SourceError::new(ErrorKind::InvalidCursor, &self.id, e.to_string()))?;
         let mut seen = SeenIds::new();
         if let Some(id) = &last {
             seen.insert(id);
@@ -220,7 +230,7 @@ impl Aggregator {
         let mut counts = vec![0usize; marks.len()];
         let mut items = Vec::with_capacity(size);
         let mut failures = Vec::new();
-        let mut signals = self.signals(query, &marks);
+        let mut signals = self.signals(&source_query, &marks);
         while let Some(signal) = signals.next().await {
             match signal {
                 // One item past a full page is read to learn whether more
@@ -258,10 +268,13 @@ impl Aggregator {
                 done: *mark == Mark::Done,
             })
             .collect();
-        let next = marks
-            .iter()
-            .any(|mark| *mark != Mark::Done)
-            .then(|| codec.encode(&CursorState { marks, last }));
+        let next = marks.iter().any(|mark| *mark != Mark::Done).then(|| {
+            codec.encode(&CursorState {
+                marks,
+                last,
+                source_page_size,
+            })
+        });
         Ok(AggregatePage {
             items,
             next,
@@ -345,9 +358,8 @@ where
 }
 
 fn page_size(query: &CampaignQuery) -> usize {
-    query.page_size().map_or(DEFAULT_PAGE_SIZE, |n| {
-        usize::try_from(n).unwrap_or(usize::MAX)
-    })
+    let size = query.page_size().unwrap_or(DEFAULT_PAGE_SIZE);
+    usize::try_from(size).unwrap_or(usize::MAX)
 }
 
 #[async_trait]

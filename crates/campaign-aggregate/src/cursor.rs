@@ -83,6 +83,10 @@ pub(crate) struct CursorState {
     /// The last campaign emitted, so a copy of it reached through another
     /// path right after a page boundary is not emitted twice.
     pub(crate) last: Option<CampaignId>,
+    /// The page size the sources were asked for when the walk began. Their
+    /// page tokens and offsets only make sense with it, so a resumed walk
+    /// keeps asking for it even if the caller changes the aggregate's page size.
+    pub(crate) source_page_size: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,6 +99,8 @@ struct Wire {
     s: Vec<WireSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     b: Option<(String, String)>,
+    /// The page size the sources are asked for.
+    p: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -159,6 +165,7 @@ impl CursorCodec<'_> {
                 .last
                 .as_ref()
                 .map(|id| (id.source.clone(), id.native.clone())),
+            p: state.source_page_size,
         };
         // Serializing plain strings, numbers and bools cannot fail.
         let mut bytes = serde_json::to_vec(&wire).unwrap_or_default();
@@ -205,6 +212,9 @@ impl CursorCodec<'_> {
     }
 
     fn marks(&self, wire: Wire) -> Result<CursorState, SourceError> {
+        if wire.p == 0 {
+            return Err(self.invalid("cursor records a source page size of 0"));
+        }
         let mut marks: Vec<Option<Mark>> = vec![None; self.source_ids.len()];
         for entry in wire.s {
             let Some(index) = self.source_ids.iter().position(|id| *id == entry.id) else {
@@ -242,6 +252,7 @@ impl CursorCodec<'_> {
             last: wire
                 .b
                 .map(|(source, native)| CampaignId::new(source, native)),
+            source_page_size: wire.p,
         })
     }
 }
@@ -268,6 +279,7 @@ mod tests {
                 Mark::Done,
             ],
             last: Some(CampaignId::new("a", "7")),
+            source_page_size: 25,
         }
     }
 
