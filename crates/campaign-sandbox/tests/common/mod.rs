@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use campaign_sandbox::Sandbox;
+use serde_json::Value;
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Removes whitespace outside strings, keeping key order.
+pub fn minify(text: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn kore_url(sb: &Sandbox) -> String {
+    let c = sb.credentials();
+    format!(
+        "{}campaign/api/v2/public/{}/campaign/getAllCampaignDetails?accountId={}",
+        sb.kore_url(),
+        c.kore_stream_id,
+        c.kore_account_id
+    )
+}
+
+pub fn kore_request(sb: &Sandbox, body: &Value) -> reqwest::RequestBuilder {
+    let c = sb.credentials();
+    client()
+        .post(kore_url(sb))
+        .header("auth", c.kore_jwt.expose())
+        .header("iid", &c.kore_iid)
+        .header("accountId", &c.kore_account_id)
+        .json(body)
+}
+
+pub async fn kore(sb: &Sandbox, body: Value) -> (u16, Value) {
+    let response = kore_request(sb, &body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+pub fn cms_request(sb: &Sandbox, query: &str) -> reqwest::RequestBuilder {
+    client()
+        .get(format!(
+            "{}configuration/hierarchyconfig/campaign{query}",
+            sb.cms_url()
+        ))
+        .header(
+            "Authorization",
+            format!("Bearer {}", sb.credentials().cms_token.expose()),
+        )
+}
+
+pub fn ids(value: &Value) -> Vec<String> {
+    value["data"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["_id"].as_str().or(r["id"].as_str()).unwrap().to_owned())
+        .collect()
+}
