@@ -1,7 +1,7 @@
 //! The checks themselves. Each returns an [`Outcome`] whose failure message
 //! names the query and shows expected against actual ids.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use campaign_core::{
@@ -10,24 +10,26 @@ use campaign_core::{
 };
 use futures::StreamExt;
 
-use super::diff::{check_query, compare, first_out_of_order, ids, leak_context, mask, show};
-use super::queries::{describe, only, paging_queries, semantic_queries};
+use super::diff::{
+    check_query, compare, first_out_of_order, ids, leak_context, mask, show, token_text,
+};
+use super::queries::{describe, only, semantic_queries};
 use super::{Check, Outcome, SourceFactory};
 
 /// Failure lines shown per check before the rest are only counted.
 const SHOWN_FAILURES: usize = 5;
 
 /// One page as `fetch_page` returned it, before the walker touched it.
-struct RawPage {
-    token: Option<PageToken>,
-    items: Vec<Campaign>,
-    following: Vec<PageToken>,
+pub(crate) struct RawPage {
+    pub(crate) token: Option<PageToken>,
+    pub(crate) items: Vec<Campaign>,
+    pub(crate) following: Vec<PageToken>,
 }
 
 /// State shared by the checks of one run.
 pub(crate) struct Suite {
     factory: Arc<dyn SourceFactory>,
-    page_sizes: Vec<u32>,
+    pub(super) page_sizes: Vec<u32>,
     streamed: Option<Vec<Campaign>>,
     /// Debug (and Display) texts of sources and errors seen, and page
     /// tokens handed out, with where they came from.
@@ -60,7 +62,7 @@ impl Suite {
         }
     }
 
-    async fn source(&mut self) -> Arc<dyn CampaignSource> {
+    pub(super) async fn source(&mut self) -> Arc<dyn CampaignSource> {
         let source = self.factory.source().await;
         self.remember_source("source()", &source);
         source
@@ -118,7 +120,7 @@ impl Suite {
     /// The base the query semantics are evaluated over: what `stream(all)`
     /// returns (the source's own normalization of each field), plus the
     /// expected campaigns it lost, which still belong in every result.
-    async fn all(&mut self) -> Result<Vec<Campaign>, String> {
+    pub(super) async fn all(&mut self) -> Result<Vec<Campaign>, String> {
         let mut all = self.streamed().await?;
         let seen: HashSet<CampaignId> = all.iter().map(|c| c.id.clone()).collect();
         all.extend(
@@ -132,12 +134,12 @@ impl Suite {
 
     /// The page size the semantic checks use: the smallest above 1, so
     /// results cross page boundaries.
-    fn crossing_page_size(&self) -> Option<u32> {
+    pub(super) fn crossing_page_size(&self) -> Option<u32> {
         self.page_sizes.iter().copied().filter(|&n| n > 1).min()
     }
 
     /// One raw `fetch_page`, remembering its error and the tokens it hands out.
-    async fn fetch_one(
+    pub(super) async fn fetch_one(
         &mut self,
         source: &Arc<dyn CampaignSource>,
         query: &CampaignQuery,
@@ -163,7 +165,7 @@ impl Suite {
     }
 
     /// Follows `next` tokens from `from` to the last page, raw.
-    async fn walk_raw(
+    pub(super) async fn walk_raw(
         &mut self,
         source: &Arc<dyn CampaignSource>,
         query: &CampaignQuery,
@@ -205,137 +207,6 @@ impl Suite {
                 "stream(all) must yield every expected campaign exactly once (ids sorted):\n  {diff}"
             )),
         }
-    }
-
-    async fn paging(&mut self) -> Result<(), String> {
-        let all = self.all().await?;
-        let source = self.source().await;
-        let residual_of = |q: &CampaignQuery| source.capabilities().split(q).residual;
-        let mut failures = Vec::new();
-        for size in self.page_sizes.clone() {
-            for query in paging_queries(size) {
-                let residual = residual_of(&query);
-                if let Err(message) = self.walk_and_resume(&source, &query, &residual, &all).await {
-                    failures.push(message);
-                }
-            }
-        }
-        summarize(failures)
-    }
-
-    /// Walks `query` by tokens, then re-fetches every token and resumes a
-    /// whole walk from the middle one.
-    async fn walk_and_resume(
-        &mut self,
-        source: &Arc<dyn CampaignSource>,
-        query: &CampaignQuery,
-        residual: &CampaignQuery,
-        all: &[Campaign],
-    ) -> Result<(), String> {
-        let label = describe(query);
-        let pages = self.walk_raw(source, query, None).await?;
-        let mut first_seen: HashMap<&CampaignId, usize> = HashMap::new();
-        for (index, page) in pages.iter().enumerate() {
-            for campaign in &page.items {
-                if let Some(&earlier) = first_seen.get(&campaign.id) {
-                    return Err(format!(
-                        "walking fetch_page for {label}: {} on page {index} (token {}) repeats \
-                         an item of page {earlier} (token {}):\n  {}\n  {}",
-                        campaign.id,
-                        token_text(&page.token),
-                        token_text(&pages[earlier].token),
-                        show_page(earlier, &pages[earlier]),
-                        show_page(index, page),
-                    ));
-                }
-                first_seen.insert(&campaign.id, index);
-            }
-        }
-        let walked: Vec<Campaign> = pages
-            .iter()
-            .flat_map(|p| p.items.iter().filter(|c| residual.matches(c)).cloned())
-            .collect();
-        if let Some(diff) = check_query(query, all, &walked) {
-            return Err(format!(
-                "walking fetch_page for {label} (residual filter applied) gave a gap, \
-                 repeat or wrong order:\n  {diff}\n  pages were:\n  {}",
-                show_pages(&pages)
-            ));
-        }
-        // Fetching each token again must give the same page: a token is a
-        // position, not a session cursor that moves on with every call.
-        for (index, page) in pages.iter().enumerate().skip(1) {
-            let again = self.fetch_one(source, query, page.token.clone()).await?;
-            let want = ids(&page.items);
-            let got = ids(&again.items);
-            let more = index + 1 < pages.len();
-            if let Some(diff) = compare(&want, &got) {
-                return Err(format!(
-                    "fetching page {index} of {label} again from its token {} gave a \
-                     different page:\n  {diff}",
-                    token_text(&page.token)
-                ));
-            }
-            if again.next.is_some() != more {
-                return Err(format!(
-                    "fetching page {index} of {label} again from its token {} {} a next \
-                     page, the first walk {}",
-                    token_text(&page.token),
-                    if again.next.is_some() {
-                        "announced"
-                    } else {
-                        "did not announce"
-                    },
-                    if more { "had one" } else { "ended there" }
-                ));
-            }
-        }
-        // One whole walk from the middle proves the re-fetched pages' own
-        // tokens lead on (once per walk keeps the cost linear in pages).
-        let middle = pages.len() / 2;
-        if middle > 0 {
-            let resumed = self
-                .walk_raw(source, query, pages[middle].token.clone())
-                .await?;
-            let want: Vec<CampaignId> =
-                pages[middle..].iter().flat_map(|p| ids(&p.items)).collect();
-            let got: Vec<CampaignId> = resumed.iter().flat_map(|p| ids(&p.items)).collect();
-            if let Some(diff) = compare(&want, &got) {
-                return Err(format!(
-                    "resuming fetch_page for {label} from page {middle} (token {}) did not \
-                     continue the first walk:\n  {diff}",
-                    token_text(&pages[middle].token)
-                ));
-            }
-        }
-        self.check_following(source, query, &pages).await
-    }
-
-    /// Pages announced in the first page's `following` (fetched concurrently
-    /// by the walker) must be the pages the `next` chain reaches.
-    async fn check_following(
-        &mut self,
-        source: &Arc<dyn CampaignSource>,
-        query: &CampaignQuery,
-        pages: &[RawPage],
-    ) -> Result<(), String> {
-        let Some(first) = pages.first() else {
-            return Ok(());
-        };
-        for (j, token) in first.following.iter().enumerate() {
-            let index = j + 2;
-            let page = self.fetch_one(source, query, Some(token.clone())).await?;
-            let want = pages.get(index).map(|p| ids(&p.items)).unwrap_or_default();
-            if let Some(diff) = compare(&want, &ids(&page.items)) {
-                return Err(format!(
-                    "the first page of {} announced token {:?} as page {index} in `following`, \
-                     but it differs from page {index} of the `next` chain:\n  {diff}",
-                    describe(query),
-                    token.as_str()
-                ));
-            }
-        }
-        Ok(())
     }
 
     async fn query_semantics(&mut self) -> Result<(), String> {
@@ -547,7 +418,7 @@ impl Suite {
     }
 }
 
-fn summarize(failures: Vec<String>) -> Result<(), String> {
+pub(super) fn summarize(failures: Vec<String>) -> Result<(), String> {
     if failures.is_empty() {
         return Ok(());
     }
@@ -556,38 +427,6 @@ fn summarize(failures: Vec<String>) -> Result<(), String> {
         text.push(format!("... and {} more", failures.len() - SHOWN_FAILURES));
     }
     Err(text.join("\n"))
-}
-
-fn token_text(token: &Option<PageToken>) -> String {
-    token
-        .as_ref()
-        .map_or_else(|| "none".to_owned(), |t| format!("{:?}", t.as_str()))
-}
-
-/// Pages listed in failure messages before the rest are only counted.
-const SHOWN_PAGES: usize = 10;
-
-fn show_page(index: usize, page: &RawPage) -> String {
-    format!(
-        "page {index} (token {}): {}",
-        token_text(&page.token),
-        show(&ids(&page.items))
-    )
-}
-
-fn show_pages(pages: &[RawPage]) -> String {
-    let mut lines: Vec<String> = pages
-        .iter()
-        .take(SHOWN_PAGES)
-        .enumerate()
-        .map(|(i, p)| show_page(i, p))
-        .collect();
-    if pages.len() > SHOWN_PAGES {
-        let more = pages.len() - SHOWN_PAGES;
-        let noun = if more == 1 { "page" } else { "pages" };
-        lines.push(format!("... and {more} more {noun}"));
-    }
-    lines.join("\n  ")
 }
 
 /// The campaign's value for `filter`, for messages.

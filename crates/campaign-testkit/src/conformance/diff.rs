@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use campaign_core::{Campaign, CampaignId, CampaignQuery, SortField};
+use campaign_core::{Campaign, CampaignId, CampaignQuery, PageToken, SortField};
+
+use super::checks::RawPage;
 
 /// The ids of `campaigns`, in order.
 pub(crate) fn ids(campaigns: &[Campaign]) -> Vec<CampaignId> {
@@ -152,6 +154,38 @@ pub(crate) fn leak_context(text: &str, secret: &str) -> String {
     let after: String = text[at + secret.len()..].chars().take(40).collect();
     let masked = format!("<{}>", mask(secret));
     format!("…{}{masked}{}…", before, after.replace(secret, &masked))
+}
+
+pub(crate) fn token_text(token: &Option<PageToken>) -> String {
+    token
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |t| format!("{:?}", t.as_str()))
+}
+
+/// Pages listed in failure messages before the rest are only counted.
+const SHOWN_PAGES: usize = 10;
+
+pub(crate) fn show_page(index: usize, page: &RawPage) -> String {
+    format!(
+        "page {index} (token {}): {}",
+        token_text(&page.token),
+        show(&ids(&page.items))
+    )
+}
+
+pub(crate) fn show_pages(pages: &[RawPage]) -> String {
+    let mut lines: Vec<String> = pages
+        .iter()
+        .take(SHOWN_PAGES)
+        .enumerate()
+        .map(|(i, p)| show_page(i, p))
+        .collect();
+    if pages.len() > SHOWN_PAGES {
+        let more = pages.len() - SHOWN_PAGES;
+        let noun = if more == 1 { "page" } else { "pages" };
+        lines.push(format!("... and {more} more {noun}"));
+    }
+    lines.join("\n  ")
 }
 
 #[cfg(test)]

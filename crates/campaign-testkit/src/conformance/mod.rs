@@ -2,6 +2,7 @@
 
 mod checks;
 mod diff;
+mod paging;
 mod queries;
 
 use std::collections::BTreeSet;
