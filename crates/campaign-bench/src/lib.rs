@@ -1,0 +1,1 @@
+//! Performance measurement harness; see `docs/PERFORMANCE.md`.
