@@ -1,0 +1,209 @@
+//! Every fault, observed over real HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use campaign_sandbox::{Fault, RetryAfter, Sandbox, Server};
+use common::{client, cms_request, ids, kore, kore_request};
+use serde_json::{json, Value};
+
+fn voice(skip: u64, limit: u64) -> Value {
+    json!({"type": "voice", "skip": skip, "limit": limit})
+}
+
+#[tokio::test]
+async fn status_rate_limit_and_html_faults_queue_in_order() {
+    let sb = Sandbox::start_default().await.unwrap();
+    sb.kore().inject(Fault::Status(503), Some(1));
+    sb.kore()
+        .inject(Fault::RateLimited(RetryAfter::Seconds(7)), Some(1));
+    sb.kore().inject(
+        Fault::RateLimited(RetryAfter::HttpDate(Duration::from_secs(30))),
+        Some(1),
+    );
+    sb.kore()
+        .inject(Fault::RateLimited(RetryAfter::None), Some(1));
+    sb.kore().inject(Fault::HtmlError, Some(1));
+    let send = || kore_request(&sb, &voice(0, 5)).send();
+    let r = send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "error");
+    let r = send().await.unwrap();
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["retry-after"].to_str().unwrap()
+        ),
+        (429, "7")
+    );
+    let r = send().await.unwrap();
+    assert!(httpdate::parse_http_date(r.headers()["retry-after"].to_str().unwrap()).is_ok());
+    let r = send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(!r.headers().contains_key("retry-after"));
+    let r = send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(send().await.unwrap().status(), 200);
+    // Faults stay on their server; `None` lasts until cleared.
+    sb.cms().inject(Fault::Status(500), None);
+    assert_eq!(send().await.unwrap().status(), 200);
+    for _ in 0..2 {
+        let r = cms_request(&sb, "?contactCenterId=1").send().await.unwrap();
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.json::<Value>().await.unwrap()["statusCode"], 500);
+    }
+    sb.cms().clear_faults();
+    assert_eq!(
+        cms_request(&sb, "?contactCenterId=1")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn body_faults_truncate_retype_drip_drop_and_oversize() {
+    let sb = Sandbox::start_default().await.unwrap();
+    let send = || kore_request(&sb, &voice(0, 5)).send();
+    sb.kore().inject(Fault::TruncatedJson, Some(1));
+    let text = send().await.unwrap().text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&text).is_err());
+    sb.kore().inject(Fault::WrongFieldType, Some(1));
+    let body: Value = send().await.unwrap().json().await.unwrap();
+    assert!(body["data"]["results"][0]["priority"].is_object());
+    sb.kore()
+        .inject(Fault::SlowDrip(Duration::from_millis(1)), Some(1));
+    let r = send().await.unwrap();
+    assert!(r.headers().get("content-length").is_none());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["totalResults"], 5);
+    sb.kore().inject(Fault::DropConnection, Some(1));
+    let dropped = match send().await {
+        Ok(r) => r.bytes().await.is_err(),
+        Err(_) => true,
+    };
+    assert!(dropped);
+    sb.kore().inject(Fault::Oversized(300_000), Some(1));
+    let text = send().await.unwrap().text().await.unwrap();
+    assert!(text.len() >= 250_000);
+    assert!(serde_json::from_str::<Value>(&text).is_ok());
+
+    sb.cms().inject(Fault::WrongFieldType, Some(1));
+    let body: Value = cms_request(&sb, "?contactCenterId=1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body[0]["campaignContextId"], "x");
+    sb.cms().inject(Fault::Oversized(100_000), Some(1));
+    let text = cms_request(&sb, "?contactCenterId=1")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(serde_json::from_str::<Vec<Value>>(&text).unwrap().len() > 100);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn redirect_points_at_the_other_host_which_logs_what_it_gets() {
+    let sb = Sandbox::start_default().await.unwrap();
+    sb.cms().inject(Fault::RedirectOtherHost, Some(1));
+    let r = cms_request(&sb, "?contactCenterId=1").send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let other = sb.other_host_url();
+    assert!(location.starts_with(other.as_str()));
+    assert!(location.ends_with("/configuration/hierarchyconfig/campaign?contactCenterId=1"));
+    // A client that followed it with its credentials would show up here.
+    client()
+        .get(&location)
+        .bearer_auth("leaked")
+        .send()
+        .await
+        .unwrap();
+    let seen = sb.other_host_requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].server, Server::OtherHost);
+    assert!(seen[0].had_credentials);
+    assert_eq!(seen[0].header("authorization"), Some("***"));
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn paging_faults_drift_miscount_and_ignore_skip() {
+    let sb = Sandbox::start_default().await.unwrap();
+    let (_, first) = kore(&sb, voice(0, 2)).await;
+    let (_, second) = kore(&sb, voice(2, 2)).await;
+    let honest: Vec<String> = ids(&first).into_iter().chain(ids(&second)).collect();
+
+    sb.kore().inject(Fault::PageDrift, Some(1));
+    let (_, first) = kore(&sb, voice(0, 2)).await;
+    let (_, second) = kore(&sb, voice(2, 2)).await;
+    assert_eq!(ids(&first), honest[..2]);
+    assert_eq!(
+        ids(&second)[0],
+        honest[1],
+        "the insert shifted the next page"
+    );
+    assert_eq!(second["data"]["totalResults"], 6);
+
+    sb.kore().inject(Fault::WrongTotalResults, Some(1));
+    let (_, body) = kore(&sb, voice(0, 50)).await;
+    assert_eq!(body["data"]["totalResults"], 16);
+    assert_eq!(body["data"]["results"].as_array().unwrap().len(), 6);
+
+    sb.kore().inject(Fault::IgnoreSkip, Some(1));
+    let (_, skipped) = kore(&sb, voice(2, 2)).await;
+    let (_, start) = kore(&sb, voice(0, 2)).await;
+    assert_eq!(ids(&skipped), ids(&start));
+    assert_eq!(skipped["data"]["skip"], 2);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_log_masks_credentials_and_latency_is_settable() {
+    let sb = Sandbox::builder()
+        .latency(Duration::from_millis(1))
+        .start()
+        .await
+        .unwrap();
+    sb.kore().set_latency(Duration::ZERO);
+    kore(&sb, json!({"type": "sms", "limit": 3})).await;
+    assert_eq!(sb.kore().request_count(), 1);
+    assert_eq!(sb.cms().request_count(), 0);
+    let logged = &sb.kore().requests()[0];
+    assert_eq!(logged.method, "POST");
+    assert!(logged.path.ends_with("/campaign/getAllCampaignDetails"));
+    assert_eq!(logged.query.as_deref(), Some("accountId=***"));
+    for name in ["auth", "iid", "accountid"] {
+        assert_eq!(logged.header(name), Some("***"));
+    }
+    let body: Value = serde_json::from_str(logged.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["limit"], 3);
+    let debug = format!("{:?} {:?} {:?}", sb, sb.credentials(), sb.kore().requests());
+    let c = sb.credentials();
+    for secret in [
+        c.kore_jwt.expose(),
+        c.kore_client_secret.expose(),
+        c.cms_token.expose(),
+        &c.kore_account_id,
+    ] {
+        assert!(!debug.contains(secret));
+    }
+    sb.kore().clear_requests();
+    assert_eq!(sb.kore().request_count(), 0);
+    sb.shutdown().await;
+}
