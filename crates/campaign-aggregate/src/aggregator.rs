@@ -22,6 +22,12 @@ use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
 /// Campaigns per [`Aggregator::page`] when the query sets no page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
+/// Campaigns each source may run ahead of the merge in a whole listing
+/// ([`Aggregator::events`]): enough to cover a typical provider page, so the
+/// next page is fetched while the current one is merged, and small enough
+/// that memory stays bounded per source.
+const READ_AHEAD_ITEMS: usize = 256;
+
 /// Everything [`AggregatorBuilder::build`] validated.
 pub(crate) struct Settings {
     pub(crate) id: String,
@@ -126,7 +132,12 @@ impl Aggregator {
     }
 
     /// The merged signals of every source not done in `marks`.
-    fn signals(&self, query: &CampaignQuery, marks: &[Mark]) -> BoxStream<'static, Signal> {
+    fn signals(
+        &self,
+        query: &CampaignQuery,
+        marks: &[Mark],
+        read_ahead: Option<usize>,
+    ) -> BoxStream<'static, Signal> {
         let starts = marks
             .iter()
             .enumerate()
@@ -137,7 +148,7 @@ impl Aggregator {
                 Mark::Done => None,
             })
             .collect();
-        let signals = merged(query, starts);
+        let signals = merged(query, starts, read_ahead);
         match self.deadline {
             Some(limit) => {
                 let open = marks.iter().map(|m| matches!(m, Mark::At(_))).collect();
@@ -230,7 +241,7 @@ impl Aggregator {
         let mut counts = vec![0usize; marks.len()];
         let mut items = Vec::with_capacity(size);
         let mut failures = Vec::new();
-        let mut signals = self.signals(&source_query, &marks);
+        let mut signals = self.signals(&source_query, &marks, None);
         while let Some(signal) = signals.next().await {
             match signal {
                 // One item past a full page is read to learn whether more
@@ -290,7 +301,7 @@ impl Aggregator {
     /// Dropping the stream cancels the sources' requests in flight.
     pub fn events(&self, query: &CampaignQuery) -> BoxStream<'static, AggregateEvent> {
         let marks = vec![Mark::At(SourcePosition::default()); self.sources.len()];
-        let signals = self.signals(query, &marks);
+        let signals = self.signals(query, &marks, Some(READ_AHEAD_ITEMS));
         let source_ids = Arc::clone(&self.source_ids);
         let fail_fast = self.policy == FailurePolicy::FailFast;
         let state = EventState {

@@ -58,18 +58,90 @@ fn input(
     .boxed()
 }
 
+/// Runs `input` ahead of its consumer in its own task, holding at most
+/// `capacity` signals, so a source's next page is fetched while the merge
+/// still works through the current one. Without this a sorted merge asks
+/// each source for its next page only when it needs that source's head, one
+/// source at a time, and wall time grows with the number of sources.
+///
+/// The task starts on first poll (inside the runtime) and is aborted when the
+/// stream is dropped. Outside a Tokio runtime the input is read in place.
+fn read_ahead(input: BoxStream<'static, Signal>, capacity: usize) -> BoxStream<'static, Signal> {
+    struct Pump {
+        rx: tokio::sync::mpsc::Receiver<Signal>,
+        _task: AbortOnDrop,
+    }
+    enum State {
+        Idle(BoxStream<'static, Signal>),
+        Inline(BoxStream<'static, Signal>),
+        Pumping(Pump),
+    }
+    stream::unfold(State::Idle(input), move |state| async move {
+        let state = match state {
+            State::Idle(mut input) => match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
+                    let task = runtime.spawn(async move {
+                        while let Some(signal) = input.next().await {
+                            if tx.send(signal).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    State::Pumping(Pump {
+                        rx,
+                        _task: AbortOnDrop(task),
+                    })
+                }
+                Err(_) => State::Inline(input),
+            },
+            other => other,
+        };
+        match state {
+            State::Pumping(mut pump) => {
+                let signal = pump.rx.recv().await?;
+                Some((signal, State::Pumping(pump)))
+            }
+            State::Inline(mut input) | State::Idle(mut input) => {
+                let signal = input.next().await?;
+                Some((signal, State::Inline(input)))
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Aborts the read-ahead task when its stream is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Walks each `(index, source, position)` and merges them: a k-way merge by
-/// `query`'s order when it sorts, arrival order otherwise.
+/// `query`'s order when it sorts, arrival order otherwise. With
+/// `read_ahead_items`, each source runs up to that many campaigns ahead of
+/// the merge (whole listings); without, sources are read only on demand
+/// (pages, where every request counts).
 pub(crate) fn merged<S>(
     query: &CampaignQuery,
     starts: Vec<(usize, Arc<S>, SourcePosition)>,
+    read_ahead_items: Option<usize>,
 ) -> BoxStream<'static, Signal>
 where
     S: CampaignSource + ?Sized,
 {
     let inputs: Vec<_> = starts
         .into_iter()
-        .map(|(index, source, from)| input(index, walk_positions(source, query.clone(), from)))
+        .map(|(index, source, from)| {
+            let input = input(index, walk_positions(source, query.clone(), from));
+            match read_ahead_items {
+                Some(capacity) => read_ahead(input, capacity),
+                None => input,
+            }
+        })
         .collect();
     if query.sort().is_some() {
         let order = query.clone();
