@@ -1,0 +1,217 @@
+//! The only place CMS vocabulary turns into the normalized model.
+
+use campaign_core::{
+    Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, Scope, SourceError,
+};
+use campaign_http::{decode_json, snippet};
+use serde_json::value::RawValue;
+
+use crate::wire::CmsCampaign;
+use crate::PROVIDER;
+
+/// The channel of a record whose `campaignContextType` is missing or empty.
+pub const UNKNOWN_TYPE: &str = "unknown";
+
+/// Maps a `campaignContextType` to a channel and, where the type names one,
+/// a dialing mode.
+///
+/// Words are compared case-insensitively, `_` and `-` count as spaces, runs
+/// of spaces collapse and a trailing `Campaign` is optional:
+///
+/// | `campaignContextType`                      | channel       | dialing mode |
+/// |--------------------------------------------|---------------|--------------|
+/// | Interaction \[Campaign\]                   | `interaction` | none         |
+/// | Chat \[Campaign\]                          | `chat`        | none         |
+/// | Outbound Voice \[Campaign\]                | `voice`       | none (set per campaign in the CMS, not reported) |
+/// | Parallel Predictive Voice \[Campaign\]     | `voice`       | `predictive` |
+/// | Voice Blast \[Campaign\]                   | `voice`       | `agentless`  |
+/// | Interactive Voice Application \[Campaign\] | `voice`       | `agentless` (an IVR answers, no agent) |
+/// | anything else                              | `Other(text as sent, trimmed)` | none |
+/// | missing or empty                           | `Other("unknown")` | none    |
+pub fn campaign_type(text: &str) -> (Channel, Option<DialingMode>) {
+    let lowered = text.to_lowercase();
+    let mut words: Vec<&str> = lowered
+        .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.last() == Some(&"campaign") {
+        words.pop();
+    }
+    match words.as_slice() {
+        ["interaction"] => (Channel::Interaction, None),
+        ["chat"] => (Channel::Chat, None),
+        ["outbound", "voice"] => (Channel::Voice, None),
+        ["parallel", "predictive", "voice"] => (Channel::Voice, Some(DialingMode::Predictive)),
+        ["voice", "blast"] => (Channel::Voice, Some(DialingMode::Agentless)),
+        ["interactive", "voice", "application"] => (Channel::Voice, Some(DialingMode::Agentless)),
+        [] => (Channel::Other(UNKNOWN_TYPE.to_owned()), None),
+        _ => (Channel::Other(text.trim().to_owned()), None),
+    }
+}
+
+/// Decodes a campaigns response body into normalized campaigns, each keeping
+/// its original record in [`Campaign::raw`].
+///
+/// `request` names the request in errors (e.g. `GET campaigns contactCenterId=3`).
+/// The body must be a JSON array of records; a record needs a
+/// `campaignContextId`, every other field is optional. A malformed body or
+/// record is a `Decode` error quoting a short snippet.
+pub fn decode_campaigns(
+    source_id: &str,
+    request: &str,
+    body: &[u8],
+) -> Result<Vec<Campaign>, SourceError> {
+    decode_for_center(source_id, request, body, None)
+}
+
+/// [`decode_campaigns`], scoping records that omit `contactCenterId` to
+/// `center` (the contact center the request asked for).
+pub(crate) fn decode_for_center(
+    source_id: &str,
+    request: &str,
+    body: &[u8],
+    center: Option<i64>,
+) -> Result<Vec<Campaign>, SourceError> {
+    let records: Vec<Box<RawValue>> = decode_json(source_id, request, body)?;
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            normalize(source_id, raw, center)
+                .map_err(|why| record_error(source_id, request, index, why))
+        })
+        .collect()
+}
+
+fn record_error(source_id: &str, request: &str, index: usize, why: RecordError) -> SourceError {
+    let RecordError { message, raw } = why;
+    SourceError::new(
+        ErrorKind::Decode,
+        source_id,
+        format!(
+            "record {index} is not a documented campaign ({message}); record starts: {:?}",
+            snippet(raw.as_bytes())
+        ),
+    )
+    .with_request(request)
+}
+
+struct RecordError {
+    message: String,
+    raw: String,
+}
+
+fn normalize(
+    source_id: &str,
+    raw: Box<RawValue>,
+    center: Option<i64>,
+) -> Result<Campaign, RecordError> {
+    let fail = |message: String, raw: &RawValue| RecordError {
+        message,
+        raw: raw.get().to_owned(),
+    };
+    let record: CmsCampaign = match serde_json::from_str(raw.get()) {
+        Ok(record) => record,
+        Err(e) => return Err(fail(e.to_string(), &raw)),
+    };
+    let Some(native) = record.campaign_context_id else {
+        return Err(fail("campaignContextId is missing".into(), &raw));
+    };
+    let (channel, dialing_mode) =
+        campaign_type(record.campaign_context_type.as_deref().unwrap_or(""));
+    let name = record.campaign_context_name.unwrap_or_default();
+    let mut campaign = Campaign::new(CampaignId::new(source_id, native), PROVIDER, name, channel);
+    campaign.dialing_mode = dialing_mode;
+    campaign.description = record.description;
+    campaign.created_at = record.date_added;
+    campaign.updated_at = record.date_modified;
+    campaign.version = record.version;
+    campaign.scope = match record.contact_center_id.or(center) {
+        Some(contact_center_id) => Scope::ContactCenter {
+            contact_center_id,
+            process_id: record.process_id,
+        },
+        None => Scope::Unscoped,
+    };
+    campaign.raw = Some(RawRecord::new(raw));
+    Ok(campaign)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_table_matches_words_with_or_without_campaign() {
+        let cases = [
+            ("Interaction Campaign", Channel::Interaction, None),
+            ("interaction", Channel::Interaction, None),
+            ("CHAT CAMPAIGN", Channel::Chat, None),
+            ("Outbound Voice Campaign", Channel::Voice, None),
+            ("OUTBOUND_VOICE", Channel::Voice, None),
+            (
+                "Parallel Predictive Voice",
+                Channel::Voice,
+                Some(DialingMode::Predictive),
+            ),
+            (
+                "parallel-predictive-voice-campaign",
+                Channel::Voice,
+                Some(DialingMode::Predictive),
+            ),
+            (
+                "Voice  Blast Campaign",
+                Channel::Voice,
+                Some(DialingMode::Agentless),
+            ),
+            (
+                "Interactive Voice Application Campaign",
+                Channel::Voice,
+                Some(DialingMode::Agentless),
+            ),
+            (
+                " Email Campaign ",
+                Channel::Other("Email Campaign".into()),
+                None,
+            ),
+            ("Campaign", Channel::Other(UNKNOWN_TYPE.into()), None),
+            ("", Channel::Other(UNKNOWN_TYPE.into()), None),
+            ("Voice", Channel::Other("Voice".into()), None),
+        ];
+        for (text, channel, mode) in cases {
+            assert_eq!(campaign_type(text), (channel, mode), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn missing_contact_center_falls_back_to_the_requested_one() {
+        let body = br#"[{"campaignContextId":5,"campaignContextName":"x"}]"#;
+        let scoped = decode_for_center("cms", "GET", body, Some(9)).unwrap();
+        assert_eq!(
+            scoped[0].scope,
+            Scope::ContactCenter {
+                contact_center_id: 9,
+                process_id: None
+            }
+        );
+        let unscoped = decode_campaigns("cms", "GET", body).unwrap();
+        assert_eq!(unscoped[0].scope, Scope::Unscoped);
+        assert_eq!(unscoped[0].channel, Channel::Other(UNKNOWN_TYPE.into()));
+        assert_eq!(unscoped[0].status, None);
+        assert_eq!(unscoped[0].priority, None);
+    }
+
+    #[test]
+    fn bad_records_name_their_index_and_quote_a_snippet() {
+        let body = br#"[{"campaignContextId":1},{"campaignContextName":"no id"}]"#;
+        let e = decode_campaigns("cms", "GET campaigns contactCenterId=1", body).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Decode);
+        let text = e.to_string();
+        assert!(
+            text.contains("record 1") && text.contains("campaignContextId is missing"),
+            "{text}"
+        );
+        assert!(text.contains("no id"), "{text}");
+        assert_eq!(e.request(), Some("GET campaigns contactCenterId=1"));
+    }
+}

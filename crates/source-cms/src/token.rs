@@ -1,0 +1,280 @@
+//! Bearer tokens from the vendor's token-generation endpoint.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use campaign_core::{ErrorKind, Secret, SourceError, TokenProvider};
+use campaign_http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use campaign_http::{
+    check_base_url, join_segments, ApiRequest, Auth, HttpClient, HttpConfig, Method, Url,
+};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::wire::parse_error_body;
+
+/// Token lifetime assumed when the answer has no `expires_in` (the vendor's default).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
+
+/// How long before expiry a token is renewed, at most (see [`CmsBasicAuthToken::renew_before`]).
+pub const DEFAULT_RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+const REQUEST: &str = "POST token (configuration/basicauth)";
+
+struct Cached {
+    token: Secret,
+    renew_at: Instant,
+}
+
+/// A [`TokenProvider`] for the CMS token-generation endpoint:
+/// `POST /v2/accounts/{account_sid}/configuration/basicauth` with
+/// `Authorization: Basic base64(api_key:api_token)`.
+///
+/// It caches the token, renews it shortly before it expires (by
+/// [`DEFAULT_RENEW_BEFORE`] or half its lifetime, whichever is shorter) and
+/// after a 401 reported through [`TokenProvider::invalidate`]. Renewal runs
+/// under one async lock, so concurrent callers wait for the same renewal
+/// instead of starting their own. Debug output and errors never show the
+/// account SID, the key, the secret or a token.
+pub struct CmsBasicAuthToken {
+    source_id: String,
+    url: Url,
+    basic: Secret,
+    client: HttpClient,
+    renew_before: Duration,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl fmt::Debug for CmsBasicAuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CmsBasicAuthToken")
+            .field("source_id", &self.source_id)
+            .field("host", &self.url.host_str().unwrap_or("?"))
+            .field("credentials", &"[REDACTED]")
+            .field("renew_before", &self.renew_before)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CmsBasicAuthToken {
+    /// A provider for the endpoint under `base_url` (same https rule as the
+    /// source). Fails with a `Config` error on an invalid URL or empty or
+    /// header-unsafe credentials; nothing is sent until the first
+    /// [`token`](TokenProvider::token) call.
+    pub fn new(
+        source_id: impl Into<String>,
+        base_url: &str,
+        account_sid: impl Into<String>,
+        api_key: impl Into<String>,
+        api_token: Secret,
+        http: HttpConfig,
+    ) -> Result<Self, SourceError> {
+        let source_id = source_id.into();
+        let (account_sid, api_key) = (Secret::new(account_sid.into()), Secret::new(api_key.into()));
+        let base = check_base_url(&source_id, base_url, http.allow_insecure_http)?;
+        for (name, value) in [
+            ("account_sid", &account_sid),
+            ("api_key", &api_key),
+            ("api_token", &api_token),
+        ] {
+            if value.is_empty() || value.has_control_chars() {
+                return Err(SourceError::config(
+                    &source_id,
+                    format!("{name} must be non-empty and free of control characters"),
+                ));
+            }
+        }
+        if api_key.expose().contains(':') {
+            return Err(SourceError::config(
+                &source_id,
+                "api_key must not contain ':' (Basic auth separator)",
+            ));
+        }
+        let url = join_segments(
+            &source_id,
+            &base,
+            [
+                "v2",
+                "accounts",
+                account_sid.expose(),
+                "configuration",
+                "basicauth",
+            ],
+        )?;
+        let basic = Secret::new(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", api_key.expose(), api_token.expose()))
+        ));
+        let client = HttpClient::new(&source_id, http, parse_error_body)?;
+        Ok(Self {
+            source_id,
+            url,
+            basic,
+            client,
+            renew_before: DEFAULT_RENEW_BEFORE,
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// Renews a token once less than `margin` of its lifetime remains
+    /// (capped at half the lifetime). Default [`DEFAULT_RENEW_BEFORE`].
+    pub fn renew_before(mut self, margin: Duration) -> Self {
+        self.renew_before = margin;
+        self
+    }
+
+    async fn fetch(&self) -> Result<(Secret, Duration), SourceError> {
+        let mut value = HeaderValue::from_str(self.basic.expose()).map_err(|_| {
+            SourceError::config(&self.source_id, "credentials are not a valid header value")
+        })?;
+        value.set_sensitive(true);
+        let request = ApiRequest {
+            method: Method::POST,
+            url: self.url.clone(),
+            headers: HeaderMap::from_iter([(AUTHORIZATION, value)]),
+            json_body: None,
+            description: REQUEST.to_owned(),
+        };
+        let body = crate::send::execute(&self.client, &request, Auth::None).await?;
+        parse_token(&self.source_id, &body)
+    }
+}
+
+/// Reads the token answer without ever quoting it: the body holds the token.
+fn parse_token(source_id: &str, body: &[u8]) -> Result<(Secret, Duration), SourceError> {
+    let bad = |why: &str| {
+        SourceError::new(ErrorKind::Decode, source_id, format!("token answer {why}"))
+            .with_request(REQUEST)
+    };
+    // serde's messages can quote values, so only its position survives.
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        bad(&format!(
+            "is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let data = value
+        .pointer("/response/data")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| bad("has no response.data object"))?;
+    let token = data
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("has no access_token string"))?;
+    let token = Secret::new(token);
+    if token.has_control_chars() {
+        return Err(bad("holds a token with control characters"));
+    }
+    if let Some(kind) = data.get("token_type").and_then(Value::as_str) {
+        if !kind.eq_ignore_ascii_case("bearer") {
+            return Err(bad("has a token_type other than Bearer"));
+        }
+    }
+    let lifetime = match data.get("expires_in") {
+        None | Some(Value::Null) => DEFAULT_TOKEN_LIFETIME,
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Duration::from_secs)
+            .ok_or_else(|| bad("has an invalid expires_in"))?,
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| bad("has an invalid expires_in"))?,
+        Some(_) => return Err(bad("has an invalid expires_in")),
+    };
+    Ok((token, lifetime))
+}
+
+#[async_trait]
+impl TokenProvider for CmsBasicAuthToken {
+    async fn token(&self) -> Result<Secret, SourceError> {
+        // Held across the renewal: concurrent callers share one request.
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            if Instant::now() < c.renew_at {
+                return Ok(c.token.clone());
+            }
+        }
+        let requested = Instant::now();
+        let (token, lifetime) = self.fetch().await?;
+        let margin = self.renew_before.min(lifetime / 2);
+        tracing::debug!(source = %self.source_id, lifetime_s = lifetime.as_secs(), "renewed the CMS token");
+        *cached = Some(Cached {
+            token: token.clone(),
+            renew_at: requested + (lifetime - margin),
+        });
+        Ok(token)
+    }
+
+    async fn invalidate(&self, rejected: &Secret) {
+        let mut cached = self.cached.lock().await;
+        // Only the rejected token is dropped; one renewed meanwhile stays.
+        if cached.as_ref().is_some_and(|c| &c.token == rejected) {
+            *cached = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_answers_are_read_tolerantly_and_never_quoted() {
+        let ok = br#"{"request_id":"r","method":"POST","http_code":200,
+            "response":{"code":200,"status":"success","data":{"access_token":"tok-123","token_type":"Bearer","expires_in":"3600"}}}"#;
+        let (token, lifetime) = parse_token("cms", ok).unwrap();
+        assert_eq!(token.expose(), "tok-123");
+        assert_eq!(lifetime, Duration::from_secs(3600));
+        let no_expiry = br#"{"response":{"data":{"access_token":"tok-123"}}}"#;
+        assert_eq!(
+            parse_token("cms", no_expiry).unwrap().1,
+            DEFAULT_TOKEN_LIFETIME
+        );
+        for bad in [
+            &br#"{"response":{"data":"tok-123"}}"#[..],
+            br#"{"response":{"data":{"access_token":"tok-123","token_type":"MAC"}}}"#,
+            br#"{"response":{"data":{"access_token":"tok-123","expires_in":"tok-123"}}}"#,
+            br#"{"response":{"data":{"access_token":"tok-123","expires_in":-1}}}"#,
+            br#"{"response":{"data":{"access_token":"tok-123\n"}}}"#,
+            br#"{"response":{"data":{"access_token":"tok-123"#,
+            b"<html>tok-123</html>",
+        ] {
+            let e = parse_token("cms", bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Decode);
+            assert!(!e.to_string().contains("tok-123"), "{e}");
+            assert!(!format!("{e:?}").contains("tok-123"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn config_errors_and_debug_hide_credentials() {
+        let make = |sid: &str, key: &str, secret: &str| {
+            CmsBasicAuthToken::new(
+                "cms",
+                "https://cms.example.com",
+                sid,
+                key,
+                Secret::new(secret),
+                HttpConfig::default(),
+            )
+        };
+        let provider = make("AC-sid-1", "key-1", "secret-1").unwrap();
+        let debug = format!("{provider:?}");
+        for hidden in ["AC-sid-1", "key-1", "secret-1"] {
+            assert!(!debug.contains(hidden), "{debug}");
+        }
+        assert!(make("", "k", "s").is_err());
+        assert!(make("sid", "k:x", "s").is_err());
+        assert!(make("sid", "k", "s\r\nX: y").is_err());
+        let e = make("sid", "k", "").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+    }
+}

@@ -1,0 +1,303 @@
+//! The CMS JSON exactly as the spec documents it, read tolerantly: extra
+//! fields are ignored, optional fields may be missing or `null`, integers may
+//! arrive as numeric strings and timestamps as ISO 8601 text (with or without
+//! an offset) or epoch milliseconds.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use campaign_http::ProviderError;
+
+/// One record of `GET /configuration/hierarchyconfig/campaign`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CmsCampaign {
+    /// Unique campaign identifier (the native id).
+    #[serde(default, deserialize_with = "flex_id")]
+    pub campaign_context_id: Option<String>,
+    /// Name of the campaign.
+    #[serde(default)]
+    pub campaign_context_name: Option<String>,
+    /// Campaign type, e.g. `Interaction Campaign`.
+    #[serde(default)]
+    pub campaign_context_type: Option<String>,
+    /// Parent contact center id.
+    #[serde(default, deserialize_with = "flex_int")]
+    pub contact_center_id: Option<i64>,
+    /// Parent process id.
+    #[serde(default, deserialize_with = "flex_int")]
+    pub process_id: Option<i64>,
+    /// Description of the campaign.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Creation time.
+    #[serde(default, deserialize_with = "flex_time")]
+    pub date_added: Option<DateTime<Utc>>,
+    /// Last modification time.
+    #[serde(default, deserialize_with = "flex_time")]
+    pub date_modified: Option<DateTime<Utc>>,
+    /// Reference counter; not part of the model, kept in `raw` only.
+    #[serde(default, rename = "ref", deserialize_with = "flex_int")]
+    #[allow(dead_code)]
+    pub reference: Option<i64>,
+    /// Record version number.
+    #[serde(default, deserialize_with = "flex_int")]
+    pub version: Option<i64>,
+}
+
+/// The documented error body: `{statusCode, status, errorCode, errorMessage}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CmsErrorBody {
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// Reads an error body: the documented `{statusCode, status, errorCode,
+/// errorMessage}`, or the v2 envelope of the token endpoint,
+/// `{response: {error_data: {code, message, description}}}`.
+pub(crate) fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
+    if let Ok(e) = serde_json::from_slice::<CmsErrorBody>(body) {
+        if e.error_code.is_some() || e.error_message.is_some() {
+            return Some(ProviderError {
+                code: e.error_code,
+                message: e.error_message.or(e.status),
+            });
+        }
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let data = value.pointer("/response/error_data")?;
+    let code = match data.get("code") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let message = ["message", "description"]
+        .iter()
+        .find_map(|k| data.get(*k).and_then(Value::as_str))
+        .map(str::to_owned);
+    (code.is_some() || message.is_some()).then_some(ProviderError { code, message })
+}
+
+/// Parses a timestamp as the CMS may write it: RFC 3339 (`Z` or an offset),
+/// an offset without a colon (`+0000`, Java's default), no offset at all
+/// (taken as UTC), a space instead of `T`, or a bare date (midnight UTC).
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+fn flex_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    d.deserialize_any(FlexInt)
+}
+
+fn flex_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(FlexId)
+}
+
+fn flex_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    d.deserialize_any(FlexTime)
+}
+
+/// An integer, a numeric string, or `null`.
+struct FlexInt;
+
+impl<'de> Visitor<'de> for FlexInt {
+    type Value = Option<i64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an integer, a numeric string or null")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        i64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // `3.0` is an integer written by a lax serializer; `3.5` is not.
+        if v.fract() == 0.0 && v >= i64::MIN as f64 && v <= i64::MAX as f64 {
+            Ok(Some(v as i64))
+        } else {
+            Err(E::invalid_value(de::Unexpected::Float(v), &self))
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse()
+            .map(Some)
+            .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// An id: an integer or a non-empty string, kept as text.
+struct FlexId;
+
+impl<'de> Visitor<'de> for FlexId {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an integer or string id")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let v = v.trim();
+        Ok((!v.is_empty()).then(|| v.to_owned()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// An ISO 8601 timestamp, epoch milliseconds, or `null`/empty.
+struct FlexTime;
+
+impl<'de> Visitor<'de> for FlexTime {
+    type Value = Option<DateTime<Utc>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an ISO 8601 timestamp, epoch milliseconds or null")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        DateTime::from_timestamp_millis(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Signed(v), &self))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        i64::try_from(v)
+            .ok()
+            .and_then(DateTime::from_timestamp_millis)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.trim().is_empty() {
+            return Ok(None);
+        }
+        parse_time(v)
+            .map(Some)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_in_both_documented_shapes() {
+        let cms = br#"{"statusCode":404,"status":"Not Found","errorCode":"CONF-1001","errorMessage":"Object doesn't exist"}"#;
+        assert_eq!(
+            parse_error_body(cms),
+            Some(ProviderError {
+                code: Some("CONF-1001".into()),
+                message: Some("Object doesn't exist".into())
+            })
+        );
+        let v2 = br#"{"http_code":401,"response":{"code":401,"status":"failure","error_data":{"code":1010,"message":"Authentication failed"}}}"#;
+        assert_eq!(
+            parse_error_body(v2),
+            Some(ProviderError {
+                code: Some("1010".into()),
+                message: Some("Authentication failed".into())
+            })
+        );
+        assert_eq!(parse_error_body(b"<html>oops</html>"), None);
+        assert_eq!(parse_error_body(br#"{"other":1}"#), None);
+        assert_eq!(parse_error_body(b"[]"), None);
+    }
+
+    #[test]
+    fn timestamps_in_every_tolerated_shape() {
+        let expected: DateTime<Utc> = "2026-03-24T12:28:52.354Z".parse().unwrap();
+        for text in [
+            "2026-03-24T12:28:52.354Z",
+            "2026-03-24T12:28:52.354+00:00",
+            "2026-03-24T12:28:52.354+0000",
+            "2026-03-24T17:58:52.354+05:30",
+            "2026-03-24T12:28:52.354",
+            "2026-03-24 12:28:52.354",
+            " 2026-03-24T12:28:52.354Z ",
+        ] {
+            assert_eq!(parse_time(text), Some(expected), "{text}");
+        }
+        assert_eq!(
+            parse_time("2026-03-24"),
+            Some("2026-03-24T00:00:00Z".parse().unwrap())
+        );
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("2026-13-40T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn numbers_ids_and_nulls_are_tolerated() {
+        let record: CmsCampaign = serde_json::from_str(
+            r#"{"campaignContextId":"17","contactCenterId":"3","processId":null,
+                "version":2.0,"ref":"","dateAdded":1774355332354,"dateModified":null,
+                "unknownField":{"nested":[1,2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(record.campaign_context_id.as_deref(), Some("17"));
+        assert_eq!(record.contact_center_id, Some(3));
+        assert_eq!(record.process_id, None);
+        assert_eq!(record.version, Some(2));
+        assert_eq!(record.reference, None);
+        assert_eq!(
+            record.date_added,
+            Some("2026-03-24T12:28:52.354Z".parse().unwrap())
+        );
+        assert!(serde_json::from_str::<CmsCampaign>(r#"{"version":1.5}"#).is_err());
+        assert!(serde_json::from_str::<CmsCampaign>(r#"{"processId":"x"}"#).is_err());
+        assert!(serde_json::from_str::<CmsCampaign>(r#"{"dateAdded":"soon"}"#).is_err());
+        assert!(serde_json::from_str::<CmsCampaign>(r#"{"campaignContextId":true}"#).is_err());
+    }
+}
