@@ -45,7 +45,7 @@
 //! ```
 //!
 //! # Mapping
-//! - `campaignContextId` (integer or string) is the native id,
+//! - `campaignContextId` (an integer, or a string holding one) is the native id,
 //!   `campaignContextName` the name, `description` the description,
 //!   `dateAdded` / `dateModified` (ISO 8601, with or without offset, or epoch
 //!   milliseconds) the timestamps, `version` the version, `contactCenterId` +

@@ -165,14 +165,15 @@ impl<'de> Visitor<'de> for FlexInt {
     }
 }
 
-/// An id: an integer or a non-empty string, kept as text.
+/// An id: an integer (or a string holding one), kept as text. The spec
+/// types it Integer, so `"x"` is a wrong type, not an id.
 struct FlexId;
 
 impl<'de> Visitor<'de> for FlexId {
     type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an integer or string id")
+        f.write_str("an integer id")
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
@@ -180,9 +181,11 @@ impl<'de> Visitor<'de> for FlexId {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
     }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        FlexInt.visit_f64(v).map(|n| n.map(|n| n.to_string()))
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let v = v.trim();
-        Ok((!v.is_empty()).then(|| v.to_owned()))
+        FlexInt.visit_str(v).map(|n| n.map(|n| n.to_string()))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -299,5 +302,8 @@ mod tests {
         assert!(serde_json::from_str::<CmsCampaign>(r#"{"processId":"x"}"#).is_err());
         assert!(serde_json::from_str::<CmsCampaign>(r#"{"dateAdded":"soon"}"#).is_err());
         assert!(serde_json::from_str::<CmsCampaign>(r#"{"campaignContextId":true}"#).is_err());
+        assert!(serde_json::from_str::<CmsCampaign>(r#"{"campaignContextId":"x"}"#).is_err());
+        let padded: CmsCampaign = serde_json::from_str(r#"{"campaignContextId":" 007 "}"#).unwrap();
+        assert_eq!(padded.campaign_context_id.as_deref(), Some("7"));
     }
 }

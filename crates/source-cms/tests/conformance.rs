@@ -18,7 +18,11 @@ struct Factory {
 
 impl Factory {
     fn config(&self) -> CmsConfig {
-        CmsConfig::new(SOURCE, self.sandbox.cms_url().to_string(), self.sandbox.cms_contact_center_ids())
+        CmsConfig::new(
+            SOURCE,
+            self.sandbox.cms_url().to_string(),
+            self.sandbox.cms_contact_center_ids(),
+        )
     }
 }
 
@@ -40,7 +44,9 @@ impl SourceFactory for Factory {
 
     async fn source_with_bad_credential(&self) -> Option<Arc<dyn CampaignSource>> {
         let tokens = Arc::new(StaticToken::new("not-a-cms-token"));
-        Some(Arc::new(CmsSource::new(self.config(), tokens).expect("valid source settings")))
+        Some(Arc::new(
+            CmsSource::new(self.config(), tokens).expect("valid source settings"),
+        ))
     }
 
     fn expected(&self) -> Vec<Campaign> {
@@ -61,7 +67,10 @@ impl SourceFactory for Factory {
 async fn cms_source_passes_the_conformance_suite() {
     let sandbox = Sandbox::start_default().await.expect("sandbox starts");
     let expected = sandbox.cms().load_campaigns(&fixture_campaigns(SOURCE));
-    assert!(expected.len() > 10, "the fixture loads into the CMS emulator");
+    assert!(
+        expected.len() > 10,
+        "the fixture loads into the CMS emulator"
+    );
     let report = Conformance::new(Factory { sandbox, expected }).run().await;
     println!("{report}");
     report.assert_passed();
