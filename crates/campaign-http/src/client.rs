@@ -1,6 +1,6 @@
 //! The retrying, size-limited, redirect-refusing HTTP client providers share.
 
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -56,7 +56,10 @@ impl std::fmt::Debug for Auth<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Auth::None => f.write_str("Auth::None"),
-            Auth::Token { tokens, .. } => f.debug_struct("Auth::Token").field("tokens", tokens).finish(),
+            Auth::Token { tokens, .. } => f
+                .debug_struct("Auth::Token")
+                .field("tokens", tokens)
+                .finish(),
         }
     }
 }
@@ -90,7 +93,8 @@ impl HttpClient {
             .user_agent(config.user_agent.clone())
             .build()
             .map_err(|e| {
-                SourceError::config(source_id, "could not build the HTTP client").with_cause(e.without_url())
+                SourceError::config(source_id, "could not build the HTTP client")
+                    .with_cause(e.without_url())
             })?;
         let budget = config.retry_budget.clone().unwrap_or_default();
         Ok(Self {
@@ -120,18 +124,24 @@ impl HttpClient {
     }
 
     /// Sends `request`, retrying as configured, and returns the success body.
-    pub async fn execute(&self, request: &ApiRequest, auth: Auth<'_>) -> Result<Bytes, SourceError> {
+    pub async fn execute(
+        &self,
+        request: &ApiRequest,
+        auth: Auth<'_>,
+    ) -> Result<Bytes, SourceError> {
         let policy = &self.config.retry;
         let started = Instant::now();
-        let attempts = Cell::new(0usize);
-        let budget_refused = Cell::new(false);
+        // Atomics, not Cells: the retry closures borrow these across awaits and
+        // the future must stay `Send` for `CampaignSource::fetch_page`.
+        let attempts = AtomicUsize::new(0);
+        let budget_refused = AtomicBool::new(false);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(policy.initial_backoff)
             .with_max_delay(policy.max_backoff)
             .with_max_times(policy.max_retries)
             .with_jitter();
         let attempt = || async {
-            attempts.set(attempts.get() + 1);
+            attempts.fetch_add(1, Ordering::Relaxed);
             self.attempt(request, auth).await
         };
         let retrying = attempt
@@ -145,13 +155,13 @@ impl HttpClient {
                     None => delay,
                 };
                 if !self.budget.try_acquire(error.kind() == ErrorKind::Timeout) {
-                    budget_refused.set(true);
+                    budget_refused.store(true, Ordering::Relaxed);
                     return None;
                 }
                 tracing::debug!(
                     source = %self.source_id,
                     request = %request.description,
-                    attempt = attempts.get(),
+                    attempt = attempts.load(Ordering::Relaxed),
                     error = %error.kind(),
                     wait_ms = delay.as_millis() as u64,
                     "retrying"
@@ -167,7 +177,7 @@ impl HttpClient {
             )
             .with_request(&request.description)),
         };
-        let tries = attempts.get();
+        let tries = attempts.load(Ordering::Relaxed);
         match outcome {
             Ok(body) => {
                 self.budget.on_success(tries > 1);
@@ -182,8 +192,10 @@ impl HttpClient {
                 Ok(body)
             }
             Err(error) => {
-                let error = match (tries, budget_refused.get()) {
-                    (_, true) => error.with_context(format!("retry budget exhausted after {tries} attempts")),
+                let error = match (tries, budget_refused.load(Ordering::Relaxed)) {
+                    (_, true) => {
+                        error.with_context(format!("retry budget exhausted after {tries} attempts"))
+                    }
                     (1, false) => error,
                     (n, false) => error.with_context(format!("after {n} attempts")),
                 };
@@ -241,10 +253,16 @@ impl HttpClient {
     }
 
     /// Reads a response: the body of a success, a typed error otherwise.
-    async fn read(&self, request: &ApiRequest, response: reqwest::Response) -> Result<Bytes, SourceError> {
+    async fn read(
+        &self,
+        request: &ApiRequest,
+        response: reqwest::Response,
+    ) -> Result<Bytes, SourceError> {
         let status = response.status();
         if status.is_success() {
-            return self.read_body(request, response, self.config.max_body_bytes).await;
+            return self
+                .read_body(request, response, self.config.max_body_bytes)
+                .await;
         }
         if status.is_redirection() {
             let target = response
@@ -254,8 +272,11 @@ impl HttpClient {
                 .and_then(|l| request.url.join(l).ok())
                 .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("?")))
                 .unwrap_or_else(|| "an unknown location".into());
-            return Err(self.error(ErrorKind::Transport, request, status)
-                .with_context(format!("refused to follow a redirect to {target}; credentials are never forwarded")));
+            return Err(self
+                .error(ErrorKind::Transport, request, status)
+                .with_context(format!(
+                    "refused to follow a redirect to {target}; credentials are never forwarded"
+                )));
         }
         let retry_after = response
             .headers()
@@ -313,7 +334,11 @@ impl HttpClient {
             return Err(too_large());
         }
         let mut body = BytesMut::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(request, e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(request, e))?
+        {
             if body.len() + chunk.len() > limit {
                 return Err(too_large());
             }
@@ -335,7 +360,10 @@ impl HttpClient {
         } else if error.is_connect() {
             (ErrorKind::Transport, "could not connect")
         } else if error.is_body() || error.is_decode() {
-            (ErrorKind::Transport, "the connection failed while reading the body")
+            (
+                ErrorKind::Transport,
+                "the connection failed while reading the body",
+            )
         } else {
             (ErrorKind::Transport, "the request failed")
         };
@@ -343,5 +371,30 @@ impl HttpClient {
         SourceError::new(kind, &*self.source_id, what)
             .with_request(&request.description)
             .with_cause(error.without_url())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// `CampaignSource::fetch_page` futures must be `Send`, so this one must be.
+    #[test]
+    fn execute_returns_a_send_future() {
+        fn no_body(_: &[u8]) -> Option<crate::ProviderError> {
+            None
+        }
+        let client = HttpClient::new("s", crate::HttpConfig::default(), no_body).unwrap();
+        let request = ApiRequest {
+            method: reqwest::Method::GET,
+            url: url::Url::parse("http://127.0.0.1:9/").unwrap(),
+            headers: HeaderMap::new(),
+            json_body: None,
+            description: "GET /".into(),
+        };
+        let future = client.execute(&request, Auth::None);
+        assert_send(&future);
     }
 }

@@ -25,7 +25,9 @@ impl RateLimiter {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         Self {
-            quota: DefaultDirectRateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)),
+            quota: DefaultDirectRateLimiter::direct(
+                Quota::per_minute(per_minute).allow_burst(burst),
+            ),
             paused_until: Mutex::new(None),
             per_minute,
         }

@@ -46,7 +46,10 @@ pub fn decode_json<T: DeserializeOwned>(
         SourceError::new(
             ErrorKind::Decode,
             source_id,
-            format!("response is not the documented JSON ({e}); body starts: {:?}", snippet(body)),
+            format!(
+                "response is not the documented JSON ({e}); body starts: {:?}",
+                snippet(body)
+            ),
         )
         .with_request(request)
         .with_cause(e)
@@ -72,7 +75,10 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);

@@ -22,7 +22,9 @@ pub fn check_base_url(
     }
     let url = Url::parse(raw.trim()).map_err(|e| config_error(format!("not a valid URL ({e})")))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(config_error("must not carry user info (credentials)".into()));
+        return Err(config_error(
+            "must not carry user info (credentials)".into(),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(config_error("must not carry a query or fragment".into()));

@@ -7,15 +7,23 @@ use std::time::Duration;
 use async_trait::async_trait;
 use campaign_core::{ErrorKind, RetryBudget, Secret, SourceError, TokenProvider};
 use campaign_http::header::{HeaderMap, HeaderValue};
-use campaign_http::{ApiRequest, Auth, HttpClient, HttpConfig, Method, ProviderError, RetryPolicy, Url};
+use campaign_http::{
+    ApiRequest, Auth, HttpClient, HttpConfig, Method, ProviderError, RetryPolicy, Url,
+};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 fn parse_error(body: &[u8]) -> Option<ProviderError> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     Some(ProviderError {
-        code: v.get("errorCode").and_then(|c| c.as_str()).map(str::to_owned),
-        message: v.get("errorMessage").and_then(|c| c.as_str()).map(str::to_owned),
+        code: v
+            .get("errorCode")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned),
+        message: v
+            .get("errorMessage")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned),
     })
 }
 
@@ -57,7 +65,10 @@ struct Rotating {
 #[async_trait]
 impl TokenProvider for Rotating {
     async fn token(&self) -> campaign_core::Result<Secret> {
-        Ok(Secret::new(format!("token-{}", self.current.load(Ordering::SeqCst) + 1)))
+        Ok(Secret::new(format!(
+            "token-{}",
+            self.current.load(Ordering::SeqCst) + 1
+        )))
     }
     async fn invalidate(&self, _rejected: &Secret) {
         self.invalidated.fetch_add(1, Ordering::SeqCst);
@@ -101,7 +112,10 @@ async fn retries_503_then_succeeds() {
         .expect(3)
         .mount(&server)
         .await;
-    let body = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap();
+    let body = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap();
     assert_eq!(&body[..], b"[1]");
 }
 
@@ -116,8 +130,15 @@ async fn honours_retry_after_on_429_and_caps_long_ones() {
         .mount(&server)
         .await;
     let started = std::time::Instant::now();
-    client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(900), "waited {:?}", started.elapsed());
+    client(fast_config())
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited {:?}",
+        started.elapsed()
+    );
 
     let server = MockServer::start().await;
     Mock::given(path("/c"))
@@ -125,7 +146,10 @@ async fn honours_retry_after_on_429_and_caps_long_ones() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    let e = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
     assert_eq!(e.retry_after(), Some(Duration::from_secs(86400)));
 }
@@ -140,12 +164,18 @@ async fn gives_up_after_the_retry_bound_and_says_so() {
         .expect(4)
         .mount(&server)
         .await;
-    let e = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    let e = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Server);
     assert_eq!(e.status(), Some(500));
     assert_eq!(e.code(), Some("X-1"));
     let text = e.to_string();
-    assert!(text.contains("kaput") && text.contains("after 4 attempts"), "{text}");
+    assert!(
+        text.contains("kaput") && text.contains("after 4 attempts"),
+        "{text}"
+    );
     assert!(text.contains("GET /c"), "{text}");
 }
 
@@ -159,8 +189,14 @@ async fn client_errors_do_not_retry() {
         .expect(1)
         .mount(&server)
         .await;
-    let e = client(fast_config()).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
-    assert_eq!((e.kind(), e.code()), (ErrorKind::NotFound, Some("CONF-1001")));
+    let e = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.code()),
+        (ErrorKind::NotFound, Some("CONF-1001"))
+    );
 }
 
 #[tokio::test]
@@ -176,7 +212,13 @@ async fn a_401_renews_the_token_once() {
         .await;
     let tokens = Rotating::default();
     let body = client(fast_config())
-        .execute(&get(&server, "/c"), Auth::Token { tokens: &tokens, headers: &bearer })
+        .execute(
+            &get(&server, "/c"),
+            Auth::Token {
+                tokens: &tokens,
+                headers: &bearer,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(&body[..], b"fresh");
@@ -184,21 +226,36 @@ async fn a_401_renews_the_token_once() {
 
     // A token that stays rejected fails as Unauthorized after one renewal.
     let server = MockServer::start().await;
-    Mock::given(path("/c")).respond_with(ResponseTemplate::new(401)).expect(2).mount(&server).await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(2)
+        .mount(&server)
+        .await;
     let tokens = Rotating::default();
     let e = client(fast_config())
-        .execute(&get(&server, "/c"), Auth::Token { tokens: &tokens, headers: &bearer })
+        .execute(
+            &get(&server, "/c"),
+            Auth::Token {
+                tokens: &tokens,
+                headers: &bearer,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized);
-    assert!(!format!("{e:?}{e}").contains("token-"), "no token in errors");
+    assert!(
+        !format!("{e:?}{e}").contains("token-"),
+        "no token in errors"
+    );
 }
 
 #[tokio::test]
 async fn html_and_oversized_bodies_are_typed_errors() {
     let server = MockServer::start().await;
     Mock::given(path("/html"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("<html><h1>Bad Gateway</h1></html>"))
+        .respond_with(
+            ResponseTemplate::new(502).set_body_string("<html><h1>Bad Gateway</h1></html>"),
+        )
         .mount(&server)
         .await;
     Mock::given(path("/big"))
@@ -210,10 +267,16 @@ async fn html_and_oversized_bodies_are_typed_errors() {
     config.retry = RetryPolicy::none();
     config.max_body_bytes = 1024;
     let c = client(config);
-    let e = c.execute(&get(&server, "/html"), Auth::None).await.unwrap_err();
+    let e = c
+        .execute(&get(&server, "/html"), Auth::None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Server);
     assert!(e.to_string().contains("Bad Gateway"), "{e}");
-    let e = c.execute(&get(&server, "/big"), Auth::None).await.unwrap_err();
+    let e = c
+        .execute(&get(&server, "/big"), Auth::None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(e.to_string().contains("limit of 1024 bytes"), "{e}");
 }
@@ -221,15 +284,27 @@ async fn html_and_oversized_bodies_are_typed_errors() {
 #[tokio::test]
 async fn redirects_to_another_host_are_refused_and_get_no_credentials() {
     let other = MockServer::start().await;
-    Mock::given(path("/c")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&other).await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&other)
+        .await;
     let server = MockServer::start().await;
     Mock::given(path("/c"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", format!("{}/c", other.uri())))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("Location", format!("{}/c", other.uri())),
+        )
         .mount(&server)
         .await;
     let tokens = Rotating::default();
     let e = client(fast_config())
-        .execute(&get(&server, "/c"), Auth::Token { tokens: &tokens, headers: &bearer })
+        .execute(
+            &get(&server, "/c"),
+            Auth::Token {
+                tokens: &tokens,
+                headers: &bearer,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport);
@@ -248,17 +323,31 @@ async fn slow_answers_time_out_and_the_deadline_bounds_the_loop() {
     config.retry.deadline = Duration::from_millis(700);
     config.retry.max_retries = 50;
     let started = std::time::Instant::now();
-    let e = client(config).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    let e = client(config)
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn an_empty_retry_budget_stops_retries() {
     let server = MockServer::start().await;
-    Mock::given(path("/c")).respond_with(ResponseTemplate::new(503)).expect(1).mount(&server).await;
+    Mock::given(path("/c"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
     let mut config = fast_config();
     config.retry_budget = Some(Arc::new(RetryBudget::new(4)));
-    let e = client(config).execute(&get(&server, "/c"), Auth::None).await.unwrap_err();
+    let e = client(config)
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("retry budget exhausted"), "{e}");
 }

@@ -61,7 +61,6 @@ mod jwt;
 mod normalize;
 mod position;
 mod request;
-mod send;
 mod source;
 mod wire;
 

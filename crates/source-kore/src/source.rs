@@ -246,7 +246,7 @@ impl Inner {
             tokens: &*self.tokens,
             headers: &auth_header,
         };
-        crate::send::execute(&self.client, &request, auth).await
+        self.client.execute(&request, auth).await
     }
 
     /// Reads the page of `channel` at `pos` and decides where it continues.
