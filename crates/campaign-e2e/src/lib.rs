@@ -1,2 +1,347 @@
-//! End-to-end reliability suites (fault matrix, secret hygiene, load) live in
-//! this package's `tests/`; see `docs/RELIABILITY.md`.
+//! End-to-end reliability suites over the sandbox: the fault matrix
+//! (`tests/fault_matrix.rs`), secret hygiene (`tests/secrets.rs`), load
+//! (`tests/load.rs`) and proptest versions of the fuzz targets
+//! (`tests/properties.rs`). See `docs/RELIABILITY.md` for the results.
+//!
+//! This library is the shared rig: a [`Rig`] starts a generated
+//! [`Sandbox`] and an [`Aggregator`] over a real CMS source and a real Kore
+//! source pointed at it, with fast retries and short timeouts so faults play
+//! out in milliseconds; [`Listing`] is what one whole listing produced.
+//!
+//! ```no_run
+//! use campaign_e2e::{Rig, RigOptions};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let rig = Rig::start(RigOptions::default()).await?;
+//! let listing = rig.list_pages(1_000).await?;
+//! assert!(listing.failures.is_empty());
+//! assert_eq!(listing.duplicates(), 0);
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs, missing_debug_implementations)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use campaign_aggregate::{AggregateEvent, Aggregator, FailurePolicy, SourceFailure};
+use campaign_core::{
+    CampaignId, CampaignQuery, CampaignSource, RetryBudget, Secret, Sort, SortField, SourceError,
+    TokenProvider,
+};
+use campaign_http::{HttpConfig, RetryPolicy};
+use campaign_sandbox::{GeneratedData, Sandbox};
+use futures::StreamExt;
+use source_cms::{CmsBasicAuthToken, CmsConfig, CmsSource};
+use source_kore::{KoreConfig, KoreJwtMinter, KoreSource};
+
+/// The CMS source's id in every rig.
+pub const CMS: &str = "cms";
+/// The Kore source's id in every rig.
+pub const KORE: &str = "kore";
+
+/// A [`TokenProvider`] that remembers every token it handed out, so tests
+/// can search output for them. Its `Debug` shows only the count.
+pub struct RecordingTokens {
+    inner: Arc<dyn TokenProvider>,
+    seen: Mutex<Vec<Secret>>,
+}
+
+impl RecordingTokens {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn TokenProvider>) -> Self {
+        Self {
+            inner,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every distinct token handed out so far.
+    pub fn tokens(&self) -> Vec<Secret> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl fmt::Debug for RecordingTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordingTokens")
+            .field("inner", &self.inner)
+            .field("tokens_seen", &self.tokens().len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl TokenProvider for RecordingTokens {
+    async fn token(&self) -> Result<Secret, SourceError> {
+        let token = self.inner.token().await?;
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if !seen.contains(&token) {
+            seen.push(token.clone());
+        }
+        Ok(token)
+    }
+
+    async fn invalidate(&self, rejected: &Secret) {
+        self.inner.invalidate(rejected).await;
+    }
+}
+
+/// How a [`Rig`] is set up.
+#[derive(Debug, Clone)]
+pub struct RigOptions {
+    /// The generated data (seeded, so every run lists the same campaigns).
+    pub data: GeneratedData,
+    /// Kore's largest page on the server, and the page size the query asks for.
+    pub page_size: u32,
+    /// Kore pages fetched at once per channel after the first.
+    pub kore_prefetch: usize,
+    /// Timeout of one HTTP attempt (body included).
+    pub attempt_timeout: Duration,
+    /// Retry policy of both sources.
+    pub retry: RetryPolicy,
+    /// Latency the sandbox adds to every request.
+    pub latency: Duration,
+    /// Page requests in flight at once across the aggregate's sources.
+    pub concurrency: usize,
+    /// Largest response body either source accepts.
+    pub max_body_bytes: usize,
+}
+
+impl Default for RigOptions {
+    /// Two CMS contact centers of 12 campaigns, 23 voice and 19 SMS Kore
+    /// campaigns (odd counts, so the last pages are short), pages of 5, 1 s
+    /// attempts, 2 retries with 10 to 50 ms backoff, bodies up to 1 MiB
+    /// (a page is a few KiB; the 16 MiB default would take the debug-build
+    /// sandbox longer than an attempt to stream).
+    fn default() -> Self {
+        Self {
+            data: GeneratedData {
+                seed: 9,
+                cms_contact_centers: vec![1, 2],
+                cms_per_contact_center: 12,
+                kore_voice: 23,
+                kore_sms: 19,
+            },
+            page_size: 5,
+            kore_prefetch: 2,
+            attempt_timeout: Duration::from_secs(1),
+            retry: RetryPolicy {
+                max_retries: 2,
+                initial_backoff: Duration::from_millis(10),
+                max_backoff: Duration::from_millis(50),
+                deadline: Duration::from_secs(10),
+                max_retry_after: Duration::from_secs(3),
+            },
+            latency: Duration::ZERO,
+            concurrency: 16,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// What one whole listing produced.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// Every campaign id, in the order delivered (duplicates kept, to count them).
+    pub ids: Vec<CampaignId>,
+    /// Every source failure reported on the way.
+    pub failures: Vec<SourceFailure>,
+    /// Aggregate pages read (0 for an event listing).
+    pub pages: usize,
+}
+
+impl Listing {
+    /// Ids delivered more than once (each extra copy counts).
+    pub fn duplicates(&self) -> usize {
+        self.ids.len() - self.distinct().len()
+    }
+
+    /// The distinct ids.
+    pub fn distinct(&self) -> HashSet<CampaignId> {
+        self.ids.iter().cloned().collect()
+    }
+
+    /// The ids of one source, in delivery order.
+    pub fn of_source(&self, source: &str) -> Vec<CampaignId> {
+        self.ids
+            .iter()
+            .filter(|id| id.source == source)
+            .cloned()
+            .collect()
+    }
+
+    /// The failures of one source.
+    pub fn failures_of(&self, source: &str) -> Vec<&SourceFailure> {
+        self.failures
+            .iter()
+            .filter(|f| f.source == source)
+            .collect()
+    }
+}
+
+/// A generated sandbox and an aggregate of a CMS source (every contact
+/// center of the data) and a Kore source (voice and SMS) pointed at it.
+#[derive(Debug)]
+pub struct Rig {
+    /// The emulators; inject faults through [`Sandbox::cms`] / [`Sandbox::kore`].
+    pub sandbox: Sandbox,
+    /// The aggregate of [`Rig::cms`] and [`Rig::kore`] (best effort).
+    pub aggregate: Aggregator,
+    /// The CMS source.
+    pub cms: Arc<CmsSource>,
+    /// The Kore source.
+    pub kore: Arc<KoreSource>,
+    /// The CMS source's tokens, recorded.
+    pub cms_tokens: Arc<RecordingTokens>,
+    /// The Kore source's JWTs, recorded.
+    pub kore_tokens: Arc<RecordingTokens>,
+    /// The retry budget shared by the aggregate and both sources.
+    pub budget: Arc<RetryBudget>,
+    /// The query every listing runs: newest first, pages of `page_size`.
+    pub query: CampaignQuery,
+}
+
+impl Rig {
+    /// Starts the sandbox and builds the sources and the aggregate.
+    pub async fn start(options: RigOptions) -> Result<Self, Box<dyn std::error::Error>> {
+        let sandbox = Sandbox::builder()
+            .generated(options.data.clone())
+            .kore_max_page_size(options.page_size as usize)
+            .latency(options.latency)
+            .start()
+            .await?;
+        let budget = Arc::new(RetryBudget::default());
+        let http = HttpConfig {
+            timeout: options.attempt_timeout,
+            connect_timeout: options.attempt_timeout,
+            retry: options.retry.clone(),
+            retry_budget: Some(Arc::clone(&budget)),
+            max_body_bytes: options.max_body_bytes,
+            ..HttpConfig::default()
+        };
+        let credentials = sandbox.credentials();
+
+        let cms_base = sandbox.cms_url().to_string();
+        let cms_tokens = Arc::new(RecordingTokens::new(Arc::new(CmsBasicAuthToken::new(
+            CMS,
+            &cms_base,
+            credentials.cms_account_sid.clone(),
+            credentials.cms_api_key.clone(),
+            credentials.cms_api_token.clone(),
+            http.clone(),
+        )?)));
+        let mut cms_config = CmsConfig::new(CMS, cms_base, sandbox.cms_contact_center_ids());
+        cms_config.http = http.clone();
+        let cms = Arc::new(CmsSource::new(cms_config, cms_tokens.clone())?);
+
+        let kore_tokens = Arc::new(RecordingTokens::new(Arc::new(KoreJwtMinter::new(
+            credentials.kore_client_id.clone(),
+            credentials.kore_client_secret.clone(),
+        ))));
+        let mut kore_config = KoreConfig::new(
+            KORE,
+            sandbox.kore_url().to_string(),
+            credentials.kore_stream_id.clone(),
+            credentials.kore_account_id.clone(),
+        );
+        kore_config.page_size = options.page_size;
+        kore_config.prefetch = options.kore_prefetch;
+        kore_config.rate_limit = None;
+        kore_config.http = http;
+        let kore = Arc::new(KoreSource::new(kore_config, kore_tokens.clone())?);
+
+        let aggregate = Aggregator::builder("all")
+            .source(cms.clone())
+            .source(kore.clone())
+            .failure_policy(FailurePolicy::BestEffort)
+            .concurrency(options.concurrency)
+            .source_timeout(Duration::from_secs(20))
+            .retry_budget(Arc::clone(&budget))
+            .build()?;
+        let query = CampaignQuery::builder()
+            .sort(Sort::desc(SortField::CreatedAt))
+            .page_size(options.page_size)
+            .build()?;
+        Ok(Self {
+            sandbox,
+            aggregate,
+            cms,
+            kore,
+            cms_tokens,
+            kore_tokens,
+            budget,
+            query,
+        })
+    }
+
+    /// The whole listing through [`Aggregator::events`].
+    pub async fn list_events(&self) -> Listing {
+        let mut listing = Listing::default();
+        let mut events = self.aggregate.events(&self.query);
+        while let Some(event) = events.next().await {
+            match event {
+                AggregateEvent::Campaign(campaign) => listing.ids.push(campaign.id),
+                AggregateEvent::SourceFailed(failure) => listing.failures.push(failure),
+                AggregateEvent::SourceDone { .. } => {}
+            }
+        }
+        listing
+    }
+
+    /// The whole listing through [`Aggregator::page`] and its cursors, at
+    /// most `max_pages` pages. A page with failures ends the walk (its
+    /// cursor would retry the failed source, which a persistent fault fails again).
+    pub async fn list_pages(&self, max_pages: usize) -> Result<Listing, SourceError> {
+        let mut listing = Listing::default();
+        let mut cursor = None;
+        while listing.pages < max_pages {
+            let page = self.aggregate.page(&self.query, cursor.as_ref()).await?;
+            listing.pages += 1;
+            listing.ids.extend(page.items.into_iter().map(|c| c.id));
+            let failed = !page.failures.is_empty();
+            listing.failures.extend(page.failures);
+            match page.next {
+                Some(next) if !failed => cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(listing)
+    }
+
+    /// Every credential value of this rig: the sandbox's issued secrets and
+    /// ids that act as credentials, plus every token the sources used.
+    pub fn secret_values(&self) -> Vec<String> {
+        let c = self.sandbox.credentials();
+        let mut values = vec![
+            c.cms_token.expose().to_owned(),
+            c.cms_api_key.clone(),
+            c.cms_api_token.expose().to_owned(),
+            c.kore_jwt.expose().to_owned(),
+            c.kore_client_secret.expose().to_owned(),
+            c.kore_account_id.clone(),
+            c.kore_iid.clone(),
+            c.kore_stream_id.clone(),
+        ];
+        values.extend(
+            self.cms_tokens
+                .tokens()
+                .iter()
+                .chain(self.kore_tokens.tokens().iter())
+                .map(|t| t.expose().to_owned()),
+        );
+        values
+    }
+
+    /// The sources as trait objects, in aggregate order.
+    pub fn sources(&self) -> [Arc<dyn CampaignSource>; 2] {
+        [self.cms.clone(), self.kore.clone()]
+    }
+}
