@@ -99,7 +99,6 @@
 mod config;
 mod cursor;
 mod normalize;
-mod send;
 mod source;
 mod token;
 mod wire;

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
 use crate::normalize::decode_for_center;
 use crate::wire::parse_error_body;
-use crate::{cursor, send, PROVIDER};
+use crate::{cursor, PROVIDER};
 
 /// Sorted, filtered views kept per snapshot (one per recent query).
 const MAX_VIEWS: usize = 8;
@@ -180,7 +180,7 @@ impl CmsSource {
             tokens: &*self.tokens,
             headers: &*self.bearer,
         };
-        let body = send::execute(&self.client, &request, auth).await?;
+        let body = self.client.execute(&request, auth).await?;
         decode_for_center(&self.source_id, &request.description, &body, Some(center))
     }
 

@@ -139,7 +139,7 @@ impl CmsBasicAuthToken {
             json_body: None,
             description: REQUEST.to_owned(),
         };
-        let body = crate::send::execute(&self.client, &request, Auth::None).await?;
+        let body = self.client.execute(&request, Auth::None).await?;
         parse_token(&self.source_id, &body)
     }
 }

@@ -1,0 +1,285 @@
+//! Command-line arguments and their translation into a [`CampaignQuery`].
+
+use std::path::PathBuf;
+
+use campaign_core::{CampaignQuery, Channel, DialingMode, Sort, SortField, Status};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `campaigns`: one view of the campaigns held by several contact-center providers.
+#[derive(Debug, Parser)]
+#[command(name = "campaigns", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List campaigns from every configured source, merged and ordered.
+    List(ListArgs),
+    /// Show each configured source, its capabilities and a live check.
+    Sources(SourcesArgs),
+    /// Run the CMS and Kore.ai emulators in the foreground.
+    Sandbox(SandboxArgs),
+}
+
+/// Output formats of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns sized to the terminal.
+    Table,
+    /// One JSON document with campaigns, next cursor and errors.
+    Json,
+    /// One JSON campaign per line, streamed as it arrives.
+    Ndjson,
+    /// A header row, then one row per campaign.
+    Csv,
+}
+
+/// Arguments of `campaigns list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Config file (TOML); without it the embedded sandbox is used.
+    #[arg(long, env = "CAMPAIGNS_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Channels to keep (voice, sms, chat, interaction); repeatable or comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_channel)]
+    pub channel: Vec<Channel>,
+
+    /// Statuses to keep (active, completed, ready, paused, preparing, stopped, scheduled, rescheduled).
+    #[arg(long, value_delimiter = ',', value_parser = parse_status)]
+    pub status: Vec<Status>,
+
+    /// Priorities to keep (0-255).
+    #[arg(long, value_delimiter = ',')]
+    pub priority: Vec<u8>,
+
+    /// Dialing modes to keep (progressive, preview, agentless, predictive).
+    #[arg(long = "dialing-mode", value_delimiter = ',', value_parser = parse_dialing_mode)]
+    pub dialing_mode: Vec<DialingMode>,
+
+    /// Created at or after this instant (RFC 3339).
+    #[arg(long, value_parser = parse_instant)]
+    pub created_from: Option<DateTime<Utc>>,
+
+    /// Created before this instant (RFC 3339, exclusive).
+    #[arg(long, value_parser = parse_instant)]
+    pub created_to: Option<DateTime<Utc>>,
+
+    /// Updated at or after this instant (RFC 3339).
+    #[arg(long, value_parser = parse_instant)]
+    pub updated_from: Option<DateTime<Utc>>,
+
+    /// Updated before this instant (RFC 3339, exclusive).
+    #[arg(long, value_parser = parse_instant)]
+    pub updated_to: Option<DateTime<Utc>>,
+
+    /// Keep names containing this text (case-insensitive).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Sort as FIELD:asc|desc with FIELD one of name, created_at, updated_at.
+    #[arg(long, default_value = "created_at:desc", value_parser = parse_sort)]
+    pub sort: Sort,
+
+    /// Print one page of at most N campaigns and the cursor of the next.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: Option<u32>,
+
+    /// Continue from the cursor a previous page printed (same filters and sort).
+    #[arg(long)]
+    pub cursor: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Include each provider's original record (`raw`) in json and ndjson output.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// Arguments of `campaigns sources`.
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    /// Config file (TOML); without it the embedded sandbox is used.
+    #[arg(long, env = "CAMPAIGNS_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `campaigns sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port of the CMS emulator; Kore.ai listens on the next one. 0 picks free ports.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Generate this many campaigns (split between the providers) instead of the specs' samples.
+    #[arg(long)]
+    pub campaigns: Option<usize>,
+
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
+fn known_or_error<T>(
+    kind: &str,
+    value: &str,
+    parsed: T,
+    known: bool,
+    all: &[&str],
+) -> Result<T, String> {
+    if known {
+        Ok(parsed)
+    } else {
+        Err(format!(
+            "unknown {kind} \"{value}\" (expected one of: {})",
+            all.join(", ")
+        ))
+    }
+}
+
+fn parse_channel(value: &str) -> Result<Channel, String> {
+    let channel = Channel::parse(value.trim());
+    let known = !matches!(channel, Channel::Other(_));
+    let all: Vec<&str> = Channel::KNOWN.iter().map(|c| c.as_str()).collect();
+    known_or_error("channel", value, channel, known, &all)
+}
+
+fn parse_status(value: &str) -> Result<Status, String> {
+    let status = Status::parse(value.trim());
+    let known = !matches!(status, Status::Other(_));
+    let all: Vec<&str> = Status::KNOWN.iter().map(|s| s.as_str()).collect();
+    known_or_error("status", value, status, known, &all)
+}
+
+fn parse_dialing_mode(value: &str) -> Result<DialingMode, String> {
+    let mode = DialingMode::parse(value.trim());
+    let known = !matches!(mode, DialingMode::Other(_));
+    let all: Vec<&str> = DialingMode::KNOWN.iter().map(|m| m.as_str()).collect();
+    known_or_error("dialing mode", value, mode, known, &all)
+}
+
+fn parse_instant(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 instant ({e}), e.g. 2024-05-01T00:00:00Z"))
+}
+
+fn parse_sort(value: &str) -> Result<Sort, String> {
+    value.parse::<Sort>().map_err(|e| e.to_string())
+}
+
+impl ListArgs {
+    /// The query these arguments describe; `page_size` is the page (or request) size to use.
+    pub fn query(&self, page_size: u32) -> Result<CampaignQuery, String> {
+        let mut builder = CampaignQuery::builder()
+            .channels(self.channel.iter().cloned())
+            .statuses(self.status.iter().cloned())
+            .priorities(self.priority.iter().copied())
+            .dialing_modes(self.dialing_mode.iter().cloned())
+            .sort(self.sort)
+            .page_size(page_size);
+        if let Some(t) = self.created_from {
+            builder = builder.created_from(t);
+        }
+        if let Some(t) = self.created_to {
+            builder = builder.created_to(t);
+        }
+        if let Some(t) = self.updated_from {
+            builder = builder.updated_from(t);
+        }
+        if let Some(t) = self.updated_to {
+            builder = builder.updated_to(t);
+        }
+        if let Some(name) = &self.name {
+            builder = builder.name_contains(name.clone());
+        }
+        builder.build().map_err(|e| e.to_string())
+    }
+}
+
+/// The sort `list` uses when none is given.
+pub fn default_sort() -> Sort {
+    Sort::desc(SortField::CreatedAt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(args: &[&str]) -> Result<ListArgs, clap::Error> {
+        let mut argv = vec!["campaigns", "list"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::List(list) => list,
+            other => panic!("parsed {other:?}"),
+        })
+    }
+
+    #[test]
+    fn filters_are_repeatable_and_comma_separated() {
+        let args = list(&[
+            "--channel",
+            "voice,sms",
+            "--channel",
+            "chat",
+            "--status",
+            "ACTIVE",
+            "--priority",
+            "1,2",
+            "--dialing-mode",
+            "preview",
+        ])
+        .unwrap();
+        assert_eq!(args.channel, [Channel::Voice, Channel::Sms, Channel::Chat]);
+        assert_eq!(args.status, [Status::Active]);
+        assert_eq!(args.priority, [1, 2]);
+        assert_eq!(args.dialing_mode, [DialingMode::Preview]);
+        assert_eq!(args.sort, default_sort());
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        assert!(list(&["--status", "actve"])
+            .unwrap_err()
+            .to_string()
+            .contains("expected one of"));
+        assert!(list(&["--created-from", "yesterday"]).is_err());
+        assert!(list(&["--sort", "colour:asc"]).is_err());
+        assert!(list(&["--limit", "0"]).is_err());
+        assert!(list(&["--priority", "300"]).is_err());
+    }
+
+    #[test]
+    fn the_query_carries_every_filter() {
+        let args = list(&[
+            "--created-from",
+            "2024-01-01T00:00:00Z",
+            "--created-to",
+            "2024-02-01T00:00:00+01:00",
+            "--name",
+            "Promo",
+            "--sort",
+            "name:asc",
+        ])
+        .unwrap();
+        let query = args.query(25).unwrap();
+        assert_eq!(query.page_size(), Some(25));
+        assert_eq!(query.name_contains(), Some("Promo"));
+        assert_eq!(query.sort(), Some(Sort::asc(SortField::Name)));
+        assert_eq!(
+            query.created().end.unwrap().to_rfc3339(),
+            "2024-01-31T23:00:00+00:00"
+        );
+    }
+}

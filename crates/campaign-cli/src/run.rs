@@ -1,0 +1,466 @@
+//! The commands: `list`, `sources` and `sandbox`.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use campaign_aggregate::{AggregateEvent, Aggregator, Cursor};
+use campaign_core::{CampaignQuery, CampaignSource, Channel, ErrorKind, SourceError};
+use campaign_sandbox::{GeneratedData, Sandbox};
+use futures::{FutureExt, StreamExt};
+
+use crate::args::{Format, ListArgs, SandboxArgs, SourcesArgs};
+use crate::build;
+use crate::config::{CommonSettings, Config, ConfigError, CredentialSpec, Defaults, SourceSpec};
+use crate::output::{ErrorRecord, Sink};
+use crate::progress::{Progress, Ticker};
+
+/// Every source answered.
+pub const EXIT_OK: u8 = 0;
+/// Nothing could be fetched.
+pub const EXIT_FAILED: u8 = 1;
+/// Usage or config error.
+pub const EXIT_USAGE: u8 = 2;
+/// Some sources failed; the others' campaigns were printed.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// Page size when neither `--limit` nor `defaults.page_size` gives one.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// Why a command stopped early.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad arguments or config: exit 2.
+    Usage(String),
+    /// Nothing could be fetched: exit 1.
+    Fetch(String),
+}
+
+impl Failure {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => EXIT_USAGE,
+            Failure::Fetch(_) => EXIT_FAILED,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Usage(message) | Failure::Fetch(message) => f.write_str(message),
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Failure::Usage(error.to_string())
+    }
+}
+
+/// A config error raised while building sources (the config was valid TOML
+/// but a provider refused a value) is still the user's to fix: exit 2.
+fn build_failure(file: &Path, error: SourceError) -> Failure {
+    match error.kind() {
+        ErrorKind::Config => Failure::Usage(format!("config error in {}: {error}", file.display())),
+        _ => Failure::Fetch(error.to_string()),
+    }
+}
+
+/// The config to use and, without a config file, the sandbox serving it
+/// (kept alive as long as the config is used).
+pub struct Setup {
+    /// The validated config.
+    pub config: Config,
+    /// The embedded sandbox, when no config file was given.
+    pub sandbox: Option<Sandbox>,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("config", &self.config)
+            .field("sandbox", &self.sandbox.is_some())
+            .finish()
+    }
+}
+
+/// Loads `path`, or starts the embedded sandbox and describes it as a config.
+pub async fn setup(path: Option<&Path>) -> Result<Setup, Failure> {
+    if let Some(path) = path {
+        return Ok(Setup {
+            config: Config::load(path)?,
+            sandbox: None,
+        });
+    }
+    let sandbox = Sandbox::start_default()
+        .await
+        .map_err(|e| Failure::Fetch(format!("cannot start the embedded sandbox: {e}")))?;
+    eprintln!(
+        "campaigns: no --config given (nor CAMPAIGNS_CONFIG): listing from the embedded sandbox \
+         (CMS at {}, Kore.ai at {}) serving the API specs' sample data",
+        sandbox.cms_url(),
+        sandbox.kore_url()
+    );
+    Ok(Setup {
+        config: sandbox_config(&sandbox),
+        sandbox: Some(sandbox),
+    })
+}
+
+/// The config that points one CMS and one Kore.ai source at `sandbox`.
+pub fn sandbox_config(sandbox: &Sandbox) -> Config {
+    let credentials = sandbox.credentials();
+    let common = |name: &str, url: &campaign_http::Url| CommonSettings {
+        name: name.to_owned(),
+        base_url: url.to_string(),
+        allow_insecure_http: false,
+        timeout: None,
+        max_retries: None,
+    };
+    Config {
+        file: "<embedded sandbox>".into(),
+        defaults: Defaults::default(),
+        sources: vec![
+            SourceSpec::Cms {
+                common: common("cms", &sandbox.cms_url()),
+                contact_center_ids: sandbox.cms_contact_center_ids(),
+                concurrency: None,
+                credential: CredentialSpec::Token(credentials.cms_token.clone()),
+            },
+            SourceSpec::Kore {
+                common: common("kore", &sandbox.kore_url()),
+                stream_id: credentials.kore_stream_id.clone(),
+                account_id: credentials.kore_account_id.clone().into(),
+                iid: Some(credentials.kore_iid.clone().into()),
+                channels: vec![Channel::Voice, Channel::Sms],
+                page_size: None,
+                prefetch: None,
+                // The emulator does not rate-limit, so neither does the client.
+                rate_limit_per_minute: Some(0),
+                credential: CredentialSpec::KoreClient {
+                    client_id: credentials.kore_client_id.clone(),
+                    client_secret: credentials.kore_client_secret.clone(),
+                    lifetime: None,
+                },
+            },
+        ],
+    }
+}
+
+/// What a listing delivered, for the exit code.
+#[derive(Debug, Default)]
+struct Tally {
+    items: usize,
+    errors: Vec<ErrorRecord>,
+}
+
+fn exit_code(tally: &Tally, sources: usize) -> u8 {
+    let failed: std::collections::BTreeSet<&str> =
+        tally.errors.iter().map(|e| e.source.as_str()).collect();
+    if failed.is_empty() {
+        EXIT_OK
+    } else if failed.len() >= sources && tally.items == 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_PARTIAL
+    }
+}
+
+fn report(error: &ErrorRecord) {
+    eprintln!(
+        "campaigns: source \"{}\" failed: {}",
+        error.source, error.message
+    );
+}
+
+/// `campaigns list`: returns the exit code.
+pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Failure> {
+    let setup = setup(args.config.as_deref()).await?;
+    let aggregate =
+        build::aggregate(&setup.config).map_err(|e| build_failure(&setup.config.file, e))?;
+    let page_size = args
+        .limit
+        .or(setup.config.defaults.page_size)
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    let query = args.query(page_size).map_err(Failure::Usage)?;
+    let stdout = io::stdout().lock();
+    let mut sink = Sink::new(args.format, args.raw, io::BufWriter::new(stdout));
+    let paged = args.limit.is_some() || args.cursor.is_some();
+    let outcome = if paged {
+        one_page(
+            &aggregate,
+            &query,
+            args.cursor.as_deref(),
+            args.format,
+            &mut sink,
+        )
+        .await
+    } else {
+        everything(&aggregate, &query, &mut sink, progress).await
+    };
+    let (tally, next) = match outcome {
+        Ok(done) => done,
+        Err(Failure::Fetch(message)) if is_broken_pipe(&message) => return Ok(EXIT_OK),
+        Err(failure) => return Err(failure),
+    };
+    match sink.finish(next.as_ref().map(Cursor::as_str), &tally.errors) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(EXIT_OK),
+        Err(e) => return Err(Failure::Fetch(format!("cannot write the output: {e}"))),
+        Ok(()) => {}
+    }
+    if let (Some(next), false) = (&next, args.format == Format::Json) {
+        eprintln!("campaigns: more campaigns follow; next page: --cursor {next}");
+    }
+    drop(setup);
+    Ok(exit_code(&tally, aggregate.sources().len()))
+}
+
+const BROKEN_PIPE: &str = "output closed";
+
+fn is_broken_pipe(message: &str) -> bool {
+    message == BROKEN_PIPE
+}
+
+fn write_failure(error: io::Error) -> Failure {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        // `campaigns list | head` closing the pipe early is a normal end.
+        Failure::Fetch(BROKEN_PIPE.into())
+    } else {
+        Failure::Fetch(format!("cannot write the output: {error}"))
+    }
+}
+
+async fn one_page<W: Write>(
+    aggregate: &Aggregator,
+    query: &CampaignQuery,
+    cursor: Option<&str>,
+    format: Format,
+    sink: &mut Sink<W>,
+) -> Result<(Tally, Option<Cursor>), Failure> {
+    let cursor = cursor
+        .map(Cursor::parse)
+        .transpose()
+        .map_err(|e| Failure::Usage(format!("bad --cursor: {e}")))?;
+    let page = aggregate
+        .page(query, cursor.as_ref())
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidCursor => Failure::Usage(format!("bad --cursor: {e}")),
+            _ => Failure::Fetch(e.to_string()),
+        })?;
+    let mut tally = Tally::default();
+    for failure in &page.failures {
+        let record = ErrorRecord::new(&failure.source, &failure.error);
+        if format != Format::Json {
+            report(&record);
+        }
+        tally.errors.push(record);
+    }
+    for campaign in page.items {
+        tally.items += 1;
+        sink.push(campaign).map_err(write_failure)?;
+    }
+    Ok((tally, page.next))
+}
+
+async fn everything<W: Write>(
+    aggregate: &Aggregator,
+    query: &CampaignQuery,
+    sink: &mut Sink<W>,
+    progress: Option<Progress>,
+) -> Result<(Tally, Option<Cursor>), Failure> {
+    let mut ticker = progress.clone().map(Ticker::new);
+    let mut events = aggregate.events(query);
+    let mut tally = Tally::default();
+    loop {
+        // Flush only when the next event is not ready yet: streamed lines go
+        // out as soon as we would wait, without a write call per campaign.
+        let event = match events.next().now_or_never() {
+            Some(event) => event,
+            None => {
+                sink.flush().map_err(write_failure)?;
+                if let Some(ticker) = ticker.as_mut() {
+                    ticker.tick();
+                }
+                events.next().await
+            }
+        };
+        let Some(event) = event else { break };
+        match event {
+            AggregateEvent::Campaign(campaign) => {
+                if let Some(progress) = &progress {
+                    progress.item(&campaign.id.source);
+                }
+                tally.items += 1;
+                sink.push(campaign).map_err(write_failure)?;
+            }
+            AggregateEvent::SourceFailed(failure) => {
+                if let Some(progress) = &progress {
+                    progress.finished(&failure.source, false);
+                }
+                if let Some(ticker) = ticker.as_mut() {
+                    ticker.clear();
+                }
+                let record = ErrorRecord::new(&failure.source, &failure.error);
+                report(&record);
+                tally.errors.push(record);
+            }
+            AggregateEvent::SourceDone { source, .. } => {
+                if let Some(progress) = &progress {
+                    progress.finished(&source, true);
+                }
+            }
+        }
+    }
+    if let Some(ticker) = ticker.as_mut() {
+        ticker.clear();
+    }
+    Ok((tally, None))
+}
+
+/// `campaigns sources`: returns the exit code.
+pub async fn sources(args: SourcesArgs) -> Result<u8, Failure> {
+    let setup = setup(args.config.as_deref()).await?;
+    let aggregate =
+        build::aggregate(&setup.config).map_err(|e| build_failure(&setup.config.file, e))?;
+    let checks = futures::future::join_all(
+        aggregate
+            .sources()
+            .iter()
+            .map(|source| live_check(Arc::clone(source))),
+    );
+    let checks = checks.await;
+    let mut out = io::stdout().lock();
+    let mut failed = 0;
+    for (source, check) in aggregate.sources().iter().zip(checks) {
+        let capabilities = source.capabilities();
+        let filters: Vec<&str> = capabilities.filters.iter().map(|f| f.as_str()).collect();
+        let sorts: Vec<&str> = capabilities.sorts.iter().map(|s| s.as_str()).collect();
+        let none = |list: &[&str]| {
+            if list.is_empty() {
+                "none (applied locally)".to_owned()
+            } else {
+                list.join(", ")
+            }
+        };
+        let status = match &check {
+            Ok(count) => format!("reachable, authorized, {count} campaigns"),
+            Err(error) => {
+                failed += 1;
+                let what = match error.kind() {
+                    ErrorKind::Unauthorized | ErrorKind::Forbidden => "reachable, NOT authorized",
+                    ErrorKind::Transport | ErrorKind::Timeout => "NOT reachable",
+                    _ => "reachable, failing",
+                };
+                format!("{what}: {error}")
+            }
+        };
+        let write = writeln!(
+            out,
+            "{}\n  provider:        {}\n  server filters:  {}\n  server sorts:    {}\n  max page size:   {}\n  server paging:   {}\n  check:           {}",
+            source.id(),
+            source.provider(),
+            none(&filters),
+            none(&sorts),
+            capabilities.max_page_size.map_or_else(|| "unbounded".into(), |n| n.to_string()),
+            if capabilities.server_paging { "yes" } else { "no (pages locally)" },
+            status,
+        );
+        write.map_err(write_failure)?;
+    }
+    Ok(match failed {
+        0 => EXIT_OK,
+        n if n == aggregate.sources().len() => EXIT_FAILED,
+        _ => EXIT_PARTIAL,
+    })
+}
+
+/// Counts a source's campaigns, which proves it reachable and authorized.
+async fn live_check(source: Arc<dyn CampaignSource>) -> Result<usize, SourceError> {
+    let id = source.id().to_owned();
+    let count = async {
+        let mut stream = source.stream(&CampaignQuery::all());
+        let mut count = 0;
+        while let Some(item) = stream.next().await {
+            item?;
+            count += 1;
+        }
+        Ok(count)
+    };
+    tokio::time::timeout(Duration::from_secs(120), count)
+        .await
+        .unwrap_or_else(|_| {
+            Err(SourceError::new(
+                ErrorKind::Timeout,
+                id,
+                "live check took over 120 s",
+            ))
+        })
+}
+
+/// `campaigns sandbox`: serves until Ctrl-C.
+pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
+    let mut builder = Sandbox::builder().latency(Duration::from_millis(args.latency_ms));
+    if args.port != 0 {
+        let kore_port = args.port.checked_add(1).ok_or_else(|| {
+            Failure::Usage("--port must leave room for the next port (Kore.ai)".into())
+        })?;
+        builder = builder.cms_port(args.port).kore_port(kore_port);
+    }
+    if let Some(total) = args.campaigns {
+        let cms = total / 2;
+        let centers = vec![1, 2, 3];
+        builder = builder.generated(GeneratedData {
+            cms_contact_centers: centers.clone(),
+            cms_per_contact_center: cms.div_ceil(centers.len()),
+            kore_voice: (total - cms) / 2,
+            kore_sms: total - cms - (total - cms) / 2,
+            ..GeneratedData::default()
+        });
+    }
+    let sandbox = builder
+        .start()
+        .await
+        .map_err(|e| Failure::Fetch(format!("cannot start the sandbox: {e}")))?;
+    let credentials = sandbox.credentials();
+    let ids: Vec<String> = sandbox
+        .cms_contact_center_ids()
+        .iter()
+        .map(i64::to_string)
+        .collect();
+    let mut out = io::stdout().lock();
+    let text = format!(
+        "CMS emulator:     {cms}\n  Bearer token:   {cms_token}\n  contact centers: {ids}\n  token endpoint: POST {cms}v2/accounts/{sid}/configuration/basicauth (basic auth {key}:{api_token})\n\
+         Kore.ai emulator: {kore}\n  stream id:      {stream}\n  account id:     {account}\n  iid:            {iid}\n  client id:      {client}\n  client secret:  {secret}\n  ready JWT:      {jwt}\n\n\
+         # a config for these emulators (CMS_TOKEN and KORE_CLIENT_SECRET as above):\n\
+         [[sources]]\nname = \"cms\"\nprovider = \"cms\"\nbase_url = \"{cms}\"\ntoken_env = \"CMS_TOKEN\"\ncontact_center_ids = [{ids}]\n\n\
+         [[sources]]\nname = \"kore\"\nprovider = \"kore\"\nbase_url = \"{kore}\"\nstream_id = \"{stream}\"\naccount_id = \"{account}\"\niid = \"{iid}\"\nclient_id = \"{client}\"\nclient_secret_env = \"KORE_CLIENT_SECRET\"\nrate_limit_per_minute = 0\n\n\
+         Serving until Ctrl-C.\n",
+        cms = sandbox.cms_url(),
+        cms_token = credentials.cms_token.expose(),
+        ids = ids.join(", "),
+        sid = credentials.cms_account_sid,
+        key = credentials.cms_api_key,
+        api_token = credentials.cms_api_token.expose(),
+        kore = sandbox.kore_url(),
+        stream = credentials.kore_stream_id,
+        account = credentials.kore_account_id,
+        iid = credentials.kore_iid,
+        client = credentials.kore_client_id,
+        secret = credentials.kore_client_secret.expose(),
+        jwt = credentials.kore_jwt.expose(),
+    );
+    // These are the emulator's own throwaway credentials: printing them is the point.
+    out.write_all(text.as_bytes()).map_err(write_failure)?;
+    out.flush().map_err(write_failure)?;
+    drop(out);
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| Failure::Fetch(format!("cannot wait for Ctrl-C: {e}")))?;
+    sandbox.shutdown().await;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,452 @@
+//! End-to-end tests: the built `campaigns` binary against sandboxes started here.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Output;
+
+use assert_cmd::Command;
+use campaign_sandbox::{Fault, GeneratedData, Sandbox};
+use serde_json::Value;
+
+const CMS_TOKEN_VAR: &str = "TEST_CMS_TOKEN";
+const KORE_SECRET_VAR: &str = "TEST_KORE_SECRET";
+
+struct Env {
+    sandbox: Sandbox,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Env {
+    async fn generated() -> Env {
+        let sandbox = Sandbox::builder()
+            .generated(GeneratedData {
+                seed: 7,
+                cms_contact_centers: vec![1, 2],
+                cms_per_contact_center: 15,
+                kore_voice: 20,
+                kore_sms: 17,
+            })
+            .start()
+            .await
+            .expect("sandbox starts");
+        Env::over(sandbox)
+    }
+
+    fn over(sandbox: Sandbox) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("campaigns.toml");
+        std::fs::write(&config, Env::config_text(&sandbox)).unwrap();
+        Env {
+            sandbox,
+            dir,
+            config,
+        }
+    }
+
+    fn config_text(sandbox: &Sandbox) -> String {
+        let credentials = sandbox.credentials();
+        let ids: Vec<String> = sandbox
+            .cms_contact_center_ids()
+            .iter()
+            .map(i64::to_string)
+            .collect();
+        format!(
+            r#"
+[defaults]
+timeout_secs = 5
+max_retries = 2
+
+[[sources]]
+name = "cms"
+provider = "cms"
+base_url = "{cms}"
+token_env = "{CMS_TOKEN_VAR}"
+contact_center_ids = [{ids}]
+
+[[sources]]
+name = "kore"
+provider = "kore"
+base_url = "{kore}"
+stream_id = "{stream}"
+account_id = "{account}"
+iid = "{iid}"
+client_id = "{client}"
+client_secret_env = "{KORE_SECRET_VAR}"
+rate_limit_per_minute = 0
+page_size = 7
+"#,
+            cms = sandbox.cms_url(),
+            kore = sandbox.kore_url(),
+            ids = ids.join(", "),
+            stream = credentials.kore_stream_id,
+            account = credentials.kore_account_id,
+            iid = credentials.kore_iid,
+            client = credentials.kore_client_id,
+        )
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        let c = self.sandbox.credentials();
+        vec![
+            c.cms_token.expose().to_owned(),
+            c.kore_client_secret.expose().to_owned(),
+            c.kore_account_id.clone(),
+        ]
+    }
+
+    /// Runs the binary off the async runtime so the sandbox keeps serving.
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::cargo_bin("campaigns").unwrap();
+        command
+            .args(args)
+            .env(CMS_TOKEN_VAR, self.sandbox.credentials().cms_token.expose())
+            .env(
+                KORE_SECRET_VAR,
+                self.sandbox.credentials().kore_client_secret.expose(),
+            )
+            .env_remove("CAMPAIGNS_CONFIG")
+            .env_remove("RUST_LOG")
+            .current_dir(self.dir.path());
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn list(&self, extra: &[&str]) -> Output {
+        let config = self.config.to_str().unwrap().to_owned();
+        let mut args = vec!["list", "--config", &config];
+        args.extend_from_slice(extra);
+        self.run(&args).await
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&output.stdout)))
+}
+
+fn ids(document: &Value) -> Vec<String> {
+    document["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+const TOTAL: usize = 15 * 2 + 20 + 17;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_config_it_lists_the_embedded_sandbox() {
+    let output = Command::cargo_bin("campaigns")
+        .unwrap()
+        .args(["list", "--format", "json"])
+        .env_remove("CAMPAIGNS_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("embedded sandbox"));
+    let document = json(&output);
+    let names: Vec<&str> = document["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Mumbai Sales Dept"), "{names:?}");
+    assert!(
+        names.contains(&"Billing Reminder Voice Campaign123"),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"Interactive Support SMS Campaign"),
+        "{names:?}"
+    );
+    assert!(document["next_cursor"].is_null());
+    assert_eq!(document["errors"], Value::Array(vec![]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_lists_everything_in_the_default_order() {
+    let env = Env::generated().await;
+    let output = env.list(&["--format", "json"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let document = json(&output);
+    let listed = ids(&document);
+    assert_eq!(listed.len(), TOTAL);
+    assert_eq!(
+        listed.iter().collect::<BTreeSet<_>>().len(),
+        TOTAL,
+        "no duplicates"
+    );
+    let created: Vec<&str> = document["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["created_at"].as_str())
+        .collect();
+    let mut sorted = created.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(created, sorted, "created_at:desc by default");
+    let first = &document["campaigns"][0];
+    for field in [
+        "id",
+        "source",
+        "provider",
+        "native_id",
+        "name",
+        "channel",
+        "contact_lists",
+        "scope",
+    ] {
+        assert!(first.get(field).is_some(), "field {field} in {first}");
+    }
+    assert!(first.get("raw").is_none(), "raw only with --raw");
+
+    let with_raw = json(&env.list(&["--format", "json", "--raw"]).await);
+    assert!(with_raw["campaigns"][0]["raw"].is_object());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ndjson_csv_and_table_carry_the_same_campaigns() {
+    let env = Env::generated().await;
+    let ndjson = env
+        .list(&["--format", "ndjson", "--sort", "name:asc"])
+        .await;
+    assert_eq!(ndjson.status.code(), Some(0), "{}", text(&ndjson.stderr));
+    let lines: Vec<Value> = text(&ndjson.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), TOTAL);
+    let names: Vec<String> = lines
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_lowercase())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "name:asc");
+
+    let csv = env.list(&["--format", "csv", "--sort", "name:asc"]).await;
+    assert_eq!(csv.status.code(), Some(0));
+    let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "id");
+    assert_eq!(&header[4], "name");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), TOTAL);
+    let csv_ids: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    let ndjson_ids: Vec<&str> = lines.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(csv_ids, ndjson_ids);
+
+    let table = env.list(&["--format", "table"]).await;
+    assert_eq!(table.status.code(), Some(0));
+    let table = text(&table.stdout);
+    assert!(table.lines().next().unwrap().contains("NAME"));
+    assert_eq!(table.lines().count(), TOTAL + 1, "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_reach_every_source() {
+    let env = Env::generated().await;
+    let all = json(&env.list(&["--format", "json", "--raw"]).await);
+    let campaigns = all["campaigns"].as_array().unwrap().clone();
+
+    let voice = json(&env.list(&["--format", "json", "--channel", "voice"]).await);
+    let expected = campaigns.iter().filter(|c| c["channel"] == "voice").count();
+    assert!(expected > 0);
+    assert_eq!(ids(&voice).len(), expected);
+
+    let active = json(
+        &env.list(&["--format", "json", "--status", "active,paused"])
+            .await,
+    );
+    let expected = campaigns
+        .iter()
+        .filter(|c| c["status"] == "active" || c["status"] == "paused")
+        .count();
+    assert_eq!(ids(&active).len(), expected);
+
+    let by_name = json(&env.list(&["--format", "json", "--name", "a"]).await);
+    let expected = campaigns
+        .iter()
+        .filter(|c| c["name"].as_str().unwrap().to_lowercase().contains('a'))
+        .count();
+    assert_eq!(ids(&by_name).len(), expected);
+
+    let mut created: Vec<&str> = campaigns
+        .iter()
+        .filter_map(|c| c["created_at"].as_str())
+        .collect();
+    created.sort();
+    let middle = created[created.len() / 2];
+    let later = json(
+        &env.list(&["--format", "json", "--created-from", middle])
+            .await,
+    );
+    let expected = created.iter().filter(|c| **c >= middle).count();
+    assert_eq!(ids(&later).len(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limit_and_cursor_pages_concatenate_to_the_full_list() {
+    let env = Env::generated().await;
+    let full = ids(&json(
+        &env.list(&["--format", "json", "--sort", "updated_at:asc"])
+            .await,
+    ));
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let mut args = vec![
+            "--format",
+            "json",
+            "--sort",
+            "updated_at:asc",
+            "--limit",
+            "9",
+        ];
+        if let Some(c) = cursor.as_deref() {
+            args.extend_from_slice(&["--cursor", c]);
+        }
+        let output = env.list(&args).await;
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let page = json(&output);
+        let page_ids = ids(&page);
+        assert!(page_ids.len() <= 9);
+        walked.extend(page_ids);
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(walked, full);
+
+    // A cursor of another query is a usage error.
+    let first = json(&env.list(&["--format", "json", "--limit", "5"]).await);
+    let other = first["next_cursor"].as_str().unwrap().to_owned();
+    let output = env
+        .list(&[
+            "--format", "json", "--limit", "5", "--sort", "name:asc", "--cursor", &other,
+        ])
+        .await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("cursor"));
+    let output = env
+        .list(&["--limit", "5", "--cursor", "not-a-cursor"])
+        .await;
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_source_exits_3_and_the_others_are_printed() {
+    let env = Env::generated().await;
+    env.sandbox.kore().inject(Fault::Status(403), None);
+    let output = env.list(&["--format", "json"]).await;
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    let document = json(&output);
+    let listed = ids(&document);
+    assert_eq!(listed.len(), 30);
+    assert!(listed.iter().all(|id| id.starts_with("cms:")));
+    let errors = document["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["source"], "kore");
+    assert_eq!(errors[0]["kind"], "forbidden");
+    assert_eq!(errors[0]["status"], 403);
+    assert!(text(&output.stderr).contains("kore"));
+
+    // ndjson: errors on stderr only.
+    let output = env.list(&["--format", "ndjson"]).await;
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(text(&output.stdout).lines().count(), 30);
+    assert!(text(&output.stderr).contains("forbidden"));
+
+    env.sandbox.cms().inject(Fault::Status(401), None);
+    let output = env.list(&["--format", "json"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "nothing fetched: {}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_errors_exit_2_with_a_clear_message() {
+    let env = Env::generated().await;
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("unknown key", "[[sources]]\nname = \"a\"\nprovider = \"cms\"\nbase_url = \"https://x\"\ntoken = \"t\"\ncontact_center_ids = [1]\ncolour = 1\n", &["source \"a\"", "colour"]),
+        ("unset env", "[[sources]]\nname = \"a\"\nprovider = \"cms\"\nbase_url = \"https://x\"\ntoken_env = \"CERTAINLY_UNSET_VAR\"\ncontact_center_ids = [1]\n", &["CERTAINLY_UNSET_VAR", "token_env"]),
+        ("plain http", "[[sources]]\nname = \"a\"\nprovider = \"cms\"\nbase_url = \"http://cms.example.com\"\ntoken = \"t\"\ncontact_center_ids = [1]\n", &["source \"a\"", "https"]),
+        ("duplicate", "[[sources]]\nname = \"a\"\nprovider = \"cms\"\nbase_url = \"https://x\"\ntoken = \"t\"\ncontact_center_ids = [1]\n[[sources]]\nname = \"a\"\nprovider = \"cms\"\nbase_url = \"https://y\"\ntoken = \"t\"\ncontact_center_ids = [1]\n", &["duplicate", "name"]),
+    ];
+    for (what, config, needles) in cases {
+        let path = env.dir.path().join("bad.toml");
+        std::fs::write(&path, config).unwrap();
+        let output = env.run(&["list", "--config", path.to_str().unwrap()]).await;
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{what}: {}",
+            text(&output.stderr)
+        );
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("bad.toml"), "{what}: {stderr}");
+        for needle in needles {
+            assert!(stderr.contains(needle), "{what}: {needle} not in {stderr}");
+        }
+    }
+    let output = env.run(&["list", "--config", "missing.toml"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    let output = env.run(&["list", "--status", "bogus"]).await;
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_show_even_at_trace() {
+    let env = Env::generated().await;
+    env.sandbox.kore().inject(Fault::Status(503), Some(1));
+    env.sandbox.cms().inject(Fault::Status(401), Some(1));
+    let config = env.config.to_str().unwrap().to_owned();
+    for args in [
+        vec![
+            "-vvv", "list", "--config", &config, "--format", "json", "--raw",
+        ],
+        vec!["-vvv", "sources", "--config", &config],
+    ] {
+        let output = env.run(&args).await;
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(!all.is_empty());
+        for secret in env.secrets() {
+            assert!(!all.contains(&secret), "secret leaked by {args:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sources_shows_capabilities_and_a_live_check() {
+    let env = Env::generated().await;
+    let config = env.config.to_str().unwrap().to_owned();
+    let output = env.run(&["sources", "--config", &config]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("cms\n  provider:        cms"), "{stdout}");
+    assert!(
+        stdout.contains("reachable, authorized, 30 campaigns"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("reachable, authorized, 37 campaigns"),
+        "{stdout}"
+    );
+
+    env.sandbox.kore().inject(Fault::Status(401), None);
+    let output = env.run(&["sources", "--config", &config]).await;
+    assert_eq!(output.status.code(), Some(3));
+    assert!(text(&output.stdout).contains("NOT authorized"));
+}
