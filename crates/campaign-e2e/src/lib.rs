@@ -340,6 +340,12 @@ impl Rig {
         values
     }
 
+    /// Drops the aggregate, the sources and their HTTP clients, and returns
+    /// the sandbox (to shut it down or inspect it).
+    pub fn into_sandbox(self) -> Sandbox {
+        self.sandbox
+    }
+
     /// The sources as trait objects, in aggregate order.
     pub fn sources(&self) -> [Arc<dyn CampaignSource>; 2] {
         [self.cms.clone(), self.kore.clone()]
