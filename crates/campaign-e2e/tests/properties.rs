@@ -1,0 +1,139 @@
+//! proptest versions of the fuzz targets in `fuzz/` (which CI does not run):
+//! arbitrary and mutated inputs never panic the CMS and Kore decoders, the
+//! aggregate cursor or the config parser, and their errors are typed. The
+//! properties themselves live in `campaign_e2e::properties`, shared with the
+//! fuzz targets.
+
+use std::sync::LazyLock;
+
+use campaign_e2e::properties::{
+    cms_decode, config_parse, kore_decode, CursorRig, CMS_SAMPLE, CONFIG_SAMPLE, KORE_SMS_SAMPLE,
+    KORE_VOICE_SAMPLE,
+};
+use proptest::prelude::*;
+
+static CURSORS: LazyLock<(CursorRig, Vec<String>)> = LazyLock::new(|| {
+    let rig = CursorRig::new();
+    let cursors = rig.sample_cursors();
+    (rig, cursors)
+});
+
+/// One edit of a byte string.
+#[derive(Debug, Clone)]
+enum Edit {
+    Set(usize, u8),
+    Insert(usize, u8),
+    Remove(usize, usize),
+    Truncate(usize),
+    /// Copies a range elsewhere (duplicates keys, brackets, records).
+    Splice(usize, usize, usize),
+}
+
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    let edit = prop_oneof![
+        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Set(i, b)),
+        (
+            any::<usize>(),
+            prop::sample::select(b"{}[]\",:0123456789-.etnfaluxE \\".to_vec())
+        )
+            .prop_map(|(i, b)| Edit::Insert(i, b)),
+        (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Remove(i, n)),
+        any::<usize>().prop_map(Edit::Truncate),
+        (any::<usize>(), 1usize..64, any::<usize>()).prop_map(|(a, n, b)| Edit::Splice(a, n, b)),
+    ];
+    prop::collection::vec(edit, 1..8)
+}
+
+fn apply(sample: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut bytes = sample.to_vec();
+    for edit in edits {
+        let len = bytes.len().max(1);
+        match *edit {
+            Edit::Set(i, b) if !bytes.is_empty() => bytes[i % len] = b,
+            Edit::Insert(i, b) => bytes.insert(i % (bytes.len() + 1), b),
+            Edit::Remove(i, n) if !bytes.is_empty() => {
+                let start = i % len;
+                let end = (start + n).min(bytes.len());
+                bytes.drain(start..end);
+            }
+            Edit::Truncate(i) => bytes.truncate(i % (bytes.len() + 1)),
+            Edit::Splice(a, n, b) if !bytes.is_empty() => {
+                let start = a % len;
+                let end = (start + n).min(bytes.len());
+                let piece: Vec<u8> = bytes[start..end].to_vec();
+                let at = b % (bytes.len() + 1);
+                bytes.splice(at..at, piece);
+            }
+            _ => {}
+        }
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cms_decoder_survives_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..2048)) {
+        cms_decode(&body);
+    }
+
+    #[test]
+    fn cms_decoder_survives_mutated_samples(edits in edits()) {
+        cms_decode(&apply(CMS_SAMPLE.as_bytes(), &edits));
+    }
+
+    #[test]
+    fn kore_decoder_survives_arbitrary_bytes(body in prop::collection::vec(any::<u8>(), 0..2048)) {
+        kore_decode(&body);
+    }
+
+    #[test]
+    fn kore_decoder_survives_mutated_samples(sms in any::<bool>(), edits in edits()) {
+        let (channel, sample) = if sms { (1u8, KORE_SMS_SAMPLE) } else { (0u8, KORE_VOICE_SAMPLE) };
+        let mut data = vec![channel];
+        data.extend(apply(sample.as_bytes(), &edits));
+        kore_decode(&data);
+    }
+
+    #[test]
+    fn any_cursor_text_is_refused_or_resumes_cleanly(text in ".{0,200}") {
+        CURSORS.0.check(&text);
+    }
+
+    #[test]
+    fn cursor_alphabet_text_is_refused_or_resumes_cleanly(text in "[A-Za-z0-9_-]{1,400}") {
+        CURSORS.0.check(&text);
+    }
+
+    #[test]
+    fn mutated_cursors_are_refused_or_resume_cleanly(index in any::<prop::sample::Index>(), edits in edits()) {
+        let (rig, cursors) = &*CURSORS;
+        let sample = index.get(cursors);
+        let mutated = apply(sample.as_bytes(), &edits);
+        rig.check(&String::from_utf8_lossy(&mutated));
+    }
+
+    #[test]
+    fn config_parser_survives_arbitrary_text(text in "(?s).{0,400}") {
+        config_parse(&text);
+    }
+
+    #[test]
+    fn config_parser_survives_mutated_samples(edits in edits()) {
+        config_parse(&String::from_utf8_lossy(&apply(CONFIG_SAMPLE.as_bytes(), &edits)));
+    }
+}
+
+#[test]
+fn the_samples_themselves_pass() {
+    cms_decode(CMS_SAMPLE.as_bytes());
+    kore_decode(&[[0u8].as_slice(), KORE_VOICE_SAMPLE.as_bytes()].concat());
+    kore_decode(&[[1u8].as_slice(), KORE_SMS_SAMPLE.as_bytes()].concat());
+    config_parse(CONFIG_SAMPLE);
+    let (rig, cursors) = &*CURSORS;
+    assert!(cursors.len() >= 3, "the fixture walk has several pages");
+    for cursor in cursors {
+        rig.check(cursor);
+    }
+}
