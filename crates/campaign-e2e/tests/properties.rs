@@ -136,4 +136,33 @@ fn the_samples_themselves_pass() {
     for cursor in cursors {
         rig.check(cursor);
     }
+    // `CAMPAIGNS_WRITE_SEEDS=fuzz/seeds` writes these inputs as the fuzz
+    // targets' seed corpora (see docs/RELIABILITY.md).
+    if let Some(dir) = std::env::var_os("CAMPAIGNS_WRITE_SEEDS") {
+        let dir = std::path::PathBuf::from(dir);
+        let mut write = |target: &str, name: String, bytes: &[u8]| {
+            let target = dir.join(target);
+            std::fs::create_dir_all(&target).expect("seed dir");
+            std::fs::write(target.join(name), bytes).expect("seed file");
+        };
+        write("cms_decode", "sample.json".into(), CMS_SAMPLE.as_bytes());
+        write(
+            "kore_decode",
+            "voice.json".into(),
+            &[[0u8].as_slice(), KORE_VOICE_SAMPLE.as_bytes()].concat(),
+        );
+        write(
+            "kore_decode",
+            "sms.json".into(),
+            &[[1u8].as_slice(), KORE_SMS_SAMPLE.as_bytes()].concat(),
+        );
+        write(
+            "config_parse",
+            "campaigns.toml".into(),
+            CONFIG_SAMPLE.as_bytes(),
+        );
+        for (i, cursor) in cursors.iter().enumerate() {
+            write("aggregate_cursor", format!("cursor-{i}"), cursor.as_bytes());
+        }
+    }
 }
