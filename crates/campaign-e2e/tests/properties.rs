@@ -140,7 +140,7 @@ fn the_samples_themselves_pass() {
     // targets' seed corpora (see docs/RELIABILITY.md).
     if let Some(dir) = std::env::var_os("CAMPAIGNS_WRITE_SEEDS") {
         let dir = std::path::PathBuf::from(dir);
-        let mut write = |target: &str, name: String, bytes: &[u8]| {
+        let write = |target: &str, name: String, bytes: &[u8]| {
             let target = dir.join(target);
             std::fs::create_dir_all(&target).expect("seed dir");
             std::fs::write(target.join(name), bytes).expect("seed file");
