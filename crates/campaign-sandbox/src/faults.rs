@@ -126,10 +126,20 @@ struct ActiveFault {
     remaining: Option<usize>,
 }
 
+/// Random failures: a fraction of requests answered with one status.
+#[derive(Debug)]
+struct FailureRate {
+    rate: f64,
+    status: u16,
+    // Seeded so a failing test run can be replayed.
+    rng: rand::rngs::StdRng,
+}
+
 /// The faults active on one provider, in injection order.
 #[derive(Debug, Default)]
 pub(crate) struct FaultQueue {
     active: Vec<ActiveFault>,
+    failure_rate: Option<FailureRate>,
 }
 
 impl FaultQueue {
@@ -145,15 +155,37 @@ impl FaultQueue {
 
     pub(crate) fn clear(&mut self) {
         self.active.clear();
+        self.failure_rate = None;
+    }
+
+    pub(crate) fn set_failure_rate(&mut self, rate: f64, status: u16) {
+        let rate = if rate.is_nan() {
+            0.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
+        self.failure_rate = (rate > 0.0).then(|| FailureRate {
+            rate,
+            status,
+            rng: rand::SeedableRng::seed_from_u64(0x5eed),
+        });
+    }
+
+    fn random_failure(&mut self) -> Option<Fault> {
+        let failure = self.failure_rate.as_mut()?;
+        rand::Rng::gen_bool(&mut failure.rng, failure.rate).then_some(Fault::Status(failure.status))
     }
 
     /// Takes (consumes one use of) the earliest active early- or body-stage fault.
     pub(crate) fn take_response_fault(&mut self) -> Option<Fault> {
-        let index = self
+        match self
             .active
             .iter()
-            .position(|a| a.fault.stage() != FaultStage::Data)?;
-        Some(self.consume(index))
+            .position(|a| a.fault.stage() != FaultStage::Data)
+        {
+            Some(index) => Some(self.consume(index)),
+            None => self.random_failure(),
+        }
     }
 
     /// Takes one use of every active data-stage fault.
@@ -328,6 +360,22 @@ mod tests {
         assert!(queue.take_data_faults().ignore_skip);
         queue.clear();
         assert_eq!(queue.take_data_faults(), DataFaults::default());
+    }
+
+    #[test]
+    fn a_failure_rate_fails_about_that_fraction_after_queued_faults() {
+        let mut queue = FaultQueue::default();
+        queue.inject(Fault::HtmlError, Some(1));
+        queue.set_failure_rate(0.25, 502);
+        assert_eq!(queue.take_response_fault(), Some(Fault::HtmlError));
+        let failed = (0..4000)
+            .filter(|_| queue.take_response_fault() == Some(Fault::Status(502)))
+            .count();
+        assert!((800..1200).contains(&failed), "{failed} of 4000");
+        queue.clear();
+        assert_eq!(queue.take_response_fault(), None);
+        queue.set_failure_rate(f64::NAN, 500);
+        assert_eq!(queue.take_response_fault(), None);
     }
 
     #[test]

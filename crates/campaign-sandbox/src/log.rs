@@ -90,13 +90,32 @@ impl RequestLog {
     }
 }
 
+/// The delay added to every request: `base` plus a uniformly random part
+/// of up to `jitter`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Latency {
+    pub(crate) base: Duration,
+    pub(crate) jitter: Duration,
+}
+
+impl Latency {
+    fn sample(self) -> Duration {
+        if self.jitter.is_zero() {
+            return self.base;
+        }
+        let extra =
+            rand::Rng::gen_range(&mut rand::thread_rng(), 0..=self.jitter.as_micros() as u64);
+        self.base + Duration::from_micros(extra)
+    }
+}
+
 /// Axum middleware state: which server this is, where to log, and the
 /// latency to add to every request.
 #[derive(Debug, Clone)]
 pub(crate) struct LogLayerState {
     pub(crate) server: Server,
     pub(crate) log: RequestLog,
-    pub(crate) latency: Arc<Mutex<Duration>>,
+    pub(crate) latency: Arc<Mutex<Latency>>,
 }
 
 /// Masks the value of every `accountId` query parameter.
@@ -148,7 +167,11 @@ pub(crate) async fn log_requests(
         at: SystemTime::now(),
         had_credentials,
     });
-    let latency = *state.latency.lock().unwrap_or_else(PoisonError::into_inner);
+    let latency = state
+        .latency
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .sample();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

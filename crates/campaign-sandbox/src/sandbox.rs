@@ -22,7 +22,7 @@ use crate::faults::{Fault, FaultQueue};
 use crate::generate::{cms_campaigns, kore_campaigns, GeneratedData};
 use crate::kore::{self, KoreState, RateWindow};
 use crate::kore_store::{KoreStore, KoreType};
-use crate::log::{log_requests, LogLayerState, LoggedRequest, RequestLog, Server};
+use crate::log::{log_requests, Latency, LogLayerState, LoggedRequest, RequestLog, Server};
 
 /// Locks a mutex, carrying on after a panic elsewhere (the data stays usable).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -41,7 +41,7 @@ pub(crate) fn now_millis() -> i64 {
 #[derive(Debug)]
 pub(crate) struct Common {
     pub(crate) faults: Mutex<FaultQueue>,
-    pub(crate) latency: Arc<Mutex<Duration>>,
+    pub(crate) latency: Arc<Mutex<Latency>>,
     pub(crate) log: RequestLog,
     /// The other host's base URL without the trailing slash.
     pub(crate) other_host: String,
@@ -51,7 +51,10 @@ impl Common {
     fn new(latency: Duration, other_host: &Url) -> Self {
         Self {
             faults: Mutex::default(),
-            latency: Arc::new(Mutex::new(latency)),
+            latency: Arc::new(Mutex::new(Latency {
+                base: latency,
+                jitter: Duration::ZERO,
+            })),
             log: RequestLog::default(),
             other_host: other_host.as_str().trim_end_matches('/').to_owned(),
         }
@@ -217,17 +220,16 @@ impl SandboxBuilder {
         let other_log = RequestLog::default();
 
         let (stop, stopped) = watch::channel(false);
-        let with_log =
-            |router: Router, server, log: &RequestLog, latency: &Arc<Mutex<Duration>>| {
-                router.layer(axum::middleware::from_fn_with_state(
-                    LogLayerState {
-                        server,
-                        log: log.clone(),
-                        latency: Arc::clone(latency),
-                    },
-                    log_requests,
-                ))
-            };
+        let with_log = |router: Router, server, log: &RequestLog, latency: &Arc<Mutex<Latency>>| {
+            router.layer(axum::middleware::from_fn_with_state(
+                LogLayerState {
+                    server,
+                    log: log.clone(),
+                    latency: Arc::clone(latency),
+                },
+                log_requests,
+            ))
+        };
         let cms_router = with_log(
             cms::router(Arc::clone(&cms_state)),
             Server::Cms,
@@ -244,7 +246,7 @@ impl SandboxBuilder {
             Router::new().fallback(other_host),
             Server::OtherHost,
             &other_log,
-            &Arc::new(Mutex::new(Duration::ZERO)),
+            &Arc::new(Mutex::new(Latency::default())),
         );
         let tasks = vec![
             serve(cms_listener, cms_router, stopped.clone()),
@@ -449,7 +451,21 @@ impl ProviderControl {
 
     /// Sets the delay added to each request on this server.
     pub fn set_latency(&self, d: Duration) {
-        *lock(&self.common().latency) = d;
+        lock(&self.common().latency).base = d;
+    }
+
+    /// Adds a uniformly random extra delay of up to `jitter` to each
+    /// request's latency (zero turns jitter off).
+    pub fn set_latency_jitter(&self, jitter: Duration) {
+        lock(&self.common().latency).jitter = jitter;
+    }
+
+    /// Fails this fraction (`0.0..=1.0`, clamped; 0 turns it off) of campaign
+    /// requests with `status`, at random but reproducibly (a fixed seed),
+    /// whenever no queued fault applies. [`clear_faults`](Self::clear_faults)
+    /// turns it off too.
+    pub fn set_failure_rate(&self, rate: f64, status: u16) {
+        lock(&self.common().faults).set_failure_rate(rate, status);
     }
 
     /// How many requests this server has received (any path).
