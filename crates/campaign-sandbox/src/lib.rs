@@ -74,7 +74,10 @@
 //! ## Faults
 //! See [`Fault`] for each fault and how queued faults combine. Faults act on the
 //! campaign endpoints only; latency ([`SandboxBuilder::latency`],
-//! [`ProviderControl::set_latency`]) applies to every request of a server.
+//! [`ProviderControl::set_latency`]) applies to every request of a server,
+//! plus up to [`ProviderControl::set_latency_jitter`] of random extra delay.
+//! [`ProviderControl::set_failure_rate`] fails a seeded random fraction of
+//! campaign requests with a chosen status whenever no queued fault applies.
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod auth;
