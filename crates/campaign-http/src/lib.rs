@@ -3,7 +3,7 @@
 //! capped, one deadline per retry loop, a retry budget shared across sources,
 //! a client-side rate limiter (`governor`), response size limits, no
 //! redirects (credential headers never reach another host), a single token
-//! refresh on 401, provider error bodies parsed into [`SourceError`], and
+//! refresh on 401, provider error bodies parsed into [`SourceError`](campaign_core::SourceError), and
 //! the `https` rule for base URLs.
 //!
 //! # Example

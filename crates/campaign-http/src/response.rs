@@ -21,7 +21,7 @@ pub struct ProviderError {
 pub type ErrorBodyParser = fn(&[u8]) -> Option<ProviderError>;
 
 /// A short, printable start of a body for error messages: control characters
-/// replaced, cut at [`SNIPPET_CHARS`] characters.
+/// replaced, cut at 120 characters.
 pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut out: String = text
