@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use campaign_core::{ErrorKind, SourceError};
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 /// Longest piece of a bad body quoted in an error.
 const SNIPPET_CHARS: usize = 120;
@@ -37,10 +37,10 @@ pub fn snippet(body: &[u8]) -> String {
 
 /// Decodes a JSON body, turning failure into a `Decode` error that names the
 /// source, the request, serde's reason and the start of the body.
-pub fn decode_json<T: DeserializeOwned>(
+pub fn decode_json<'body, T: Deserialize<'body>>(
     source_id: &str,
     request: &str,
-    body: &[u8],
+    body: &'body [u8],
 ) -> Result<T, SourceError> {
     serde_json::from_slice(body).map_err(|e| {
         SourceError::new(

@@ -24,7 +24,7 @@ use campaign_core::{
     Campaign, CampaignId, Channel, DialingMode, ErrorKind, ListRef, RawRecord, Schedule, Scope,
     SourceError, Status,
 };
-use campaign_http::{decode_json, snippet};
+use campaign_http::decode_json;
 use chrono::{DateTime, Utc};
 
 use crate::wire::{Envelope, ListEntry, Record};
@@ -79,18 +79,7 @@ pub(crate) fn decode_scoped(
     scope: &Scope,
     body: &[u8],
 ) -> Result<KorePage, SourceError> {
-    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
-        SourceError::new(
-            ErrorKind::Decode,
-            source_id,
-            format!(
-                "response is not the documented JSON ({e}); body starts: {:?}",
-                snippet(body)
-            ),
-        )
-        .with_request(request)
-        .with_cause(e)
-    })?;
+    let envelope: Envelope<'_> = decode_json(source_id, request, body)?;
     if envelope
         .status
         .as_deref()
