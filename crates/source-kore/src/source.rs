@@ -276,7 +276,14 @@ impl Inner {
             ));
         }
         let first_id = page.campaigns.first().map(|c| c.id.native.clone());
-        if pos.skip > 0 && first_id.is_some() && first_id == pos.anchor {
+        // k campaigns created at the head of the listing since the first page
+        // also bring its first campaign to offset k; only when the total did
+        // not grow that much can the repeat be blamed on an ignored `skip`.
+        let grown = match (pos.total, page.total_results) {
+            (Some(before), Some(now)) => now.saturating_sub(before),
+            _ => 0,
+        };
+        if pos.skip > 0 && first_id.is_some() && first_id == pos.anchor && grown < pos.skip {
             return Err(self.protocol(
                 &description,
                 format!(
