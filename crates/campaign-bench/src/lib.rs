@@ -1,1 +1,29 @@
-//! Performance measurement harness; see `docs/PERFORMANCE.md`.
+//! The performance figures of `docs/PERFORMANCE.md`, measured in one run.
+//!
+//! Every figure is a ratio taken within the same run (a measured wall against
+//! a measured or computed limit on the same machine), so a noisy machine
+//! shifts both sides alike. `cargo run --release -p campaign-bench` runs them
+//! all and prints a markdown table; `--quick` uses small sizes.
+//!
+//! ```
+//! use campaign_bench::{figures, Sizes};
+//!
+//! // The pure CPU figures need no server; tiny sizes keep this fast.
+//! let sizes = Sizes::tiny();
+//! let rows = figures::merge(&sizes);
+//! assert!(rows.iter().any(|row| row.figure == "merge"));
+//! println!("{}", campaign_bench::render(&rows));
+//! ```
+
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub mod figures;
+mod process;
+mod report;
+mod sizes;
+mod sources;
+
+pub use process::{child_many_sources, peak_rss_kib, CampaignsBin};
+pub use report::{render, Row};
+pub use sizes::Sizes;
+pub use sources::{Counted, InFlight, Presorted};

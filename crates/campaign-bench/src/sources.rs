@@ -1,0 +1,137 @@
+//! Sources the harness builds on: a pre-sorted in-memory source (so a bench
+//! measures what consumes it, not a source sorting on every request) and a
+//! wrapper counting requests in flight across many sources.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use campaign_core::{
+    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
+    Result, SortField, SourceError, WalkOptions,
+};
+
+/// Serves slices of campaigns already in query order, offset-paged.
+#[derive(Debug)]
+pub struct Presorted {
+    id: String,
+    campaigns: Vec<Campaign>,
+    page_size: usize,
+}
+
+impl Presorted {
+    /// A source named `id` over `campaigns`, which must already be in the
+    /// order of the queries it will serve.
+    pub fn new(id: impl Into<String>, campaigns: Vec<Campaign>, page_size: usize) -> Self {
+        Self {
+            id: id.into(),
+            campaigns,
+            page_size: page_size.max(1),
+        }
+    }
+}
+
+#[async_trait]
+impl CampaignSource for Presorted {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn provider(&self) -> &str {
+        "bench"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            filters: Filter::ALL.into(),
+            sorts: SortField::ALL.into(),
+            max_page_size: None,
+            server_paging: true,
+        }
+    }
+
+    async fn fetch_page(&self, _query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+        let offset = match token {
+            None => 0,
+            Some(token) => token.as_str().parse::<usize>().map_err(|_| {
+                SourceError::new(ErrorKind::InvalidCursor, &self.id, "bad offset token")
+            })?,
+        };
+        let end = offset
+            .saturating_add(self.page_size)
+            .min(self.campaigns.len());
+        let items = self.campaigns.get(offset..end).unwrap_or_default().to_vec();
+        let next = (end < self.campaigns.len()).then(|| PageToken::new(end.to_string()));
+        Ok(Page::new(items, next))
+    }
+}
+
+/// Requests in flight across every [`Counted`] sharing it, and their peak.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+    requests: AtomicUsize,
+}
+
+impl InFlight {
+    /// The most requests seen in flight at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+
+    /// Requests started so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Leaves the in-flight count even when the fetch is cancelled.
+struct Entered<'a>(&'a InFlight);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Wraps a source and counts its requests in a shared [`InFlight`].
+#[derive(Debug)]
+pub struct Counted {
+    inner: Arc<dyn CampaignSource>,
+    counter: Arc<InFlight>,
+}
+
+impl Counted {
+    /// Counts `inner`'s requests in `counter`.
+    pub fn new(inner: Arc<dyn CampaignSource>, counter: Arc<InFlight>) -> Self {
+        Self { inner, counter }
+    }
+}
+
+#[async_trait]
+impl CampaignSource for Counted {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    fn provider(&self) -> &str {
+        self.inner.provider()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn walk_options(&self) -> WalkOptions {
+        self.inner.walk_options()
+    }
+
+    async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+        self.counter.requests.fetch_add(1, Ordering::SeqCst);
+        let now = self.counter.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.counter.peak.fetch_max(now, Ordering::SeqCst);
+        let _entered = Entered(&self.counter);
+        self.inner.fetch_page(query, token).await
+    }
+}
