@@ -747,9 +747,21 @@ pub fn merge(sizes: &Sizes) -> Vec<Row> {
 pub fn memory(sizes: &Sizes, bin: &CampaignsBin, dir: &std::path::Path) -> Res<Vec<Row>> {
     let (small, large) = sizes.memory_campaigns;
     let mut runs = Vec::new();
+    let mut attribution = Vec::new();
     for n in [small, large] {
         let sandbox = SandboxProcess::start(bin, n, Duration::ZERO, dir)?;
-        runs.push((n, process::list_all(bin, &sandbox)?));
+        runs.push((n, process::list_all(bin, &sandbox, &sandbox.config)?));
+        if n == large {
+            // Each source alone, to tell which one the memory follows.
+            for (name, config) in &sandbox.per_source {
+                let run = process::list_all(bin, &sandbox, config)?;
+                attribution.push(Row::info(
+                    "memory",
+                    format!("only the {name} source of the {n} listing: lines, client peak RSS"),
+                    format!("{}, {}", run.lines, mib(run.peak_kib)),
+                ));
+            }
+        }
     }
     let mut rows: Vec<Row> = runs
         .iter()
@@ -761,6 +773,7 @@ pub fn memory(sizes: &Sizes, bin: &CampaignsBin, dir: &std::path::Path) -> Res<V
             )
         })
         .collect();
+    rows.extend(attribution);
     let (small_peak, large_peak) = (runs[0].1.peak_kib, runs[1].1.peak_kib);
     rows.push(Row::check(
         "memory",
@@ -788,9 +801,14 @@ pub fn first_item(sizes: &Sizes, bin: &CampaignsBin, dir: &std::path::Path) -> R
     let start = process::process_start(bin)?;
     let mut firsts = Vec::new();
     for _ in 0..sizes.repeats.max(1) {
-        firsts.push(process::first_line(bin, &server)?);
+        firsts.push(process::first_line(bin, &server, &server.config)?);
     }
     let first = median(firsts);
+    let mut alone = Vec::new();
+    for (name, config) in &server.per_source {
+        let first = process::first_line(bin, &server, config)?;
+        alone.push(format!("{name} {}", ms(first)));
+    }
     drop(server);
     // One Kore page request at the same latency, measured in this process.
     let round_trip = runtime()?.block_on(async {
@@ -826,6 +844,11 @@ pub fn first_item(sizes: &Sizes, bin: &CampaignsBin, dir: &std::path::Path) -> R
             ),
             format!("{} / {} / {}", ms(first), ms(round_trip), ms(start)),
         ),
+        Row::info(
+            "first item",
+            "first line with only one source configured",
+            alone.join(", "),
+        ),
         Row::check(
             "first item",
             "first ndjson line (from spawning the client) / one round trip",
@@ -841,6 +864,8 @@ pub fn first_item(sizes: &Sizes, bin: &CampaignsBin, dir: &std::path::Path) -> R
 pub struct ManyResult {
     /// Aggregate wall, sorted by name.
     pub sorted: Duration,
+    /// CPU time (all threads) of one sorted walk.
+    pub sorted_cpu: Duration,
     /// Aggregate wall, arrival order.
     pub unsorted: Duration,
     /// One source alone (its stream).
@@ -856,6 +881,7 @@ impl ManyResult {
     pub fn to_json(&self) -> String {
         json!({
             "sorted_us": self.sorted.as_micros() as u64,
+            "sorted_cpu_us": self.sorted_cpu.as_micros() as u64,
             "unsorted_us": self.unsorted.as_micros() as u64,
             "single_us": self.single.as_micros() as u64,
             "requests": self.requests,
@@ -875,12 +901,29 @@ impl ManyResult {
         };
         Ok(Self {
             sorted: Duration::from_micros(num("sorted_us")?),
+            sorted_cpu: Duration::from_micros(num("sorted_cpu_us")?),
             unsorted: Duration::from_micros(num("unsorted_us")?),
             single: Duration::from_micros(num("single_us")?),
             requests: usize::try_from(num("requests")?).map_err(|e| e.to_string())?,
             peak_in_flight: usize::try_from(num("peak_in_flight")?).map_err(|e| e.to_string())?,
         })
     }
+}
+
+/// This process's user + system CPU time, from `/proc/self/stat` (in
+/// clock ticks of 10 ms, the Linux `USER_HZ`).
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 fn many_source(sizes: &Sizes, s: usize) -> InMemorySource {
@@ -921,8 +964,11 @@ pub fn many_sources_measure(sizes: &Sizes) -> Res<ManyResult> {
             .build()
             .map_err(|e| e.to_string())?;
         let expected = sizes.many_sources * sizes.many_per_source;
+        let cpu_before = process_cpu();
         let (sorted, count) =
             timed(sizes.repeats, || drain_events(&aggregate, &sorted_query)).await?;
+        let repeats = u32::try_from(sizes.repeats.max(1)).unwrap_or(1);
+        let sorted_cpu = process_cpu().saturating_sub(cpu_before) / repeats;
         let all = CampaignQuery::all();
         let (unsorted, count_unsorted) =
             timed(sizes.repeats, || drain_events(&aggregate, &all)).await?;
@@ -935,6 +981,7 @@ pub fn many_sources_measure(sizes: &Sizes) -> Res<ManyResult> {
         let (single, _) = timed(5, || drain(Arc::clone(&single).stream(&sorted_query))).await?;
         Ok(ManyResult {
             sorted,
+            sorted_cpu,
             unsorted,
             single,
             requests: counter.requests(),
@@ -967,7 +1014,13 @@ pub fn many_sources(sizes: &Sizes, child_args: Option<&[&str]>) -> Res<Vec<Row>>
             ms(sizes.many_latency)
         ),
         format!("{} / {} / {}", ms(result.sorted), ms(result.unsorted), ms(result.single)),
-    )];
+    ),
+        Row::info(
+            "many sources",
+            "CPU time of one sorted walk, all threads (10 ms resolution)",
+            ms(result.sorted_cpu),
+        ),
+    ];
     for (what, wall) in [
         ("sorted by name", result.sorted),
         ("unsorted", result.unsorted),

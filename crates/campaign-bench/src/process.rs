@@ -109,7 +109,10 @@ impl CampaignsBin {
 pub(crate) struct SandboxProcess {
     _child: Reaped,
     _stdout: BufReader<ChildStdout>,
+    /// The config listing every source the sandbox serves.
     pub(crate) config: PathBuf,
+    /// One config per source (`(name, path)`), for attributing costs.
+    pub(crate) per_source: Vec<(String, PathBuf)>,
     pub(crate) env: Vec<(String, String)>,
 }
 
@@ -165,20 +168,33 @@ impl SandboxProcess {
             "sandbox-{campaigns}-{}ms.toml",
             latency.as_millis()
         ));
-        std::fs::write(&path, config).map_err(|e| format!("cannot write the config: {e}"))?;
+        std::fs::write(&path, &config).map_err(|e| format!("cannot write the config: {e}"))?;
+        let mut per_source = Vec::new();
+        for block in config.split("[[sources]]").skip(1) {
+            let name = block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("name = "))
+                .map(|n| n.trim_matches('"').to_owned())
+                .unwrap_or_default();
+            let one = path.with_extension(format!("{name}.toml"));
+            std::fs::write(&one, format!("[[sources]]{block}"))
+                .map_err(|e| format!("cannot write the config: {e}"))?;
+            per_source.push((name, one));
+        }
         Ok(Self {
             _child: child,
             _stdout: stdout,
             config: path,
+            per_source,
             env,
         })
     }
 
-    fn list(&self, bin: &CampaignsBin) -> Command {
+    fn list(&self, bin: &CampaignsBin, config: &Path) -> Command {
         let mut command = Command::new(bin.path());
         command
             .args(["list", "--config"])
-            .arg(&self.config)
+            .arg(config)
             .args(["--format", "ndjson"])
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("CAMPAIGNS_CONFIG")
@@ -210,10 +226,14 @@ fn drain_stderr(child: &mut Child) -> JoinHandle<String> {
 
 /// Lists everything the sandbox serves; counts the lines and watches the
 /// client's peak RSS.
-pub(crate) fn list_all(bin: &CampaignsBin, sandbox: &SandboxProcess) -> Result<ListRun, String> {
+pub(crate) fn list_all(
+    bin: &CampaignsBin,
+    sandbox: &SandboxProcess,
+    config: &Path,
+) -> Result<ListRun, String> {
     let started = Instant::now();
     let mut child = sandbox
-        .list(bin)
+        .list(bin, config)
         .spawn()
         .map_err(|e| format!("cannot start `campaigns list`: {e}"))?;
     let watch = PeakWatch::start(child.id());
@@ -253,10 +273,14 @@ pub(crate) fn list_all(bin: &CampaignsBin, sandbox: &SandboxProcess) -> Result<L
 
 /// Time from spawning `campaigns list` to its first ndjson line; the client
 /// is killed right after.
-pub(crate) fn first_line(bin: &CampaignsBin, sandbox: &SandboxProcess) -> Result<Duration, String> {
+pub(crate) fn first_line(
+    bin: &CampaignsBin,
+    sandbox: &SandboxProcess,
+    config: &Path,
+) -> Result<Duration, String> {
     let started = Instant::now();
     let mut child = sandbox
-        .list(bin)
+        .list(bin, config)
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start `campaigns list`: {e}"))?;
