@@ -747,20 +747,33 @@ pub fn merge(sizes: &Sizes) -> Vec<Row> {
 pub fn memory(sizes: &Sizes, bin: &CampaignsBin, dir: &std::path::Path) -> Res<Vec<Row>> {
     let (small, large) = sizes.memory_campaigns;
     let mut runs = Vec::new();
-    let mut attribution = Vec::new();
+    // Each source alone at both sizes, to tell which one the memory follows.
+    let mut alone: Vec<(String, usize, u64)> = Vec::new();
     for n in [small, large] {
         let sandbox = SandboxProcess::start(bin, n, Duration::ZERO, dir)?;
         runs.push((n, process::list_all(bin, &sandbox, &sandbox.config)?));
-        if n == large {
-            // Each source alone, to tell which one the memory follows.
-            for (name, config) in &sandbox.per_source {
-                let run = process::list_all(bin, &sandbox, config)?;
-                attribution.push(Row::info(
-                    "memory",
-                    format!("only the {name} source of the {n} listing: lines, client peak RSS"),
-                    format!("{}, {}", run.lines, mib(run.peak_kib)),
-                ));
-            }
+        for (name, config) in &sandbox.per_source {
+            let run = process::list_all(bin, &sandbox, config)?;
+            alone.push((name.clone(), run.lines, run.peak_kib));
+        }
+    }
+    let mut attribution = Vec::new();
+    let names: Vec<String> = alone.iter().map(|a| a.0.clone()).collect();
+    for name in names.iter().take(names.len() / 2) {
+        let of: Vec<_> = alone.iter().filter(|a| &a.0 == name).collect();
+        if let [small_run, large_run] = of.as_slice() {
+            attribution.push(Row::info(
+                "memory",
+                format!("only the {name} source: lines, client peak RSS, small / large"),
+                format!(
+                    "{} / {}, {} / {} ({:.2}x)",
+                    small_run.1,
+                    large_run.1,
+                    mib(small_run.2),
+                    mib(large_run.2),
+                    large_run.2 as f64 / small_run.2.max(1) as f64
+                ),
+            ));
         }
     }
     let mut rows: Vec<Row> = runs
