@@ -18,6 +18,11 @@
 //! - Pushes status, priority, dialing mode (voice only), the created range
 //!   and the sort to the server; the rest is applied locally. See
 //!   [`decode_page`] and the `normalize` table for the field mapping.
+//!   The sort goes out as one `sortBy` field, as in both of the spec's sample
+//!   requests; the spec's table also says `sortBy.name` "must be included if
+//!   any sort field is used", which the samples contradict. Sending it as a
+//!   second key would make the server break `createdAt` ties by name where
+//!   the unified view breaks them by id, so the source follows the samples.
 //! - Never loops on a misbehaving server: it stops on `hasMore: false`, an
 //!   empty or short page, reports a server that ignores `skip` as a
 //!   `Protocol` error, and warns when `totalResults` changes mid-walk.
