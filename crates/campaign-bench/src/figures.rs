@@ -312,7 +312,7 @@ pub fn kore_paging(sizes: &Sizes) -> Res<Vec<Row>> {
 
 /// Page bodies of `records` generated records, exactly as each provider
 /// sends them: (Kore, CMS).
-fn decode_bodies(records: usize) -> Res<(Vec<u8>, Vec<u8>)> {
+pub fn decode_bodies(records: usize) -> Res<(Vec<u8>, Vec<u8>)> {
     runtime()?.block_on(async {
         let data = GeneratedData {
             seed: 12,
