@@ -10,12 +10,13 @@ use campaign_core::{
 };
 use futures::future;
 use futures::stream::{BoxStream, StreamExt};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::builder::{AggregatorBuilder, FailurePolicy};
 use crate::cursor::{Cursor, CursorCodec, CursorState, Mark};
 use crate::explain::Explain;
-use crate::fanout::{merged, with_deadline, Signal, SourceEnd, Tagged};
+use crate::fanout::{merged, with_deadline, Signal, SourceEnd, Start, Tagged};
 use crate::limit::Limited;
 use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
 
@@ -33,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) id: String,
     pub(crate) sources: Vec<Arc<dyn CampaignSource>>,
     pub(crate) limited: Vec<Arc<Limited>>,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) source_timeout: Duration,
     pub(crate) policy: FailurePolicy,
     pub(crate) deadline: Option<Duration>,
     pub(crate) budget: Arc<RetryBudget>,
@@ -66,6 +69,8 @@ pub struct Aggregator {
     id: String,
     sources: Vec<Arc<dyn CampaignSource>>,
     limited: Vec<Arc<Limited>>,
+    permits: Arc<Semaphore>,
+    source_timeout: Duration,
     source_ids: Arc<[String]>,
     policy: FailurePolicy,
     deadline: Option<Duration>,
@@ -96,6 +101,8 @@ impl Aggregator {
             id: settings.id,
             sources: settings.sources,
             limited: settings.limited,
+            permits: settings.permits,
+            source_timeout: settings.source_timeout,
             source_ids,
             policy: settings.policy,
             deadline: settings.deadline,
@@ -123,37 +130,68 @@ impl Aggregator {
         Explain::new(&self.id, &self.sources, query, page_size(query))
     }
 
-    fn codec(&self, query: &CampaignQuery) -> CursorCodec<'_> {
+    fn codec<'a>(&'a self, query: &CampaignQuery, parts: &[Parts]) -> CursorCodec<'a> {
         CursorCodec {
             aggregate: &self.id,
             source_ids: self.source_ids.iter().map(String::as_str).collect(),
+            parts: parts.iter().map(Vec::len).collect(),
             fingerprint: query.fingerprint(),
         }
     }
 
-    /// The merged signals of every source not done in `marks`.
+    /// Per source, what the merge walks for `query`: the source itself, or
+    /// its [partitions](CampaignSource::partitions), each under the
+    /// aggregate's limits (shared permits, per-request timeout) and walked as
+    /// its own merge input with its own prefetch.
+    fn parts(&self, query: &CampaignQuery) -> Vec<Parts> {
+        self.sources
+            .iter()
+            .zip(&self.limited)
+            .map(|(source, limited)| {
+                let partitions = source.partitions(query);
+                if partitions.is_empty() {
+                    return vec![Arc::clone(limited) as Arc<dyn CampaignSource>];
+                }
+                partitions
+                    .into_iter()
+                    .map(|part| {
+                        Arc::new(Limited::new(
+                            part,
+                            Arc::clone(&self.permits),
+                            self.source_timeout,
+                            Arc::clone(&self.budget),
+                        )) as Arc<dyn CampaignSource>
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The merged signals of every part not done in `marks`.
     fn signals(
         &self,
         query: &CampaignQuery,
-        marks: &[Mark],
+        parts: &[Parts],
+        marks: &[Vec<Mark>],
         read_ahead: Option<usize>,
     ) -> BoxStream<'static, Signal> {
-        let starts = marks
-            .iter()
-            .enumerate()
-            .filter_map(|(index, mark)| match mark {
-                Mark::At(position) => {
-                    Some((index, Arc::clone(&self.limited[index]), position.clone()))
+        let mut starts = Vec::new();
+        for (source, (walks, marks)) in parts.iter().zip(marks).enumerate() {
+            for (part, (walk, mark)) in walks.iter().zip(marks).enumerate() {
+                if let Mark::At(position) = mark {
+                    starts.push(Start {
+                        source,
+                        part,
+                        walk: Arc::clone(walk),
+                        from: position.clone(),
+                    });
                 }
-                Mark::Done => None,
-            })
-            .collect();
+            }
+        }
+        let open = starts.iter().map(|s| (s.source, s.part)).collect();
         let signals = merged(query, starts, read_ahead);
         match self.deadline {
-            Some(limit) => {
-                let open = marks.iter().map(|m| matches!(m, Mark::At(_))).collect();
-                with_deadline(signals, limit, Arc::clone(&self.source_ids), open)
-            }
+            Some(limit) => with_deadline(signals, limit, Arc::clone(&self.source_ids), open),
             None => signals,
         }
     }
@@ -182,11 +220,15 @@ impl Aggregator {
         query: &CampaignQuery,
         cursor: Option<&Cursor>,
     ) -> Result<AggregatePage, SourceError> {
-        let codec = self.codec(query);
+        let parts = self.parts(query);
+        let codec = self.codec(query, &parts);
         let state = match cursor {
             Some(cursor) => codec.decode(cursor)?,
             None => CursorState {
-                marks: vec![Mark::At(SourcePosition::default()); self.sources.len()],
+                marks: parts
+                    .iter()
+                    .map(|p| vec![Mark::At(SourcePosition::default()); p.len()])
+                    .collect(),
                 last: None,
                 source_page_size: query.page_size().unwrap_or(DEFAULT_PAGE_SIZE),
             },
@@ -203,7 +245,7 @@ impl Aggregator {
         );
         let started = Instant::now();
         let page = self
-            .read_page(query, state, size, &codec)
+            .read_page(query, &parts, state, size, &codec)
             .instrument(span.clone())
             .await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
@@ -217,6 +259,7 @@ impl Aggregator {
     async fn read_page(
         &self,
         query: &CampaignQuery,
+        parts: &[Parts],
         state: CursorState,
         size: usize,
         codec: &CursorCodec<'_>,
@@ -239,31 +282,40 @@ impl Aggregator {
             seen.insert(id);
         }
         let mut counts = vec![0usize; marks.len()];
+        let mut failed = vec![false; marks.len()];
         let mut items = Vec::with_capacity(size);
         let mut failures = Vec::new();
-        let mut signals = self.signals(&source_query, &marks, None);
+        let mut signals = self.signals(&source_query, parts, &marks, None);
         while let Some(signal) = signals.next().await {
             match signal {
                 // One item past a full page is read to learn whether more
                 // exists; it is not consumed, so its position is not recorded.
                 Ok(_) if items.len() >= size => break,
-                Ok(Tagged { source, positioned }) => {
+                Ok(Tagged {
+                    source,
+                    part,
+                    positioned,
+                }) => {
                     let Positioned { campaign, after } = positioned;
-                    marks[source] = Mark::At(after);
+                    marks[source][part] = Mark::At(after);
                     if seen.insert(&campaign.id) {
                         counts[source] += 1;
                         last = Some(campaign.id.clone());
                         items.push(campaign);
                     }
                 }
-                Err(SourceEnd::Failed { source, error }) => {
+                Err(SourceEnd::Failed { source, error, .. }) => {
                     tracing::warn!(source = %self.source_ids[source], error = %error, "source failed");
                     if self.policy == FailurePolicy::FailFast {
                         return Err(error);
                     }
-                    failures.push(self.failure(source, error));
+                    // One failure per source and page: a partitioned
+                    // source's other parts failing too add nothing new.
+                    if !std::mem::replace(&mut failed[source], true) {
+                        failures.push(self.failure(source, error));
+                    }
                 }
-                Err(SourceEnd::Done { source }) => marks[source] = Mark::Done,
+                Err(SourceEnd::Done { source, part }) => marks[source][part] = Mark::Done,
             }
         }
         // Stop the other sources' requests before encoding.
@@ -273,19 +325,23 @@ impl Aggregator {
             .iter()
             .zip(&marks)
             .zip(&counts)
-            .map(|((source, mark), items)| SourceCount {
+            .map(|((source, marks), items)| SourceCount {
                 source: source.clone(),
                 items: *items,
-                done: *mark == Mark::Done,
+                done: marks.iter().all(|mark| *mark == Mark::Done),
             })
             .collect();
-        let next = marks.iter().any(|mark| *mark != Mark::Done).then(|| {
-            codec.encode(&CursorState {
-                marks,
-                last,
-                source_page_size,
-            })
-        });
+        let next = marks
+            .iter()
+            .flatten()
+            .any(|mark| *mark != Mark::Done)
+            .then(|| {
+                codec.encode(&CursorState {
+                    marks,
+                    last,
+                    source_page_size,
+                })
+            });
         Ok(AggregatePage {
             items,
             next,
@@ -300,13 +356,19 @@ impl Aggregator {
     ///
     /// Dropping the stream cancels the sources' requests in flight.
     pub fn events(&self, query: &CampaignQuery) -> BoxStream<'static, AggregateEvent> {
-        let marks = vec![Mark::At(SourcePosition::default()); self.sources.len()];
-        let signals = self.signals(query, &marks, Some(READ_AHEAD_ITEMS));
+        let parts = self.parts(query);
+        let marks: Vec<Vec<Mark>> = parts
+            .iter()
+            .map(|p| vec![Mark::At(SourcePosition::default()); p.len()])
+            .collect();
+        let signals = self.signals(query, &parts, &marks, Some(READ_AHEAD_ITEMS));
         let source_ids = Arc::clone(&self.source_ids);
         let fail_fast = self.policy == FailurePolicy::FailFast;
         let state = EventState {
             seen: SeenIds::new(),
             counts: vec![0; marks.len()],
+            open_parts: parts.iter().map(Vec::len).collect(),
+            failed: vec![false; marks.len()],
             stopped: false,
         };
         let span = tracing::info_span!("aggregate_listing", aggregate = %self.id);
@@ -316,25 +378,37 @@ impl Aggregator {
                     return future::ready(None);
                 }
                 let event = match signal {
-                    Ok(Tagged { source, positioned }) => {
+                    Ok(Tagged {
+                        source, positioned, ..
+                    }) => {
                         let campaign = positioned.campaign;
                         state.seen.insert(&campaign.id).then(|| {
                             state.counts[source] += 1;
                             AggregateEvent::Campaign(campaign)
                         })
                     }
-                    Err(SourceEnd::Failed { source, error }) => {
+                    Err(SourceEnd::Failed { source, error, .. }) => {
                         tracing::warn!(source = %source_ids[source], error = %error, "source failed");
                         state.stopped = fail_fast;
-                        Some(AggregateEvent::SourceFailed(SourceFailure {
-                            source: source_ids[source].clone(),
-                            error,
-                        }))
+                        state.open_parts[source] = state.open_parts[source].saturating_sub(1);
+                        // Reported once per source, at its first failing part.
+                        (!std::mem::replace(&mut state.failed[source], true)).then(|| {
+                            AggregateEvent::SourceFailed(SourceFailure {
+                                source: source_ids[source].clone(),
+                                error,
+                            })
+                        })
                     }
-                    Err(SourceEnd::Done { source }) => Some(AggregateEvent::SourceDone {
-                        source: source_ids[source].clone(),
-                        items: state.counts[source],
-                    }),
+                    Err(SourceEnd::Done { source, .. }) => {
+                        state.open_parts[source] = state.open_parts[source].saturating_sub(1);
+                        // Done once every part is, unless one of them failed.
+                        (state.open_parts[source] == 0 && !state.failed[source]).then(|| {
+                            AggregateEvent::SourceDone {
+                                source: source_ids[source].clone(),
+                                items: state.counts[source],
+                            }
+                        })
+                    }
                 };
                 future::ready(Some(event))
             })
@@ -343,9 +417,17 @@ impl Aggregator {
     }
 }
 
+/// What a source is walked as for one query: itself, or its partitions.
+type Parts = Vec<Arc<dyn CampaignSource>>;
+
 struct EventState {
     seen: SeenIds,
+    /// Per source: campaigns yielded.
     counts: Vec<usize>,
+    /// Per source: parts not yet done or failed.
+    open_parts: Vec<usize>,
+    /// Per source: whether a part failed (reported once).
+    failed: Vec<bool>,
     stopped: bool,
 }
 

@@ -147,6 +147,8 @@ impl AggregatorBuilder {
             id: self.id,
             sources: self.sources,
             limited,
+            permits,
+            source_timeout: self.source_timeout,
             policy: self.policy,
             deadline: self.deadline,
             budget,

@@ -78,8 +78,9 @@ pub(crate) enum Mark {
 /// The decoded content of a [`Cursor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CursorState {
-    /// Per source, in the aggregate's source order.
-    pub(crate) marks: Vec<Mark>,
+    /// Per source, in the aggregate's source order, one mark per part the
+    /// source is walked in (one for a source walked whole).
+    pub(crate) marks: Vec<Vec<Mark>>,
     /// The last campaign emitted, so a copy of it reached through another
     /// path right after a page boundary is not emitted twice.
     pub(crate) last: Option<CampaignId>,
@@ -112,6 +113,47 @@ struct WireSource {
     off: usize,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     done: bool,
+    /// Per part, for a source walked in several parts that is not done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parts: Option<Vec<WirePart>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WirePart {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<PageToken>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    off: usize,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    done: bool,
+}
+
+impl WirePart {
+    fn new(mark: &Mark) -> Self {
+        match mark {
+            Mark::At(position) => Self {
+                page: position.page.clone(),
+                off: position.offset,
+                done: false,
+            },
+            Mark::Done => Self {
+                page: None,
+                off: 0,
+                done: true,
+            },
+        }
+    }
+
+    fn mark(self) -> Mark {
+        if self.done {
+            Mark::Done
+        } else {
+            Mark::At(SourcePosition {
+                page: self.page,
+                offset: self.off,
+            })
+        }
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -129,6 +171,8 @@ fn checksum(bytes: &[u8]) -> u64 {
 pub(crate) struct CursorCodec<'a> {
     pub(crate) aggregate: &'a str,
     pub(crate) source_ids: Vec<&'a str>,
+    /// Per source, how many parts it is walked in for this query.
+    pub(crate) parts: Vec<usize>,
     pub(crate) fingerprint: u64,
 }
 
@@ -146,19 +190,32 @@ impl CursorCodec<'_> {
                 .source_ids
                 .iter()
                 .zip(&state.marks)
-                .map(|(id, mark)| match mark {
-                    Mark::At(position) => WireSource {
-                        id: (*id).to_owned(),
-                        page: position.page.clone(),
-                        off: position.offset,
-                        done: false,
-                    },
-                    Mark::Done => WireSource {
-                        id: (*id).to_owned(),
-                        page: None,
-                        off: 0,
-                        done: true,
-                    },
+                .map(|(id, marks)| {
+                    // A source walked whole, or done in every part, keeps
+                    // the compact one-position form.
+                    let whole = match marks.as_slice() {
+                        [one] => Some(WirePart::new(one)),
+                        all if all.iter().all(|m| *m == Mark::Done) => {
+                            Some(WirePart::new(&Mark::Done))
+                        }
+                        _ => None,
+                    };
+                    match whole {
+                        Some(part) => WireSource {
+                            id: (*id).to_owned(),
+                            page: part.page,
+                            off: part.off,
+                            done: part.done,
+                            parts: None,
+                        },
+                        None => WireSource {
+                            id: (*id).to_owned(),
+                            page: None,
+                            off: 0,
+                            done: false,
+                            parts: Some(marks.iter().map(WirePart::new).collect()),
+                        },
+                    }
                 })
                 .collect(),
             b: state
@@ -215,7 +272,7 @@ impl CursorCodec<'_> {
         if wire.p == 0 {
             return Err(self.invalid("cursor records a source page size of 0"));
         }
-        let mut marks: Vec<Option<Mark>> = vec![None; self.source_ids.len()];
+        let mut marks: Vec<Option<Vec<Mark>>> = vec![None; self.source_ids.len()];
         for entry in wire.s {
             let Some(index) = self.source_ids.iter().position(|id| *id == entry.id) else {
                 return Err(self.invalid(format!(
@@ -226,13 +283,26 @@ impl CursorCodec<'_> {
             if marks[index].is_some() {
                 return Err(self.invalid(format!("cursor names source {:?} twice", entry.id)));
             }
-            marks[index] = Some(if entry.done {
-                Mark::Done
-            } else {
-                Mark::At(SourcePosition {
-                    page: entry.page,
-                    offset: entry.off,
-                })
+            let parts = self.parts.get(index).copied().unwrap_or(1);
+            let whole = WirePart {
+                page: entry.page,
+                off: entry.off,
+                done: entry.done,
+            };
+            marks[index] = Some(match entry.parts {
+                _ if whole.done => vec![Mark::Done; parts],
+                None if parts == 1 => vec![whole.mark()],
+                Some(recorded) if recorded.len() == parts && parts > 1 => {
+                    recorded.into_iter().map(WirePart::mark).collect()
+                }
+                recorded => {
+                    return Err(self.invalid(format!(
+                        "cursor records source {:?} in {} part(s), but it is now walked in \
+                         {parts}; start again without a cursor",
+                        entry.id,
+                        recorded.map_or(1, |r| r.len())
+                    )))
+                }
             });
         }
         let marks = marks
@@ -264,7 +334,8 @@ mod tests {
     fn codec(fingerprint: u64) -> CursorCodec<'static> {
         CursorCodec {
             aggregate: "all",
-            source_ids: vec!["a", "b"],
+            source_ids: vec!["a", "b", "k"],
+            parts: vec![1, 1, 2],
             fingerprint,
         }
     }
@@ -272,11 +343,18 @@ mod tests {
     fn state() -> CursorState {
         CursorState {
             marks: vec![
-                Mark::At(SourcePosition {
+                vec![Mark::At(SourcePosition {
                     page: Some(PageToken::new("p2")),
                     offset: 3,
-                }),
-                Mark::Done,
+                })],
+                vec![Mark::Done],
+                vec![
+                    Mark::Done,
+                    Mark::At(SourcePosition {
+                        page: Some(PageToken::new("k9")),
+                        offset: 1,
+                    }),
+                ],
             ],
             last: Some(CampaignId::new("a", "7")),
             source_page_size: 25,
@@ -317,17 +395,45 @@ mod tests {
         let cursor = codec(42).encode(&state());
         let fewer = CursorCodec {
             aggregate: "all",
-            source_ids: vec!["a", "c"],
+            source_ids: vec!["a", "c", "k"],
+            parts: vec![1, 1, 2],
             fingerprint: 42,
         };
         let error = fewer.decode(&cursor).unwrap_err();
         assert!(error.message().contains("\"b\""), "{error}");
         let more = CursorCodec {
             aggregate: "all",
-            source_ids: vec!["a", "b", "c"],
+            source_ids: vec!["a", "b", "k", "c"],
+            parts: vec![1, 1, 2, 1],
             fingerprint: 42,
         };
         let error = more.decode(&cursor).unwrap_err();
         assert!(error.message().contains("\"c\""), "{error}");
+    }
+
+    #[test]
+    fn refuses_cursor_for_other_partitioning() {
+        let cursor = codec(42).encode(&state());
+        let whole = CursorCodec {
+            parts: vec![1, 1, 1],
+            ..codec(42)
+        };
+        let error = whole.decode(&cursor).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidCursor);
+        assert!(error.message().contains("\"k\" in 2 part(s)"), "{error}");
+        let split = CursorCodec {
+            parts: vec![2, 1, 2],
+            ..codec(42)
+        };
+        let error = split.decode(&cursor).unwrap_err();
+        assert!(error.message().contains("\"a\" in 1 part(s)"), "{error}");
+    }
+
+    #[test]
+    fn a_source_done_in_every_part_is_recorded_once() {
+        let mut done = state();
+        done.marks[2] = vec![Mark::Done, Mark::Done];
+        let cursor = codec(42).encode(&done);
+        assert_eq!(codec(42).decode(&cursor).unwrap(), done);
     }
 }

@@ -11,41 +11,67 @@ use campaign_core::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
-/// How one source's walk ended.
+/// How one merge input (a source, or one part of a partitioned source) ended.
 #[derive(Debug)]
 pub(crate) enum SourceEnd {
-    /// Source `source` failed; it yields nothing more in this listing.
-    Failed { source: usize, error: SourceError },
-    /// Source `source` ended cleanly.
-    Done { source: usize },
+    /// Part `part` of source `source` failed; it yields nothing more in this listing.
+    Failed {
+        source: usize,
+        part: usize,
+        error: SourceError,
+    },
+    /// Part `part` of source `source` ended cleanly.
+    Done { source: usize, part: usize },
 }
 
-/// A campaign tagged with the source it came from, and the position after it.
+/// A campaign tagged with the source (and part of it) it came from, and the
+/// position after it in that part.
 #[derive(Debug)]
 pub(crate) struct Tagged {
     pub(crate) source: usize,
+    pub(crate) part: usize,
     pub(crate) positioned: Positioned,
 }
 
-/// What the merged listing reports, in order: the next campaign, or a
-/// source's end. A `Result` because the merge passes errors through the
+/// What the merged listing reports, in order: the next campaign, or an
+/// input's end. A `Result` because the merge passes errors through the
 /// moment they arrive, so failures and ends are reported without waiting for
 /// the order (and the common case, a campaign, needs no extra allocation).
 pub(crate) type Signal = std::result::Result<Tagged, SourceEnd>;
 
-/// One source's walk as merge input: its campaigns, then its failure or its end.
+/// One merge input: a source, or one part of a partitioned source
+/// ([`CampaignSource::partitions`]), walked from `from`.
+pub(crate) struct Start {
+    pub(crate) source: usize,
+    pub(crate) part: usize,
+    pub(crate) walk: Arc<dyn CampaignSource>,
+    pub(crate) from: SourcePosition,
+}
+
+/// One input's walk as merge input: its campaigns, then its failure or its end.
 fn input(
     source: usize,
+    part: usize,
     walk: BoxStream<'static, Result<Positioned>>,
 ) -> BoxStream<'static, Signal> {
     walk.map(move |item| match item {
-        Ok(positioned) => Ok(Tagged { source, positioned }),
-        Err(error) => Err(SourceEnd::Failed { source, error }),
+        Ok(positioned) => Ok(Tagged {
+            source,
+            part,
+            positioned,
+        }),
+        Err(error) => Err(SourceEnd::Failed {
+            source,
+            part,
+            error,
+        }),
     })
-    .chain(stream::once(async move { Err(SourceEnd::Done { source }) }))
+    .chain(stream::once(async move {
+        Err(SourceEnd::Done { source, part })
+    }))
     .scan(false, |failed, item| {
         let item = match item {
-            // The walker ends after an error: that source is failed, not done.
+            // The walker ends after an error: that input is failed, not done.
             Err(SourceEnd::Done { .. }) if *failed => None,
             Err(SourceEnd::Failed { .. }) => {
                 *failed = true;
@@ -58,56 +84,48 @@ fn input(
     .boxed()
 }
 
-/// Runs `input` ahead of its consumer in its own task, holding at most
-/// `capacity` signals, so a source's next page is fetched while the merge
-/// still works through the current one. Without this a sorted merge asks
-/// each source for its next page only when it needs that source's head, one
-/// source at a time, and wall time grows with the number of sources.
+/// Most signals the read-ahead task hands over at once. Handing over chunks
+/// rather than single signals wakes the consumer (and the pump) once per
+/// chunk instead of once per campaign, which is most of the per-item cost of
+/// a sorted listing over many sources.
+const READ_AHEAD_CHUNK: usize = 64;
+
+/// Runs `input` ahead of its consumer in its own task, holding about
+/// `capacity` signals (in chunks of at most [`READ_AHEAD_CHUNK`], of what is
+/// ready at once), so an input's next page is fetched while the merge still
+/// works through the current one. Without this a sorted merge asks each
+/// input for its next page only when it needs that input's head, one at a
+/// time, and wall time grows with the number of sources.
+///
+/// At most `capacity` signals wait in the channel, plus one chunk in the
+/// pump and one being consumed, so memory stays bounded per input.
 ///
 /// The task starts on first poll (inside the runtime) and is aborted when the
 /// stream is dropped. Outside a Tokio runtime the input is read in place.
 fn read_ahead(input: BoxStream<'static, Signal>, capacity: usize) -> BoxStream<'static, Signal> {
-    struct Pump {
-        rx: tokio::sync::mpsc::Receiver<Signal>,
-        _task: AbortOnDrop,
-    }
-    enum State {
-        Idle(BoxStream<'static, Signal>),
-        Inline(BoxStream<'static, Signal>),
-        Pumping(Pump),
-    }
-    stream::unfold(State::Idle(input), move |state| async move {
-        let state = match state {
-            State::Idle(mut input) => match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => {
-                    let (tx, rx) = tokio::sync::mpsc::channel(capacity.max(1));
-                    let task = runtime.spawn(async move {
-                        while let Some(signal) = input.next().await {
-                            if tx.send(signal).await.is_err() {
-                                return;
-                            }
-                        }
-                    });
-                    State::Pumping(Pump {
-                        rx,
-                        _task: AbortOnDrop(task),
-                    })
-                }
-                Err(_) => State::Inline(input),
-            },
-            other => other,
+    let chunk = capacity.clamp(1, READ_AHEAD_CHUNK);
+    let chunks_buffered = (capacity / chunk).max(1);
+    stream::once(async move {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return input;
         };
-        match state {
-            State::Pumping(mut pump) => {
-                let signal = pump.rx.recv().await?;
-                Some((signal, State::Pumping(pump)))
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Signal>>(chunks_buffered);
+        let mut chunks = input.ready_chunks(chunk);
+        let task = runtime.spawn(async move {
+            while let Some(chunk) = chunks.next().await {
+                if tx.send(chunk).await.is_err() {
+                    return;
+                }
             }
-            State::Inline(mut input) | State::Idle(mut input) => {
-                let signal = input.next().await?;
-                Some((signal, State::Inline(input)))
-            }
-        }
+        });
+        stream::unfold((rx, AbortOnDrop(task)), |(mut rx, task)| async move {
+            let chunk = rx.recv().await?;
+            Some((stream::iter(chunk), (rx, task)))
+        })
+        .flatten()
+        .boxed()
     })
+    .flatten()
     .boxed()
 }
 
@@ -120,23 +138,21 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Walks each `(index, source, position)` and merges them: a k-way merge by
-/// `query`'s order when it sorts, arrival order otherwise. With
-/// `read_ahead_items`, each source runs up to that many campaigns ahead of
-/// the merge (whole listings); without, sources are read only on demand
-/// (pages, where every request counts).
-pub(crate) fn merged<S>(
+/// Walks each start and merges them: a k-way merge by `query`'s order when it
+/// sorts, arrival order otherwise. With `read_ahead_items`, each input runs
+/// up to about that many campaigns ahead of the merge (whole listings);
+/// without, inputs are read only on demand (pages, where every request
+/// counts; announced pages are still prefetched by the walker).
+pub(crate) fn merged(
     query: &CampaignQuery,
-    starts: Vec<(usize, Arc<S>, SourcePosition)>,
+    starts: Vec<Start>,
     read_ahead_items: Option<usize>,
-) -> BoxStream<'static, Signal>
-where
-    S: CampaignSource + ?Sized,
-{
+) -> BoxStream<'static, Signal> {
     let inputs: Vec<_> = starts
         .into_iter()
-        .map(|(index, source, from)| {
-            let input = input(index, walk_positions(source, query.clone(), from));
+        .map(|start| {
+            let walk = walk_positions(start.walk, query.clone(), start.from);
+            let input = input(start.source, start.part, walk);
             match read_ahead_items {
                 Some(capacity) => read_ahead(input, capacity),
                 None => input,
@@ -154,19 +170,19 @@ where
     }
 }
 
-/// Ends `signals` at `limit` after the first poll, reporting every source
-/// still open then as a [`ErrorKind::Timeout`] failure.
+/// Ends `signals` at `limit` after the first poll, reporting every input
+/// (`(source, part)`) still open then as a [`ErrorKind::Timeout`] failure.
 pub(crate) fn with_deadline(
     signals: BoxStream<'static, Signal>,
     limit: Duration,
     source_ids: Arc<[String]>,
-    open: Vec<bool>,
+    open: Vec<(usize, usize)>,
 ) -> BoxStream<'static, Signal> {
     enum State {
         Running {
             signals: BoxStream<'static, Signal>,
             sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
-            open: Vec<bool>,
+            open: Vec<(usize, usize)>,
         },
         Expired(VecDeque<Signal>),
     }
@@ -191,10 +207,9 @@ pub(crate) fn with_deadline(
                         () = &mut sleep => {
                             let mut late: VecDeque<Signal> = open
                                 .iter()
-                                .enumerate()
-                                .filter(|(_, is_open)| **is_open)
-                                .map(|(source, _)| Err(SourceEnd::Failed {
+                                .map(|&(source, part)| Err(SourceEnd::Failed {
                                     source,
+                                    part,
                                     error: SourceError::new(
                                         ErrorKind::Timeout,
                                         source_ids[source].as_str(),
@@ -207,8 +222,9 @@ pub(crate) fn with_deadline(
                         }
                         signal = signals.next() => {
                             let signal = signal?;
-                            if let Err(SourceEnd::Failed { source, .. } | SourceEnd::Done { source }) = &signal {
-                                open[*source] = false;
+                            if let Err(SourceEnd::Failed { source, part, .. } | SourceEnd::Done { source, part }) = &signal {
+                                let ended = (*source, *part);
+                                open.retain(|input| *input != ended);
                             }
                             Some((signal, State::Running { signals, sleep: Some(sleep), open }))
                         }

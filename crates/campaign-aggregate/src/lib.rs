@@ -60,8 +60,14 @@
 //! - **Merge**: with a sort, a k-way merge by
 //!   [`CampaignQuery::compare`](campaign_core::CampaignQuery::compare)
 //!   holding one campaign per source; without one, arrival order.
+//! - **Partitions**: a source that splits a query into
+//!   [`partitions`](campaign_core::CampaignSource::partitions) (Kore over
+//!   voice and SMS: one per channel) is walked as one merge input per part,
+//!   each prefetching its announced pages under the shared bound; counts,
+//!   failures (one per source and page) and `SourceDone` stay per source.
 //! - **Pages**: [`Aggregator::page`] returns a [`Cursor`] recording each
-//!   source's position, so resuming never re-walks earlier pages.
+//!   source's position (each part's, for a partitioned source), so resuming
+//!   never re-walks earlier pages.
 //! - **Failures**: [`FailurePolicy::BestEffort`] (default) reports each
 //!   failure with its source and goes on; [`FailurePolicy::FailFast`] stops.
 //! - **Retries**: the aggregate does not retry; its

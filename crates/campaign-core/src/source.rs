@@ -153,6 +153,21 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
         WalkOptions::default()
     }
 
+    /// Independent, separately ordered parts of this source for `query` (each
+    /// with this source's id) that an aggregate may walk as separate merge
+    /// inputs, each with its own prefetch and its own position. Together they
+    /// list exactly what this source lists, each in `query`'s order.
+    ///
+    /// Empty (the default) means: walk the source whole. A source whose
+    /// `fetch_page` has to merge several request streams page by page (and
+    /// so cannot announce [`Page::following`]) returns those streams here.
+    /// The result must depend only on the source's configuration and
+    /// `query`, so that positions recorded per part stay valid.
+    fn partitions(&self, query: &CampaignQuery) -> Vec<Arc<dyn CampaignSource>> {
+        let _ = query;
+        Vec::new()
+    }
+
     /// Every matching campaign, in query order, fetched lazily page by page.
     ///
     /// An error is yielded once and ends the stream. The stream owns what it

@@ -506,22 +506,35 @@ impl CampaignSource for KoreSource {
         }
     }
 
+    /// One part per channel when the query covers several (each pages on
+    /// its own and announces its following pages, so an aggregate can
+    /// prefetch each); none for a single channel, which pages that way already.
+    fn partitions(&self, query: &CampaignQuery) -> Vec<Arc<dyn CampaignSource>> {
+        let channels = self.inner.covered(query);
+        if channels.len() < 2 {
+            return Vec::new();
+        }
+        channels
+            .into_iter()
+            .map(|channel| {
+                Arc::new(ChannelView {
+                    inner: Arc::clone(&self.inner),
+                    channel,
+                }) as Arc<dyn CampaignSource>
+            })
+            .collect()
+    }
+
     /// Every matching campaign: one prefetching walk per channel, merged in
     /// query order by [`merge_sorted`]. Ends after the first error.
     fn stream(self: Arc<Self>, query: &CampaignQuery) -> BoxStream<'static, Result<Campaign>> {
-        let channels = self.inner.covered(query);
-        if channels.len() < 2 {
+        let parts = self.partitions(query);
+        if parts.is_empty() {
             return walk_pages(self, query.clone());
         }
-        let inputs = channels
+        let inputs = parts
             .into_iter()
-            .map(|channel| {
-                let view = Arc::new(ChannelView {
-                    inner: Arc::clone(&self.inner),
-                    channel,
-                });
-                walk_pages(view, query.clone())
-            })
+            .map(|part| walk_pages(part, query.clone()))
             .collect();
         let order = query.clone();
         merge_sorted(inputs, move |a: &Campaign, b: &Campaign| {

@@ -244,3 +244,46 @@ async fn the_limiter_is_shared_by_prefetches_and_a_429_is_retried() {
     assert_eq!(got.len(), 5);
     assert_eq!(fake.requests().len(), 2, "429 (Retry-After 1) then success");
 }
+
+#[tokio::test]
+async fn two_channels_are_offered_as_one_partition_each_that_prefetches() {
+    let fake = Fake::new(voice_records(23), sms_records(17));
+    let source = source_over(&fake, 3, vec![Channel::Voice, Channel::Sms]).await;
+    let query = CampaignQuery::builder()
+        .sort(Sort::desc(SortField::CreatedAt))
+        .page_size(4)
+        .build()
+        .unwrap();
+    let parts = source.partitions(&query);
+    assert_eq!(parts.len(), 2);
+    let mut union = Vec::new();
+    for (part, channel) in parts.iter().zip([Channel::Voice, Channel::Sms]) {
+        assert_eq!(part.id(), "kore-main");
+        assert_eq!(part.walk_options().prefetch, 3);
+        let first = part.fetch_page(&query, None).await.unwrap();
+        assert!(
+            !first.following.is_empty(),
+            "a channel's first page announces the pages after it"
+        );
+        let items: Vec<Campaign> = Arc::clone(part).stream(&query).try_collect().await.unwrap();
+        assert!(items.iter().all(|c| c.channel == channel), "{channel}");
+        assert_eq!(ids(&items), expected(items.clone(), &query), "{channel}");
+        union.extend(items);
+    }
+    assert_eq!(union.len(), 40);
+    let streamed: Vec<Campaign> = Arc::clone(&source)
+        .stream(&query)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&streamed), expected(union, &query));
+
+    // One channel, or a query reaching only one, pages that way already.
+    let voice = CampaignQuery::builder()
+        .channel(Channel::Voice)
+        .build()
+        .unwrap();
+    assert!(source.partitions(&voice).is_empty());
+    let single = source_over(&fake, 3, vec![Channel::Sms]).await;
+    assert!(single.partitions(&query).is_empty());
+}
