@@ -1,6 +1,7 @@
 //! The aggregate: many sources behind the one `CampaignSource` interface.
 
 use std::sync::Arc;
+use std::task::{ready, Poll};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -372,48 +373,26 @@ impl Aggregator {
             stopped: false,
         };
         let span = tracing::info_span!("aggregate_listing", aggregate = %self.id);
-        signals
-            .scan(state, move |state, signal| {
+        // One hand-written layer (dedup, per-source ends, the span) rather
+        // than `scan`/`filter_map`/an instrumenting wrapper: each layer moves
+        // every campaign once more.
+        let mut signals = signals;
+        let mut state = state;
+        futures::stream::poll_fn(move |cx| {
+            let _entered = span.enter();
+            loop {
                 if state.stopped {
-                    return future::ready(None);
+                    return Poll::Ready(None);
                 }
-                let event = match signal {
-                    Ok(Tagged {
-                        source, positioned, ..
-                    }) => {
-                        let campaign = positioned.campaign;
-                        state.seen.insert(&campaign.id).then(|| {
-                            state.counts[source] += 1;
-                            AggregateEvent::Campaign(campaign)
-                        })
-                    }
-                    Err(SourceEnd::Failed { source, error, .. }) => {
-                        tracing::warn!(source = %source_ids[source], error = %error, "source failed");
-                        state.stopped = fail_fast;
-                        state.open_parts[source] = state.open_parts[source].saturating_sub(1);
-                        // Reported once per source, at its first failing part.
-                        (!std::mem::replace(&mut state.failed[source], true)).then(|| {
-                            AggregateEvent::SourceFailed(SourceFailure {
-                                source: source_ids[source].clone(),
-                                error,
-                            })
-                        })
-                    }
-                    Err(SourceEnd::Done { source, .. }) => {
-                        state.open_parts[source] = state.open_parts[source].saturating_sub(1);
-                        // Done once every part is, unless one of them failed.
-                        (state.open_parts[source] == 0 && !state.failed[source]).then(|| {
-                            AggregateEvent::SourceDone {
-                                source: source_ids[source].clone(),
-                                items: state.counts[source],
-                            }
-                        })
-                    }
+                let Some(signal) = ready!(signals.poll_next_unpin(cx)) else {
+                    return Poll::Ready(None);
                 };
-                future::ready(Some(event))
-            })
-            .filter_map(future::ready)
-            .instrument_stream(span)
+                if let Some(event) = state.event(signal, &source_ids, fail_fast) {
+                    return Poll::Ready(Some(event));
+                }
+            }
+        })
+        .boxed()
     }
 }
 
@@ -431,22 +410,49 @@ struct EventState {
     stopped: bool,
 }
 
-/// Enters `span` on every poll of a stream.
-trait InstrumentStream {
-    fn instrument_stream(self, span: tracing::Span) -> BoxStream<'static, AggregateEvent>;
-}
-
-impl<S> InstrumentStream for S
-where
-    S: futures::Stream<Item = AggregateEvent> + Send + 'static,
-{
-    fn instrument_stream(self, span: tracing::Span) -> BoxStream<'static, AggregateEvent> {
-        let mut inner = Box::pin(self);
-        futures::stream::poll_fn(move |cx| {
-            let _entered = span.enter();
-            inner.as_mut().poll_next(cx)
-        })
-        .boxed()
+impl EventState {
+    /// What `signal` means for the listing: an event, or nothing (a
+    /// repeated campaign, a further failure or the end of one part of a
+    /// source that has more).
+    fn event(
+        &mut self,
+        signal: Signal,
+        source_ids: &[String],
+        fail_fast: bool,
+    ) -> Option<AggregateEvent> {
+        match signal {
+            Ok(Tagged {
+                source, positioned, ..
+            }) => {
+                let campaign = positioned.campaign;
+                self.seen.insert(&campaign.id).then(|| {
+                    self.counts[source] += 1;
+                    AggregateEvent::Campaign(campaign)
+                })
+            }
+            Err(SourceEnd::Failed { source, error, .. }) => {
+                tracing::warn!(source = %source_ids[source], error = %error, "source failed");
+                self.stopped = fail_fast;
+                self.open_parts[source] = self.open_parts[source].saturating_sub(1);
+                // Reported once per source, at its first failing part.
+                (!std::mem::replace(&mut self.failed[source], true)).then(|| {
+                    AggregateEvent::SourceFailed(SourceFailure {
+                        source: source_ids[source].clone(),
+                        error,
+                    })
+                })
+            }
+            Err(SourceEnd::Done { source, .. }) => {
+                self.open_parts[source] = self.open_parts[source].saturating_sub(1);
+                // Done once every part is, unless one of them failed.
+                (self.open_parts[source] == 0 && !self.failed[source]).then(|| {
+                    AggregateEvent::SourceDone {
+                        source: source_ids[source].clone(),
+                        items: self.counts[source],
+                    }
+                })
+            }
+        }
     }
 }
 
