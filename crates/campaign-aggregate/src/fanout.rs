@@ -108,38 +108,57 @@ const READ_AHEAD_CHUNK: usize = 64;
 /// The task starts on first poll (inside the runtime) and is aborted when the
 /// stream is dropped. Outside a Tokio runtime the input is read in place.
 fn read_ahead(input: BoxStream<'static, Signal>, capacity: usize) -> BoxStream<'static, Signal> {
+    enum State {
+        Idle(Option<BoxStream<'static, Signal>>),
+        Inline(BoxStream<'static, Signal>),
+        Pumping {
+            rx: tokio::sync::mpsc::Receiver<Vec<Signal>>,
+            chunk: std::vec::IntoIter<Signal>,
+            _task: AbortOnDrop,
+        },
+    }
     let chunk = capacity.clamp(1, READ_AHEAD_CHUNK);
     let chunks_buffered = (capacity / chunk).max(1);
-    stream::once(async move {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return input;
-        };
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Signal>>(chunks_buffered);
-        let mut chunks = input.ready_chunks(chunk);
-        let task = runtime.spawn(async move {
-            while let Some(chunk) = chunks.next().await {
-                if tx.send(chunk).await.is_err() {
-                    return;
-                }
+    let mut state = State::Idle(Some(input));
+    // One hand-written layer: the consumer side is on every campaign's path.
+    stream::poll_fn(move |cx| loop {
+        match &mut state {
+            State::Idle(input) => {
+                let Some(input) = input.take() else {
+                    return Poll::Ready(None);
+                };
+                state = match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Signal>>(chunks_buffered);
+                        let mut chunks = input.ready_chunks(chunk);
+                        let task = runtime.spawn(async move {
+                            while let Some(chunk) = chunks.next().await {
+                                if tx.send(chunk).await.is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                        State::Pumping {
+                            rx,
+                            chunk: Vec::new().into_iter(),
+                            _task: AbortOnDrop(task),
+                        }
+                    }
+                    Err(_) => State::Inline(input),
+                };
             }
-        });
-        let task = AbortOnDrop(task);
-        let mut chunk = Vec::new().into_iter();
-        stream::poll_fn(move |cx| {
-            let _task = &task;
-            loop {
+            State::Inline(input) => return input.poll_next_unpin(cx),
+            State::Pumping { rx, chunk, .. } => {
                 if let Some(signal) = chunk.next() {
                     return Poll::Ready(Some(signal));
                 }
                 match ready!(rx.poll_recv(cx)) {
-                    Some(next) => chunk = next.into_iter(),
+                    Some(next) => *chunk = next.into_iter(),
                     None => return Poll::Ready(None),
                 }
             }
-        })
-        .boxed()
+        }
     })
-    .flatten()
     .boxed()
 }
 
