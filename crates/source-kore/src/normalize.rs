@@ -21,13 +21,15 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use campaign_core::{
-    Campaign, CampaignId, Channel, DialingMode, ErrorKind, ListRef, RawRecord, Schedule, Scope,
-    SourceError, Status,
+    Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, Schedule, Scope, SourceError,
+    Status,
 };
 use campaign_http::decode_json;
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 
-use crate::wire::{Envelope, ListEntry, Record};
+use crate::wire::{Envelope, Record};
 use crate::PROVIDER;
 
 /// Standard base64 that accepts the message with or without padding.
@@ -79,7 +81,10 @@ pub(crate) fn decode_scoped(
     scope: &Scope,
     body: &[u8],
 ) -> Result<KorePage, SourceError> {
-    let envelope: Envelope<'_> = decode_json(source_id, request, body)?;
+    let envelope: Envelope<'_> = match std::str::from_utf8(body) {
+        Ok(text) => parse_text(source_id, request, text)?,
+        Err(_) => decode_json(source_id, request, body)?,
+    };
     if envelope
         .status
         .as_deref()
@@ -103,16 +108,11 @@ pub(crate) fn decode_scoped(
     };
     let mut campaigns = Vec::with_capacity(data.results.len());
     for (index, raw) in data.results.into_iter().enumerate() {
-        let record: Record = decode_json(source_id, request, raw.get().as_bytes())
+        // The envelope pass only delimits the record; its typed view is read
+        // from that slice, borrowing strings, and `raw` is the same slice copied once.
+        let record: Record<'_> = parse_text(source_id, request, raw.get())
             .map_err(|e| e.with_context(format!("in data.results[{index}]")))?;
-        let campaign = normalize(
-            source_id,
-            channel,
-            scope,
-            record,
-            RawRecord::new(raw.to_owned()),
-        )
-        .map_err(|why| {
+        let campaign = normalize(source_id, channel, scope, record, raw).map_err(|why| {
             SourceError::new(
                 ErrorKind::Decode,
                 source_id,
@@ -132,12 +132,23 @@ pub(crate) fn decode_scoped(
     })
 }
 
+/// Parses text already known to be UTF-8 (the body checked once, or a
+/// record's slice of it), so serde_json does not validate every string
+/// again; a failure is reported exactly as [`decode_json`] reports it.
+fn parse_text<'a, T: serde::Deserialize<'a>>(
+    source_id: &str,
+    request: &str,
+    text: &'a str,
+) -> Result<T, SourceError> {
+    serde_json::from_str(text).or_else(|_| decode_json(source_id, request, text.as_bytes()))
+}
+
 fn normalize(
     source_id: &str,
     channel: &Channel,
     scope: &Scope,
-    record: Record,
-    raw: RawRecord,
+    record: Record<'_>,
+    raw: &RawValue,
 ) -> Result<Campaign, String> {
     let native = record
         .underscore_id
@@ -145,19 +156,19 @@ fn normalize(
         .filter(|id| !id.is_empty())
         .ok_or("the record has neither `_id` nor `id`")?;
     let mut c = Campaign::new(
-        CampaignId::new(source_id, native),
+        CampaignId::new(source_id, native.into_owned()),
         PROVIDER,
-        record.name.unwrap_or_default(),
+        record.name.map(Cow::into_owned).unwrap_or_default(),
         channel.clone(),
     );
-    c.description = record.description;
+    c.description = record.description.map(Cow::into_owned);
     c.status = record.status.as_deref().map(Status::parse);
     c.priority = record.priority;
     c.dialing_mode = record.dialing_mode.as_deref().map(DialingMode::parse);
     c.created_at = timestamp("createdAt", record.created_at.as_deref())?;
     c.updated_at = timestamp("updatedAt", record.updated_at.as_deref())?;
-    c.contact_lists = lists(record.contact_lists);
-    c.dnc_lists = lists(record.dnc_lists);
+    c.contact_lists = record.contact_lists.0;
+    c.dnc_lists = record.dnc_lists.0;
     c.schedule = record.schedule.map(|s| Schedule {
         scheduling_enabled: s.is_scheduling_enabled,
         recurrence_enabled: s.is_recurrence_enabled,
@@ -167,7 +178,7 @@ fn normalize(
         .message
         .and_then(|m| m.message)
         .and_then(|text| decode_message(&text));
-    c.raw = Some(raw);
+    c.raw = Some(RawRecord::new(raw.to_owned()));
     Ok(c)
 }
 
@@ -178,25 +189,6 @@ fn timestamp(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, S
             .map(|t| Some(t.with_timezone(&Utc)))
             .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
     }
-}
-
-fn lists(value: Option<crate::wire::OneOrMany<ListEntry>>) -> Vec<ListRef> {
-    value
-        .map(|v| v.into_vec())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|entry| match entry {
-            ListEntry::Name(name) => Some(ListRef::named(name)),
-            ListEntry::Object { id, name } => match (name, id) {
-                (Some(name), id) => Some(ListRef { name, id }),
-                (None, Some(id)) => Some(ListRef {
-                    name: String::new(),
-                    id: Some(id),
-                }),
-                (None, None) => None,
-            },
-        })
-        .collect()
 }
 
 /// The SMS text, only where the base64 decodes to UTF-8 (the docs' samples

@@ -2,19 +2,30 @@
 //!
 //! Tolerant where the docs are loose: ids as `_id` (voice) or `id` (SMS),
 //! priority as a string or a number, paging fields as numbers, numeric
-//! strings or empty strings, and every per-record block optional.
+//! strings or empty strings, lists as one entry or an array, and every
+//! per-record block optional.
+//!
+//! Decoding is on the hot path of every page, so the loose fields are read by
+//! hand-written visitors in one pass (an `#[serde(untagged)]` enum would
+//! buffer each value into a generic tree first, as costly as a `Value`
+//! parse), and strings borrow from the body wherever the normalized campaign
+//! does not keep them.
 
-use serde::de::{self, Deserializer};
+use std::borrow::Cow;
+use std::fmt;
+
+use campaign_core::ListRef;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// The response envelope.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Envelope<'a> {
-    #[serde(default)]
-    pub(crate) status: Option<String>,
-    #[serde(default)]
-    pub(crate) message: Option<String>,
+    #[serde(default, borrow)]
+    pub(crate) status: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) message: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub(crate) data: Option<Data<'a>>,
 }
@@ -37,66 +48,140 @@ pub(crate) struct Data<'a> {
     pub(crate) total_results: Option<u64>,
 }
 
-/// One voice or SMS campaign record.
+/// One voice or SMS campaign record, its strings borrowed from the body
+/// (owned only where the JSON escapes something).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Record {
-    #[serde(rename = "_id", default)]
-    pub(crate) underscore_id: Option<String>,
-    #[serde(default)]
-    pub(crate) id: Option<String>,
-    #[serde(default)]
-    pub(crate) name: Option<String>,
-    #[serde(default)]
-    pub(crate) description: Option<String>,
-    #[serde(default)]
-    pub(crate) status: Option<String>,
+pub(crate) struct Record<'a> {
+    #[serde(rename = "_id", default, borrow)]
+    pub(crate) underscore_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) description: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) status: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "loose_priority")]
     pub(crate) priority: Option<u8>,
+    #[serde(default, borrow)]
+    pub(crate) dialing_mode: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) created_at: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) updated_at: Option<Cow<'a, str>>,
     #[serde(default)]
-    pub(crate) dialing_mode: Option<String>,
+    pub(crate) dnc_lists: Lists,
     #[serde(default)]
-    pub(crate) created_at: Option<String>,
-    #[serde(default)]
-    pub(crate) updated_at: Option<String>,
-    #[serde(default)]
-    pub(crate) dnc_lists: Option<OneOrMany<ListEntry>>,
-    #[serde(default)]
-    pub(crate) contact_lists: Option<OneOrMany<ListEntry>>,
+    pub(crate) contact_lists: Lists,
     #[serde(default)]
     pub(crate) schedule: Option<ScheduleWire>,
-    #[serde(default)]
-    pub(crate) message: Option<MessageWire>,
+    #[serde(default, borrow)]
+    pub(crate) message: Option<MessageWire<'a>>,
 }
 
-/// A list given as one object or as an array.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum OneOrMany<T> {
-    One(T),
-    Many(Vec<T>),
-}
+/// `contactLists` / `dncLists`: missing or `null` (none), one entry or an
+/// array of entries, each a bare name (`"CL Dec 4"`) or an object
+/// `{"id"?, "name"?}` (extra keys ignored; one with neither is skipped).
+/// Anything else (a number, a boolean, `null` inside the array, a nested
+/// array) is a decode error.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Lists(pub(crate) Vec<ListRef>);
 
-impl<T> OneOrMany<T> {
-    pub(crate) fn into_vec(self) -> Vec<T> {
-        match self {
-            OneOrMany::One(one) => vec![one],
-            OneOrMany::Many(many) => many,
-        }
+impl<'de> Deserialize<'de> for Lists {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ListsVisitor)
     }
 }
 
-/// A list as a bare name (`contactLists`) or an object (`dncLists`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub(crate) enum ListEntry {
-    Name(String),
-    Object {
-        #[serde(default)]
-        id: Option<String>,
-        #[serde(default)]
-        name: Option<String>,
-    },
+struct ListsVisitor;
+
+impl<'de> Visitor<'de> for ListsVisitor {
+    type Value = Lists;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list name, a list object or an array of them")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Lists(vec![ListRef::named(v)]))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Lists(vec![ListRef::named(v)]))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Ok(Lists(EntryVisitor.visit_map(map)?.into_iter().collect()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut lists = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+        while let Some(entry) = seq.next_element::<Entry>()? {
+            lists.extend(entry.0);
+        }
+        Ok(Lists(lists))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Lists::default())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Lists::default())
+    }
+}
+
+/// One list entry of an array: a name or an object (`None`: neither id nor name).
+struct Entry(Option<ListRef>);
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EntryVisitor).map(Entry)
+    }
+}
+
+struct EntryVisitor;
+
+/// The keys of a list object.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum EntryKey {
+    Id,
+    Name,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = Option<ListRef>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list name or a list object")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(ListRef::named(v)))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(ListRef::named(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut id, mut name): (Option<Option<String>>, Option<Option<String>>) = (None, None);
+        while let Some(key) = map.next_key::<EntryKey>()? {
+            match key {
+                EntryKey::Id if id.is_some() => return Err(de::Error::duplicate_field("id")),
+                EntryKey::Id => id = Some(map.next_value()?),
+                EntryKey::Name if name.is_some() => return Err(de::Error::duplicate_field("name")),
+                EntryKey::Name => name = Some(map.next_value()?),
+                EntryKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(match (name.flatten(), id.flatten()) {
+            (Some(name), id) => Some(ListRef { name, id }),
+            (None, Some(id)) => Some(ListRef {
+                name: String::new(),
+                id: Some(id),
+            }),
+            (None, None) => None,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,9 +195,9 @@ pub(crate) struct ScheduleWire {
 
 /// `message` of simple SMS campaigns; `message.message` is base64.
 #[derive(Debug, Deserialize)]
-pub(crate) struct MessageWire {
-    #[serde(default)]
-    pub(crate) message: Option<String>,
+pub(crate) struct MessageWire<'a> {
+    #[serde(default, borrow)]
+    pub(crate) message: Option<Cow<'a, str>>,
 }
 
 /// The request body, fields in the samples' order.
@@ -152,66 +237,231 @@ impl Filters {
     }
 }
 
-/// A JSON value as loosely typed as the docs describe it.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Loose {
-    Bool(bool),
-    Unsigned(u64),
-    Number(f64),
-    Text(String),
-}
-
 /// A count given as a number, a numeric string or an empty string (none).
 fn loose_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    match Option::<Loose>::deserialize(d)? {
-        None => Ok(None),
-        Some(Loose::Unsigned(n)) => Ok(Some(n)),
-        Some(Loose::Text(t)) if t.trim().is_empty() => Ok(None),
-        Some(Loose::Text(t)) => t
-            .trim()
-            .parse()
+    d.deserialize_any(LooseU64)
+}
+
+struct LooseU64;
+
+impl<'de> Visitor<'de> for LooseU64 {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a count (a number, a numeric string or an empty string)")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let t = v.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.parse()
             .map(Some)
-            .map_err(|_| de::Error::custom(format!("expected a count, got {t:?}"))),
-        Some(Loose::Number(n)) => Err(de::Error::custom(format!("expected a count, got {n}"))),
-        Some(Loose::Bool(b)) => Err(de::Error::custom(format!("expected a count, got {b}"))),
+            .map_err(|_| E::custom(format!("expected a count, got {v:?}")))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
 /// A flag given as a boolean, `"true"`/`"false"` or an empty string (none).
 fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    match Option::<Loose>::deserialize(d)? {
-        None => Ok(None),
-        Some(Loose::Bool(b)) => Ok(Some(b)),
-        Some(Loose::Text(t)) if t.trim().is_empty() => Ok(None),
-        Some(Loose::Text(t)) if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Loose::Text(t)) if t.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(_) => Err(de::Error::custom("expected hasMore to be a boolean")),
+    d.deserialize_any(LooseBool)
+}
+
+struct LooseBool;
+
+impl<'de> Visitor<'de> for LooseBool {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("hasMore as a boolean")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v.trim().is_empty() {
+            Ok(None)
+        } else if v.eq_ignore_ascii_case("true") {
+            Ok(Some(true))
+        } else if v.eq_ignore_ascii_case("false") {
+            Ok(Some(false))
+        } else {
+            Err(E::invalid_value(de::Unexpected::Str(v), &self))
+        }
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
-/// Priority as `"5"` or `5`. Text that is not a small number is kept only in
-/// `raw` (no priority); a value of another type (object, array, boolean) is
-/// a decode error.
+/// Priority as `"5"` or `5`. Text or a number that is not 0..=255 is kept
+/// only in `raw` (no priority); a value of another type (object, array,
+/// boolean) is a decode error.
 fn loose_priority<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
-    match Option::<serde_json::Value>::deserialize(d)? {
-        None => Ok(None),
-        Some(serde_json::Value::String(t)) => Ok(t.trim().parse().ok()),
-        Some(serde_json::Value::Number(n)) => Ok(n.as_u64().and_then(|n| u8::try_from(n).ok())),
-        Some(other) => Err(de::Error::custom(format!(
-            "expected priority as a string or number, got {}",
-            kind_of(&other)
-        ))),
+    d.deserialize_any(LoosePriority)
+}
+
+struct LoosePriority;
+
+impl<'de> Visitor<'de> for LoosePriority {
+    type Value = Option<u8>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("priority as a string or number")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(u8::try_from(v).ok())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(u8::try_from(v).ok())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        // As before: only whole JSON integers count as a priority.
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.trim().parse().ok())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
 }
 
-fn kind_of(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lists(json: &str) -> Result<Vec<ListRef>, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Holder {
+            #[serde(default)]
+            l: Lists,
+        }
+        serde_json::from_str::<Holder>(json).map(|h| h.l.0)
+    }
+
+    fn named_with_id(name: &str, id: &str) -> ListRef {
+        ListRef {
+            name: name.into(),
+            id: Some(id.into()),
+        }
+    }
+
+    #[test]
+    fn lists_accept_every_documented_shape() {
+        assert_eq!(lists("{}").unwrap(), []);
+        assert_eq!(lists(r#"{"l":null}"#).unwrap(), []);
+        assert_eq!(lists(r#"{"l":[]}"#).unwrap(), []);
+        assert_eq!(lists(r#"{"l":"CL"}"#).unwrap(), [ListRef::named("CL")]);
+        assert_eq!(
+            lists(r#"{"l":"C\"L"}"#).unwrap(),
+            [ListRef::named("C\"L")],
+            "escaped text"
+        );
+        assert_eq!(
+            lists(r#"{"l":["A","B"]}"#).unwrap(),
+            [ListRef::named("A"), ListRef::named("B")]
+        );
+        assert_eq!(
+            lists(r#"{"l":{"id":"cl-1","name":"DNC","extra":[1,{"x":2}]}}"#).unwrap(),
+            [named_with_id("DNC", "cl-1")]
+        );
+        assert_eq!(
+            lists(r#"{"l":[{"name":"N","id":null},{"id":"only-id"},{},"bare",{"id":null,"name":null}]}"#)
+                .unwrap(),
+            [
+                ListRef::named("N"),
+                named_with_id("", "only-id"),
+                ListRef::named("bare")
+            ]
+        );
+    }
+
+    #[test]
+    fn lists_reject_other_types() {
+        for json in [
+            r#"{"l":5}"#,
+            r#"{"l":true}"#,
+            r#"{"l":[null]}"#,
+            r#"{"l":[["nested"]]}"#,
+            r#"{"l":[1]}"#,
+            r#"{"l":{"id":7}}"#,
+            r#"{"l":{"name":"a","name":"b"}}"#,
+            r#"{"l":["unterminated}"#,
+        ] {
+            assert!(lists(json).is_err(), "{json}");
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Loose {
+        #[serde(default, deserialize_with = "loose_priority")]
+        p: Option<u8>,
+        #[serde(default, deserialize_with = "loose_u64")]
+        n: Option<u64>,
+        #[serde(default, deserialize_with = "loose_bool")]
+        b: Option<bool>,
+    }
+
+    type Fields = (Option<u8>, Option<u64>, Option<bool>);
+
+    fn loose(json: &str) -> Result<Fields, serde_json::Error> {
+        serde_json::from_str::<Loose>(json).map(|l| (l.p, l.n, l.b))
+    }
+
+    #[test]
+    fn priority_as_string_or_number() {
+        let p = |json: &str| loose(&format!(r#"{{"p":{json}}}"#)).map(|l| l.0);
+        assert_eq!(p(r#""5""#).unwrap(), Some(5));
+        assert_eq!(p(r#"" 7 ""#).unwrap(), Some(7));
+        assert_eq!(p("3").unwrap(), Some(3));
+        assert_eq!(p("null").unwrap(), None);
+        assert_eq!(loose("{}").unwrap().0, None);
+        // Kept only in `raw`: text or numbers that are no small integer.
+        for kept in [r#""high""#, r#""""#, "256", "-1", "2.5", "5.0", r#""300""#] {
+            assert_eq!(p(kept).unwrap(), None, "{kept}");
+        }
+        for wrong in ["true", "[5]", r#"{"value":5}"#] {
+            let e = p(wrong).unwrap_err().to_string();
+            assert!(e.contains("priority as a string or number"), "{e}");
+        }
+    }
+
+    #[test]
+    fn counts_and_flags_are_loose() {
+        let n = |json: &str| loose(&format!(r#"{{"n":{json}}}"#)).map(|l| l.1);
+        assert_eq!(n("50").unwrap(), Some(50));
+        assert_eq!(n(r#""50""#).unwrap(), Some(50));
+        assert_eq!(n(r#"" 50 ""#).unwrap(), Some(50));
+        assert_eq!(n(r#""""#).unwrap(), None);
+        assert_eq!(n(r#""  ""#).unwrap(), None);
+        assert_eq!(n("null").unwrap(), None);
+        for wrong in ["-1", "1.5", "true", r#""x""#, "[1]", "{}"] {
+            assert!(n(wrong).is_err(), "{wrong}");
+        }
+        let b = |json: &str| loose(&format!(r#"{{"b":{json}}}"#)).map(|l| l.2);
+        assert_eq!(b("true").unwrap(), Some(true));
+        assert_eq!(b("false").unwrap(), Some(false));
+        assert_eq!(b(r#""TRUE""#).unwrap(), Some(true));
+        assert_eq!(b(r#""false""#).unwrap(), Some(false));
+        assert_eq!(b(r#""""#).unwrap(), None);
+        assert_eq!(b("null").unwrap(), None);
+        for wrong in ["1", "0", r#""yes""#, "[]", "{}"] {
+            assert!(b(wrong).is_err(), "{wrong}");
+        }
     }
 }
