@@ -5,6 +5,7 @@ use campaign_core::{
 };
 use campaign_http::{decode_json, snippet};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 use crate::wire::CmsCampaign;
 use crate::PROVIDER;
@@ -29,23 +30,61 @@ pub const UNKNOWN_TYPE: &str = "unknown";
 /// | anything else                              | `Other(text as sent, trimmed)` | none |
 /// | missing or empty                           | `Other("unknown")` | none    |
 pub fn campaign_type(text: &str) -> (Channel, Option<DialingMode>) {
-    let lowered = text.to_lowercase();
-    let mut words: Vec<&str> = lowered
+    // The spellings the spec and servers use, without the word split.
+    match text {
+        "Interaction Campaign" => return (Channel::Interaction, None),
+        "Chat Campaign" => return (Channel::Chat, None),
+        "Outbound Voice Campaign" => return (Channel::Voice, None),
+        "Parallel Predictive Voice Campaign" => {
+            return (Channel::Voice, Some(DialingMode::Predictive))
+        }
+        "Voice Blast Campaign" | "Interactive Voice Application Campaign" => {
+            return (Channel::Voice, Some(DialingMode::Agentless))
+        }
+        _ => {}
+    }
+    // Called for every record: words are compared in place (every word of
+    // the table is ASCII, so ASCII case folding matches what lowercasing
+    // would), without allocating; no entry has more than 4 words.
+    let mut buf = [""; 4];
+    let mut len = 0;
+    for word in text
         .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
         .filter(|w| !w.is_empty())
-        .collect();
-    if words.last() == Some(&"campaign") {
-        words.pop();
+    {
+        if len == buf.len() {
+            return (Channel::Other(text.trim().to_owned()), None);
+        }
+        buf[len] = word;
+        len += 1;
     }
-    match words.as_slice() {
-        ["interaction"] => (Channel::Interaction, None),
-        ["chat"] => (Channel::Chat, None),
-        ["outbound", "voice"] => (Channel::Voice, None),
-        ["parallel", "predictive", "voice"] => (Channel::Voice, Some(DialingMode::Predictive)),
-        ["voice", "blast"] => (Channel::Voice, Some(DialingMode::Agentless)),
-        ["interactive", "voice", "application"] => (Channel::Voice, Some(DialingMode::Agentless)),
-        [] => (Channel::Other(UNKNOWN_TYPE.to_owned()), None),
-        _ => (Channel::Other(text.trim().to_owned()), None),
+    let mut words = &buf[..len];
+    if let [rest @ .., last] = words {
+        if last.eq_ignore_ascii_case("campaign") {
+            words = rest;
+        }
+    }
+    let is = |table: &[&str]| {
+        words.len() == table.len()
+            && words
+                .iter()
+                .zip(table)
+                .all(|(w, t)| w.eq_ignore_ascii_case(t))
+    };
+    if words.is_empty() {
+        (Channel::Other(UNKNOWN_TYPE.to_owned()), None)
+    } else if is(&["interaction"]) {
+        (Channel::Interaction, None)
+    } else if is(&["chat"]) {
+        (Channel::Chat, None)
+    } else if is(&["outbound", "voice"]) {
+        (Channel::Voice, None)
+    } else if is(&["parallel", "predictive", "voice"]) {
+        (Channel::Voice, Some(DialingMode::Predictive))
+    } else if is(&["voice", "blast"]) || is(&["interactive", "voice", "application"]) {
+        (Channel::Voice, Some(DialingMode::Agentless))
+    } else {
+        (Channel::Other(text.trim().to_owned()), None)
     }
 }
 
@@ -72,15 +111,23 @@ pub(crate) fn decode_for_center(
     body: &[u8],
     center: Option<i64>,
 ) -> Result<Vec<Campaign>, SourceError> {
-    let records: Vec<Box<RawValue>> = decode_json(source_id, request, body)?;
-    records
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            normalize(source_id, raw, center)
-                .map_err(|why| record_error(source_id, request, index, why))
-        })
-        .collect()
+    // The body is checked as UTF-8 once, so neither pass validates each
+    // string again; the first pass only delimits the records.
+    let records: Vec<&RawValue> = match std::str::from_utf8(body) {
+        Ok(text) => {
+            serde_json::from_str(text).or_else(|_| decode_json(source_id, request, body))?
+        }
+        Err(_) => decode_json(source_id, request, body)?,
+    };
+    // A plain loop into a sized Vec: collecting `Result`s would grow the Vec
+    // step by step and move each (large) campaign more often.
+    let mut campaigns = Vec::with_capacity(records.len());
+    for (index, raw) in records.into_iter().enumerate() {
+        let campaign = normalize(source_id, raw, center)
+            .map_err(|why| record_error(source_id, request, index, why))?;
+        campaigns.push(campaign);
+    }
+    Ok(campaigns)
 }
 
 fn record_error(source_id: &str, request: &str, index: usize, why: RecordError) -> SourceError {
@@ -103,26 +150,29 @@ struct RecordError {
 
 fn normalize(
     source_id: &str,
-    raw: Box<RawValue>,
+    raw: &RawValue,
     center: Option<i64>,
 ) -> Result<Campaign, RecordError> {
-    let fail = |message: String, raw: &RawValue| RecordError {
+    let fail = |message: String| RecordError {
         message,
         raw: raw.get().to_owned(),
     };
-    let record: CmsCampaign = match serde_json::from_str(raw.get()) {
+    let record: CmsCampaign<'_> = match serde_json::from_str(raw.get()) {
         Ok(record) => record,
-        Err(e) => return Err(fail(e.to_string(), &raw)),
+        Err(e) => return Err(fail(e.to_string())),
     };
     let Some(native) = record.campaign_context_id else {
-        return Err(fail("campaignContextId is missing".into(), &raw));
+        return Err(fail("campaignContextId is missing".into()));
     };
     let (channel, dialing_mode) =
         campaign_type(record.campaign_context_type.as_deref().unwrap_or(""));
-    let name = record.campaign_context_name.unwrap_or_default();
+    let name = record
+        .campaign_context_name
+        .map(Cow::into_owned)
+        .unwrap_or_default();
     let mut campaign = Campaign::new(CampaignId::new(source_id, native), PROVIDER, name, channel);
     campaign.dialing_mode = dialing_mode;
-    campaign.description = record.description;
+    campaign.description = record.description.map(Cow::into_owned);
     campaign.created_at = record.date_added;
     campaign.updated_at = record.date_modified;
     campaign.version = record.version;
@@ -133,7 +183,7 @@ fn normalize(
         },
         None => Scope::Unscoped,
     };
-    campaign.raw = Some(RawRecord::new(raw));
+    campaign.raw = Some(RawRecord::new(raw.to_owned()));
     Ok(campaign)
 }
 
