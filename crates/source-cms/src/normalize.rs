@@ -7,7 +7,7 @@ use campaign_http::{decode_json, snippet};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-use crate::wire::CmsCampaign;
+use crate::wire::{CmsCampaign, RawRecords};
 use crate::PROVIDER;
 
 /// The channel of a record whose `campaignContextType` is missing or empty.
@@ -113,7 +113,7 @@ pub(crate) fn decode_for_center(
 ) -> Result<Vec<Campaign>, SourceError> {
     // The body is checked as UTF-8 once, so neither pass validates each
     // string again; the first pass only delimits the records.
-    let records: Vec<&RawValue> = match std::str::from_utf8(body) {
+    let RawRecords(records) = match std::str::from_utf8(body) {
         Ok(text) => {
             serde_json::from_str(text).or_else(|_| decode_json(source_id, request, body))?
         }
@@ -249,6 +249,27 @@ mod tests {
         assert_eq!(unscoped[0].channel, Channel::Other(UNKNOWN_TYPE.into()));
         assert_eq!(unscoped[0].status, None);
         assert_eq!(unscoped[0].priority, None);
+    }
+
+    #[test]
+    fn bodies_of_any_length_keep_every_record_verbatim() {
+        let records: Vec<String> = (0..130)
+            .map(|i| format!(r#"{{ "campaignContextId": {i}, "x": "caf\u00e9" }}"#))
+            .collect();
+        let body = format!("[{}]", records.join(" ,\n"));
+        let campaigns = decode_campaigns("cms", "GET", body.as_bytes()).unwrap();
+        assert_eq!(campaigns.len(), 130);
+        for (campaign, record) in campaigns.iter().zip(&records) {
+            assert_eq!(
+                campaign.raw.as_ref().map(RawRecord::get),
+                Some(record.as_str())
+            );
+        }
+        assert_eq!(decode_campaigns("cms", "GET", b"[]").unwrap(), []);
+        for body in [&b"{}"[..], b"[1,", b"[\"\xff\"]", b"null"] {
+            let e = decode_campaigns("cms", "GET x", body).unwrap_err();
+            assert_eq!((e.kind(), e.request()), (ErrorKind::Decode, Some("GET x")));
+        }
     }
 
     #[test]
