@@ -143,7 +143,8 @@ impl<'de> Visitor<'de> for ListsVisitor {
         Ok(Lists(EntryVisitor.visit_map(map)?.into_iter().collect()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut lists = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+        // Two covers most campaigns without a regrow (serde_json gives no hint).
+        let mut lists = Vec::with_capacity(seq.size_hint().unwrap_or(2).min(16));
         while let Some(entry) = seq.next_element::<Entry>()? {
             lists.extend(entry.0);
         }
