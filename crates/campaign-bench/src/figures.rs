@@ -227,7 +227,7 @@ pub fn fanout(sizes: &Sizes) -> Res<Vec<Row>> {
         let walker_ratio = wall.as_secs_f64() / slowest_walker.as_secs_f64();
         rows.push(Row::info(
             "fan-out",
-            "aggregate wall / slowest source walked by fetch_page (the path the aggregate takes)",
+            "aggregate wall / slowest source walked whole by fetch_page (what partitions avoid)",
             format!("{walker_ratio:.2}x"),
         ));
         sandbox.shutdown().await;
