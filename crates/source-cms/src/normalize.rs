@@ -123,11 +123,71 @@ pub(crate) fn decode_for_center(
     // step by step and move each (large) campaign more often.
     let mut campaigns = Vec::with_capacity(records.len());
     for (index, raw) in records.into_iter().enumerate() {
-        let campaign = normalize(source_id, raw, center)
+        let campaign = normalize(source_id, raw, center, true)
             .map_err(|why| record_error(source_id, request, index, why))?;
         campaigns.push(campaign);
     }
     Ok(campaigns)
+}
+
+/// Checks every record of `body` as [`decode_for_center`] does and hands
+/// each one's byte range in `body` to `each`, with its campaign decoded
+/// without `raw` (the range is what a snapshot keeps instead).
+pub(crate) fn scan_records(
+    source_id: &str,
+    request: &str,
+    body: &[u8],
+    center: Option<i64>,
+    mut each: impl FnMut(std::ops::Range<usize>, Campaign),
+) -> Result<(), SourceError> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        decode_json::<RawRecords>(source_id, request, body)?;
+        // serde_json refuses invalid UTF-8 itself; this is a safety net.
+        return Err(SourceError::new(
+            ErrorKind::Decode,
+            source_id,
+            "the response body is not UTF-8",
+        )
+        .with_request(request));
+    };
+    let RawRecords(records) =
+        serde_json::from_str(text).or_else(|_| decode_json(source_id, request, body))?;
+    for (index, raw) in records.into_iter().enumerate() {
+        let campaign = normalize(source_id, raw, center, false)
+            .map_err(|why| record_error(source_id, request, index, why))?;
+        // The raw value borrows from `text`, so its offset is its place in the body.
+        let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        each(start..start + raw.get().len(), campaign);
+    }
+    Ok(())
+}
+
+/// The description of the request for `center`'s campaigns, as errors name it.
+pub(crate) fn center_request(center: i64) -> String {
+    format!("GET campaigns contactCenterId={center}")
+}
+
+/// Decodes one record of `center`'s body that [`scan_records`] delimited
+/// (`text` is its range of the body), keeping it in `raw` if `keep_raw`;
+/// `index` names it in errors.
+pub(crate) fn decode_record(
+    source_id: &str,
+    center: i64,
+    text: &str,
+    index: usize,
+    keep_raw: bool,
+) -> Result<Campaign, SourceError> {
+    let why = match serde_json::from_str::<&RawValue>(text) {
+        Ok(raw) => match normalize(source_id, raw, Some(center), keep_raw) {
+            Ok(campaign) => return Ok(campaign),
+            Err(why) => why,
+        },
+        Err(e) => RecordError {
+            message: e.to_string(),
+            raw: text.to_owned(),
+        },
+    };
+    Err(record_error(source_id, &center_request(center), index, why))
 }
 
 fn record_error(source_id: &str, request: &str, index: usize, why: RecordError) -> SourceError {
@@ -152,6 +212,7 @@ fn normalize(
     source_id: &str,
     raw: &RawValue,
     center: Option<i64>,
+    keep_raw: bool,
 ) -> Result<Campaign, RecordError> {
     let fail = |message: String| RecordError {
         message,
@@ -183,7 +244,9 @@ fn normalize(
         },
         None => Scope::Unscoped,
     };
-    campaign.raw = Some(RawRecord::new(raw.to_owned()));
+    if keep_raw {
+        campaign.raw = Some(RawRecord::new(raw.to_owned()));
+    }
     Ok(campaign)
 }
 

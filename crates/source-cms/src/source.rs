@@ -1,12 +1,12 @@
 //! The `CampaignSource` for the CMS: concurrent download of every configured
 //! contact center, then local filtering, sorting and keyset paging.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex as SyncMutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Capabilities, Filter, Page, PageToken, Secret,
     SortField, SourceError, TokenProvider,
@@ -18,43 +18,10 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
-use crate::normalize::decode_for_center;
+use crate::normalize::center_request;
+use crate::snapshot::{Builder, Entry, Snapshot};
 use crate::wire::parse_error_body;
 use crate::{cursor, PROVIDER};
-
-/// Sorted, filtered views kept per snapshot (one per recent query).
-const MAX_VIEWS: usize = 8;
-
-/// Every campaign of every configured contact center, as one download saw them.
-struct Snapshot {
-    /// When the download started (what freshness is measured from).
-    started: Instant,
-    campaigns: Vec<Campaign>,
-    warnings: Vec<String>,
-    /// `(query fingerprint, indices into campaigns)`, matching and in query order.
-    views: SyncMutex<Vec<(u64, Arc<Vec<usize>>)>>,
-}
-
-impl Snapshot {
-    /// The campaigns matching `query`, in its order, computed once per query.
-    fn view(&self, query: &CampaignQuery) -> Arc<Vec<usize>> {
-        let key = query.fingerprint();
-        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, view)) = views.iter().find(|(k, _)| *k == key) {
-            return Arc::clone(view);
-        }
-        let mut indices: Vec<usize> = (0..self.campaigns.len())
-            .filter(|&i| query.matches(&self.campaigns[i]))
-            .collect();
-        indices.sort_by(|&a, &b| query.compare(&self.campaigns[a], &self.campaigns[b]));
-        let view = Arc::new(indices);
-        if views.len() >= MAX_VIEWS {
-            views.remove(0);
-        }
-        views.push((key, Arc::clone(&view)));
-        view
-    }
-}
 
 /// A [`CampaignSource`] over the CMS campaigns API
 /// (`GET /configuration/hierarchyconfig/campaign?contactCenterId=N`).
@@ -133,39 +100,29 @@ impl CmsSource {
     /// `concurrency` at once). Campaigns come in configuration order, each
     /// center's in the order the CMS sent them; an id seen twice is kept once.
     pub async fn fetch_all(&self) -> Result<Vec<Campaign>, SourceError> {
-        Ok(self.download().await?.0)
+        let snapshot = self.download(None).await?;
+        (0..snapshot.len() as u32)
+            .map(|index| snapshot.decode(&self.source_id, index, true))
+            .collect()
     }
 
-    async fn download(&self) -> Result<(Vec<Campaign>, Vec<String>), SourceError> {
-        let per_center: Vec<(i64, Vec<Campaign>)> =
-            futures::stream::iter(self.centers.iter().copied())
-                .map(|center| async move { self.fetch_center(center).await.map(|c| (center, c)) })
-                .buffered(self.concurrency)
-                .try_collect()
-                .await?;
-        let mut seen = HashSet::new();
-        let mut warnings = Vec::new();
-        let mut all = Vec::with_capacity(per_center.iter().map(|(_, c)| c.len()).sum());
-        for (center, campaigns) in per_center {
-            for campaign in campaigns {
-                if seen.insert(campaign.id.native.clone()) {
-                    all.push(campaign);
-                } else {
-                    warnings.push(format!(
-                        "campaign id {} appeared again (contact center {center}); kept its first record",
-                        campaign.id.native
-                    ));
-                }
-            }
+    /// Downloads every contact center and indexes each body as it arrives
+    /// (in configuration order), building `query`'s view in the same pass.
+    async fn download(&self, query: Option<&CampaignQuery>) -> Result<Snapshot, SourceError> {
+        let mut builder = Builder::new(Instant::now(), query);
+        let mut bodies = std::pin::pin!(futures::stream::iter(self.centers.iter().copied())
+            .map(|center| async move { self.fetch_center(center).await.map(|b| (center, b)) })
+            .buffered(self.concurrency));
+        while let Some((center, body)) = bodies.try_next().await? {
+            builder.add(&self.source_id, &center_request(center), center, body)?;
         }
-        Ok((all, warnings))
+        Ok(builder.finish())
     }
 
-    async fn fetch_center(&self, center: i64) -> Result<Vec<Campaign>, SourceError> {
+    async fn fetch_center(&self, center: i64) -> Result<Bytes, SourceError> {
         let mut url = self.campaigns_url.clone();
         url.query_pairs_mut()
             .append_pair("contactCenterId", &center.to_string());
-        let description = format!("GET campaigns contactCenterId={center}");
         let request = ApiRequest {
             method: Method::GET,
             url,
@@ -174,19 +131,22 @@ impl CmsSource {
                 HeaderValue::from_static("application/json"),
             )]),
             json_body: None,
-            description,
+            description: center_request(center),
         };
         let auth = Auth::Token {
             tokens: &*self.tokens,
             headers: &*self.bearer,
         };
-        let body = self.client.execute(&request, auth).await?;
-        decode_for_center(&self.source_id, &request.description, &body, Some(center))
+        self.client.execute(&request, auth).await
     }
 
     /// The listing to page through: a fresh download for a walk's first page
     /// (`fresh`), otherwise the latest one while younger than the TTL.
-    async fn snapshot(&self, fresh: bool) -> Result<Arc<Snapshot>, SourceError> {
+    async fn snapshot(
+        &self,
+        fresh: bool,
+        query: &CampaignQuery,
+    ) -> Result<Arc<Snapshot>, SourceError> {
         let asked = Instant::now();
         let mut slot = self.snapshot.lock().await;
         if let Some(current) = slot.as_ref() {
@@ -200,14 +160,7 @@ impl CmsSource {
                 return Ok(Arc::clone(current));
             }
         }
-        let started = Instant::now();
-        let (campaigns, warnings) = self.download().await?;
-        let snapshot = Arc::new(Snapshot {
-            started,
-            campaigns,
-            warnings,
-            views: SyncMutex::new(Vec::new()),
-        });
+        let snapshot = Arc::new(self.download(Some(query)).await?);
         *slot = (!self.snapshot_ttl.is_zero()).then(|| Arc::clone(&snapshot));
         Ok(snapshot)
     }
@@ -244,20 +197,18 @@ impl CampaignSource for CmsSource {
             .as_ref()
             .map(|t| cursor::decode(&self.source_id, query, t))
             .transpose()?;
-        let snapshot = self.snapshot(after.is_none()).await?;
-        let view = snapshot.view(query);
+        let snapshot = self.snapshot(after.is_none(), query).await?;
+        let view = snapshot.view(&self.source_id, query)?;
         let start = match &after {
             None => 0,
-            Some(last) => {
-                view.partition_point(|&i| query.compare(&snapshot.campaigns[i], last).is_le())
-            }
+            Some(last) => view.after(&Entry::new(query.sort(), last, 0)),
         };
         let size = query.page_size().unwrap_or(DEFAULT_PAGE_SIZE).max(1) as usize;
         let end = start.saturating_add(size).min(view.len());
-        let items: Vec<Campaign> = view[start..end]
-            .iter()
-            .map(|&i| snapshot.campaigns[i].clone())
-            .collect();
+        let items = view
+            .records(start..end)
+            .map(|index| snapshot.decode(&self.source_id, index, true))
+            .collect::<Result<Vec<Campaign>, SourceError>>()?;
         let next = match items.last() {
             Some(last) if end < view.len() => Some(cursor::encode(query, last)),
             _ => None,

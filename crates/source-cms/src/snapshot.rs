@@ -1,0 +1,367 @@
+//! One download of every configured contact center, kept compact: the
+//! response bodies as they arrived plus a small index per record, so memory
+//! is about the size of the bodies rather than of decoded campaigns. Only
+//! the records of a page being served are decoded again.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use campaign_core::{
+    Campaign, CampaignQuery, ErrorKind, Sort, SortDirection, SortField, SourceError,
+};
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+use crate::normalize::{center_request, decode_record, scan_records};
+
+/// Sorted, filtered views kept per snapshot (one per recent query).
+const MAX_VIEWS: usize = 8;
+
+/// Where a record's text lies: which body, and its byte range there.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    body: u32,
+    start: u32,
+    len: u32,
+}
+
+/// What a view keeps of a matching campaign: enough to order it and to
+/// find its record, nothing else.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    key: Key,
+    /// The native id, the tie-breaker of every order.
+    id: Box<str>,
+    /// Index into [`Snapshot::records`].
+    record: u32,
+}
+
+/// The value of the query's sort field.
+#[derive(Debug)]
+enum Key {
+    Unsorted,
+    Name(Box<str>),
+    Time(Option<DateTime<Utc>>),
+}
+
+impl Entry {
+    /// `campaign`'s entry for a query sorted by `sort`.
+    pub(crate) fn new(sort: Option<Sort>, campaign: &Campaign, record: u32) -> Self {
+        let key = match sort.map(|s| s.field) {
+            None => Key::Unsorted,
+            Some(SortField::Name) => Key::Name(campaign.name.as_str().into()),
+            Some(SortField::CreatedAt) => Key::Time(campaign.created_at),
+            Some(SortField::UpdatedAt) => Key::Time(campaign.updated_at),
+        };
+        Self {
+            key,
+            id: campaign.id.native.as_str().into(),
+            record,
+        }
+    }
+}
+
+/// [`CampaignQuery::compare`] over entries of one source (so ids compare by
+/// their native part): the sort field, missing values last in either
+/// direction, then the id ascending.
+fn compare(sort: Option<Sort>, a: &Entry, b: &Entry) -> Ordering {
+    let directed = |o: Ordering| match sort.map(|s| s.direction) {
+        Some(SortDirection::Desc) => o.reverse(),
+        _ => o,
+    };
+    let by_key = match (&a.key, &b.key) {
+        (Key::Name(x), Key::Name(y)) => directed(x.cmp(y)),
+        (Key::Time(Some(x)), Key::Time(Some(y))) => directed(x.cmp(y)),
+        // Present before missing, whatever the direction.
+        (Key::Time(x), Key::Time(y)) => y.is_some().cmp(&x.is_some()),
+        _ => Ordering::Equal,
+    };
+    by_key.then_with(|| a.id.cmp(&b.id))
+}
+
+/// The matching campaigns of a snapshot in one query's order.
+pub(crate) struct View {
+    sort: Option<Sort>,
+    entries: Vec<Entry>,
+}
+
+impl View {
+    fn new(query: &CampaignQuery) -> Self {
+        Self {
+            sort: query.sort(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn offer(&mut self, query: &CampaignQuery, campaign: &Campaign, record: u32) {
+        if query.matches(campaign) {
+            self.entries.push(Entry::new(self.sort, campaign, record));
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        let sort = self.sort;
+        // Ids are unique in a snapshot, so the order is total.
+        self.entries.sort_unstable_by(|a, b| compare(sort, a, b));
+        self.entries.shrink_to_fit();
+        self
+    }
+
+    /// How many campaigns match.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The position of the first entry ordered after `last`.
+    pub(crate) fn after(&self, last: &Entry) -> usize {
+        self.entries
+            .partition_point(|e| compare(self.sort, e, last).is_le())
+    }
+
+    /// Record indices of the entries in `range`.
+    pub(crate) fn records(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = u32> + '_ {
+        self.entries[range].iter().map(|e| e.record)
+    }
+}
+
+/// Every campaign of every configured contact center, as one download saw them.
+pub(crate) struct Snapshot {
+    /// When the download started (what freshness is measured from).
+    pub(crate) started: Instant,
+    /// Each contact center's response body, with the center it was asked for.
+    bodies: Vec<(i64, Bytes)>,
+    /// Every kept record, in configuration order, each center's as sent.
+    records: Vec<Record>,
+    pub(crate) warnings: Vec<String>,
+    /// `(query fingerprint, view)`, most recent last.
+    views: Mutex<Vec<(u64, Arc<View>)>>,
+}
+
+impl Snapshot {
+    /// Number of campaigns (after dropping repeated ids).
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Decodes record `index`, with `raw` if `keep_raw`.
+    pub(crate) fn decode(
+        &self,
+        source_id: &str,
+        index: u32,
+        keep_raw: bool,
+    ) -> Result<Campaign, SourceError> {
+        let record = self.records[index as usize];
+        let (center, body) = &self.bodies[record.body as usize];
+        let start = record.start as usize;
+        // The scan checked the whole body as UTF-8 and the range as a record.
+        let text = body
+            .get(start..start + record.len as usize)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .ok_or_else(|| {
+                SourceError::new(
+                    ErrorKind::Protocol,
+                    source_id,
+                    "snapshot record out of range",
+                )
+                .with_request(center_request(*center))
+            })?;
+        decode_record(source_id, *center, text, index as usize, keep_raw)
+    }
+
+    /// The campaigns matching `query`, in its order, computed once per query.
+    pub(crate) fn view(
+        &self,
+        source_id: &str,
+        query: &CampaignQuery,
+    ) -> Result<Arc<View>, SourceError> {
+        let key = query.fingerprint();
+        if let Some(view) = self.cached(key) {
+            return Ok(view);
+        }
+        let mut view = View::new(query);
+        for index in 0..self.records.len() as u32 {
+            view.offer(query, &self.decode(source_id, index, false)?, index);
+        }
+        Ok(self.keep(key, view.finish()))
+    }
+
+    fn cached(&self, key: u64) -> Option<Arc<View>> {
+        let views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        views
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| Arc::clone(v))
+    }
+
+    fn keep(&self, key: u64, view: View) -> Arc<View> {
+        let mut views = self.views.lock().unwrap_or_else(|p| p.into_inner());
+        // Another page may have built the same view meanwhile.
+        if let Some((_, existing)) = views.iter().find(|(k, _)| *k == key) {
+            return Arc::clone(existing);
+        }
+        let view = Arc::new(view);
+        if views.len() >= MAX_VIEWS {
+            views.remove(0);
+        }
+        views.push((key, Arc::clone(&view)));
+        view
+    }
+}
+
+/// Builds a [`Snapshot`] one contact center's body at a time, checking each
+/// record, dropping repeated ids and (optionally) building the view of the
+/// query that asked for the download in the same pass.
+pub(crate) struct Builder<'q> {
+    started: Instant,
+    bodies: Vec<(i64, Bytes)>,
+    records: Vec<Record>,
+    warnings: Vec<String>,
+    /// Ids seen so far; CMS ids are integers, so most fit the smaller set.
+    seen_numbers: HashSet<i64>,
+    seen_other: HashSet<String>,
+    view: Option<(&'q CampaignQuery, View)>,
+}
+
+impl<'q> Builder<'q> {
+    pub(crate) fn new(started: Instant, query: Option<&'q CampaignQuery>) -> Self {
+        Self {
+            started,
+            bodies: Vec::new(),
+            records: Vec::new(),
+            warnings: Vec::new(),
+            seen_numbers: HashSet::new(),
+            seen_other: HashSet::new(),
+            view: query.map(|q| (q, View::new(q))),
+        }
+    }
+
+    /// Indexes the body of `center`'s response to `request`.
+    pub(crate) fn add(
+        &mut self,
+        source_id: &str,
+        request: &str,
+        center: i64,
+        body: Bytes,
+    ) -> Result<(), SourceError> {
+        let too_large = || {
+            SourceError::new(
+                ErrorKind::Decode,
+                source_id,
+                "response body of 4 GiB or more; refused",
+            )
+            .with_request(request)
+        };
+        let body_index = u32::try_from(self.bodies.len()).map_err(|_| too_large())?;
+        if u32::try_from(body.len()).is_err() {
+            return Err(too_large());
+        }
+        let Self {
+            records,
+            warnings,
+            seen_numbers,
+            seen_other,
+            view,
+            ..
+        } = self;
+        scan_records(
+            source_id,
+            request,
+            &body,
+            Some(center),
+            |range, campaign| {
+                let native = &campaign.id.native;
+                let first = match native.parse::<i64>() {
+                    Ok(n) if n.to_string() == *native => seen_numbers.insert(n),
+                    _ => seen_other.insert(native.clone()),
+                };
+                if !first {
+                    warnings.push(format!(
+                    "campaign id {native} appeared again (contact center {center}); kept its first record"
+                ));
+                    return;
+                }
+                // Both fit: the body's length was checked above.
+                let index = records.len() as u32;
+                records.push(Record {
+                    body: body_index,
+                    start: range.start as u32,
+                    len: range.len() as u32,
+                });
+                if let Some((query, view)) = view {
+                    view.offer(query, &campaign, index);
+                }
+            },
+        )?;
+        self.bodies.push((center, body));
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Snapshot {
+        self.records.shrink_to_fit();
+        let views = self
+            .view
+            .map(|(query, view)| (query.fingerprint(), Arc::new(view.finish())))
+            .into_iter()
+            .collect();
+        Snapshot {
+            started: self.started,
+            bodies: self.bodies,
+            records: self.records,
+            warnings: self.warnings,
+            views: Mutex::new(views),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use campaign_core::{CampaignId, Channel};
+
+    /// The compact order is exactly `CampaignQuery::compare`'s, for every sort.
+    #[test]
+    fn entry_order_matches_query_compare() {
+        let names = ["", "Alpha", "alpha", "Beta", "Ärger", "Beta"];
+        let times = [
+            None,
+            Some("2026-01-01T00:00:00Z"),
+            Some("2026-01-01T00:00:00Z"),
+            Some("2025-06-01T12:00:00.5Z"),
+        ];
+        let mut campaigns = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            for (j, created) in times.iter().enumerate() {
+                let updated = times[(i + j) % times.len()];
+                let id = format!("{}", (i * 7 + j * 13) % 100);
+                let mut c = Campaign::new(CampaignId::new("cms", id), "cms", *name, Channel::Voice);
+                c.created_at = created.map(|t| t.parse().unwrap());
+                c.updated_at = updated.map(|t| t.parse().unwrap());
+                campaigns.push(c);
+            }
+        }
+        let mut sorts = vec![None];
+        for field in [SortField::Name, SortField::CreatedAt, SortField::UpdatedAt] {
+            sorts.push(Some(Sort::asc(field)));
+            sorts.push(Some(Sort::desc(field)));
+        }
+        for sort in sorts {
+            let mut builder = CampaignQuery::builder();
+            if let Some(sort) = sort {
+                builder = builder.sort(sort);
+            }
+            let query = builder.build().unwrap();
+            for a in &campaigns {
+                for b in &campaigns {
+                    let (ea, eb) = (Entry::new(sort, a, 0), Entry::new(sort, b, 0));
+                    assert_eq!(
+                        compare(sort, &ea, &eb),
+                        query.compare(a, b),
+                        "{sort:?} {a:?} {b:?}"
+                    );
+                }
+            }
+        }
+    }
+}
