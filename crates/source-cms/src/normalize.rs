@@ -138,7 +138,7 @@ pub(crate) fn scan_records(
     request: &str,
     body: &[u8],
     center: Option<i64>,
-    mut each: impl FnMut(std::ops::Range<usize>, Campaign),
+    mut each: impl FnMut(std::ops::Range<usize>, Campaign) -> Result<(), SourceError>,
 ) -> Result<(), SourceError> {
     let Ok(text) = std::str::from_utf8(body) else {
         decode_json::<RawRecords>(source_id, request, body)?;
@@ -157,7 +157,7 @@ pub(crate) fn scan_records(
             .map_err(|why| record_error(source_id, request, index, why))?;
         // The raw value borrows from `text`, so its offset is its place in the body.
         let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-        each(start..start + raw.get().len(), campaign);
+        each(start..start + raw.get().len(), campaign)?;
     }
     Ok(())
 }

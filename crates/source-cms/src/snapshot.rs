@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -28,14 +29,16 @@ struct Record {
 }
 
 /// What a view keeps of a matching campaign: enough to order it and to
-/// find its record, nothing else.
+/// find its record, nothing else (40 bytes, no allocation unless sorted by name).
 #[derive(Debug)]
-pub(crate) struct Entry {
+struct Entry {
     key: Key,
-    /// The native id, the tie-breaker of every order.
-    id: Box<str>,
+    /// The native id's magnitude; see [`IntId`].
+    mag: u64,
     /// Index into [`Snapshot::records`].
     record: u32,
+    /// Whether the native id is negative.
+    neg: bool,
 }
 
 /// The value of the query's sort field.
@@ -46,39 +49,141 @@ enum Key {
     Time(Option<DateTime<Utc>>),
 }
 
-impl Entry {
-    /// `campaign`'s entry for a query sorted by `sort`.
-    pub(crate) fn new(sort: Option<Sort>, campaign: &Campaign, record: u32) -> Self {
-        let key = match sort.map(|s| s.field) {
+impl Key {
+    fn new(sort: Option<Sort>, campaign: &Campaign) -> Self {
+        match sort.map(|s| s.field) {
             None => Key::Unsorted,
             Some(SortField::Name) => Key::Name(campaign.name.as_str().into()),
             Some(SortField::CreatedAt) => Key::Time(campaign.created_at),
             Some(SortField::UpdatedAt) => Key::Time(campaign.updated_at),
-        };
-        Self {
-            key,
-            id: campaign.id.native.as_str().into(),
-            record,
         }
     }
 }
 
-/// [`CampaignQuery::compare`] over entries of one source (so ids compare by
-/// their native part): the sort field, missing values last in either
-/// direction, then the id ascending.
-fn compare(sort: Option<Sort>, a: &Entry, b: &Entry) -> Ordering {
+/// A native id as the decoder writes it (a decimal integer without leading
+/// zeros, `FlexId` in `wire.rs`), held as a number that orders like its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct IntId {
+    neg: bool,
+    mag: u64,
+}
+
+impl IntId {
+    /// `None` for text that is not a canonical integer.
+    fn parse(text: &str) -> Option<Self> {
+        let (neg, digits) = match text.strip_prefix('-') {
+            Some(digits) => (true, digits),
+            None => (false, text),
+        };
+        let canonical = !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits.len() == 1 || !digits.starts_with('0'));
+        canonical
+            .then(|| digits.parse().ok())
+            .flatten()
+            .map(|mag| Self { neg, mag })
+    }
+
+    /// The order of the two ids' texts (`"10" < "9"`, `"-1" < "0"`), computed
+    /// without writing them: `-` sorts before digits, and two digit strings
+    /// compare like the numbers padded with zeros to the same length, the
+    /// shorter first when those are equal.
+    fn cmp_text(self, other: Self) -> Ordering {
+        fn digits(n: u64) -> u32 {
+            n.checked_ilog10().map_or(1, |l| l + 1)
+        }
+        match (self.neg, other.neg) {
+            (true, false) => return Ordering::Less,
+            (false, true) => return Ordering::Greater,
+            _ => {}
+        }
+        let (da, db) = (digits(self.mag), digits(other.mag));
+        let width = da.max(db);
+        let pad = |n: u64, d: u32| u128::from(n) * 10u128.pow(width - d);
+        pad(self.mag, da).cmp(&pad(other.mag, db)).then(da.cmp(&db))
+    }
+}
+
+impl fmt::Display for IntId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.neg {
+            f.write_str("-")?;
+        }
+        write!(f, "{}", self.mag)
+    }
+}
+
+impl Entry {
+    /// `campaign`'s entry for a query sorted by `sort`.
+    fn new(
+        source_id: &str,
+        sort: Option<Sort>,
+        campaign: &Campaign,
+        record: u32,
+    ) -> Result<Self, SourceError> {
+        let id = int_id(source_id, &campaign.id.native)?;
+        Ok(Self {
+            key: Key::new(sort, campaign),
+            mag: id.mag,
+            record,
+            neg: id.neg,
+        })
+    }
+
+    fn id(&self) -> IntId {
+        IntId {
+            neg: self.neg,
+            mag: self.mag,
+        }
+    }
+}
+
+fn int_id(source_id: &str, native: &str) -> Result<IntId, SourceError> {
+    IntId::parse(native).ok_or_else(|| {
+        SourceError::new(
+            ErrorKind::Protocol,
+            source_id,
+            format!("campaign id {native:?} is not an integer"),
+        )
+    })
+}
+
+/// The last campaign of a page, as a page token describes it.
+#[derive(Debug)]
+pub(crate) struct Probe {
+    key: Key,
+    id: String,
+}
+
+impl Probe {
+    pub(crate) fn new(sort: Option<Sort>, campaign: &Campaign) -> Self {
+        Self {
+            key: Key::new(sort, campaign),
+            id: campaign.id.native.clone(),
+        }
+    }
+}
+
+/// [`CampaignQuery::compare`] of two sort keys, without the id: missing
+/// values last in either direction.
+fn compare_keys(sort: Option<Sort>, a: &Key, b: &Key) -> Ordering {
     let directed = |o: Ordering| match sort.map(|s| s.direction) {
         Some(SortDirection::Desc) => o.reverse(),
         _ => o,
     };
-    let by_key = match (&a.key, &b.key) {
+    match (a, b) {
         (Key::Name(x), Key::Name(y)) => directed(x.cmp(y)),
         (Key::Time(Some(x)), Key::Time(Some(y))) => directed(x.cmp(y)),
         // Present before missing, whatever the direction.
         (Key::Time(x), Key::Time(y)) => y.is_some().cmp(&x.is_some()),
         _ => Ordering::Equal,
-    };
-    by_key.then_with(|| a.id.cmp(&b.id))
+    }
+}
+
+/// [`CampaignQuery::compare`] over entries of one source (so ids compare by
+/// their native text): the sort key, then the id ascending.
+fn compare(sort: Option<Sort>, a: &Entry, b: &Entry) -> Ordering {
+    compare_keys(sort, &a.key, &b.key).then_with(|| a.id().cmp_text(b.id()))
 }
 
 /// The matching campaigns of a snapshot in one query's order.
@@ -95,10 +200,18 @@ impl View {
         }
     }
 
-    fn offer(&mut self, query: &CampaignQuery, campaign: &Campaign, record: u32) {
+    fn offer(
+        &mut self,
+        source_id: &str,
+        query: &CampaignQuery,
+        campaign: &Campaign,
+        record: u32,
+    ) -> Result<(), SourceError> {
         if query.matches(campaign) {
-            self.entries.push(Entry::new(self.sort, campaign, record));
+            self.entries
+                .push(Entry::new(source_id, self.sort, campaign, record)?);
         }
+        Ok(())
     }
 
     fn finish(mut self) -> Self {
@@ -115,9 +228,17 @@ impl View {
     }
 
     /// The position of the first entry ordered after `last`.
-    pub(crate) fn after(&self, last: &Entry) -> usize {
-        self.entries
-            .partition_point(|e| compare(self.sort, e, last).is_le())
+    pub(crate) fn after(&self, last: &Probe) -> usize {
+        // A token's id need not be one this source wrote.
+        let last_id = IntId::parse(&last.id);
+        self.entries.partition_point(|e| {
+            compare_keys(self.sort, &e.key, &last.key)
+                .then_with(|| match last_id {
+                    Some(id) => e.id().cmp_text(id),
+                    None => e.id().to_string().as_str().cmp(last.id.as_str()),
+                })
+                .is_le()
+        })
     }
 
     /// Record indices of the entries in `range`.
@@ -182,7 +303,12 @@ impl Snapshot {
         }
         let mut view = View::new(query);
         for index in 0..self.records.len() as u32 {
-            view.offer(query, &self.decode(source_id, index, false)?, index);
+            view.offer(
+                source_id,
+                query,
+                &self.decode(source_id, index, false)?,
+                index,
+            )?;
         }
         Ok(self.keep(key, view.finish()))
     }
@@ -218,9 +344,8 @@ pub(crate) struct Builder<'q> {
     bodies: Vec<(i64, Bytes)>,
     records: Vec<Record>,
     warnings: Vec<String>,
-    /// Ids seen so far; CMS ids are integers, so most fit the smaller set.
-    seen_numbers: HashSet<i64>,
-    seen_other: HashSet<String>,
+    /// Ids seen so far.
+    seen: HashSet<IntId>,
     view: Option<(&'q CampaignQuery, View)>,
 }
 
@@ -231,8 +356,7 @@ impl<'q> Builder<'q> {
             bodies: Vec::new(),
             records: Vec::new(),
             warnings: Vec::new(),
-            seen_numbers: HashSet::new(),
-            seen_other: HashSet::new(),
+            seen: HashSet::new(),
             view: query.map(|q| (q, View::new(q))),
         }
     }
@@ -260,8 +384,7 @@ impl<'q> Builder<'q> {
         let Self {
             records,
             warnings,
-            seen_numbers,
-            seen_other,
+            seen,
             view,
             ..
         } = self;
@@ -272,15 +395,11 @@ impl<'q> Builder<'q> {
             Some(center),
             |range, campaign| {
                 let native = &campaign.id.native;
-                let first = match native.parse::<i64>() {
-                    Ok(n) if n.to_string() == *native => seen_numbers.insert(n),
-                    _ => seen_other.insert(native.clone()),
-                };
-                if !first {
+                if !seen.insert(int_id(source_id, native)?) {
                     warnings.push(format!(
-                    "campaign id {native} appeared again (contact center {center}); kept its first record"
-                ));
-                    return;
+                        "campaign id {native} appeared again (contact center {center}); kept its first record"
+                    ));
+                    return Ok(());
                 }
                 // Both fit: the body's length was checked above.
                 let index = records.len() as u32;
@@ -289,8 +408,9 @@ impl<'q> Builder<'q> {
                     start: range.start as u32,
                     len: range.len() as u32,
                 });
-                if let Some((query, view)) = view {
-                    view.offer(query, &campaign, index);
+                match view {
+                    Some((query, view)) => view.offer(source_id, query, &campaign, index),
+                    None => Ok(()),
                 }
             },
         )?;
@@ -320,7 +440,47 @@ mod tests {
     use super::*;
     use campaign_core::{CampaignId, Channel};
 
-    /// The compact order is exactly `CampaignQuery::compare`'s, for every sort.
+    const IDS: [&str; 12] = [
+        "0",
+        "9",
+        "10",
+        "100",
+        "1001",
+        "99",
+        "-1",
+        "-12",
+        "-3",
+        "18446744073709551615",
+        "9223372036854775807",
+        "-9223372036854775808",
+    ];
+
+    #[test]
+    fn integer_ids_order_like_their_text() {
+        for a in IDS {
+            let ia = IntId::parse(a).unwrap();
+            assert_eq!(ia.to_string(), a);
+            for b in IDS {
+                let ib = IntId::parse(b).unwrap();
+                assert_eq!(ia.cmp_text(ib), a.cmp(b), "{a} {b}");
+            }
+        }
+        for text in [
+            "",
+            "-",
+            "01",
+            "+1",
+            "1.0",
+            "x",
+            "-0x",
+            "18446744073709551616",
+        ] {
+            assert_eq!(IntId::parse(text), None, "{text:?}");
+        }
+    }
+
+    /// The compact order is exactly `CampaignQuery::compare`'s, for every
+    /// sort, and a token's probe (any id text) lands where `compare` says.
     #[test]
     fn entry_order_matches_query_compare() {
         let names = ["", "Alpha", "alpha", "Beta", "Ärger", "Beta"];
@@ -334,7 +494,7 @@ mod tests {
         for (i, name) in names.iter().enumerate() {
             for (j, created) in times.iter().enumerate() {
                 let updated = times[(i + j) % times.len()];
-                let id = format!("{}", (i * 7 + j * 13) % 100);
+                let id = IDS[(i * 7 + j * 5) % IDS.len()];
                 let mut c = Campaign::new(CampaignId::new("cms", id), "cms", *name, Channel::Voice);
                 c.created_at = created.map(|t| t.parse().unwrap());
                 c.updated_at = updated.map(|t| t.parse().unwrap());
@@ -352,15 +512,32 @@ mod tests {
                 builder = builder.sort(sort);
             }
             let query = builder.build().unwrap();
+            let entry = |c: &Campaign| Entry::new("cms", sort, c, 0).unwrap();
             for a in &campaigns {
                 for b in &campaigns {
-                    let (ea, eb) = (Entry::new(sort, a, 0), Entry::new(sort, b, 0));
                     assert_eq!(
-                        compare(sort, &ea, &eb),
+                        compare(sort, &entry(a), &entry(b)),
                         query.compare(a, b),
                         "{sort:?} {a:?} {b:?}"
                     );
                 }
+            }
+            // Resuming after a probe, including ids this source never writes.
+            let mut sorted = campaigns.clone();
+            sorted.sort_by(|a, b| query.compare(a, b));
+            let view = View {
+                sort,
+                entries: sorted.iter().map(entry).collect(),
+            };
+            let mut probes = campaigns.clone();
+            for (k, text) in ["", "abc", "05", "-", "10"].iter().enumerate() {
+                let mut p = campaigns[k * 3].clone();
+                p.id.native = (*text).into();
+                probes.push(p);
+            }
+            for p in &probes {
+                let expected = sorted.partition_point(|c| query.compare(c, p).is_le());
+                assert_eq!(view.after(&Probe::new(sort, p)), expected, "{sort:?} {p:?}");
             }
         }
     }

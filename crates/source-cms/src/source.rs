@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
 use crate::normalize::center_request;
-use crate::snapshot::{Builder, Entry, Snapshot};
+use crate::snapshot::{Builder, Probe, Snapshot};
 use crate::wire::parse_error_body;
 use crate::{cursor, PROVIDER};
 
@@ -201,7 +201,7 @@ impl CampaignSource for CmsSource {
         let view = snapshot.view(&self.source_id, query)?;
         let start = match &after {
             None => 0,
-            Some(last) => view.after(&Entry::new(query.sort(), last, 0)),
+            Some(last) => view.after(&Probe::new(query.sort(), last)),
         };
         let size = query.page_size().unwrap_or(DEFAULT_PAGE_SIZE).max(1) as usize;
         let end = start.saturating_add(size).min(view.len());
