@@ -344,8 +344,9 @@ pub(crate) struct Builder<'q> {
     bodies: Vec<(i64, Bytes)>,
     records: Vec<Record>,
     warnings: Vec<String>,
-    /// Ids seen so far.
-    seen: HashSet<IntId>,
+    /// Magnitudes of the ids seen so far, `[non-negative, negative]`: two
+    /// sets of `u64` take half the memory of one of `IntId`s.
+    seen: [HashSet<u64>; 2],
     view: Option<(&'q CampaignQuery, View)>,
 }
 
@@ -356,7 +357,7 @@ impl<'q> Builder<'q> {
             bodies: Vec::new(),
             records: Vec::new(),
             warnings: Vec::new(),
-            seen: HashSet::new(),
+            seen: [HashSet::new(), HashSet::new()],
             view: query.map(|q| (q, View::new(q))),
         }
     }
@@ -395,7 +396,8 @@ impl<'q> Builder<'q> {
             Some(center),
             |range, campaign| {
                 let native = &campaign.id.native;
-                if !seen.insert(int_id(source_id, native)?) {
+                let id = int_id(source_id, native)?;
+                if !seen[usize::from(id.neg)].insert(id.mag) {
                     warnings.push(format!(
                         "campaign id {native} appeared again (contact center {center}); kept its first record"
                     ));
@@ -540,5 +542,42 @@ mod tests {
                 assert_eq!(view.after(&Probe::new(sort, p)), expected, "{sort:?} {p:?}");
             }
         }
+    }
+
+    #[test]
+    fn repeated_ids_are_kept_once_across_bodies_and_signs() {
+        let query = CampaignQuery::builder()
+            .sort(Sort::asc(SortField::Name))
+            .build()
+            .unwrap();
+        let mut builder = Builder::new(Instant::now(), Some(&query));
+        let first = Bytes::from_static(br#"[{"campaignContextId":5,"campaignContextName":"b"}, {"campaignContextId":-5,"campaignContextName":"a"}]"#);
+        let second = Bytes::from_static(
+            br#"[ {"campaignContextId":"5"}, {"campaignContextId":6, "campaignContextName":"c"} ]"#,
+        );
+        builder.add("cms", "GET 1", 1, first).unwrap();
+        builder.add("cms", "GET 2", 2, second).unwrap();
+        let snapshot = builder.finish();
+        assert_eq!(snapshot.len(), 3);
+        assert_eq!(snapshot.warnings.len(), 1, "{:?}", snapshot.warnings);
+        assert!(snapshot.warnings[0].contains("campaign id 5 appeared again (contact center 2)"));
+        let view = snapshot.view("cms", &query).unwrap();
+        let names: Vec<String> = view
+            .records(0..view.len())
+            .map(|i| snapshot.decode("cms", i, true).unwrap().name)
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        let c = snapshot.decode("cms", 2, true).unwrap();
+        assert_eq!(
+            c.raw.as_ref().map(|r| r.get()),
+            Some(r#"{"campaignContextId":6, "campaignContextName":"c"}"#)
+        );
+        assert_eq!(
+            c.scope,
+            campaign_core::Scope::ContactCenter {
+                contact_center_id: 2,
+                process_id: None
+            }
+        );
     }
 }
