@@ -268,7 +268,10 @@ mod tests {
         let mut seen = SeenIds::new();
         assert!(seen.is_empty());
         for i in 0..10_000 {
-            assert!(seen.insert(&CampaignId::new("s", i.to_string())), "{i} is new");
+            assert!(
+                seen.insert(&CampaignId::new("s", i.to_string())),
+                "{i} is new"
+            );
         }
         assert!(!seen.insert(&CampaignId::new("s", "42")));
         // The same native id from another source is another campaign.
