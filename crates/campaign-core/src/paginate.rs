@@ -103,6 +103,9 @@ struct Walker<S: ?Sized> {
     seen: SeenIds,
     queue: VecDeque<PageToken>,
     in_flight: FuturesOrdered<PageFuture>,
+    /// Tokens of the announced pages not yet read, in order: each page's
+    /// `next` must be the front one, or the plan is dropped.
+    plan: VecDeque<PageToken>,
     planned: bool,
     pages: usize,
     skip_first: usize,
@@ -131,6 +134,11 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
     }
 
     /// Queues what follows `page`; returns false when the walk is over.
+    ///
+    /// Announced pages are fetched ahead, but each page's `next` stays
+    /// authoritative: when it is not the next announced page (the source saw
+    /// its data move and changed course), the rest of the plan is dropped,
+    /// in-flight fetches included, and the walk continues from `next`.
     fn plan_after(&mut self, page: &mut Page) -> bool {
         let next = page.next.take();
         if !self.planned && !page.following.is_empty() {
@@ -138,20 +146,40 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             self.queue.extend(next);
             self.queue
                 .append(&mut std::mem::take(&mut page.following).into());
+            self.plan = self.queue.clone();
             return !self.queue.is_empty();
         }
+        let in_plan = self.plan.pop_front().is_some();
         let Some(next) = next else {
             // An early end inside a planned run ends the walk: drop the rest.
-            self.queue.clear();
-            self.in_flight = FuturesOrdered::new();
+            self.drop_plan();
             return false;
         };
-        if !self.planned || (self.queue.is_empty() && self.in_flight.is_empty()) {
+        match self.plan.front() {
+            Some(planned) if *planned == next => {}
+            Some(_) => {
+                tracing::debug!(
+                    source = self.source.id(),
+                    page = self.pages,
+                    "the source changed course: dropping the announced pages"
+                );
+                self.drop_plan();
+                self.queue.push_back(next);
+            }
             // Sequential paging, or the planned run ran out while the source
             // says there is more: continue from its token.
-            self.queue.push_back(next);
+            None if !in_plan || (self.queue.is_empty() && self.in_flight.is_empty()) => {
+                self.queue.push_back(next);
+            }
+            None => {}
         }
         true
+    }
+
+    fn drop_plan(&mut self) {
+        self.queue.clear();
+        self.plan.clear();
+        self.in_flight = FuturesOrdered::new();
     }
 
     fn protocol_error(&self, message: String) -> SourceError {
@@ -235,6 +263,7 @@ where
         seen: SeenIds::new(),
         queue: VecDeque::new(),
         in_flight: FuturesOrdered::new(),
+        plan: VecDeque::new(),
         planned: false,
         pages: 0,
         skip_first: from.offset,
@@ -262,6 +291,64 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capabilities::Capabilities;
+    use crate::model::Channel;
+    use crate::source::WalkOptions;
+    use async_trait::async_trait;
+
+    /// Announces pages p2..p4 on the first page, then changes course at p2.
+    #[derive(Debug)]
+    struct ChangesCourse;
+
+    fn campaign(native: &str) -> Campaign {
+        Campaign::new(CampaignId::new("s", native), "test", native, Channel::Voice)
+    }
+
+    #[async_trait]
+    impl CampaignSource for ChangesCourse {
+        fn id(&self) -> &str {
+            "s"
+        }
+        fn provider(&self) -> &str {
+            "test"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::local_only()
+        }
+        fn walk_options(&self) -> WalkOptions {
+            WalkOptions {
+                prefetch: 3,
+                ..WalkOptions::default()
+            }
+        }
+        async fn fetch_page(&self, _: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+            let token = token.map(|t| t.as_str().to_owned());
+            let page = |ids: &[&str], next: Option<&str>| {
+                Page::new(
+                    ids.iter().map(|id| campaign(id)).collect(),
+                    next.map(PageToken::new),
+                )
+            };
+            Ok(match token.as_deref() {
+                None => page(&["1", "2"], Some("p2"))
+                    .with_following(vec![PageToken::new("p3"), PageToken::new("p4")]),
+                Some("p2") => page(&["3", "4"], Some("resync")),
+                Some("p3") => page(&["stale-3"], Some("p4")),
+                Some("p4") => page(&["stale-4"], None),
+                Some("resync") => page(&["5"], None),
+                Some(other) => panic!("unexpected token {other}"),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_next_off_the_plan_drops_the_announced_pages() {
+        let ids: Vec<String> = walk_pages(Arc::new(ChangesCourse), CampaignQuery::all())
+            .map(|c| c.unwrap().id.native)
+            .collect()
+            .await;
+        assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    }
 
     #[test]
     fn seen_ids_tell_repeats_from_new_ids() {

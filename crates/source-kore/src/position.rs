@@ -32,6 +32,11 @@ pub(crate) struct ChannelPos {
     /// `totalResults` reported by the channel's first page.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub(crate) total: Option<u64>,
+    /// The listing moved during the walk (`totalResults` changed): from here
+    /// pages are read one after another, never ahead. Set, it also makes the
+    /// token differ from the announced one, which drops the walker's plan.
+    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) resync: bool,
 }
 
 impl ChannelPos {
@@ -43,6 +48,7 @@ impl ChannelPos {
             done: false,
             anchor: None,
             total: None,
+            resync: false,
         }
     }
 }

@@ -313,11 +313,16 @@ impl Inner {
             Some(true) => true,
             None => page.total_results.is_none_or(|t| end < t),
         };
+        let mut resync = pos.resync;
         if let (Some(before), Some(now)) = (pos.total, page.total_results) {
-            if before != now {
+            if before != now && !pos.resync {
+                // Pages fetched ahead may have been answered before this
+                // change and miss what it shifted: read on one page at a time
+                // (repeats are dropped) instead of trusting them.
+                resync = true;
                 warnings.push(format!(
                     "{channel}: totalResults changed from {before} to {now} during the walk; \
-                     offset paging may skip campaigns (repeats are dropped)"
+                     reading the rest page by page"
                 ));
             }
         }
@@ -331,6 +336,7 @@ impl Inner {
                 pos.anchor.clone()
             },
             total: pos.total.or(page.total_results),
+            resync,
         };
         Ok(Step {
             items: page.campaigns,
