@@ -43,12 +43,14 @@ mod config;
 mod limiter;
 mod response;
 mod url_rules;
+mod wire;
 
 pub use client::{ApiRequest, Auth, AuthHeaders, HttpClient};
 pub use config::{HttpConfig, RetryPolicy};
 pub use limiter::RateLimiter;
 pub use response::{decode_json, parse_retry_after, snippet, ErrorBodyParser, ProviderError};
 pub use url_rules::{check_base_url, is_loopback, join_segments};
+pub use wire::{parse_utc_fast, RawRecords};
 
 /// Re-exported so providers and callers use the same HTTP types.
 pub use reqwest::{header, Method};

@@ -3,11 +3,11 @@
 use campaign_core::{
     Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, Scope, SourceError,
 };
-use campaign_http::{decode_json, snippet};
+use campaign_http::{decode_json, snippet, RawRecords};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-use crate::wire::{CmsCampaign, RawRecords};
+use crate::wire::CmsCampaign;
 use crate::PROVIDER;
 
 /// The channel of a record whose `campaignContextType` is missing or empty.

@@ -7,12 +7,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
-use campaign_http::ProviderError;
+use campaign_http::{parse_utc_fast, ProviderError};
 
 /// One record of `GET /configuration/hierarchyconfig/campaign`, its text
 /// fields borrowed from the body (owned only where the JSON escapes
@@ -51,36 +50,6 @@ pub(crate) struct CmsCampaign<'a> {
     /// Record version number.
     #[serde(default, deserialize_with = "flex_int")]
     pub version: Option<i64>,
-}
-
-/// An array of records, each kept as its unparsed slice of the body.
-///
-/// Filled with room for a typical page up front: growing the `Vec` by
-/// doubling showed up as about 5% of a page's decode.
-#[derive(Debug, Default)]
-pub(crate) struct RawRecords<'a>(pub(crate) Vec<&'a RawValue>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawRecords<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_seq(RawRecordsVisitor(std::marker::PhantomData))
-    }
-}
-
-struct RawRecordsVisitor<'a>(std::marker::PhantomData<&'a RawValue>);
-
-impl<'de: 'a, 'a> Visitor<'de> for RawRecordsVisitor<'a> {
-    type Value = RawRecords<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).max(64));
-        while let Some(record) = seq.next_element::<&'de RawValue>()? {
-            records.push(record);
-        }
-        Ok(RawRecords(records))
-    }
 }
 
 /// The documented error body: `{statusCode, status, errorCode, errorMessage}`.
@@ -146,43 +115,6 @@ pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
-}
-
-/// The common shape, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read without
-/// chrono's general parser (it runs for two fields of every record); any
-/// other shape (offsets, leap seconds, more than 9 fraction digits) returns
-/// `None` and goes the general way, which gives the same instant for this one.
-fn parse_utc_fast(text: &str) -> Option<DateTime<Utc>> {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        b.get(range)?.iter().try_fold(0u32, |n, &c| {
-            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-        })
-    };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-        || !matches!(b[b.len() - 1], b'Z' | b'z')
-    {
-        return None;
-    }
-    let second = digits(17..19)?;
-    if second > 59 {
-        return None;
-    }
-    let nanos = match &b[19..b.len() - 1] {
-        [] => 0,
-        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            digits(20..b.len() - 1)? * 10u32.pow(9 - fraction.len() as u32)
-        }
-        _ => return None,
-    };
-    let date = NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
-    let time = date.and_hms_nano_opt(digits(11..13)?, digits(14..16)?, second, nanos)?;
-    Some(time.and_utc())
 }
 
 fn flex_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
@@ -363,7 +295,6 @@ mod tests {
             let general = DateTime::parse_from_rfc3339(text)
                 .unwrap()
                 .with_timezone(&Utc);
-            assert_eq!(parse_utc_fast(text), Some(general), "{text}");
             assert_eq!(parse_time(text), Some(general), "{text}");
         }
         for text in [

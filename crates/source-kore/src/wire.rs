@@ -15,9 +15,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use campaign_core::ListRef;
+use campaign_http::RawRecords;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 /// The response envelope.
 #[derive(Debug, Deserialize)]
@@ -46,36 +46,6 @@ pub(crate) struct Data<'a> {
     pub(crate) total_pages: Option<u64>,
     #[serde(default, deserialize_with = "loose_u64")]
     pub(crate) total_results: Option<u64>,
-}
-
-/// An array of records, each kept as its unparsed slice of the body.
-///
-/// Filled with room for a typical page up front: growing the `Vec` by
-/// doubling showed up as about 5% of a page's decode.
-#[derive(Debug, Default)]
-pub(crate) struct RawRecords<'a>(pub(crate) Vec<&'a RawValue>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawRecords<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_seq(RawRecordsVisitor(std::marker::PhantomData))
-    }
-}
-
-struct RawRecordsVisitor<'a>(std::marker::PhantomData<&'a RawValue>);
-
-impl<'de: 'a, 'a> Visitor<'de> for RawRecordsVisitor<'a> {
-    type Value = RawRecords<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).max(64));
-        while let Some(record) = seq.next_element::<&'de RawValue>()? {
-            records.push(record);
-        }
-        Ok(RawRecords(records))
-    }
 }
 
 /// One voice or SMS campaign record, its strings borrowed from the body

@@ -1,0 +1,124 @@
+//! Decoding pieces every provider's wire format needs, written once.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+/// An array of records, each kept as its unparsed slice of the body, so a
+/// provider decodes the typed view from the slice and keeps the slice as the
+/// campaign's `raw` without a second copy of the page.
+///
+/// Filled with room for a typical page up front: growing the `Vec` by
+/// doubling showed up as about 5% of a page's decode.
+#[derive(Debug, Default)]
+pub struct RawRecords<'a>(pub Vec<&'a RawValue>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawRecords<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_seq(RawRecordsVisitor(std::marker::PhantomData))
+    }
+}
+
+struct RawRecordsVisitor<'a>(std::marker::PhantomData<&'a RawValue>);
+
+impl<'de: 'a, 'a> Visitor<'de> for RawRecordsVisitor<'a> {
+    type Value = RawRecords<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).max(64));
+        while let Some(record) = seq.next_element::<&'de RawValue>()? {
+            records.push(record);
+        }
+        Ok(RawRecords(records))
+    }
+}
+
+/// The common timestamp shape, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read
+/// without chrono's general parser (providers run it for two fields of every
+/// record). Any other shape (offsets, leap seconds, more than 9 fraction
+/// digits) returns `None` for the caller's general parser, which gives the
+/// same instant for the shapes accepted here.
+pub fn parse_utc_fast(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        b.get(range)?.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+        || b[13] != b':'
+        || b[16] != b':'
+        || !matches!(b[b.len() - 1], b'Z' | b'z')
+    {
+        return None;
+    }
+    let second = digits(17..19)?;
+    if second > 59 {
+        return None;
+    }
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            digits(20..b.len() - 1)? * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)?;
+    let time = date.and_hms_nano_opt(digits(11..13)?, digits(14..16)?, second, nanos)?;
+    Some(time.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_timestamps_agree_with_rfc3339_or_decline() {
+        for text in [
+            "2026-03-24T12:28:52Z",
+            "2026-03-24T12:28:52.3Z",
+            "2025-12-08T09:17:21.090Z",
+            "2026-03-24t12:28:52.123456789z",
+            "2024-02-29T23:59:59.999Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            let general = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(parse_utc_fast(text), Some(general), "{text}");
+        }
+        for text in [
+            "2026-03-24T12:28:52.Z",
+            "2026-03-24T12:28:52.1234567891Z",
+            "2026-03-24T12:28:60Z",
+            "2026-03-24T12:28:52+00:00",
+            "2025-12-08T09:17:21.090+05:30",
+            "2026-03-24 12:28:52Z",
+            "2026-02-30T12:28:52Z",
+            "2026-03-24T24:00:00Z",
+            "2026-03-24T12:28:5xZ",
+            "+2026-03-24T12:28:52Z",
+            "2026-03-24T12:28:52.35Z\u{e9}",
+        ] {
+            assert_eq!(parse_utc_fast(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn raw_records_keep_each_record_verbatim() {
+        let body = r#"[{"a": 1}, {"b": [2, 3]} ,"x"]"#;
+        let RawRecords(records) = serde_json::from_str(body).unwrap();
+        let texts: Vec<&str> = records.iter().map(|r| r.get()).collect();
+        assert_eq!(texts, [r#"{"a": 1}"#, r#"{"b": [2, 3]}"#, r#""x""#]);
+        assert!(serde_json::from_str::<RawRecords<'_>>(r#"{"a": 1}"#).is_err());
+    }
+}
