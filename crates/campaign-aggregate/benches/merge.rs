@@ -11,8 +11,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use campaign_aggregate::{AggregateEvent, Aggregator};
 use campaign_core::{
-    Campaign, CampaignId, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Filter,
-    Page, PageToken, Result, Sort, SortField, SourceError,
+    Campaign, CampaignId, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Page,
+    PageToken, Result, Sort, SortField, SourceError,
 };
 use campaign_testkit::InMemorySource;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -39,12 +39,7 @@ impl CampaignSource for Presorted {
         "bench"
     }
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            filters: Filter::ALL.into(),
-            sorts: SortField::ALL.into(),
-            max_page_size: None,
-            server_paging: true,
-        }
+        Capabilities::everything()
     }
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         let offset = match token {

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
-    Positioned, Result, RetryBudget, SeenIds, SortField, SourceError, SourcePosition,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Positioned,
+    Result, RetryBudget, SeenIds, SourceError, SourcePosition,
 };
 use futures::future;
 use futures::stream::{BoxStream, StreamExt};
@@ -477,12 +477,7 @@ impl CampaignSource for Aggregator {
     /// Everything: each source's walk applies what its provider does not,
     /// so the aggregate's output already satisfies the whole query.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            filters: Filter::ALL.into(),
-            sorts: SortField::ALL.into(),
-            max_page_size: None,
-            server_paging: true,
-        }
+        Capabilities::everything()
     }
 
     /// A page of [`Aggregator::page`]; the page token is the aggregate's

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
-    Result, SortField, SourceError, WalkOptions,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result,
+    SourceError, WalkOptions,
 };
 
 /// Serves slices of campaigns already in query order, offset-paged.
@@ -42,12 +42,7 @@ impl CampaignSource for Presorted {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            filters: Filter::ALL.into(),
-            sorts: SortField::ALL.into(),
-            max_page_size: None,
-            server_paging: true,
-        }
+        Capabilities::everything()
     }
 
     async fn fetch_page(&self, _query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {

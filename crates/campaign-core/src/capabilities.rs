@@ -131,6 +131,17 @@ impl Capabilities {
         Self::default()
     }
 
+    /// A source that applies every filter and sort itself and pages at the
+    /// provider, with no page cap: nothing is left for the walker to do.
+    pub fn everything() -> Self {
+        Self {
+            filters: Filter::ALL.into(),
+            sorts: SortField::ALL.into(),
+            max_page_size: None,
+            server_paging: true,
+        }
+    }
+
     /// Whether `filter` runs at the provider.
     pub fn pushes_down(&self, filter: Filter) -> bool {
         self.filters.contains(&filter)

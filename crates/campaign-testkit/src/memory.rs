@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
-    Result, Secret, SortField, SourceError, WalkOptions,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result,
+    Secret, SourceError, WalkOptions,
 };
 
 /// The page size used when neither the query nor the builder sets one.
@@ -126,12 +126,7 @@ impl InMemorySource {
 
     /// Every filter and sort pushed down, server paging, no page cap: the default.
     pub fn full_capabilities() -> Capabilities {
-        Capabilities {
-            filters: Filter::ALL.into(),
-            sorts: SortField::ALL.into(),
-            max_page_size: None,
-            server_paging: true,
-        }
+        Capabilities::everything()
     }
 
     /// Reports `name` as the provider (also set on every campaign it returns).

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, Filter, Page, PageToken, Secret,
-    SortField, SourceError, TokenProvider,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken, Secret, SourceError,
+    TokenProvider,
 };
 use campaign_http::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use campaign_http::{join_segments, ApiRequest, Auth, AuthHeaders, HttpClient, Method, Url};
@@ -181,10 +181,8 @@ impl CampaignSource for CmsSource {
     /// `server_paging` is false: one response holds everything.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            filters: Filter::ALL.into_iter().collect(),
-            sorts: SortField::ALL.into_iter().collect(),
-            max_page_size: None,
             server_paging: false,
+            ..Capabilities::everything()
         }
     }
 
