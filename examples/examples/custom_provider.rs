@@ -187,7 +187,7 @@ impl TinySource {
     fn normalize(&self, raw: &serde_json::value::RawValue) -> Result<Campaign, serde_json::Error> {
         let record: TinyRecord = serde_json::from_str(raw.get())?;
         let mut campaign = Campaign::new(
-            CampaignId::new(&self.id, record.key),
+            CampaignId::new(self.id.as_str(), record.key),
             PROVIDER,
             record.title,
             Channel::parse(&record.kind),

@@ -221,7 +221,7 @@ impl CursorCodec<'_> {
             b: state
                 .last
                 .as_ref()
-                .map(|id| (id.source.clone(), id.native.clone())),
+                .map(|id| (id.source.to_string(), id.native.clone())),
             p: state.source_page_size,
         };
         // Serializing plain strings, numbers and bools cannot fail.

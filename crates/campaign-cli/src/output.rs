@@ -174,8 +174,8 @@ fn csv_row(c: &Campaign) -> [String; 15] {
     };
     [
         c.id.to_string(),
-        c.id.source.clone(),
-        c.provider.clone(),
+        c.id.source.to_string(),
+        c.provider.to_string(),
         c.id.native.clone(),
         c.name.clone(),
         c.description.clone().unwrap_or_default(),

@@ -1,6 +1,8 @@
 //! The normalized campaign record every provider maps into.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::de::Deserializer;
@@ -126,17 +128,20 @@ open_enum! {
 
 /// A campaign's identity across every source: the source's name plus the
 /// provider's own id. Displayed (and serialized) as `source:native`.
+///
+/// The source name is shared (`Arc<str>`): every campaign of a source holds
+/// the same name, so a decoder clones a pointer instead of the text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CampaignId {
     /// The configured source name (unique within an aggregate).
-    pub source: String,
+    pub source: Arc<str>,
     /// The provider's own identifier of the campaign.
     pub native: String,
 }
 
 impl CampaignId {
     /// Creates an id from a source name and a provider-native id.
-    pub fn new(source: impl Into<String>, native: impl Into<String>) -> Self {
+    pub fn new(source: impl Into<Arc<str>>, native: impl Into<String>) -> Self {
         Self {
             source: source.into(),
             native: native.into(),
@@ -207,32 +212,63 @@ pub enum Scope {
 
 /// A provider's original record, kept byte for byte as it arrived.
 ///
-/// Stored as unparsed JSON text so keeping it costs no second parse.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RawRecord(Box<RawValue>);
+/// Stored as unparsed JSON text, so keeping it costs no second parse: a
+/// decoder that has just read the record (with serde_json, e.g. through a
+/// reader that reports each value's text) keeps that text as it is.
+#[derive(Clone)]
+pub struct RawRecord(Box<str>);
 
 impl RawRecord {
     /// Wraps an already-validated raw JSON value.
     pub fn new(raw: Box<RawValue>) -> Self {
-        Self(raw)
+        Self(raw.into())
+    }
+
+    /// Keeps `text`, which the caller's JSON parser has just read in full as
+    /// one value (it is not checked again). Text that is not JSON cannot
+    /// corrupt anything: serializing the record then fails with an error and
+    /// [`RawRecord::to_value`] gives `Null`. Use [`RawRecord::parse`] for
+    /// text that has not been parsed.
+    pub fn from_parsed(text: &str) -> Self {
+        Self(text.into())
+    }
+
+    /// Checks that `text` is one JSON value and keeps it verbatim.
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str::<&RawValue>(text).map(|raw| Self(raw.get().into()))
     }
 
     /// Builds a raw record from a JSON value (serializing it once).
     pub fn from_value(value: &serde_json::Value) -> Self {
-        // A `Value` always serializes to valid JSON, so this cannot fail.
-        let text = value.to_string();
-        Self(RawValue::from_string(text).expect("serde_json::Value serializes to valid JSON"))
+        // A `Value` always serializes to valid JSON.
+        Self(value.to_string().into())
     }
 
     /// The record's JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// Parses the record into a generic JSON value.
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Serialize for RawRecord {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // serde_json writes a `RawValue` verbatim; it offers no way to make
+        // one from text without checking it, so the check is paid here, on
+        // output, instead of on every decode.
+        let raw: &RawValue = serde_json::from_str(&self.0)
+            .map_err(|e| serde::ser::Error::custom(format_args!("raw record is not JSON ({e})")))?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawRecord {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(Self::new)
     }
 }
 
@@ -260,8 +296,9 @@ impl fmt::Debug for RawRecord {
 pub struct Campaign {
     /// Identity across sources.
     pub id: CampaignId,
-    /// The provider kind: `"cms"`, `"kore"` or a plugin's name.
-    pub provider: String,
+    /// The provider kind: `"cms"`, `"kore"` or a plugin's name (a constant
+    /// for every provider of this workspace, so it costs no allocation).
+    pub provider: Cow<'static, str>,
     /// Display name.
     pub name: String,
     /// Free-text description.
@@ -298,7 +335,7 @@ impl Campaign {
     /// A campaign with its required fields; everything else starts empty.
     pub fn new(
         id: CampaignId,
-        provider: impl Into<String>,
+        provider: impl Into<Cow<'static, str>>,
         name: impl Into<String>,
         channel: Channel,
     ) -> Self {
@@ -329,7 +366,7 @@ impl Serialize for Campaign {
         let fields = if self.raw.is_some() { 19 } else { 18 };
         let mut s = serializer.serialize_struct("Campaign", fields)?;
         s.serialize_field("id", &self.id.to_string())?;
-        s.serialize_field("source", &self.id.source)?;
+        s.serialize_field("source", &*self.id.source)?;
         s.serialize_field("native_id", &self.id.native)?;
         s.serialize_field("provider", &self.provider)?;
         s.serialize_field("name", &self.name)?;
@@ -398,7 +435,7 @@ impl<'de> Deserialize<'de> for Campaign {
         let json = CampaignJson::deserialize(deserializer)?;
         Ok(Campaign {
             id: CampaignId::new(json.source, json.native_id),
-            provider: json.provider,
+            provider: Cow::Owned(json.provider),
             name: json.name,
             description: json.description,
             channel: json.channel,
@@ -484,6 +521,23 @@ mod tests {
         assert_eq!(json["scope"]["kind"], "unscoped");
         let back: Campaign = serde_json::from_value(json).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn raw_records_keep_text_verbatim_and_check_it_on_output() {
+        let text = r#"{ "_id" : "cd-1",  "priority": "5" }"#;
+        let raw = RawRecord::parse(text).unwrap();
+        assert_eq!(raw.get(), text);
+        assert_eq!(raw, RawRecord::from_parsed(text));
+        assert_eq!(raw.to_value()["priority"], "5");
+        assert_eq!(serde_json::to_string(&raw).unwrap(), text);
+        let back: RawRecord = serde_json::from_str(text).unwrap();
+        assert_eq!(back, raw);
+        assert!(RawRecord::parse("{\"a\": ").is_err());
+        // Not JSON despite the promise: an error on output, never a panic.
+        let broken = RawRecord::from_parsed("{\"a\": ");
+        assert!(serde_json::to_string(&broken).is_err());
+        assert_eq!(broken.to_value(), serde_json::Value::Null);
     }
 
     #[test]

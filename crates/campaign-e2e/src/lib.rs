@@ -175,7 +175,7 @@ impl Listing {
     pub fn of_source(&self, source: &str) -> Vec<CampaignId> {
         self.ids
             .iter()
-            .filter(|id| id.source == source)
+            .filter(|id| &*id.source == source)
             .cloned()
             .collect()
     }

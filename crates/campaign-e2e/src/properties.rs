@@ -34,7 +34,7 @@ fn check_error(error: &SourceError, source_id: &str, kinds: &[ErrorKind]) {
 
 fn check_ids(campaigns: &[Campaign], source_id: &str) {
     for campaign in campaigns {
-        assert_eq!(campaign.id.source, source_id);
+        assert_eq!(&*campaign.id.source, source_id);
     }
 }
 

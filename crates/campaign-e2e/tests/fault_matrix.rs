@@ -283,7 +283,7 @@ fn check(
     let duplicates = listing.duplicates();
     let lost_ids = |source: Option<&str>| {
         base.iter()
-            .filter(|id| source.is_none_or(|s| id.source == s) && !got.contains(**id))
+            .filter(|id| source.is_none_or(|s| &*id.source == s) && !got.contains(**id))
             .count()
     };
     ensure!(problems, duplicates == 0, "{name}: {duplicates} duplicates");
@@ -349,7 +349,7 @@ fn check(
             let healthy = other(source);
             let expected: Vec<CampaignId> = baseline
                 .iter()
-                .filter(|id| id.source == healthy)
+                .filter(|id| &*id.source == healthy)
                 .cloned()
                 .collect();
             let lost = lost_ids(Some(healthy));

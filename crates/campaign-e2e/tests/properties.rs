@@ -10,6 +10,7 @@ use campaign_e2e::properties::{
     cms_decode, config_parse, kore_decode, CursorRig, CMS_SAMPLE, CONFIG_SAMPLE, KORE_SMS_SAMPLE,
     KORE_VOICE_SAMPLE,
 };
+use campaign_testkit::mutation::{apply, edits};
 use proptest::prelude::*;
 
 static CURSORS: LazyLock<(CursorRig, Vec<String>)> = LazyLock::new(|| {
@@ -17,58 +18,6 @@ static CURSORS: LazyLock<(CursorRig, Vec<String>)> = LazyLock::new(|| {
     let cursors = rig.sample_cursors();
     (rig, cursors)
 });
-
-/// One edit of a byte string.
-#[derive(Debug, Clone)]
-enum Edit {
-    Set(usize, u8),
-    Insert(usize, u8),
-    Remove(usize, usize),
-    Truncate(usize),
-    /// Copies a range elsewhere (duplicates keys, brackets, records).
-    Splice(usize, usize, usize),
-}
-
-fn edits() -> impl Strategy<Value = Vec<Edit>> {
-    let edit = prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Set(i, b)),
-        (
-            any::<usize>(),
-            prop::sample::select(b"{}[]\",:0123456789-.etnfaluxE \\".to_vec())
-        )
-            .prop_map(|(i, b)| Edit::Insert(i, b)),
-        (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Remove(i, n)),
-        any::<usize>().prop_map(Edit::Truncate),
-        (any::<usize>(), 1usize..64, any::<usize>()).prop_map(|(a, n, b)| Edit::Splice(a, n, b)),
-    ];
-    prop::collection::vec(edit, 1..8)
-}
-
-fn apply(sample: &[u8], edits: &[Edit]) -> Vec<u8> {
-    let mut bytes = sample.to_vec();
-    for edit in edits {
-        let len = bytes.len().max(1);
-        match *edit {
-            Edit::Set(i, b) if !bytes.is_empty() => bytes[i % len] = b,
-            Edit::Insert(i, b) => bytes.insert(i % (bytes.len() + 1), b),
-            Edit::Remove(i, n) if !bytes.is_empty() => {
-                let start = i % len;
-                let end = (start + n).min(bytes.len());
-                bytes.drain(start..end);
-            }
-            Edit::Truncate(i) => bytes.truncate(i % (bytes.len() + 1)),
-            Edit::Splice(a, n, b) if !bytes.is_empty() => {
-                let start = a % len;
-                let end = (start + n).min(bytes.len());
-                let piece: Vec<u8> = bytes[start..end].to_vec();
-                let at = b % (bytes.len() + 1);
-                bytes.splice(at..at, piece);
-            }
-            _ => {}
-        }
-    }
-    bytes
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]

@@ -40,6 +40,7 @@
 
 mod client;
 mod config;
+mod json_reader;
 mod limiter;
 mod response;
 mod url_rules;
@@ -47,10 +48,11 @@ mod wire;
 
 pub use client::{ApiRequest, Auth, AuthHeaders, HttpClient};
 pub use config::{HttpConfig, RetryPolicy};
+pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;
 pub use response::{decode_json, parse_retry_after, snippet, ErrorBodyParser, ProviderError};
 pub use url_rules::{check_base_url, is_loopback, join_segments};
-pub use wire::{parse_utc_fast, RawRecords};
+pub use wire::{optional_str, parse_utc_fast, JsonStr, RawRecords};
 
 /// Re-exported so providers and callers use the same HTTP types.
 pub use reqwest::{header, Method};

@@ -1,5 +1,6 @@
 //! Decoding pieces every provider's wire format needs, written once.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,6 +37,40 @@ impl<'de: 'a, 'a> Visitor<'de> for RawRecordsVisitor<'a> {
             records.push(record);
         }
         Ok(RawRecords(records))
+    }
+}
+
+/// Reads an optional string borrowing from the body where the JSON has no
+/// escapes. For `#[serde(borrow, deserialize_with = "optional_str")]` on an
+/// `Option<Cow<'a, str>>` field: serde borrows a `Cow` field only when it is
+/// not wrapped, so a plain `Option<Cow<str>>` always allocates.
+pub fn optional_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    Option::<JsonStr<'de>>::deserialize(d).map(|s| s.map(|s| s.0))
+}
+
+/// A JSON string, borrowed from the text unless it contains escapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonStr<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for JsonStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(JsonStrVisitor)
+    }
+}
+
+struct JsonStrVisitor;
+
+impl<'de> Visitor<'de> for JsonStrVisitor {
+    type Value = JsonStr<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(JsonStr(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(JsonStr(Cow::Owned(v.to_owned())))
     }
 }
 
@@ -111,6 +146,25 @@ mod tests {
         ] {
             assert_eq!(parse_utc_fast(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn optional_strings_borrow_unless_escaped() {
+        #[derive(serde::Deserialize)]
+        struct Record<'a> {
+            #[serde(default, borrow, deserialize_with = "optional_str")]
+            name: Option<Cow<'a, str>>,
+        }
+        let plain: Record<'_> = serde_json::from_str(r#"{"name": "plain"}"#).unwrap();
+        assert!(matches!(plain.name, Some(Cow::Borrowed("plain"))));
+        let escaped: Record<'_> = serde_json::from_str(r#"{"name": "a\"b"}"#).unwrap();
+        assert!(matches!(escaped.name.as_deref(), Some("a\"b")));
+        assert!(matches!(escaped.name, Some(Cow::Owned(_))));
+        let null: Record<'_> = serde_json::from_str(r#"{"name": null}"#).unwrap();
+        assert_eq!(null.name, None);
+        let missing: Record<'_> = serde_json::from_str("{}").unwrap();
+        assert_eq!(missing.name, None);
+        assert!(serde_json::from_str::<Record<'_>>(r#"{"name": 1}"#).is_err());
     }
 
     #[test]

@@ -49,6 +49,7 @@
 mod conformance;
 mod fixture;
 mod memory;
+pub mod mutation;
 
 pub use conformance::{Check, CheckResult, Conformance, ConformanceReport, Outcome, SourceFactory};
 

@@ -1,5 +1,6 @@
 //! A fixture-backed [`CampaignSource`] with injectable latency and failures.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -85,7 +86,7 @@ impl Drop for InFlight<'_> {
 #[derive(Clone)]
 pub struct InMemorySource {
     id: String,
-    provider: String,
+    provider: Cow<'static, str>,
     campaigns: Arc<Vec<Campaign>>,
     page_size: usize,
     capabilities: Capabilities,
@@ -102,16 +103,17 @@ impl InMemorySource {
     /// campaign's `id.source` is rewritten to `id`.
     pub fn new(id: impl Into<String>, campaigns: Vec<Campaign>) -> Self {
         let id = id.into();
+        let source: Arc<str> = id.as_str().into();
         let campaigns = campaigns
             .into_iter()
             .map(|mut c| {
-                c.id.source.clone_from(&id);
+                c.id.source = Arc::clone(&source);
                 c
             })
             .collect();
         Self {
             id,
-            provider: "memory".to_owned(),
+            provider: Cow::Borrowed("memory"),
             campaigns: Arc::new(campaigns),
             page_size: DEFAULT_PAGE_SIZE,
             capabilities: Self::full_capabilities(),
@@ -130,7 +132,7 @@ impl InMemorySource {
     }
 
     /// Reports `name` as the provider (also set on every campaign it returns).
-    pub fn with_provider(mut self, name: impl Into<String>) -> Self {
+    pub fn with_provider(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.provider = name.into();
         self
     }

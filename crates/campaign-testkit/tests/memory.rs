@@ -59,7 +59,7 @@ async fn pages_by_offset_in_query_order_and_rejects_bad_tokens() {
     assert!(first
         .items
         .iter()
-        .all(|c| c.id.source == "mem" && c.provider == "memory"));
+        .all(|c| &*c.id.source == "mem" && c.provider == "memory"));
     let mut expected = source.campaigns().to_vec();
     expected.sort_by(|a, b| query.compare(a, b));
     assert_eq!(natives(&first.items), natives(&expected[..7]));

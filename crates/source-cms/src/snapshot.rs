@@ -269,7 +269,7 @@ impl Snapshot {
     /// Decodes record `index`, with `raw` if `keep_raw`.
     pub(crate) fn decode(
         &self,
-        source_id: &str,
+        source_id: &Arc<str>,
         index: u32,
         keep_raw: bool,
     ) -> Result<Campaign, SourceError> {
@@ -283,7 +283,7 @@ impl Snapshot {
             .ok_or_else(|| {
                 SourceError::new(
                     ErrorKind::Protocol,
-                    source_id,
+                    &**source_id,
                     "snapshot record out of range",
                 )
                 .with_request(center_request(*center))
@@ -294,7 +294,7 @@ impl Snapshot {
     /// The campaigns matching `query`, in its order, computed once per query.
     pub(crate) fn view(
         &self,
-        source_id: &str,
+        source_id: &Arc<str>,
         query: &CampaignQuery,
     ) -> Result<Arc<View>, SourceError> {
         let key = query.fingerprint();
@@ -561,13 +561,13 @@ mod tests {
         assert_eq!(snapshot.len(), 3);
         assert_eq!(snapshot.warnings.len(), 1, "{:?}", snapshot.warnings);
         assert!(snapshot.warnings[0].contains("campaign id 5 appeared again (contact center 2)"));
-        let view = snapshot.view("cms", &query).unwrap();
+        let view = snapshot.view(&"cms".into(), &query).unwrap();
         let names: Vec<String> = view
             .records(0..view.len())
-            .map(|i| snapshot.decode("cms", i, true).unwrap().name)
+            .map(|i| snapshot.decode(&"cms".into(), i, true).unwrap().name)
             .collect();
         assert_eq!(names, ["a", "b", "c"]);
-        let c = snapshot.decode("cms", 2, true).unwrap();
+        let c = snapshot.decode(&"cms".into(), 2, true).unwrap();
         assert_eq!(
             c.raw.as_ref().map(|r| r.get()),
             Some(r#"{"campaignContextId":6, "campaignContextName":"c"}"#)

@@ -28,7 +28,8 @@ use crate::{cursor, PROVIDER};
 ///
 /// See the [crate docs](crate) for the mapping, paging and caching rules.
 pub struct CmsSource {
-    source_id: String,
+    /// Shared with every campaign's id.
+    source_id: Arc<str>,
     base_url: Url,
     campaigns_url: Url,
     centers: Vec<i64>,
@@ -78,7 +79,7 @@ impl CmsSource {
             Ok(HeaderMap::from_iter([(AUTHORIZATION, value)]))
         });
         Ok(Self {
-            source_id: config.source_id,
+            source_id: config.source_id.as_str().into(),
             base_url,
             campaigns_url,
             centers: config.contact_center_ids,

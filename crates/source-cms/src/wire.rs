@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use campaign_http::{parse_utc_fast, ProviderError};
+use campaign_http::{optional_str, parse_utc_fast, ProviderError};
 
 /// One record of `GET /configuration/hierarchyconfig/campaign`, its text
 /// fields borrowed from the body (owned only where the JSON escapes
@@ -23,10 +23,10 @@ pub(crate) struct CmsCampaign<'a> {
     #[serde(default, deserialize_with = "flex_id")]
     pub campaign_context_id: Option<String>,
     /// Name of the campaign.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub campaign_context_name: Option<Cow<'a, str>>,
     /// Campaign type, e.g. `Interaction Campaign`.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub campaign_context_type: Option<Cow<'a, str>>,
     /// Parent contact center id.
     #[serde(default, deserialize_with = "flex_int")]
@@ -35,7 +35,7 @@ pub(crate) struct CmsCampaign<'a> {
     #[serde(default, deserialize_with = "flex_int")]
     pub process_id: Option<i64>,
     /// Description of the campaign.
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub description: Option<Cow<'a, str>>,
     /// Creation time.
     #[serde(default, deserialize_with = "flex_time")]

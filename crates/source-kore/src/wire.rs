@@ -15,16 +15,16 @@ use std::borrow::Cow;
 use std::fmt;
 
 use campaign_core::ListRef;
-use campaign_http::RawRecords;
+use campaign_http::{optional_str, RawRecords};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 /// The response envelope.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Envelope<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) status: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) message: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub(crate) data: Option<Data<'a>>,
@@ -48,28 +48,37 @@ pub(crate) struct Data<'a> {
     pub(crate) total_results: Option<u64>,
 }
 
+/// One of `data`'s counts on its own, read as [`Data`] reads it (for the
+/// one-pass decoder, which walks `data` key by key).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Count(#[serde(deserialize_with = "loose_u64")] pub(crate) Option<u64>);
+
+/// `data.hasMore` on its own, read as [`Data`] reads it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Flag(#[serde(deserialize_with = "loose_bool")] pub(crate) Option<bool>);
+
 /// One voice or SMS campaign record, its strings borrowed from the body
 /// (owned only where the JSON escapes something).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Record<'a> {
-    #[serde(rename = "_id", default, borrow)]
+    #[serde(rename = "_id", default, borrow, deserialize_with = "optional_str")]
     pub(crate) underscore_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) name: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) description: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) status: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "loose_priority")]
     pub(crate) priority: Option<u8>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) dialing_mode: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) created_at: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) updated_at: Option<Cow<'a, str>>,
     #[serde(default)]
     pub(crate) dnc_lists: Lists,
@@ -197,7 +206,7 @@ pub(crate) struct ScheduleWire {
 /// `message` of simple SMS campaigns; `message.message` is base64.
 #[derive(Debug, Deserialize)]
 pub(crate) struct MessageWire<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "optional_str")]
     pub(crate) message: Option<Cow<'a, str>>,
 }
 

@@ -168,7 +168,7 @@ async fn both_samples_decode_verbatim() {
     assert_eq!(page.items.len(), 5);
     for (c, record) in page.items.iter().zip(records) {
         assert_eq!(c.id.native, record["_id"].as_str().unwrap());
-        assert_eq!(c.id.source, "kore-main");
+        assert_eq!(&*c.id.source, "kore-main");
         assert_eq!(c.provider, "kore");
         assert_eq!(c.channel, Channel::Voice);
         assert_eq!(c.priority, Some(5));
