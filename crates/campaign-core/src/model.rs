@@ -200,11 +200,12 @@ pub enum Scope {
     },
     /// A Kore.ai-style account and stream (application). Providers may show
     /// these as masked labels, since the raw ids double as credentials.
+    /// Shared (`Arc<str>`): every campaign of a source has the same scope.
     Account {
         /// The account, as the provider chooses to display it.
-        account: String,
+        account: Arc<str>,
         /// The stream or application, as the provider chooses to display it.
-        stream: String,
+        stream: Arc<str>,
     },
     /// The provider has no hierarchy to report.
     Unscoped,

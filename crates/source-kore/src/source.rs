@@ -126,8 +126,8 @@ impl KoreSource {
                 page_size: config.page_size,
                 prefetch: config.prefetch,
                 scope: Scope::Account {
-                    account: mask(config.account_id.expose()),
-                    stream: mask(&config.stream_id),
+                    account: mask(config.account_id.expose()).into(),
+                    stream: mask(&config.stream_id).into(),
                 },
                 host: valid.base_url.host_str().unwrap_or_default().to_owned(),
                 rate_limit: config.rate_limit,
