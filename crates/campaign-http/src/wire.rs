@@ -7,9 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// An array of records, each kept as its unparsed slice of the body, so a
-/// provider decodes the typed view from the slice and keeps the slice as the
-/// campaign's `raw` without a second copy of the page.
+/// An array of records, each kept as its unparsed slice of the body: the
+/// two-pass way to decode a page (delimit every record, then decode each
+/// slice), which names a syntax error's place in the whole body.
+/// [`JsonReader`](crate::JsonReader) does the same in one pass.
 ///
 /// Filled with room for a typical page up front: growing the `Vec` by
 /// doubling showed up as about 5% of a page's decode.
@@ -49,8 +50,7 @@ pub fn optional_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, s
 }
 
 /// A JSON string, borrowed from the text unless it contains escapes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonStr<'a>(pub Cow<'a, str>);
+pub(crate) struct JsonStr<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for JsonStr<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
