@@ -301,7 +301,6 @@ impl Aggregator {
                     marks[source][part] = Mark::At(after);
                     if seen.insert(&campaign.id) {
                         counts[source] += 1;
-                        last = Some(campaign.id.clone());
                         items.push(campaign);
                     }
                 }
@@ -321,6 +320,9 @@ impl Aggregator {
         }
         // Stop the other sources' requests before encoding.
         drop(signals);
+        if let Some(campaign) = items.last() {
+            last = Some(campaign.id.clone());
+        }
         let per_source = self
             .source_ids
             .iter()

@@ -12,6 +12,8 @@ use campaign_core::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
+use crate::limit::AbortOnDrop;
+
 /// How one merge input (a source, or one part of a partitioned source) ended.
 #[derive(Debug)]
 pub(crate) enum SourceEnd {
@@ -114,7 +116,7 @@ fn read_ahead(input: BoxStream<'static, Signal>, capacity: usize) -> BoxStream<'
         Pumping {
             rx: tokio::sync::mpsc::Receiver<Vec<Signal>>,
             chunk: std::vec::IntoIter<Signal>,
-            _task: AbortOnDrop,
+            _task: AbortOnDrop<()>,
         },
     }
     let chunk = capacity.clamp(1, READ_AHEAD_CHUNK);
@@ -160,15 +162,6 @@ fn read_ahead(input: BoxStream<'static, Signal>, capacity: usize) -> BoxStream<'
         }
     })
     .boxed()
-}
-
-/// Aborts the read-ahead task when its stream is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Walks each start and merges them: a k-way merge by `query`'s order when it

@@ -52,9 +52,9 @@ impl fmt::Debug for Limited {
     }
 }
 
-/// Aborts the request task when the fetch is dropped, so a consumer that
-/// drops its stream stops upstream requests.
-struct AbortOnDrop<T>(JoinHandle<T>);
+/// Aborts a task when its owner is dropped (a fetch, a read-ahead stream),
+/// so a consumer that drops its stream stops upstream requests.
+pub(crate) struct AbortOnDrop<T>(pub(crate) JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
