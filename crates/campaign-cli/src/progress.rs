@@ -37,7 +37,11 @@ pub struct Progress {
 impl Progress {
     fn update(&self, source: &str, change: impl FnOnce(&mut SourceProgress)) {
         let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
-        change(sources.entry(source.to_owned()).or_default());
+        // Called for every campaign listed: the name is copied only the first time.
+        match sources.get_mut(source) {
+            Some(progress) => change(progress),
+            None => change(sources.entry(source.to_owned()).or_default()),
+        }
     }
 
     /// Counts one campaign from `source`.

@@ -202,16 +202,16 @@ pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Fail
     } else {
         everything(&aggregate, &query, &mut sink, progress).await
     };
-    let (tally, next) = match outcome {
+    let finished = outcome.and_then(|(tally, next)| {
+        sink.finish(next.as_ref().map(Cursor::as_str), &tally.errors)
+            .map_err(write_failure)?;
+        Ok((tally, next))
+    });
+    let (tally, next) = match finished {
         Ok(done) => done,
         Err(Failure::Fetch(message)) if is_broken_pipe(&message) => return Ok(EXIT_OK),
         Err(failure) => return Err(failure),
     };
-    match sink.finish(next.as_ref().map(Cursor::as_str), &tally.errors) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(EXIT_OK),
-        Err(e) => return Err(Failure::Fetch(format!("cannot write the output: {e}"))),
-        Ok(()) => {}
-    }
     if let (Some(next), false) = (&next, args.format == Format::Json) {
         eprintln!("campaigns: more campaigns follow; next page: --cursor {next}");
     }

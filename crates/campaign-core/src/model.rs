@@ -216,7 +216,7 @@ pub enum Scope {
 /// Stored as unparsed JSON text, so keeping it costs no second parse: a
 /// decoder that has just read the record (with serde_json, e.g. through a
 /// reader that reports each value's text) keeps that text as it is.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RawRecord(Box<str>);
 
 impl RawRecord {
@@ -270,12 +270,6 @@ impl Serialize for RawRecord {
 impl<'de> Deserialize<'de> for RawRecord {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Box::<RawValue>::deserialize(deserializer).map(Self::new)
-    }
-}
-
-impl PartialEq for RawRecord {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
     }
 }
 

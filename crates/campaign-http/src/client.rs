@@ -333,7 +333,10 @@ impl HttpClient {
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        let mut body = BytesMut::new();
+        // The announced length is within the limit (checked above), so the
+        // body is read into one buffer instead of one that keeps doubling.
+        let announced = response.content_length().map_or(0, |n| n as usize);
+        let mut body = BytesMut::with_capacity(announced);
         while let Some(chunk) = response
             .chunk()
             .await
