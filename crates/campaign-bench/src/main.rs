@@ -28,17 +28,12 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let mode = if flag("--tiny") {
-        "--tiny"
+    let (mode, sizes) = if flag("--tiny") {
+        ("--tiny", Sizes::tiny())
     } else if flag("--quick") {
-        "--quick"
+        ("--quick", Sizes::quick())
     } else {
-        "--full"
-    };
-    let sizes = match mode {
-        "--tiny" => Sizes::tiny(),
-        "--quick" => Sizes::quick(),
-        _ => Sizes::full(),
+        ("--full", Sizes::full())
     };
     if value("--child").as_deref() == Some("many") {
         return match campaign_bench::child_many_sources(&sizes) {
@@ -112,7 +107,7 @@ fn main() -> ExitCode {
             Err(e) => {
                 failed = true;
                 eprintln!("{name} failed: {e}");
-                rows.push(Row::info(leak(name), "could not be measured", e));
+                rows.push(Row::info(name, "could not be measured", e));
             }
         }
     }
@@ -131,7 +126,3 @@ fn main() -> ExitCode {
     }
 }
 
-/// Figure names are `&'static str` already; this just keeps the type.
-fn leak(name: &&'static str) -> &'static str {
-    name
-}

@@ -170,6 +170,7 @@ pub(crate) enum JwtRejection {
 pub(crate) struct KoreTokens {
     client_id: String,
     key: DecodingKey,
+    validation: Validation,
     /// Tokens issued (`iat`) before this many seconds since the epoch are revoked.
     revoked_before: Option<f64>,
     /// Every token accepted since the last revocation; moved to `revoked` by it,
@@ -178,11 +179,22 @@ pub(crate) struct KoreTokens {
     revoked: HashSet<String>,
 }
 
+/// HS256 with no required claims, no audience and no leeway (built once per
+/// server, not per request).
+fn jwt_validation() -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    validation
+}
+
 impl KoreTokens {
     pub(crate) fn new(client_id: &str, secret: &Secret) -> Self {
         Self {
             client_id: client_id.to_owned(),
             key: DecodingKey::from_secret(secret.expose().as_bytes()),
+            validation: jwt_validation(),
             revoked_before: None,
             seen: HashSet::new(),
             revoked: HashSet::new(),
@@ -190,11 +202,7 @@ impl KoreTokens {
     }
 
     pub(crate) fn check(&mut self, token: &str) -> Result<(), JwtRejection> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.required_spec_claims.clear();
-        validation.validate_aud = false;
-        validation.leeway = 0;
-        let data = jsonwebtoken::decode::<KoreClaims>(token, &self.key, &validation)
+        let data = jsonwebtoken::decode::<KoreClaims>(token, &self.key, &self.validation)
             .map_err(|_| JwtRejection::Invalid)?;
         if data.claims.app_id.as_deref() != Some(self.client_id.as_str()) {
             return Err(JwtRejection::WrongApp);

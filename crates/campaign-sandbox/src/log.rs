@@ -1,6 +1,6 @@
 //! The request log shared by the three servers.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
@@ -8,6 +8,8 @@ use axum::extract::{Request, State};
 use axum::http::{Response, StatusCode};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
+
+use crate::sandbox::lock;
 
 /// Which sandbox server received a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,28 +67,19 @@ pub(crate) struct RequestLog(Arc<Mutex<Vec<LoggedRequest>>>);
 
 impl RequestLog {
     pub(crate) fn snapshot(&self) -> Vec<LoggedRequest> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.0).clone()
     }
 
     pub(crate) fn clear(&self) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        lock(&self.0).clear();
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+        lock(&self.0).len()
     }
 
     fn push(&self, entry: LoggedRequest) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(entry);
+        lock(&self.0).push(entry);
     }
 }
 
@@ -167,11 +160,7 @@ pub(crate) async fn log_requests(
         at: SystemTime::now(),
         had_credentials,
     });
-    let latency = state
-        .latency
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .sample();
+    let latency = lock(&state.latency).sample();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

@@ -29,6 +29,8 @@ pub(crate) struct RawPage {
 /// State shared by the checks of one run.
 pub(crate) struct Suite {
     factory: Arc<dyn SourceFactory>,
+    /// `factory.expected()`, asked once: the walks consult it many times.
+    expected: Vec<Campaign>,
     pub(super) page_sizes: Vec<u32>,
     streamed: Option<Vec<Campaign>>,
     /// Debug (and Display) texts of sources and errors seen, and page
@@ -39,6 +41,7 @@ pub(crate) struct Suite {
 impl Suite {
     pub(crate) fn new(factory: Arc<dyn SourceFactory>, page_sizes: Vec<u32>) -> Self {
         Self {
+            expected: factory.expected(),
             factory,
             page_sizes,
             streamed: None,
@@ -124,10 +127,10 @@ impl Suite {
         let mut all = self.streamed().await?;
         let seen: HashSet<CampaignId> = all.iter().map(|c| c.id.clone()).collect();
         all.extend(
-            self.factory
-                .expected()
-                .into_iter()
-                .filter(|c| !seen.contains(&c.id)),
+            self.expected
+                .iter()
+                .filter(|c| !seen.contains(&c.id))
+                .cloned(),
         );
         Ok(all)
     }
@@ -171,7 +174,7 @@ impl Suite {
         query: &CampaignQuery,
         from: Option<PageToken>,
     ) -> Result<Vec<RawPage>, String> {
-        let limit = self.factory.expected().len() * 2 + 10;
+        let limit = self.expected.len() * 2 + 10;
         let mut pages = Vec::new();
         let mut token = from;
         loop {
@@ -197,7 +200,7 @@ impl Suite {
 
     async fn stream_all(&mut self) -> Result<(), String> {
         let all = self.streamed().await?;
-        let mut expected = ids(&self.factory.expected());
+        let mut expected = ids(&self.expected);
         expected.sort();
         let mut actual = ids(&all);
         actual.sort();
