@@ -52,7 +52,7 @@ pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;
 pub use response::{decode_json, parse_retry_after, snippet, ErrorBodyParser, ProviderError};
 pub use url_rules::{check_base_url, is_loopback, join_segments};
-pub use wire::{optional_str, parse_utc_fast, RawRecords};
+pub use wire::{optional_str, parse_rfc3339_utc, parse_utc_fast, RawRecords};
 
 /// Re-exported so providers and callers use the same HTTP types.
 pub use reqwest::{header, Method};

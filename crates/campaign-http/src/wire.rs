@@ -74,11 +74,21 @@ impl<'de> Visitor<'de> for JsonStrVisitor {
     }
 }
 
+/// Parses an RFC 3339 timestamp into UTC: the common shape through
+/// [`parse_utc_fast`], anything else (offsets, leap seconds) through chrono,
+/// whose error says what is wrong.
+pub fn parse_rfc3339_utc(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    match parse_utc_fast(text) {
+        Some(t) => Ok(t),
+        None => DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)),
+    }
+}
+
 /// The common timestamp shape, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read
 /// without chrono's general parser (providers run it for two fields of every
 /// record). Any other shape (offsets, leap seconds, more than 9 fraction
 /// digits) returns `None` for the caller's general parser, which gives the
-/// same instant for the shapes accepted here.
+/// same instant for the shapes accepted here ([`parse_rfc3339_utc`] does both).
 pub fn parse_utc_fast(text: &str) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {

@@ -209,8 +209,7 @@ fn decode_carefully(
     let source: Arc<str> = source_id.into();
     let mut campaigns = Vec::with_capacity(records.len());
     for (index, raw) in records.into_iter().enumerate() {
-        let campaign = parse_record(raw.get())
-            .and_then(|record| normalize(&source, record, raw.get(), center, true))
+        let campaign = decode_text(&source, center, raw.get(), true)
             .map_err(|why| record_error(source_id, request, index, why))?;
         campaigns.push(campaign);
     }
@@ -233,9 +232,18 @@ pub(crate) fn decode_record(
     keep_raw: bool,
 ) -> Result<Campaign, SourceError> {
     // The scan read `text` as one record, so it is decoded (and kept) as is.
-    parse_record(text)
-        .and_then(|record| normalize(source, record, text, Some(center), keep_raw))
+    decode_text(source, Some(center), text, keep_raw)
         .map_err(|why| record_error(source, &center_request(center), index, why))
+}
+
+/// Decodes one record's text, already delimited as one JSON value.
+fn decode_text(
+    source: &Arc<str>,
+    center: Option<i64>,
+    text: &str,
+    keep_raw: bool,
+) -> Result<Campaign, RecordError> {
+    parse_record(text).and_then(|record| normalize(source, record, text, center, keep_raw))
 }
 
 fn record_error(source_id: &str, request: &str, index: usize, why: RecordError) -> SourceError {

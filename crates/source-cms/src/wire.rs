@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use campaign_http::{optional_str, parse_utc_fast, ProviderError};
+use campaign_http::{optional_str, parse_rfc3339_utc, ProviderError};
 
 /// One record of `GET /configuration/hierarchyconfig/campaign`, its text
 /// fields borrowed from the body (owned only where the JSON escapes
@@ -95,11 +95,8 @@ pub(crate) fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
 /// (taken as UTC), a space instead of `T`, or a bare date (midnight UTC).
 pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
-    if let Some(t) = parse_utc_fast(text) {
+    if let Ok(t) = parse_rfc3339_utc(text) {
         return Some(t);
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
     }
     for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
         if let Ok(t) = DateTime::parse_from_str(text, format) {
@@ -241,6 +238,7 @@ impl<'de> Visitor<'de> for FlexTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use campaign_http::parse_utc_fast;
 
     #[test]
     fn error_bodies_in_both_documented_shapes() {

@@ -24,7 +24,7 @@ use campaign_core::{
     Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, Schedule, Scope, SourceError,
     Status,
 };
-use campaign_http::{decode_json, parse_utc_fast, JsonReader};
+use campaign_http::{decode_json, parse_rfc3339_utc, JsonReader};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -317,12 +317,9 @@ fn normalize(
 fn timestamp(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) => match parse_utc_fast(text) {
-            Some(t) => Ok(Some(t)),
-            None => DateTime::parse_from_rfc3339(text)
-                .map(|t| Some(t.with_timezone(&Utc)))
-                .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
-        },
+        Some(text) => parse_rfc3339_utc(text)
+            .map(Some)
+            .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
     }
 }
 
@@ -336,6 +333,7 @@ fn decode_message(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use campaign_http::parse_utc_fast;
     use campaign_sandbox::samples::{KORE_SMS_RESPONSE, KORE_VOICE_RESPONSE};
     use campaign_testkit::mutation::{apply, edits};
     use proptest::prelude::*;
