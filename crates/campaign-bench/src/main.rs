@@ -125,4 +125,3 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     }
 }
-

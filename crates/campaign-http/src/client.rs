@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use backon::{ExponentialBuilder, Retryable};
 use bytes::{Bytes, BytesMut};
 use campaign_core::{ErrorKind, RetryBudget, Secret, SourceError, TokenProvider};
-use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
@@ -36,6 +36,25 @@ pub struct ApiRequest {
 
 /// Builds the credential headers for a token (marked sensitive).
 pub type AuthHeaders = dyn Fn(&Secret) -> Result<HeaderMap, SourceError> + Send + Sync;
+
+/// The usual [`AuthHeaders`]: one header `name` holding `prefix` and the
+/// token, marked sensitive so no log shows it. A token that is not a valid
+/// header value (CR, LF, other control characters) is a configuration error
+/// of `source_id` saying `invalid`, with nothing sent.
+pub fn token_header(
+    source_id: &str,
+    name: HeaderName,
+    prefix: &'static str,
+    invalid: &'static str,
+) -> Box<AuthHeaders> {
+    let source_id = source_id.to_owned();
+    Box::new(move |token: &Secret| {
+        let mut value = HeaderValue::from_str(&format!("{prefix}{}", token.expose()))
+            .map_err(|_| SourceError::config(&source_id, invalid))?;
+        value.set_sensitive(true);
+        Ok(HeaderMap::from_iter([(name.clone(), value)]))
+    })
+}
 
 /// How a request is authorized.
 #[derive(Clone, Copy)]

@@ -9,21 +9,18 @@
 //! # Example
 //!
 //! ```no_run
-//! use campaign_core::{Secret, SourceError, StaticToken};
-//! use campaign_http::{check_base_url, ApiRequest, Auth, HttpClient, HttpConfig, ProviderError};
-//! use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+//! use campaign_core::{SourceError, StaticToken};
+//! use campaign_http::{
+//!     check_base_url, token_header, ApiRequest, Auth, HttpClient, HttpConfig, ProviderError,
+//! };
+//! use reqwest::header::{HeaderMap, AUTHORIZATION};
 //!
 //! # async fn example() -> Result<(), SourceError> {
 //! fn no_error_body(_: &[u8]) -> Option<ProviderError> { None }
 //! let base = check_base_url("demo", "https://api.example.com", false)?;
 //! let client = HttpClient::new("demo", HttpConfig::default(), no_error_body)?;
 //! let tokens = StaticToken::new("t0ken");
-//! let bearer = |token: &Secret| -> Result<HeaderMap, SourceError> {
-//!     let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-//!         .map_err(|_| SourceError::config("demo", "token is not a valid header value"))?;
-//!     value.set_sensitive(true);
-//!     Ok(HeaderMap::from_iter([(AUTHORIZATION, value)]))
-//! };
+//! let bearer = token_header("demo", AUTHORIZATION, "Bearer ", "token is not a valid header value");
 //! let request = ApiRequest {
 //!     method: reqwest::Method::GET,
 //!     url: base.join("/items").map_err(|e| SourceError::config("demo", e.to_string()))?,
@@ -31,7 +28,7 @@
 //!     json_body: None,
 //!     description: "GET /items".into(),
 //! };
-//! let body = client.execute(&request, Auth::Token { tokens: &tokens, headers: &bearer }).await?;
+//! let body = client.execute(&request, Auth::Token { tokens: &tokens, headers: &*bearer }).await?;
 //! # let _ = body; Ok(()) }
 //! ```
 
@@ -46,7 +43,7 @@ mod response;
 mod url_rules;
 mod wire;
 
-pub use client::{ApiRequest, Auth, AuthHeaders, HttpClient};
+pub use client::{token_header, ApiRequest, Auth, AuthHeaders, HttpClient};
 pub use config::{HttpConfig, RetryPolicy};
 pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;

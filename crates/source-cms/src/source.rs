@@ -8,11 +8,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken, Secret, SourceError,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken, SourceError,
     TokenProvider,
 };
 use campaign_http::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use campaign_http::{join_segments, ApiRequest, Auth, AuthHeaders, HttpClient, Method, Url};
+use campaign_http::{
+    join_segments, token_header, ApiRequest, Auth, AuthHeaders, HttpClient, Method, Url,
+};
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -69,15 +71,12 @@ impl CmsSource {
             ["configuration", "hierarchyconfig", "campaign"],
         )?;
         let client = HttpClient::new(id, config.http.clone(), parse_error_body)?;
-        let owner = config.source_id.clone();
-        let bearer = Box::new(move |token: &Secret| -> Result<HeaderMap, SourceError> {
-            let mut value =
-                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                    SourceError::config(&owner, "the token is not a valid header value")
-                })?;
-            value.set_sensitive(true);
-            Ok(HeaderMap::from_iter([(AUTHORIZATION, value)]))
-        });
+        let bearer = token_header(
+            id,
+            AUTHORIZATION,
+            "Bearer ",
+            "the token is not a valid header value",
+        );
         Ok(Self {
             source_id: config.source_id.as_str().into(),
             base_url,

@@ -9,12 +9,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use campaign_core::{
     merge_sorted, walk_pages, Campaign, CampaignQuery, CampaignSource, Capabilities, Channel,
-    ErrorKind, Filter, Page, PageToken, QueryPlan, Result, Scope, Secret, SortField, SourceError,
+    ErrorKind, Filter, Page, PageToken, QueryPlan, Result, Scope, SortField, SourceError,
     TokenProvider, WalkOptions,
 };
-use campaign_http::header::{HeaderMap, HeaderName, HeaderValue};
+use campaign_http::header::{HeaderMap, HeaderName};
 use campaign_http::{
-    join_segments, ApiRequest, Auth, HttpClient, Method, ProviderError, RateLimiter, Url,
+    join_segments, token_header, ApiRequest, Auth, AuthHeaders, HttpClient, Method, ProviderError,
+    RateLimiter, Url,
 };
 use futures::future::try_join_all;
 use futures::stream::{self, BoxStream, StreamExt};
@@ -50,6 +51,8 @@ struct Inner {
     source_id: String,
     client: HttpClient,
     tokens: Arc<dyn TokenProvider>,
+    /// The token's `auth` header.
+    auth_header: Box<AuthHeaders>,
     /// Full endpoint URL; its path holds the stream id and its query the
     /// account id, so it is never printed.
     endpoint: Url,
@@ -120,6 +123,12 @@ impl KoreSource {
                 source_id: config.source_id.clone(),
                 client,
                 tokens,
+                auth_header: token_header(
+                    &config.source_id,
+                    HeaderName::from_static("auth"),
+                    "",
+                    "the token is not a valid header value (CR, LF or other control characters)",
+                ),
                 endpoint,
                 headers,
                 channels: valid.channels,
@@ -228,23 +237,9 @@ impl Inner {
             json_body: Some(body),
             description: description.to_owned(),
         };
-        let source_id = self.source_id.clone();
-        let auth_header = move |token: &Secret| -> Result<HeaderMap> {
-            let mut value = HeaderValue::from_str(token.expose()).map_err(|_| {
-                SourceError::config(
-                    source_id.as_str(),
-                    "the token is not a valid header value (CR, LF or other control characters)",
-                )
-            })?;
-            value.set_sensitive(true);
-            Ok(HeaderMap::from_iter([(
-                HeaderName::from_static("auth"),
-                value,
-            )]))
-        };
         let auth = Auth::Token {
             tokens: &*self.tokens,
-            headers: &auth_header,
+            headers: &*self.auth_header,
         };
         self.client.execute(&request, auth).await
     }
