@@ -9,6 +9,7 @@ use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, Result, SourceError};
+use crate::merge::merge_sorted;
 use crate::model::{Campaign, CampaignId};
 use crate::query::CampaignQuery;
 use crate::source::{CampaignSource, Page, PageToken};
@@ -286,6 +287,30 @@ where
     walk_positions(source, query, SourcePosition::default())
         .map_ok(|positioned| positioned.campaign)
         .boxed()
+}
+
+/// The provided stream of a partitioned source: each part walked on its own
+/// (with its own prefetch) and merged in `query`'s order; ends after the
+/// first error.
+pub(crate) fn walk_parts(
+    parts: Vec<Arc<dyn CampaignSource>>,
+    query: CampaignQuery,
+) -> BoxStream<'static, Result<Campaign>> {
+    let inputs = parts
+        .into_iter()
+        .map(|part| walk_pages(part, query.clone()))
+        .collect();
+    merge_sorted(inputs, move |a: &Campaign, b: &Campaign| {
+        query.compare(a, b)
+    })
+    .scan(false, |failed, item| {
+        let out = (!*failed).then(|| {
+            *failed = item.is_err();
+            item
+        });
+        futures::future::ready(out)
+    })
+    .boxed()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::capabilities::Capabilities;
 use crate::error::Result;
 use crate::model::Campaign;
-use crate::paginate::walk_pages;
+use crate::paginate::{walk_pages, walk_parts};
 use crate::query::CampaignQuery;
 
 /// An opaque position in a source's listing. Only the source that issued it
@@ -168,12 +168,19 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
         Vec::new()
     }
 
-    /// Every matching campaign, in query order, fetched lazily page by page.
+    /// Every matching campaign, in query order, fetched lazily page by page;
+    /// a source with [`partitions`](CampaignSource::partitions) is walked
+    /// part by part, each with its own prefetch, merged in query order.
     ///
     /// An error is yielded once and ends the stream. The stream owns what it
     /// needs, so it outlives the borrow of `query`.
     fn stream(self: Arc<Self>, query: &CampaignQuery) -> BoxStream<'static, Result<Campaign>> {
-        walk_pages(self, query.clone())
+        let parts = self.partitions(query);
+        if parts.is_empty() {
+            walk_pages(self, query.clone())
+        } else {
+            walk_parts(parts, query.clone())
+        }
     }
 }
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use campaign_core::{
-    merge_sorted, walk_pages, Campaign, CampaignQuery, CampaignSource, Capabilities, Channel,
-    ErrorKind, Filter, Page, PageToken, QueryPlan, Result, Scope, SortField, SourceError,
-    TokenProvider, WalkOptions,
+    merge_sorted, Campaign, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind,
+    Filter, Page, PageToken, QueryPlan, Result, Scope, SortField, SourceError, TokenProvider,
+    WalkOptions,
 };
 use campaign_http::header::{HeaderMap, HeaderName};
 use campaign_http::{
@@ -524,31 +524,6 @@ impl CampaignSource for KoreSource {
                 }) as Arc<dyn CampaignSource>
             })
             .collect()
-    }
-
-    /// Every matching campaign: one prefetching walk per channel, merged in
-    /// query order by [`merge_sorted`]. Ends after the first error.
-    fn stream(self: Arc<Self>, query: &CampaignQuery) -> BoxStream<'static, Result<Campaign>> {
-        let parts = self.partitions(query);
-        if parts.is_empty() {
-            return walk_pages(self, query.clone());
-        }
-        let inputs = parts
-            .into_iter()
-            .map(|part| walk_pages(part, query.clone()))
-            .collect();
-        let order = query.clone();
-        merge_sorted(inputs, move |a: &Campaign, b: &Campaign| {
-            order.compare(a, b)
-        })
-        .scan(false, |failed, item| {
-            let out = (!*failed).then(|| {
-                *failed = item.is_err();
-                item
-            });
-            futures::future::ready(out)
-        })
-        .boxed()
     }
 }
 
