@@ -150,7 +150,10 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             self.plan = self.queue.clone();
             return !self.queue.is_empty();
         }
-        let in_plan = self.plan.pop_front().is_some();
+        // `plan` holds the tokens in flight and queued, in order; this page
+        // was its front, if any. So once `plan` is empty, nothing of the
+        // planned run is left to wait for.
+        self.plan.pop_front();
         let Some(next) = next else {
             // An early end inside a planned run ends the walk: drop the rest.
             self.drop_plan();
@@ -169,10 +172,7 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             }
             // Sequential paging, or the planned run ran out while the source
             // says there is more: continue from its token.
-            None if !in_plan || (self.queue.is_empty() && self.in_flight.is_empty()) => {
-                self.queue.push_back(next);
-            }
-            None => {}
+            None => self.queue.push_back(next),
         }
         true
     }
