@@ -107,22 +107,10 @@ pub(crate) fn body<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use campaign_core::{CampaignQuery, Capabilities, Filter, Sort};
+    use campaign_core::{CampaignQuery, Sort};
 
     fn plan(query: &CampaignQuery) -> QueryPlan {
-        Capabilities {
-            filters: [
-                Filter::Status,
-                Filter::Priority,
-                Filter::DialingMode,
-                Filter::CreatedRange,
-            ]
-            .into(),
-            sorts: SortField::ALL.into(),
-            max_page_size: Some(100),
-            server_paging: true,
-        }
-        .split(query)
+        crate::source::capabilities().split(query)
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl KoreSource {
 }
 
 /// The capabilities every Kore source reports.
-fn capabilities() -> Capabilities {
+pub(crate) fn capabilities() -> Capabilities {
     Capabilities {
         filters: [
             Filter::Channel,
