@@ -5,8 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, Response, StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, Response, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine as _;
@@ -88,21 +87,7 @@ pub(crate) fn cms_error(status: u16, message: &str) -> Response<Body> {
         error_code: &error_code,
         error_message: message,
     };
-    (
-        code,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_string(&body).unwrap_or_default(),
-    )
-        .into_response()
-}
-
-fn json_response(body: String) -> Response<Body> {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    faults::json(code, serde_json::to_string(&body).unwrap_or_default())
 }
 
 async fn campaigns(
@@ -125,16 +110,10 @@ async fn campaigns(
 fn early_fault(state: &CmsState, fault: &Fault, uri: &Uri) -> Response<Body> {
     match fault {
         Fault::Status(status) => cms_error(*status, "Injected failure"),
-        Fault::RateLimited(retry_after) => {
-            let mut response = cms_error(429, "Too many requests");
-            if let Some(value) = retry_after
-                .header_value()
-                .and_then(|v| HeaderValue::from_str(&v).ok())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
-        }
+        Fault::RateLimited(retry_after) => faults::with_retry_after(
+            cms_error(429, "Too many requests"),
+            retry_after.header_value(),
+        ),
         Fault::HtmlError => faults::html_error(502),
         Fault::DropConnection => faults::drop_connection("[{\"campaignContextId\":1,"),
         Fault::Oversized(bytes) => {
@@ -150,7 +129,7 @@ fn early_fault(state: &CmsState, fault: &Fault, uri: &Uri) -> Response<Body> {
                 reference: Some(0),
                 version: Some(0),
             });
-            faults::oversized("[", record.get().to_owned(), "]".to_owned(), *bytes)
+            faults::oversized("[", record.get().to_owned(), |_| "]".to_owned(), *bytes)
         }
         Fault::RedirectOtherHost => faults::redirect(
             &state.common.other_host,
@@ -222,7 +201,7 @@ fn list(state: &CmsState, query: Option<&str>, headers: &HeaderMap) -> Response<
             .or_default()
             .push(cms_drift_campaign(center, next_id, now_millis()));
     }
-    json_response(body)
+    faults::json(StatusCode::OK, body)
 }
 
 /// The token endpoint's envelope.
@@ -233,12 +212,7 @@ fn token_envelope(http_code: u16, response: serde_json::Value) -> Response<Body>
         "http_code": http_code,
         "response": response,
     });
-    (
-        faults::status_code(http_code),
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    faults::json(faults::status_code(http_code), body.to_string())
 }
 
 fn token_error(http_code: u16, message: &str) -> Response<Body> {

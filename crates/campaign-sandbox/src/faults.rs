@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Response, StatusCode};
+use axum::response::IntoResponse;
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 
@@ -224,6 +225,22 @@ impl FaultQueue {
     }
 }
 
+/// A JSON body with `status`, as both emulators answer.
+pub(crate) fn json(status: StatusCode, body: String) -> Response<Body> {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `response` with a `Retry-After` of `retry_after`, when given.
+pub(crate) fn with_retry_after(
+    mut response: Response<Body>,
+    retry_after: Option<String>,
+) -> Response<Body> {
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// An HTML error page as a proxy would send it.
 pub(crate) fn html_error(status: u16) -> Response<Body> {
     let code = status_code(status);
@@ -268,15 +285,17 @@ pub(crate) fn drop_connection(first_bytes: &'static str) -> Response<Body> {
 }
 
 /// A valid JSON body of about `bytes` bytes: `prefix`, `record` repeated with
-/// commas, `suffix`; streamed so the sandbox never holds it in memory.
+/// commas, then `suffix` of the number of records (so a body can state its
+/// own count); streamed so the sandbox never holds it in memory.
 pub(crate) fn oversized(
     prefix: &'static str,
     record: String,
-    suffix: String,
+    suffix: impl FnOnce(usize) -> String,
     bytes: usize,
 ) -> Response<Body> {
     let record = Bytes::from(record);
     let count = (bytes / (record.len() + 1)).max(1);
+    let suffix = suffix(count);
     let body = stream::iter(std::iter::once(Bytes::from_static(prefix.as_bytes())))
         .chain(stream::iter((0..count).map(move |i| {
             if i == 0 {

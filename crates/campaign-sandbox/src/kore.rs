@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, Response, StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, Response, StatusCode, Uri};
 use axum::routing::post;
 use axum::Router;
 use serde::de::{MapAccess, Visitor};
@@ -113,20 +112,14 @@ pub(crate) fn kore_error(status: u16, message: &str) -> Response<Body> {
         status: "error",
         message,
     };
-    (
+    faults::json(
         faults::status_code(status),
-        [(header::CONTENT_TYPE, "application/json")],
         serde_json::to_string(&body).unwrap_or_default(),
     )
-        .into_response()
 }
 
 fn rate_limited(retry_after: Option<String>) -> Response<Body> {
-    let mut response = kore_error(429, RATE_LIMIT_MESSAGE);
-    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
+    faults::with_retry_after(kore_error(429, RATE_LIMIT_MESSAGE), retry_after)
 }
 
 async fn campaigns(
@@ -167,10 +160,11 @@ fn early_fault(state: &KoreState, fault: &Fault, uri: &Uri) -> Response<Body> {
                 "status": "Ready",
             })
             .to_string();
-            let count = (bytes / (record.len() + 1)).max(1);
-            let suffix = format!(
-                "],\"skip\":0,\"limit\":{count},\"hasMore\":false,\"totalPages\":1,\"totalResults\":{count}}}}}"
-            );
+            let suffix = |count| {
+                format!(
+                    "],\"skip\":0,\"limit\":{count},\"hasMore\":false,\"totalPages\":1,\"totalResults\":{count}}}}}"
+                )
+            };
             faults::oversized(LIST_PREFIX, record, suffix, *bytes)
         }
         Fault::RedirectOtherHost => faults::redirect(
@@ -492,12 +486,7 @@ fn serve_page(state: &KoreState, request: &ListRequest) -> Response<Body> {
             [kore_drift_campaign(kind, serial, newest.max(now_millis()))],
         );
     }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
+    faults::json(StatusCode::OK, body)
 }
 
 #[cfg(test)]
