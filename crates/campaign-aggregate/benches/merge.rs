@@ -8,13 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use campaign_aggregate::{AggregateEvent, Aggregator};
 use campaign_core::{
-    Campaign, CampaignId, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Page,
-    PageToken, Result, Sort, SortField, SourceError,
+    Campaign, CampaignId, CampaignQuery, CampaignSource, Channel, Sort, SortField,
 };
-use campaign_testkit::InMemorySource;
+use campaign_testkit::{interleaved_campaigns, InMemorySource, Presorted};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::StreamExt;
 
@@ -22,56 +20,12 @@ const SOURCES: usize = 10;
 const PER_SOURCE: usize = 100_000;
 const PAGE_SIZE: u32 = 1_000;
 
-/// Serves slices of pre-sorted campaigns, so the bench measures the
-/// aggregate rather than a source sorting its data on every request.
-#[derive(Debug)]
-struct Presorted {
-    id: String,
-    campaigns: Vec<Campaign>,
-}
-
-#[async_trait]
-impl CampaignSource for Presorted {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn provider(&self) -> &str {
-        "bench"
-    }
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::everything()
-    }
-    async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
-        let offset = match token {
-            None => 0,
-            Some(token) => token.as_str().parse().map_err(|_| {
-                SourceError::new(ErrorKind::InvalidCursor, &self.id, "bad offset token")
-            })?,
-        };
-        let size = query.page_size().unwrap_or(PAGE_SIZE) as usize;
-        let end = (offset + size).min(self.campaigns.len());
-        let next = (end < self.campaigns.len()).then(|| PageToken::new(end.to_string()));
-        Ok(Page::new(self.campaigns[offset..end].to_vec(), next))
-    }
-}
-
 fn sources() -> Vec<Arc<dyn CampaignSource>> {
-    (0..SOURCES)
-        .map(|s| {
-            let id = format!("s{s}");
-            // Interleaved names: source s holds every SOURCES-th key.
-            let campaigns = (0..PER_SOURCE)
-                .map(|i| {
-                    let key = i * SOURCES + s;
-                    Campaign::new(
-                        CampaignId::new(id.as_str(), key.to_string()),
-                        "bench",
-                        format!("campaign-{key:09}"),
-                        Channel::Voice,
-                    )
-                })
-                .collect();
-            Arc::new(Presorted { id, campaigns }) as Arc<dyn CampaignSource>
+    interleaved_campaigns(SOURCES, PER_SOURCE)
+        .into_iter()
+        .enumerate()
+        .map(|(s, campaigns)| {
+            Arc::new(Presorted::new(format!("s{s}"), campaigns)) as Arc<dyn CampaignSource>
         })
         .collect()
 }

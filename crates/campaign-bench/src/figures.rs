@@ -10,7 +10,7 @@ use campaign_core::{
     Channel, Sort, SortField, SourcePosition, StaticToken,
 };
 use campaign_sandbox::{GeneratedData, Sandbox};
-use campaign_testkit::InMemorySource;
+use campaign_testkit::{interleaved_campaigns, InMemorySource, Presorted};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{json, Value};
 use source_cms::{CmsConfig, CmsSource};
@@ -19,7 +19,7 @@ use source_kore::{KoreConfig, KoreSource};
 use crate::process::{self, CampaignsBin, SandboxProcess};
 use crate::report::Row;
 use crate::sizes::Sizes;
-use crate::sources::{Counted, InFlight, Presorted};
+use crate::sources::{Counted, InFlight};
 
 type Res<T> = Result<T, String>;
 
@@ -460,26 +460,6 @@ pub fn decode(sizes: &Sizes) -> Res<Vec<Row>> {
     Ok(rows)
 }
 
-fn merge_inputs(sources: usize, per_source: usize) -> Vec<Vec<Campaign>> {
-    (0..sources)
-        .map(|s| {
-            let id = format!("s{s}");
-            // Interleaved names: input s holds every `sources`-th key.
-            (0..per_source)
-                .map(|i| {
-                    let key = i * sources + s;
-                    Campaign::new(
-                        CampaignId::new(id.as_str(), key.to_string()),
-                        "bench",
-                        format!("campaign-{key:09}"),
-                        Channel::Voice,
-                    )
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// Drains a stream of results on the current thread, counting items.
 fn count_blocking<T, E>(stream: impl futures::Stream<Item = Result<T, E>>) -> usize {
     futures::executor::block_on(stream.fold(0usize, |n, item| async move {
@@ -509,7 +489,7 @@ fn chunked_read_ahead<T: Send + 'static>(input: BoxStream<'static, T>) -> BoxStr
 pub fn merge(sizes: &Sizes) -> Vec<Row> {
     let (k, n) = (sizes.merge_sources, sizes.merge_per_source);
     let total = k * n;
-    let inputs = merge_inputs(k, n);
+    let inputs = interleaved_campaigns(k, n);
     let query = CampaignQuery::builder()
         .sort(Sort::asc(SortField::Name))
         .build()
@@ -641,7 +621,7 @@ pub fn merge(sizes: &Sizes) -> Vec<Row> {
     let presorted: Vec<Arc<Presorted>> = inputs
         .into_iter()
         .enumerate()
-        .map(|(s, v)| Arc::new(Presorted::new(format!("s{s}"), v, 1_000)))
+        .map(|(s, v)| Arc::new(Presorted::new(format!("s{s}"), v).with_page_size(1_000)))
         .collect();
     let started = Instant::now();
     let count: usize = presorted

@@ -26,4 +26,4 @@ mod sources;
 pub use process::{child_many_sources, peak_rss_kib, CampaignsBin};
 pub use report::{render, Row};
 pub use sizes::Sizes;
-pub use sources::{Counted, InFlight, Presorted};
+pub use sources::{Counted, InFlight};

@@ -1,65 +1,13 @@
-//! Sources the harness builds on: a pre-sorted in-memory source (so a bench
-//! measures what consumes it, not a source sorting on every request) and a
-//! wrapper counting requests in flight across many sources.
+//! A wrapper counting requests in flight across many sources (the pre-sorted
+//! source the figures also use is `campaign_testkit::Presorted`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result,
-    SourceError, WalkOptions,
+    CampaignQuery, CampaignSource, Capabilities, Page, PageToken, Result, WalkOptions,
 };
-
-/// Serves slices of campaigns already in query order, offset-paged.
-#[derive(Debug)]
-pub struct Presorted {
-    id: String,
-    campaigns: Vec<Campaign>,
-    page_size: usize,
-}
-
-impl Presorted {
-    /// A source named `id` over `campaigns`, which must already be in the
-    /// order of the queries it will serve.
-    pub fn new(id: impl Into<String>, campaigns: Vec<Campaign>, page_size: usize) -> Self {
-        Self {
-            id: id.into(),
-            campaigns,
-            page_size: page_size.max(1),
-        }
-    }
-}
-
-#[async_trait]
-impl CampaignSource for Presorted {
-    fn id(&self) -> &str {
-        &self.id
-    }
-
-    fn provider(&self) -> &str {
-        "bench"
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::everything()
-    }
-
-    async fn fetch_page(&self, _query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
-        let offset = match token {
-            None => 0,
-            Some(token) => token.as_str().parse::<usize>().map_err(|_| {
-                SourceError::new(ErrorKind::InvalidCursor, &self.id, "bad offset token")
-            })?,
-        };
-        let end = offset
-            .saturating_add(self.page_size)
-            .min(self.campaigns.len());
-        let items = self.campaigns.get(offset..end).unwrap_or_default().to_vec();
-        let next = (end < self.campaigns.len()).then(|| PageToken::new(end.to_string()));
-        Ok(Page::new(items, next))
-    }
-}
 
 /// Requests in flight across every [`Counted`] sharing it, and their peak.
 #[derive(Debug, Default)]

@@ -50,6 +50,7 @@ mod conformance;
 mod fixture;
 mod memory;
 pub mod mutation;
+mod presorted;
 
 pub use conformance::{Check, CheckResult, Conformance, ConformanceReport, Outcome, SourceFactory};
 
@@ -58,3 +59,4 @@ pub use fixture::{
     fixture_updated_range, FIXTURE_PROVIDER,
 };
 pub use memory::{InMemorySource, DEFAULT_PAGE_SIZE};
+pub use presorted::{interleaved_campaigns, Presorted};
