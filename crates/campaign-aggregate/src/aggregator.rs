@@ -11,14 +11,13 @@ use campaign_core::{
 };
 use futures::future;
 use futures::stream::{BoxStream, StreamExt};
-use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::builder::{AggregatorBuilder, FailurePolicy};
 use crate::cursor::{Cursor, CursorCodec, CursorState, Mark};
 use crate::explain::Explain;
 use crate::fanout::{merged, with_deadline, Signal, SourceEnd, Start, Tagged};
-use crate::limit::Limited;
+use crate::limit::{Limited, Limits};
 use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
 
 /// Campaigns per [`Aggregator::page`] when the query sets no page size.
@@ -34,12 +33,9 @@ const READ_AHEAD_ITEMS: usize = 256;
 pub(crate) struct Settings {
     pub(crate) id: String,
     pub(crate) sources: Vec<Arc<dyn CampaignSource>>,
-    pub(crate) limited: Vec<Arc<Limited>>,
-    pub(crate) permits: Arc<Semaphore>,
-    pub(crate) source_timeout: Duration,
+    pub(crate) limits: Limits,
     pub(crate) policy: FailurePolicy,
     pub(crate) deadline: Option<Duration>,
-    pub(crate) budget: Arc<RetryBudget>,
 }
 
 /// One ordered, paginated, streaming view over many sources.
@@ -69,13 +65,12 @@ pub(crate) struct Settings {
 pub struct Aggregator {
     id: String,
     sources: Vec<Arc<dyn CampaignSource>>,
+    /// Each source under `limits`, built once.
     limited: Vec<Arc<Limited>>,
-    permits: Arc<Semaphore>,
-    source_timeout: Duration,
+    limits: Limits,
     source_ids: Arc<[String]>,
     policy: FailurePolicy,
     deadline: Option<Duration>,
-    budget: Arc<RetryBudget>,
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -85,7 +80,7 @@ impl std::fmt::Debug for Aggregator {
             .field("sources", &self.source_ids)
             .field("policy", &self.policy)
             .field("deadline", &self.deadline)
-            .field("retry_budget", &self.budget)
+            .field("retry_budget", &self.limits.budget)
             .finish_non_exhaustive()
     }
 }
@@ -98,16 +93,19 @@ impl Aggregator {
 
     pub(crate) fn from_settings(settings: Settings) -> Self {
         let source_ids = settings.sources.iter().map(|s| s.id().to_owned()).collect();
+        let limited = settings
+            .sources
+            .iter()
+            .map(|source| settings.limits.apply(Arc::clone(source)))
+            .collect();
         Self {
             id: settings.id,
             sources: settings.sources,
-            limited: settings.limited,
-            permits: settings.permits,
-            source_timeout: settings.source_timeout,
+            limited,
+            limits: settings.limits,
             source_ids,
             policy: settings.policy,
             deadline: settings.deadline,
-            budget: settings.budget,
         }
     }
 
@@ -118,7 +116,7 @@ impl Aggregator {
 
     /// The retry budget shared by this aggregate's sources.
     pub fn retry_budget(&self) -> Arc<RetryBudget> {
-        Arc::clone(&self.budget)
+        Arc::clone(&self.limits.budget)
     }
 
     /// The failure policy.
@@ -155,14 +153,7 @@ impl Aggregator {
                 }
                 partitions
                     .into_iter()
-                    .map(|part| {
-                        Arc::new(Limited::new(
-                            part,
-                            Arc::clone(&self.permits),
-                            self.source_timeout,
-                            Arc::clone(&self.budget),
-                        )) as Arc<dyn CampaignSource>
-                    })
+                    .map(|part| self.limits.apply(part) as Arc<dyn CampaignSource>)
                     .collect()
             })
             .collect()

@@ -8,7 +8,7 @@ use campaign_core::{CampaignSource, ErrorKind, RetryBudget, SourceError};
 use tokio::sync::Semaphore;
 
 use crate::aggregator::{Aggregator, Settings};
-use crate::limit::Limited;
+use crate::limit::Limits;
 
 /// Requests in flight at once across all sources, unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -129,29 +129,17 @@ impl AggregatorBuilder {
                 )));
             }
         }
-        let budget = self.budget.unwrap_or_default();
-        let permits = Arc::new(Semaphore::new(self.concurrency.min(Semaphore::MAX_PERMITS)));
-        let limited = self
-            .sources
-            .iter()
-            .map(|source| {
-                Arc::new(Limited::new(
-                    Arc::clone(source),
-                    Arc::clone(&permits),
-                    self.source_timeout,
-                    Arc::clone(&budget),
-                ))
-            })
-            .collect();
+        let limits = Limits {
+            permits: Arc::new(Semaphore::new(self.concurrency.min(Semaphore::MAX_PERMITS))),
+            timeout: self.source_timeout,
+            budget: self.budget.unwrap_or_default(),
+        };
         Ok(Aggregator::from_settings(Settings {
             id: self.id,
             sources: self.sources,
-            limited,
-            permits,
-            source_timeout: self.source_timeout,
+            limits,
             policy: self.policy,
             deadline: self.deadline,
-            budget,
         }))
     }
 }

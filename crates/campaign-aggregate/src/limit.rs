@@ -20,26 +20,29 @@ use tracing::Instrument;
 /// bounded by `timeout`.
 pub(crate) struct Limited {
     inner: Arc<dyn CampaignSource>,
-    permits: Arc<Semaphore>,
-    timeout: Duration,
-    budget: Arc<RetryBudget>,
+    limits: Limits,
     requests: AtomicU64,
 }
 
-impl Limited {
-    pub(crate) fn new(
-        inner: Arc<dyn CampaignSource>,
-        permits: Arc<Semaphore>,
-        timeout: Duration,
-        budget: Arc<RetryBudget>,
-    ) -> Self {
-        Self {
-            inner,
-            permits,
-            timeout,
-            budget,
+/// What every source (and part of one) of an aggregate is fetched under.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Requests in flight across all sources.
+    pub(crate) permits: Arc<Semaphore>,
+    /// Per request.
+    pub(crate) timeout: Duration,
+    /// Retries, shared by all sources.
+    pub(crate) budget: Arc<RetryBudget>,
+}
+
+impl Limits {
+    /// `source` fetched under these limits.
+    pub(crate) fn apply(&self, source: Arc<dyn CampaignSource>) -> Arc<Limited> {
+        Arc::new(Limited {
+            inner: source,
+            limits: self.clone(),
             requests: AtomicU64::new(0),
-        }
+        })
     }
 }
 
@@ -47,7 +50,7 @@ impl fmt::Debug for Limited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Limited")
             .field("inner", &self.inner)
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.limits.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -102,9 +105,11 @@ impl CampaignSource for Limited {
             retry_tokens_left = tracing::field::Empty,
         );
         let inner = Arc::clone(&self.inner);
-        let permits = Arc::clone(&self.permits);
-        let budget = Arc::clone(&self.budget);
-        let timeout = self.timeout;
+        let Limits {
+            permits,
+            timeout,
+            budget,
+        } = self.limits.clone();
         let query = query.clone();
         let task_span = span.clone();
         // The request runs as its own task so it progresses (and frees its
