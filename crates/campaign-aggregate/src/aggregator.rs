@@ -217,10 +217,7 @@ impl Aggregator {
         let state = match cursor {
             Some(cursor) => codec.decode(cursor)?,
             None => CursorState {
-                marks: parts
-                    .iter()
-                    .map(|p| vec![Mark::At(SourcePosition::default()); p.len()])
-                    .collect(),
+                marks: start_marks(&parts),
                 last: None,
                 source_page_size: query.page_size().unwrap_or(DEFAULT_PAGE_SIZE),
             },
@@ -351,10 +348,7 @@ impl Aggregator {
     /// Dropping the stream cancels the sources' requests in flight.
     pub fn events(&self, query: &CampaignQuery) -> BoxStream<'static, AggregateEvent> {
         let parts = self.parts(query);
-        let marks: Vec<Vec<Mark>> = parts
-            .iter()
-            .map(|p| vec![Mark::At(SourcePosition::default()); p.len()])
-            .collect();
+        let marks = start_marks(&parts);
         let signals = self.signals(query, &parts, &marks, Some(READ_AHEAD_ITEMS));
         let source_ids = Arc::clone(&self.source_ids);
         let fail_fast = self.policy == FailurePolicy::FailFast;
@@ -450,6 +444,14 @@ impl EventState {
             }
         }
     }
+}
+
+/// Every part of every source at its start.
+fn start_marks(parts: &[Parts]) -> Vec<Vec<Mark>> {
+    parts
+        .iter()
+        .map(|p| vec![Mark::At(SourcePosition::default()); p.len()])
+        .collect()
 }
 
 fn page_size(query: &CampaignQuery) -> usize {

@@ -209,6 +209,8 @@ pub(crate) fn with_deadline(
             signals: BoxStream<'static, Signal>,
             sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
             open: Vec<(usize, usize)>,
+            // Carried in the state rather than cloned for every signal.
+            source_ids: Arc<[String]>,
         },
         Expired(VecDeque<Signal>),
     }
@@ -216,15 +218,16 @@ pub(crate) fn with_deadline(
         signals,
         sleep: None,
         open,
+        source_ids,
     };
     stream::unfold(start, move |state| {
-        let source_ids = Arc::clone(&source_ids);
         async move {
             match state {
                 State::Running {
                     mut signals,
                     sleep,
                     mut open,
+                    source_ids,
                 } => {
                     // Created on first poll, inside the runtime.
                     let mut sleep = sleep.unwrap_or_else(|| Box::pin(tokio::time::sleep(limit)));
@@ -252,7 +255,7 @@ pub(crate) fn with_deadline(
                                 let ended = (*source, *part);
                                 open.retain(|input| *input != ended);
                             }
-                            Some((signal, State::Running { signals, sleep: Some(sleep), open }))
+                            Some((signal, State::Running { signals, sleep: Some(sleep), open, source_ids }))
                         }
                     }
                 }
