@@ -7,8 +7,8 @@ use std::task::{ready, Poll};
 use std::time::Duration;
 
 use campaign_core::{
-    merge_sorted, walk_positions, CampaignQuery, CampaignSource, ErrorKind, Positioned, Result,
-    SourceError, SourcePosition,
+    merge_sorted_chunks, walk_position_chunks, CampaignQuery, CampaignSource, ErrorKind,
+    Positioned, Result, SourceError, SourcePosition,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 
@@ -51,98 +51,94 @@ pub(crate) struct Start {
     pub(crate) from: SourcePosition,
 }
 
-/// One input's walk as merge input: its campaigns, then its failure or its end.
+/// One input's walk as merge input, a page of signals at a time: its
+/// campaigns, then its failure or its end.
 ///
-/// One hand-written layer rather than `map`/`chain`/`scan`: every layer
-/// moves each ~400-byte campaign again, which is a visible part of a
+/// Whole pages rather than single signals: every stream layer an item passes
+/// through moves each ~400-byte campaign again, which is a visible part of a
 /// listing's per-item cost.
 fn input(
     source: usize,
     part: usize,
-    mut walk: BoxStream<'static, Result<Positioned>>,
-) -> BoxStream<'static, Signal> {
-    let mut ended = false;
+    walk: BoxStream<'static, Vec<Result<Positioned>>>,
+) -> BoxStream<'static, Vec<Signal>> {
+    let mut walk = Some(walk);
     stream::poll_fn(move |cx| {
-        if ended {
+        let Some(pages) = walk.as_mut() else {
             return Poll::Ready(None);
-        }
-        let signal = match ready!(walk.poll_next_unpin(cx)) {
-            Some(Ok(positioned)) => Ok(Tagged {
-                source,
-                part,
-                positioned,
-            }),
-            // The walker ends after an error: that input is failed, not done.
-            Some(Err(error)) => {
-                ended = true;
-                Err(SourceEnd::Failed {
+        };
+        let Some(page) = ready!(pages.poll_next_unpin(cx)) else {
+            walk = None;
+            return Poll::Ready(Some(vec![Err(SourceEnd::Done { source, part })]));
+        };
+        let signals: Vec<Signal> = page
+            .into_iter()
+            .map(|item| match item {
+                Ok(positioned) => Ok(Tagged {
+                    source,
+                    part,
+                    positioned,
+                }),
+                Err(error) => Err(SourceEnd::Failed {
                     source,
                     part,
                     error,
-                })
-            }
-            None => {
-                ended = true;
-                Err(SourceEnd::Done { source, part })
-            }
-        };
-        Poll::Ready(Some(signal))
+                }),
+            })
+            .collect();
+        // The walker ends after an error: that input is failed, not done.
+        if matches!(signals.last(), Some(Err(_))) {
+            walk = None;
+        }
+        Poll::Ready(Some(signals))
     })
     .boxed()
 }
 
-/// Most signals the read-ahead task hands over at once. Handing over chunks
-/// rather than single signals wakes the consumer (and the pump) once per
-/// chunk instead of once per campaign, which is most of the per-item cost of
-/// a sorted listing over many sources.
-const READ_AHEAD_CHUNK: usize = 64;
-
-/// Runs `input` ahead of its consumer in its own task, holding about
-/// `capacity` signals (in chunks of at most [`READ_AHEAD_CHUNK`], of what is
-/// ready at once), so an input's next page is fetched while the merge still
-/// works through the current one. Without this a sorted merge asks each
-/// input for its next page only when it needs that input's head, one at a
-/// time, and wall time grows with the number of sources.
+/// Runs `input` ahead of its consumer in its own task, holding up to
+/// `pages` of its pages, so an input's next page is fetched while the merge
+/// still works through the current one. Without this a sorted merge asks
+/// each input for its next page only when it needs that input's head, one
+/// at a time, and wall time grows with the number of sources.
 ///
-/// At most `capacity` signals wait in the channel, plus one chunk in the
-/// pump and one being consumed, so memory stays bounded per input.
+/// At most `pages` pages wait in the channel, plus one in the pump and one
+/// being consumed, so memory stays bounded per input. Pages are handed over
+/// whole, which wakes the consumer (and the pump) once per page rather than
+/// once per campaign.
 ///
 /// The task starts on first poll (inside the runtime) and is aborted when the
 /// stream is dropped. Outside a Tokio runtime the input is read in place.
-fn read_ahead(input: BoxStream<'static, Signal>, capacity: usize) -> BoxStream<'static, Signal> {
+fn read_ahead(
+    input: BoxStream<'static, Vec<Signal>>,
+    pages: usize,
+) -> BoxStream<'static, Vec<Signal>> {
     enum State {
-        Idle(Option<BoxStream<'static, Signal>>),
-        Inline(BoxStream<'static, Signal>),
+        Idle(Option<BoxStream<'static, Vec<Signal>>>),
+        Inline(BoxStream<'static, Vec<Signal>>),
         Pumping {
             rx: tokio::sync::mpsc::Receiver<Vec<Signal>>,
-            chunk: std::vec::IntoIter<Signal>,
             _task: AbortOnDrop<()>,
         },
     }
-    let chunk = capacity.clamp(1, READ_AHEAD_CHUNK);
-    let chunks_buffered = (capacity / chunk).max(1);
     let mut state = State::Idle(Some(input));
-    // One hand-written layer: the consumer side is on every campaign's path.
     stream::poll_fn(move |cx| loop {
         match &mut state {
             State::Idle(input) => {
-                let Some(input) = input.take() else {
+                let Some(mut input) = input.take() else {
                     return Poll::Ready(None);
                 };
                 state = match tokio::runtime::Handle::try_current() {
                     Ok(runtime) => {
-                        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Signal>>(chunks_buffered);
-                        let mut chunks = input.ready_chunks(chunk);
+                        let (tx, rx) = tokio::sync::mpsc::channel(pages.max(1));
                         let task = runtime.spawn(async move {
-                            while let Some(chunk) = chunks.next().await {
-                                if tx.send(chunk).await.is_err() {
+                            while let Some(page) = input.next().await {
+                                if tx.send(page).await.is_err() {
                                     return;
                                 }
                             }
                         });
                         State::Pumping {
                             rx,
-                            chunk: Vec::new().into_iter(),
                             _task: AbortOnDrop(task),
                         }
                     }
@@ -150,50 +146,38 @@ fn read_ahead(input: BoxStream<'static, Signal>, capacity: usize) -> BoxStream<'
                 };
             }
             State::Inline(input) => return input.poll_next_unpin(cx),
-            State::Pumping { rx, chunk, .. } => {
-                if let Some(signal) = chunk.next() {
-                    return Poll::Ready(Some(signal));
-                }
-                match ready!(rx.poll_recv(cx)) {
-                    Some(next) => *chunk = next.into_iter(),
-                    None => return Poll::Ready(None),
-                }
-            }
+            State::Pumping { rx, .. } => return rx.poll_recv(cx),
         }
     })
     .boxed()
 }
 
 /// Walks each start and merges them: a k-way merge by `query`'s order when it
-/// sorts, arrival order otherwise. With `read_ahead_items`, each input runs
-/// up to about that many campaigns ahead of the merge (whole listings);
-/// without, inputs are read only on demand (pages, where every request
-/// counts; announced pages are still prefetched by the walker).
+/// sorts, arrival order otherwise. With `read_ahead_pages`, each input runs
+/// up to that many pages ahead of the merge (whole listings); without,
+/// inputs are read only on demand (pages, where every request counts;
+/// announced pages are still prefetched by the walker).
 pub(crate) fn merged(
     query: &CampaignQuery,
     starts: Vec<Start>,
-    read_ahead_items: Option<usize>,
+    read_ahead_pages: Option<usize>,
 ) -> BoxStream<'static, Signal> {
-    let inputs: Vec<_> = starts
-        .into_iter()
-        .map(|start| {
-            let walk = walk_positions(start.walk, query.clone(), start.from);
-            let input = input(start.source, start.part, walk);
-            match read_ahead_items {
-                Some(capacity) => read_ahead(input, capacity),
-                None => input,
-            }
-        })
-        .collect();
-    if query.sort().is_some() {
-        let order = query.clone();
-        merge_sorted(inputs, move |a: &Tagged, b: &Tagged| {
-            order.compare(&a.positioned.campaign, &b.positioned.campaign)
-        })
-        .boxed()
-    } else {
-        stream::select_all(inputs).boxed()
+    let inputs = starts.into_iter().map(|start| {
+        let walk = walk_position_chunks(start.walk, query.clone(), start.from);
+        let input = input(start.source, start.part, walk);
+        match read_ahead_pages {
+            Some(pages) => read_ahead(input, pages),
+            None => input,
+        }
+    });
+    if query.sort().is_none() {
+        return stream::select_all(inputs).flat_map(stream::iter).boxed();
     }
+    let order = query.clone();
+    merge_sorted_chunks(inputs.collect(), move |a: &Tagged, b: &Tagged| {
+        order.compare(&a.positioned.campaign, &b.positioned.campaign)
+    })
+    .boxed()
 }
 
 /// Ends `signals` at `limit` after the first poll, reporting every input

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use futures::stream::{BoxStream, Stream, StreamExt};
 
@@ -24,20 +24,220 @@ pub fn merge_sorted<'a, T, E, F>(
 where
     F: Fn(&T, &T) -> Ordering,
 {
-    let n = inputs.len();
-    MergeSorted {
-        inputs: inputs.into_iter().map(Some).collect(),
-        heads: (0..n).map(|_| None).collect(),
-        tree: Vec::new(),
-        needs_head: (0..n).collect(),
-        compare,
-    }
+    let inputs = inputs
+        .into_iter()
+        .map(|stream| ItemInput {
+            stream: Some(stream),
+            head: None,
+        })
+        .collect();
+    MergeSorted(Merge::new(inputs, compare))
+}
+
+/// [`merge_sorted`] over inputs that arrive in chunks, such as
+/// [`StreamExt::ready_chunks`] of a fallible stream or a page at a time.
+///
+/// The same merge, order and error handling, but each chunk is read where
+/// it lies: heads are compared in their chunk and every item moves once, on
+/// its way out. That matters when items are large and inputs are many (a
+/// sorted listing over hundreds of sources), where moving each item through
+/// a per-item stream layer costs more than comparing it. An error inside a
+/// chunk passes through when the merge reaches it; empty chunks are skipped.
+pub fn merge_sorted_chunks<'a, T, E, F>(
+    inputs: Vec<BoxStream<'a, Vec<Result<T, E>>>>,
+    compare: F,
+) -> MergeSortedChunks<'a, T, E, F>
+where
+    F: Fn(&T, &T) -> Ordering,
+{
+    let inputs = inputs
+        .into_iter()
+        .map(|stream| ChunkInput {
+            stream: Some(stream),
+            chunk: Vec::new().into_iter(),
+        })
+        .collect();
+    MergeSortedChunks(Merge::new(inputs, compare))
 }
 
 /// The stream returned by [`merge_sorted`].
-pub struct MergeSorted<'a, T, E, F> {
-    inputs: Vec<Option<BoxStream<'a, Result<T, E>>>>,
-    heads: Vec<Option<T>>,
+pub struct MergeSorted<'a, T, E, F>(Merge<ItemInput<'a, T, E>, F>);
+
+/// The stream returned by [`merge_sorted_chunks`].
+pub struct MergeSortedChunks<'a, T, E, F>(Merge<ChunkInput<'a, T, E>, F>);
+
+impl<T, E, F> std::fmt::Debug for MergeSorted<'_, T, E, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.describe(f, "MergeSorted")
+    }
+}
+
+impl<T, E, F> std::fmt::Debug for MergeSortedChunks<'_, T, E, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.describe(f, "MergeSortedChunks")
+    }
+}
+
+impl<T, E, F> Stream for MergeSorted<'_, T, E, F>
+where
+    F: Fn(&T, &T) -> Ordering + Unpin,
+    T: Unpin,
+{
+    type Item = Result<T, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.buffered(), None)
+    }
+}
+
+impl<T, E, F> Stream for MergeSortedChunks<'_, T, E, F>
+where
+    F: Fn(&T, &T) -> Ordering + Unpin,
+    T: Unpin,
+    E: Unpin,
+{
+    type Item = Result<T, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().0.poll_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0.buffered(), None)
+    }
+}
+
+/// What polling an input for its head found.
+enum Polled<E> {
+    /// The input has a head.
+    Head,
+    /// The input ended.
+    Ended,
+    /// An error to pass through; the input may still have more.
+    Error(E),
+}
+
+/// One merge input: a stream and the head (or heads) it has buffered.
+trait Input {
+    type Item;
+    type Error;
+
+    /// Makes a head ready, or reports the input's end or its next error.
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<Self::Error>>;
+
+    /// The head, if it has one (an ended input has none).
+    fn head(&self) -> Option<&Self::Item>;
+
+    /// Removes the head.
+    fn take_head(&mut self) -> Option<Self::Item>;
+
+    /// Items buffered.
+    fn buffered(&self) -> usize;
+}
+
+struct ItemInput<'a, T, E> {
+    stream: Option<BoxStream<'a, Result<T, E>>>,
+    head: Option<T>,
+}
+
+impl<T, E> Input for ItemInput<'_, T, E> {
+    type Item = T;
+    type Error = E;
+
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
+        if self.head.is_some() {
+            return Poll::Ready(Polled::Head);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Ready(Polled::Ended);
+        };
+        Poll::Ready(match ready!(stream.poll_next_unpin(cx)) {
+            Some(Ok(item)) => {
+                self.head = Some(item);
+                Polled::Head
+            }
+            Some(Err(error)) => Polled::Error(error),
+            None => {
+                self.stream = None;
+                Polled::Ended
+            }
+        })
+    }
+
+    fn head(&self) -> Option<&T> {
+        self.head.as_ref()
+    }
+
+    fn take_head(&mut self) -> Option<T> {
+        self.head.take()
+    }
+
+    fn buffered(&self) -> usize {
+        usize::from(self.head.is_some())
+    }
+}
+
+struct ChunkInput<'a, T, E> {
+    stream: Option<BoxStream<'a, Vec<Result<T, E>>>>,
+    /// The rest of the current chunk; its first item is the head.
+    chunk: std::vec::IntoIter<Result<T, E>>,
+}
+
+impl<T, E> Input for ChunkInput<'_, T, E> {
+    type Item = T;
+    type Error = E;
+
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
+        loop {
+            match self.chunk.as_slice().first() {
+                Some(Ok(_)) => return Poll::Ready(Polled::Head),
+                Some(Err(_)) => {
+                    if let Some(Err(error)) = self.chunk.next() {
+                        return Poll::Ready(Polled::Error(error));
+                    }
+                }
+                None => {
+                    let Some(stream) = self.stream.as_mut() else {
+                        return Poll::Ready(Polled::Ended);
+                    };
+                    match ready!(stream.poll_next_unpin(cx)) {
+                        Some(chunk) => self.chunk = chunk.into_iter(),
+                        None => {
+                            self.stream = None;
+                            return Poll::Ready(Polled::Ended);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn head(&self) -> Option<&T> {
+        match self.chunk.as_slice().first() {
+            Some(Ok(item)) => Some(item),
+            _ => None,
+        }
+    }
+
+    fn take_head(&mut self) -> Option<T> {
+        match self.chunk.as_slice().first() {
+            Some(Ok(_)) => self.chunk.next().and_then(Result::ok),
+            _ => None,
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.chunk.len()
+    }
+}
+
+/// The k-way merge over any kind of [`Input`].
+struct Merge<I, F> {
+    inputs: Vec<I>,
     /// The loser tree, built once every input first has a head or has ended:
     /// `tree[0]` is the winning input, `tree[1..k]` the loser of the match at
     /// each internal node. Input `i` is leaf `k + i`; node `n`'s parent is `n / 2`.
@@ -47,24 +247,25 @@ pub struct MergeSorted<'a, T, E, F> {
     compare: F,
 }
 
-impl<T, E, F> std::fmt::Debug for MergeSorted<'_, T, E, F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MergeSorted")
-            .field("inputs", &self.inputs.len())
-            .field("ready", &self.heads.iter().filter(|h| h.is_some()).count())
-            .field("waiting", &self.needs_head.len())
-            .finish()
-    }
-}
-
-impl<T, E, F> MergeSorted<'_, T, E, F>
+impl<I, F> Merge<I, F>
 where
-    F: Fn(&T, &T) -> Ordering,
+    I: Input,
+    F: Fn(&I::Item, &I::Item) -> Ordering,
 {
+    fn new(inputs: Vec<I>, compare: F) -> Self {
+        let needs_head = (0..inputs.len()).collect();
+        Self {
+            inputs,
+            tree: Vec::new(),
+            needs_head,
+            compare,
+        }
+    }
+
     /// Whether input `a` goes before input `b`: an input without a head has
     /// ended and loses to every other; ties go to the lower input.
     fn beats(&self, a: usize, b: usize) -> bool {
-        match (&self.heads[a], &self.heads[b]) {
+        match (self.inputs[a].head(), self.inputs[b].head()) {
             (Some(x), Some(y)) => (self.compare)(x, y).then(a.cmp(&b)) == Ordering::Less,
             (Some(_), None) => true,
             (None, Some(_)) => false,
@@ -74,7 +275,7 @@ where
 
     /// Plays the matches of the subtree under `node`; returns its winner.
     fn build(&mut self, node: usize) -> usize {
-        let k = self.heads.len();
+        let k = self.inputs.len();
         if node >= k {
             return node - k;
         }
@@ -92,7 +293,7 @@ where
     /// Input `input` has a new head (or ended): replays its path to the root.
     fn replay(&mut self, input: usize) {
         let mut winner = input;
-        let mut node = (self.heads.len() + input) / 2;
+        let mut node = (self.inputs.len() + input) / 2;
         while node >= 1 {
             if self.beats(self.tree[node], winner) {
                 std::mem::swap(&mut self.tree[node], &mut winner);
@@ -107,64 +308,53 @@ where
             self.replay(input);
         }
     }
-}
 
-impl<T, E, F> Stream for MergeSorted<'_, T, E, F>
-where
-    F: Fn(&T, &T) -> Ordering + Unpin,
-    T: Unpin,
-{
-    type Item = Result<T, E>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<I::Item, I::Error>>> {
         let mut i = 0;
-        while i < this.needs_head.len() {
-            let input = this.needs_head[i];
-            let Some(stream) = this.inputs[input].as_mut() else {
-                this.needs_head.swap_remove(i);
-                continue;
-            };
-            match stream.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(item))) => {
-                    this.heads[input] = Some(item);
-                    this.needs_head.swap_remove(i);
-                    this.rank(input);
+        while i < self.needs_head.len() {
+            let input = self.needs_head[i];
+            match self.inputs[input].poll_head(cx) {
+                Poll::Ready(Polled::Head | Polled::Ended) => {
+                    self.needs_head.swap_remove(i);
+                    self.rank(input);
                 }
-                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
-                Poll::Ready(None) => {
-                    this.inputs[input] = None;
-                    this.needs_head.swap_remove(i);
-                    this.rank(input);
-                }
+                Poll::Ready(Polled::Error(error)) => return Poll::Ready(Some(Err(error))),
                 Poll::Pending => i += 1,
             }
         }
-        if !this.needs_head.is_empty() {
+        if !self.needs_head.is_empty() {
             return Poll::Pending;
         }
-        let k = this.heads.len();
+        let k = self.inputs.len();
         if k == 0 {
             return Poll::Ready(None);
         }
-        if this.tree.is_empty() {
-            this.tree = vec![0; k];
-            let winner = this.build(1);
-            this.tree[0] = winner;
+        if self.tree.is_empty() {
+            self.tree = vec![0; k];
+            let winner = self.build(1);
+            self.tree[0] = winner;
         }
-        let winner = this.tree[0];
-        match this.heads[winner].take() {
+        let winner = self.tree[0];
+        match self.inputs[winner].take_head() {
             Some(item) => {
-                this.needs_head.push(winner);
+                self.needs_head.push(winner);
                 Poll::Ready(Some(Ok(item)))
             }
-            // The best input has ended, so every input has.
             None => Poll::Ready(None),
         }
     }
+}
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.heads.iter().filter(|h| h.is_some()).count(), None)
+impl<I: Input, F> Merge<I, F> {
+    fn buffered(&self) -> usize {
+        self.inputs.iter().map(Input::buffered).sum()
+    }
+
+    fn describe(&self, f: &mut std::fmt::Formatter<'_>, name: &str) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("inputs", &self.inputs.len())
+            .field("waiting", &self.needs_head.len())
+            .finish()
     }
 }
 
@@ -228,22 +418,69 @@ mod tests {
 
     #[test]
     fn ties_come_out_in_input_order() {
-        let inputs: Vec<BoxStream<'static, Result<(u32, usize), String>>> = (0..7)
+        type Tied = (u32, usize);
+        let by_value = |a: &Tied, b: &Tied| a.0.cmp(&b.0);
+        let expected: Vec<Tied> = (1..=2).flat_map(|v| (0..7).map(move |i| (v, i))).collect();
+        let items: Vec<BoxStream<'static, Result<Tied, String>>> = (0..7)
             .map(|input| stream::iter(vec![Ok((1, input)), Ok((2, input))]).boxed())
             .collect();
-        let out: Vec<(u32, usize)> = block_on(
-            merge_sorted(inputs, |a: &(u32, usize), b: &(u32, usize)| a.0.cmp(&b.0))
-                .collect::<Vec<_>>(),
-        )
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-        let expected: Vec<(u32, usize)> =
-            (1..=2).flat_map(|v| (0..7).map(move |i| (v, i))).collect();
-        assert_eq!(out, expected);
+        let out: Vec<Result<Tied, String>> = block_on(merge_sorted(items, by_value).collect());
+        assert_eq!(out, expected.iter().copied().map(Ok).collect::<Vec<_>>());
+        let chunks: Vec<BoxStream<'static, Vec<Result<Tied, String>>>> = (0..7)
+            .map(|input| stream::iter(vec![vec![Ok((1, input))], vec![Ok((2, input))]]).boxed())
+            .collect();
+        let out: Vec<Result<Tied, String>> =
+            block_on(merge_sorted_chunks(chunks, by_value).collect());
+        assert_eq!(out, expected.into_iter().map(Ok).collect::<Vec<_>>());
+    }
+
+    /// Each input sorted, then cut into chunks of the sizes in `cuts`
+    /// (cycled; a 0 makes an empty chunk).
+    fn chunked_inputs(
+        data: Vec<Vec<u32>>,
+        cuts: &[usize],
+    ) -> Vec<BoxStream<'static, Vec<Result<u32, String>>>> {
+        data.into_iter()
+            .map(|mut v| {
+                v.sort_unstable();
+                let mut items = v.into_iter().map(Ok).peekable();
+                let mut chunks = Vec::new();
+                for &cut in cuts.iter().cycle() {
+                    if items.peek().is_none() {
+                        break;
+                    }
+                    chunks.push(items.by_ref().take(cut).collect::<Vec<_>>());
+                }
+                stream::iter(chunks).boxed()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunks_merge_with_errors_passing_through_where_they_lie() {
+        let failing = stream::iter(vec![vec![Ok(3), Err("boom".to_string()), Ok(6)]]).boxed();
+        let ok = stream::iter(vec![vec![], vec![Ok(1), Ok(5)], vec![Ok(7)]]).boxed();
+        let out: Vec<_> = block_on(merge_sorted_chunks(vec![failing, ok], u32::cmp).collect());
+        assert_eq!(
+            out,
+            [Ok(1), Ok(3), Err("boom".to_string()), Ok(5), Ok(6), Ok(7)]
+        );
     }
 
     proptest! {
+        #[test]
+        fn chunked_merge_equals_item_merge(
+            data in prop::collection::vec(prop::collection::vec(0u32..50, 0..20), 0..40),
+            cuts in prop::collection::vec(0usize..6, 1..5),
+        ) {
+            prop_assume!(cuts.iter().any(|&cut| cut > 0));
+            let by_items: Vec<u32> = block_on(merge_sorted(sorted_inputs(data.clone()), u32::cmp).collect::<Vec<_>>())
+                .into_iter().map(Result::unwrap).collect();
+            let by_chunks: Vec<u32> = block_on(merge_sorted_chunks(chunked_inputs(data, &cuts), u32::cmp).collect::<Vec<_>>())
+                .into_iter().map(Result::unwrap).collect();
+            prop_assert_eq!(by_chunks, by_items);
+        }
+
         #[test]
         fn merge_equals_sorted_union(data in prop::collection::vec(prop::collection::vec(0u32..50, 0..20), 0..40)) {
             let mut expected: Vec<u32> = data.iter().flatten().copied().collect();

@@ -255,6 +255,24 @@ pub fn walk_positions<S>(
 where
     S: CampaignSource + ?Sized,
 {
+    walk_position_chunks(source, query, from)
+        .flat_map(stream::iter)
+        .boxed()
+}
+
+/// [`walk_positions`] a page at a time: each chunk is what one page yielded
+/// after filtering (only the last chunk may be empty), and an error is the
+/// last item of the last chunk. For consumers that handle whole pages, such as
+/// [`merge_sorted_chunks`](crate::merge_sorted_chunks), so campaigns are not
+/// moved through a per-item stream layer.
+pub fn walk_position_chunks<S>(
+    source: Arc<S>,
+    query: CampaignQuery,
+    from: SourcePosition,
+) -> BoxStream<'static, Vec<Result<Positioned>>>
+where
+    S: CampaignSource + ?Sized,
+{
     let options = source.walk_options();
     let residual = source.capabilities().split(&query).residual;
     let mut walker = Walker {
@@ -273,9 +291,7 @@ where
     };
     let first = walker.fetch(from.page);
     walker.in_flight.push_back(first);
-    stream::unfold(Some(walker), |state| async move { state?.step().await })
-        .flat_map(stream::iter)
-        .boxed()
+    stream::unfold(Some(walker), |state| async move { state?.step().await }).boxed()
 }
 
 /// Walks every page of `source` for `query` from the start: the body of
