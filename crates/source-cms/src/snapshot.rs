@@ -114,20 +114,14 @@ impl fmt::Display for IntId {
 }
 
 impl Entry {
-    /// `campaign`'s entry for a query sorted by `sort`.
-    fn new(
-        source_id: &str,
-        sort: Option<Sort>,
-        campaign: &Campaign,
-        record: u32,
-    ) -> Result<Self, SourceError> {
-        let id = int_id(source_id, &campaign.id.native)?;
-        Ok(Self {
+    /// `campaign`'s entry (its id parsed as `id`) for a query sorted by `sort`.
+    fn new(sort: Option<Sort>, campaign: &Campaign, id: IntId, record: u32) -> Self {
+        Self {
             key: Key::new(sort, campaign),
             mag: id.mag,
             record,
             neg: id.neg,
-        })
+        }
     }
 
     fn id(&self) -> IntId {
@@ -208,8 +202,9 @@ impl View {
         record: u32,
     ) -> Result<(), SourceError> {
         if query.matches(campaign) {
+            let id = int_id(source_id, &campaign.id.native)?;
             self.entries
-                .push(Entry::new(source_id, self.sort, campaign, record)?);
+                .push(Entry::new(self.sort, campaign, id, record));
         }
         Ok(())
     }
@@ -336,9 +331,80 @@ impl Snapshot {
     }
 }
 
-/// Builds a [`Snapshot`] one contact center's body at a time, checking each
-/// record, dropping repeated ids and (optionally) building the view of the
-/// query that asked for the download in the same pass.
+/// One contact center's body, checked and indexed on its own: each
+/// record's place, id and (when the query being built matches it) view
+/// entry. This is the CPU-heavy part of a download, so bodies are scanned in
+/// parallel and then added to the [`Builder`] in configuration order, which
+/// drops repeated ids.
+pub(crate) struct Scanned {
+    center: i64,
+    body: Bytes,
+    records: Vec<ScannedRecord>,
+}
+
+struct ScannedRecord {
+    start: u32,
+    len: u32,
+    id: IntId,
+    /// Its entry in the query's view (record index not yet known), if it matches.
+    entry: Option<Entry>,
+}
+
+impl Scanned {
+    /// Decodes every record of `body`, `center`'s response to `request`,
+    /// keeping what the snapshot and `query`'s view need of each.
+    pub(crate) fn scan(
+        source_id: &str,
+        request: &str,
+        center: i64,
+        body: Bytes,
+        query: Option<&CampaignQuery>,
+    ) -> Result<Self, SourceError> {
+        if u32::try_from(body.len()).is_err() {
+            return Err(too_large(source_id, request));
+        }
+        let sort = query.and_then(CampaignQuery::sort);
+        let mut records = Vec::new();
+        scan_records(
+            source_id,
+            request,
+            &body,
+            Some(center),
+            |range, campaign| {
+                let id = int_id(source_id, &campaign.id.native)?;
+                let entry = query
+                    .filter(|q| q.matches(&campaign))
+                    .map(|_| Entry::new(sort, &campaign, id, 0));
+                // Both fit: the body's length was checked above.
+                records.push(ScannedRecord {
+                    start: range.start as u32,
+                    len: range.len() as u32,
+                    id,
+                    entry,
+                });
+                Ok(())
+            },
+        )?;
+        Ok(Self {
+            center,
+            body,
+            records,
+        })
+    }
+}
+
+fn too_large(source_id: &str, request: &str) -> SourceError {
+    SourceError::new(
+        ErrorKind::Decode,
+        source_id,
+        "response body of 4 GiB or more; refused",
+    )
+    .with_request(request)
+}
+
+/// Builds a [`Snapshot`] from scanned bodies, dropping repeated ids and
+/// (optionally) building the view of the query that asked for the download
+/// in the same pass.
 pub(crate) struct Builder<'q> {
     started: Instant,
     bodies: Vec<(i64, Bytes)>,
@@ -362,61 +428,33 @@ impl<'q> Builder<'q> {
         }
     }
 
-    /// Indexes the body of `center`'s response to `request`.
-    pub(crate) fn add(
-        &mut self,
-        source_id: &str,
-        request: &str,
-        center: i64,
-        body: Bytes,
-    ) -> Result<(), SourceError> {
-        let too_large = || {
-            SourceError::new(
-                ErrorKind::Decode,
-                source_id,
-                "response body of 4 GiB or more; refused",
-            )
-            .with_request(request)
-        };
-        let body_index = u32::try_from(self.bodies.len()).map_err(|_| too_large())?;
-        if u32::try_from(body.len()).is_err() {
-            return Err(too_large());
+    /// Adds a scanned body: its records whose ids were not seen before, in
+    /// the order the CMS sent them.
+    pub(crate) fn add(&mut self, source_id: &str, scanned: Scanned) -> Result<(), SourceError> {
+        let body_index = u32::try_from(self.bodies.len())
+            .map_err(|_| too_large(source_id, &center_request(scanned.center)))?;
+        let center = scanned.center;
+        for record in scanned.records {
+            let id = record.id;
+            if !self.seen[usize::from(id.neg)].insert(id.mag) {
+                self.warnings.push(format!(
+                    "campaign id {id} appeared again (contact center {center}); kept its first record"
+                ));
+                continue;
+            }
+            // At most one record per byte of a body under 4 GiB each.
+            let index = self.records.len() as u32;
+            self.records.push(Record {
+                body: body_index,
+                start: record.start,
+                len: record.len,
+            });
+            if let (Some((_, view)), Some(mut entry)) = (self.view.as_mut(), record.entry) {
+                entry.record = index;
+                view.entries.push(entry);
+            }
         }
-        let Self {
-            records,
-            warnings,
-            seen,
-            view,
-            ..
-        } = self;
-        scan_records(
-            source_id,
-            request,
-            &body,
-            Some(center),
-            |range, campaign| {
-                let native = &campaign.id.native;
-                let id = int_id(source_id, native)?;
-                if !seen[usize::from(id.neg)].insert(id.mag) {
-                    warnings.push(format!(
-                        "campaign id {native} appeared again (contact center {center}); kept its first record"
-                    ));
-                    return Ok(());
-                }
-                // Both fit: the body's length was checked above.
-                let index = records.len() as u32;
-                records.push(Record {
-                    body: body_index,
-                    start: range.start as u32,
-                    len: range.len() as u32,
-                });
-                match view {
-                    Some((query, view)) => view.offer(source_id, query, &campaign, index),
-                    None => Ok(()),
-                }
-            },
-        )?;
-        self.bodies.push((center, body));
+        self.bodies.push((center, scanned.body));
         Ok(())
     }
 
@@ -514,7 +552,7 @@ mod tests {
                 builder = builder.sort(sort);
             }
             let query = builder.build().unwrap();
-            let entry = |c: &Campaign| Entry::new("cms", sort, c, 0).unwrap();
+            let entry = |c: &Campaign| Entry::new(sort, c, int_id("cms", &c.id.native).unwrap(), 0);
             for a in &campaigns {
                 for b in &campaigns {
                     assert_eq!(
@@ -555,8 +593,10 @@ mod tests {
         let second = Bytes::from_static(
             br#"[ {"campaignContextId":"5"}, {"campaignContextId":6, "campaignContextName":"c"} ]"#,
         );
-        builder.add("cms", "GET 1", 1, first).unwrap();
-        builder.add("cms", "GET 2", 2, second).unwrap();
+        for (center, body) in [(1, first), (2, second)] {
+            let scanned = Scanned::scan("cms", "GET", center, body, Some(&query)).unwrap();
+            builder.add("cms", scanned).unwrap();
+        }
         let snapshot = builder.finish();
         assert_eq!(snapshot.len(), 3);
         assert_eq!(snapshot.warnings.len(), 1, "{:?}", snapshot.warnings);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken, SourceError,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, SourceError,
     TokenProvider,
 };
 use campaign_http::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -21,9 +21,13 @@ use tokio::time::Instant;
 
 use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
 use crate::normalize::center_request;
-use crate::snapshot::{Builder, Probe, Snapshot};
+use crate::snapshot::{Builder, Probe, Scanned, Snapshot};
 use crate::wire::parse_error_body;
 use crate::{cursor, PROVIDER};
+
+/// Bodies at least this large are decoded on Tokio's blocking pool (about
+/// 2 ms of decoding; below that, handing the work over costs more than it saves).
+const SCAN_ELSEWHERE_BYTES: usize = 1 << 20;
 
 /// A [`CampaignSource`] over the CMS campaigns API
 /// (`GET /configuration/hierarchyconfig/campaign?contactCenterId=N`).
@@ -106,17 +110,52 @@ impl CmsSource {
             .collect()
     }
 
-    /// Downloads every contact center and indexes each body as it arrives
-    /// (in configuration order), building `query`'s view in the same pass.
+    /// Downloads every contact center and scans each body as it arrives
+    /// (large ones in parallel), then indexes them in configuration order,
+    /// building `query`'s view in the same pass.
     async fn download(&self, query: Option<&CampaignQuery>) -> Result<Snapshot, SourceError> {
-        let mut builder = Builder::new(Instant::now(), query);
-        let mut bodies = std::pin::pin!(futures::stream::iter(self.centers.iter().copied())
-            .map(|center| async move { self.fetch_center(center).await.map(|b| (center, b)) })
+        let started = Instant::now();
+        let mut scanned = std::pin::pin!(futures::stream::iter(self.centers.iter().copied())
+            .map(|center| async move {
+                let body = self.fetch_center(center).await?;
+                self.scan(center, body, query).await
+            })
             .buffered(self.concurrency));
-        while let Some((center, body)) = bodies.try_next().await? {
-            builder.add(&self.source_id, &center_request(center), center, body)?;
+        let mut builder = Builder::new(started, query);
+        while let Some(body) = scanned.try_next().await? {
+            builder.add(&self.source_id, body)?;
         }
         Ok(builder.finish())
+    }
+
+    /// Scans `center`'s body: in place when small, on Tokio's blocking pool
+    /// when large, so decoding tens of megabytes neither stalls the other
+    /// futures on this worker nor waits for the other bodies' turn.
+    async fn scan(
+        &self,
+        center: i64,
+        body: Bytes,
+        query: Option<&CampaignQuery>,
+    ) -> Result<Scanned, SourceError> {
+        let request = center_request(center);
+        if body.len() < SCAN_ELSEWHERE_BYTES {
+            return Scanned::scan(&self.source_id, &request, center, body, query);
+        }
+        let source_id = Arc::clone(&self.source_id);
+        let query = query.cloned();
+        let task_request = request.clone();
+        tokio::task::spawn_blocking(move || {
+            Scanned::scan(&source_id, &task_request, center, body, query.as_ref())
+        })
+        .await
+        .unwrap_or_else(|stopped| {
+            Err(SourceError::new(
+                ErrorKind::Decode,
+                &*self.source_id,
+                format!("decoding the response stopped: {stopped}"),
+            )
+            .with_request(request))
+        })
     }
 
     async fn fetch_center(&self, center: i64) -> Result<Bytes, SourceError> {

@@ -109,6 +109,46 @@ async fn the_sample_is_served_and_decoded_verbatim_with_a_token_from_the_endpoin
     assert_eq!(request.header("accept"), Some("application/json"));
 }
 
+/// Bodies over a mebibyte are decoded on the blocking pool, in parallel;
+/// the listing must be the same as for small ones.
+#[tokio::test]
+async fn large_bodies_list_like_small_ones() {
+    let sandbox = Sandbox::builder()
+        .generated(GeneratedData {
+            seed: 11,
+            cms_contact_centers: vec![1, 2],
+            cms_per_contact_center: 4_000,
+            ..GeneratedData::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let source = source(&sandbox);
+    let query = CampaignQuery::builder()
+        .sort(Sort::asc(SortField::Name))
+        .build()
+        .unwrap();
+    let listed: Vec<Campaign> = Arc::clone(&source)
+        .stream(&query)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut expected = source.fetch_all().await.unwrap();
+    assert_eq!(expected.len(), 8_000);
+    expected.sort_by(|a, b| query.compare(a, b));
+    assert_eq!(listed, expected);
+    let per_body = expected
+        .iter()
+        .filter_map(|c| c.raw.as_ref())
+        .map(|raw| raw.get().len())
+        .sum::<usize>()
+        / 2;
+    assert!(
+        per_body > 1 << 20,
+        "bodies of about {per_body} bytes are too small to test"
+    );
+}
+
 #[tokio::test]
 async fn several_contact_centers_page_without_gaps_or_repeats() {
     let sandbox = Sandbox::builder()
