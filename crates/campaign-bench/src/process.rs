@@ -277,10 +277,12 @@ pub(crate) fn first_line(
     bin: &CampaignsBin,
     sandbox: &SandboxProcess,
     config: &Path,
+    extra_args: &[&str],
 ) -> Result<Duration, String> {
     let started = Instant::now();
     let mut child = sandbox
         .list(bin, config)
+        .args(extra_args)
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start `campaigns list`: {e}"))?;

@@ -90,6 +90,13 @@ pub struct ListArgs {
     #[arg(long, default_value = "created_at:desc", value_parser = parse_sort)]
     pub sort: Sort,
 
+    /// Arrival order instead of a sort: campaigns come out as each source
+    /// answers, so the first ones appear after the fastest source's first
+    /// page rather than after every source's (an unpaged provider's whole
+    /// list). Cursors still resume without gaps or repeats.
+    #[arg(long, conflicts_with = "sort")]
+    pub unsorted: bool,
+
     /// Print one page of at most N campaigns and the cursor of the next.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: Option<u32>,
@@ -187,8 +194,12 @@ impl ListArgs {
             .statuses(self.status.iter().cloned())
             .priorities(self.priority.iter().copied())
             .dialing_modes(self.dialing_mode.iter().cloned())
-            .sort(self.sort)
             .page_size(page_size);
+        builder = if self.unsorted {
+            builder.unsorted()
+        } else {
+            builder.sort(self.sort)
+        };
         if let Some(t) = self.created_from {
             builder = builder.created_from(t);
         }
@@ -258,6 +269,17 @@ mod tests {
         assert!(list(&["--sort", "colour:asc"]).is_err());
         assert!(list(&["--limit", "0"]).is_err());
         assert!(list(&["--priority", "300"]).is_err());
+        assert!(list(&["--unsorted", "--sort", "name:asc"]).is_err());
+    }
+
+    #[test]
+    fn unsorted_drops_the_default_sort() {
+        let query = list(&["--unsorted"]).unwrap().query(10).unwrap();
+        assert_eq!(query.sort(), None);
+        assert_eq!(
+            list(&[]).unwrap().query(10).unwrap().sort(),
+            Some(default_sort())
+        );
     }
 
     #[test]

@@ -293,24 +293,14 @@ async fn filters_reach_every_source() {
     assert_eq!(ids(&later).len(), expected);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn limit_and_cursor_pages_concatenate_to_the_full_list() {
-    let env = Env::generated().await;
-    let full = ids(&json(
-        &env.list(&["--format", "json", "--sort", "updated_at:asc"])
-            .await,
-    ));
+/// Every campaign `list` prints for `query_args`, walked in pages of 9
+/// with `--limit` and `--cursor`.
+async fn walk_with_cursors(env: &Env, query_args: &[&str]) -> Vec<String> {
     let mut walked = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
-        let mut args = vec![
-            "--format",
-            "json",
-            "--sort",
-            "updated_at:asc",
-            "--limit",
-            "9",
-        ];
+        let mut args = vec!["--format", "json", "--limit", "9"];
+        args.extend_from_slice(query_args);
         if let Some(c) = cursor.as_deref() {
             args.extend_from_slice(&["--cursor", c]);
         }
@@ -322,10 +312,20 @@ async fn limit_and_cursor_pages_concatenate_to_the_full_list() {
         walked.extend(page_ids);
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
-            None => break,
+            None => return walked,
         }
     }
-    assert_eq!(walked, full);
+    panic!("more than 100 pages of 9");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limit_and_cursor_pages_concatenate_to_the_full_list() {
+    let env = Env::generated().await;
+    let sort = ["--sort", "updated_at:asc"];
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(&sort);
+    let full = ids(&json(&env.list(&args).await));
+    assert_eq!(walk_with_cursors(&env, &sort).await, full);
 
     // A cursor of another query is a usage error.
     let first = json(&env.list(&["--format", "json", "--limit", "5"]).await);
@@ -341,6 +341,29 @@ async fn limit_and_cursor_pages_concatenate_to_the_full_list() {
         .list(&["--limit", "5", "--cursor", "not-a-cursor"])
         .await;
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsorted_pages_cover_every_campaign_once() {
+    let env = Env::generated().await;
+    let sorted = ids(&json(&env.list(&["--format", "json"]).await));
+    let unsorted = ids(&json(&env.list(&["--format", "json", "--unsorted"]).await));
+    let walked = walk_with_cursors(&env, &["--unsorted"]).await;
+    let as_set = |ids: &[String]| {
+        ids.iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(unsorted.len(), sorted.len());
+    assert_eq!(walked.len(), sorted.len(), "no repeats across pages");
+    assert_eq!(as_set(&unsorted), as_set(&sorted));
+    assert_eq!(as_set(&walked), as_set(&sorted));
+    let output = env.list(&["--unsorted", "--sort", "name:asc"]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--unsorted and --sort conflict"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
