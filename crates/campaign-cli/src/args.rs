@@ -90,10 +90,11 @@ pub struct ListArgs {
     #[arg(long, default_value = "created_at:desc", value_parser = parse_sort)]
     pub sort: Sort,
 
-    /// Arrival order instead of a sort: campaigns come out as each source
-    /// answers, so the first ones appear after the fastest source's first
-    /// page rather than after every source's (an unpaged provider's whole
-    /// list). Cursors still resume without gaps or repeats.
+    /// Arrival order instead of a sort: with `--format ndjson` or `csv`,
+    /// campaigns come out as each source answers, so the first ones appear
+    /// after the fastest source's first page rather than after every
+    /// source's (an unpaged provider's whole list). Cursors still resume
+    /// without gaps or repeats.
     #[arg(long, conflicts_with = "sort")]
     pub unsorted: bool,
 

@@ -355,6 +355,7 @@ async fn unsorted_pages_cover_every_campaign_once() {
             .collect::<std::collections::BTreeSet<_>>()
     };
     assert_eq!(unsorted.len(), sorted.len());
+    assert_ne!(unsorted, sorted, "arrival order is not the default sort");
     assert_eq!(walked.len(), sorted.len(), "no repeats across pages");
     assert_eq!(as_set(&unsorted), as_set(&sorted));
     assert_eq!(as_set(&walked), as_set(&sorted));

@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -58,6 +59,13 @@ impl Key {
             Some(SortField::UpdatedAt) => Key::Time(campaign.updated_at),
         }
     }
+}
+
+/// `campaign`'s sort key in `query`'s view, if `query` keeps it.
+fn view_key(query: &CampaignQuery, campaign: &Campaign) -> Option<Key> {
+    query
+        .matches(campaign)
+        .then(|| Key::new(query.sort(), campaign))
 }
 
 /// A native id as the decoder writes it (a decimal integer without leading
@@ -114,10 +122,9 @@ impl fmt::Display for IntId {
 }
 
 impl Entry {
-    /// `campaign`'s entry (its id parsed as `id`) for a query sorted by `sort`.
-    fn new(sort: Option<Sort>, campaign: &Campaign, id: IntId, record: u32) -> Self {
+    fn new(key: Key, id: IntId, record: u32) -> Self {
         Self {
-            key: Key::new(sort, campaign),
+            key,
             mag: id.mag,
             record,
             neg: id.neg,
@@ -194,19 +201,8 @@ impl View {
         }
     }
 
-    fn offer(
-        &mut self,
-        source_id: &str,
-        query: &CampaignQuery,
-        campaign: &Campaign,
-        record: u32,
-    ) -> Result<(), SourceError> {
-        if query.matches(campaign) {
-            let id = int_id(source_id, &campaign.id.native)?;
-            self.entries
-                .push(Entry::new(self.sort, campaign, id, record));
-        }
-        Ok(())
+    fn push(&mut self, key: Key, id: IntId, record: u32) {
+        self.entries.push(Entry::new(key, id, record));
     }
 
     fn finish(mut self) -> Self {
@@ -297,13 +293,12 @@ impl Snapshot {
             return Ok(view);
         }
         let mut view = View::new(query);
+        // `Builder::add` keeps the record count within `u32`.
         for index in 0..self.records.len() as u32 {
-            view.offer(
-                source_id,
-                query,
-                &self.decode(source_id, index, false)?,
-                index,
-            )?;
+            let campaign = self.decode(source_id, index, false)?;
+            if let Some(key) = view_key(query, &campaign) {
+                view.push(key, int_id(source_id, &campaign.id.native)?, index);
+            }
         }
         Ok(self.keep(key, view.finish()))
     }
@@ -332,10 +327,10 @@ impl Snapshot {
 }
 
 /// One contact center's body, checked and indexed on its own: each
-/// record's place, id and (when the query being built matches it) view
-/// entry. This is the CPU-heavy part of a download, so bodies are scanned in
-/// parallel and then added to the [`Builder`] in configuration order, which
-/// drops repeated ids.
+/// record's place, id and (when the query being built keeps it) sort key.
+/// This is the CPU-heavy part of a download: large bodies are scanned in
+/// parallel (see `CmsSource::scan`), then added to the [`Builder`] in
+/// configuration order, which drops repeated ids.
 pub(crate) struct Scanned {
     center: i64,
     body: Bytes,
@@ -346,41 +341,48 @@ struct ScannedRecord {
     start: u32,
     len: u32,
     id: IntId,
-    /// Its entry in the query's view (record index not yet known), if it matches.
-    entry: Option<Entry>,
+    /// Its key in the query's view, if the query keeps it.
+    key: Option<Key>,
 }
 
 impl Scanned {
     /// Decodes every record of `body`, `center`'s response to `request`,
-    /// keeping what the snapshot and `query`'s view need of each.
+    /// keeping what the snapshot and `query`'s view need of each (`query`
+    /// must be the one the [`Builder`] was made for). Gives up once `stop`
+    /// is set: nobody waits for the result any more.
     pub(crate) fn scan(
         source_id: &str,
         request: &str,
         center: i64,
         body: Bytes,
         query: Option<&CampaignQuery>,
+        stop: &AtomicBool,
     ) -> Result<Self, SourceError> {
         if u32::try_from(body.len()).is_err() {
             return Err(too_large(source_id, request));
         }
-        let sort = query.and_then(CampaignQuery::sort);
-        let mut records = Vec::new();
+        // About one record per 256 bytes in the samples and generated data.
+        let mut records = Vec::with_capacity(body.len() / 256 + 1);
         scan_records(
             source_id,
             request,
             &body,
             Some(center),
             |range, campaign| {
-                let id = int_id(source_id, &campaign.id.native)?;
-                let entry = query
-                    .filter(|q| q.matches(&campaign))
-                    .map(|_| Entry::new(sort, &campaign, id, 0));
+                if stop.load(AtomicOrdering::Relaxed) {
+                    return Err(SourceError::new(
+                        ErrorKind::Decode,
+                        source_id,
+                        "decoding stopped: the listing was dropped",
+                    )
+                    .with_request(request));
+                }
                 // Both fit: the body's length was checked above.
                 records.push(ScannedRecord {
                     start: range.start as u32,
                     len: range.len() as u32,
-                    id,
-                    entry,
+                    id: int_id(source_id, &campaign.id.native)?,
+                    key: query.and_then(|q| view_key(q, &campaign)),
                 });
                 Ok(())
             },
@@ -403,8 +405,8 @@ fn too_large(source_id: &str, request: &str) -> SourceError {
 }
 
 /// Builds a [`Snapshot`] from scanned bodies, dropping repeated ids and
-/// (optionally) building the view of the query that asked for the download
-/// in the same pass.
+/// (optionally) building the view of the query that asked for the
+/// download from the keys the scans found.
 pub(crate) struct Builder<'q> {
     started: Instant,
     bodies: Vec<(i64, Bytes)>,
@@ -431,9 +433,17 @@ impl<'q> Builder<'q> {
     /// Adds a scanned body: its records whose ids were not seen before, in
     /// the order the CMS sent them.
     pub(crate) fn add(&mut self, source_id: &str, scanned: Scanned) -> Result<(), SourceError> {
-        let body_index = u32::try_from(self.bodies.len())
-            .map_err(|_| too_large(source_id, &center_request(scanned.center)))?;
         let center = scanned.center;
+        // Indexes are `u32`: more than 4 billion bodies or records cannot be held anyway.
+        let too_many = || {
+            SourceError::new(
+                ErrorKind::Decode,
+                source_id,
+                "more than 4 billion records or bodies in one snapshot; refused",
+            )
+            .with_request(center_request(center))
+        };
+        let body_index = u32::try_from(self.bodies.len()).map_err(|_| too_many())?;
         for record in scanned.records {
             let id = record.id;
             if !self.seen[usize::from(id.neg)].insert(id.mag) {
@@ -442,16 +452,14 @@ impl<'q> Builder<'q> {
                 ));
                 continue;
             }
-            // At most one record per byte of a body under 4 GiB each.
-            let index = self.records.len() as u32;
+            let index = u32::try_from(self.records.len()).map_err(|_| too_many())?;
             self.records.push(Record {
                 body: body_index,
                 start: record.start,
                 len: record.len,
             });
-            if let (Some((_, view)), Some(mut entry)) = (self.view.as_mut(), record.entry) {
-                entry.record = index;
-                view.entries.push(entry);
+            if let (Some((_, view)), Some(key)) = (self.view.as_mut(), record.key) {
+                view.push(key, id, index);
             }
         }
         self.bodies.push((center, scanned.body));
@@ -552,7 +560,9 @@ mod tests {
                 builder = builder.sort(sort);
             }
             let query = builder.build().unwrap();
-            let entry = |c: &Campaign| Entry::new(sort, c, int_id("cms", &c.id.native).unwrap(), 0);
+            let entry = |c: &Campaign| {
+                Entry::new(Key::new(sort, c), int_id("cms", &c.id.native).unwrap(), 0)
+            };
             for a in &campaigns {
                 for b in &campaigns {
                     assert_eq!(
@@ -583,6 +593,15 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_nobody_waits_for_stops() {
+        let body = Bytes::from_static(br#"[{"campaignContextId":1},{"campaignContextId":2}]"#);
+        let error = Scanned::scan("cms", "GET 1", 1, body, None, &AtomicBool::new(true))
+            .err()
+            .expect("a stopped scan gives up");
+        assert!(error.to_string().contains("decoding stopped"), "{error}");
+    }
+
+    #[test]
     fn repeated_ids_are_kept_once_across_bodies_and_signs() {
         let query = CampaignQuery::builder()
             .sort(Sort::asc(SortField::Name))
@@ -594,7 +613,15 @@ mod tests {
             br#"[ {"campaignContextId":"5"}, {"campaignContextId":6, "campaignContextName":"c"} ]"#,
         );
         for (center, body) in [(1, first), (2, second)] {
-            let scanned = Scanned::scan("cms", "GET", center, body, Some(&query)).unwrap();
+            let scanned = Scanned::scan(
+                "cms",
+                "GET",
+                center,
+                body,
+                Some(&query),
+                &AtomicBool::new(false),
+            )
+            .unwrap();
             builder.add("cms", scanned).unwrap();
         }
         let snapshot = builder.finish();

@@ -2,6 +2,7 @@
 //! contact center, then local filtering, sorting and keyset paging.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,16 @@ use crate::{cursor, PROVIDER};
 /// Bodies at least this large are decoded on Tokio's blocking pool (about
 /// 2 ms of decoding; below that, handing the work over costs more than it saves).
 const SCAN_ELSEWHERE_BYTES: usize = 1 << 20;
+
+/// Sets its flag when dropped.
+#[derive(Default)]
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, AtomicOrdering::Relaxed);
+    }
+}
 
 /// A [`CampaignSource`] over the CMS campaigns API
 /// (`GET /configuration/hierarchyconfig/campaign?contactCenterId=N`).
@@ -139,23 +150,39 @@ impl CmsSource {
     ) -> Result<Scanned, SourceError> {
         let request = center_request(center);
         if body.len() < SCAN_ELSEWHERE_BYTES {
-            return Scanned::scan(&self.source_id, &request, center, body, query);
+            let never = AtomicBool::new(false);
+            return Scanned::scan(&self.source_id, &request, center, body, query, &never);
         }
         let source_id = Arc::clone(&self.source_id);
         let query = query.cloned();
         let task_request = request.clone();
-        tokio::task::spawn_blocking(move || {
-            Scanned::scan(&source_id, &task_request, center, body, query.as_ref())
+        // Set when this future is dropped (the listing was dropped or timed
+        // out), so the blocking scan stops instead of finishing for nobody.
+        let stop = StopOnDrop::default();
+        let task_stop = Arc::clone(&stop.0);
+        let scanned = tokio::task::spawn_blocking(move || {
+            Scanned::scan(
+                &source_id,
+                &task_request,
+                center,
+                body,
+                query.as_ref(),
+                &task_stop,
+            )
         })
-        .await
-        .unwrap_or_else(|stopped| {
-            Err(SourceError::new(
+        .await;
+        match scanned {
+            Ok(scanned) => scanned,
+            // Decoding does not panic on any input; if it ever does, the
+            // panic goes on as it would have inline.
+            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+            Err(_) => Err(SourceError::new(
                 ErrorKind::Decode,
                 &*self.source_id,
-                format!("decoding the response stopped: {stopped}"),
+                "decoding stopped: the runtime is shutting down",
             )
-            .with_request(request))
-        })
+            .with_request(request)),
+        }
     }
 
     async fn fetch_center(&self, center: i64) -> Result<Bytes, SourceError> {
