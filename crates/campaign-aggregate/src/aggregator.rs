@@ -23,11 +23,11 @@ use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
 /// Campaigns per [`Aggregator::page`] when the query sets no page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
-/// Pages each source may run ahead of the merge in a whole listing
-/// ([`Aggregator::events`]): enough that the next pages are fetched while
-/// the current one is merged, and few enough that memory stays bounded per
-/// source.
-const READ_AHEAD_PAGES: usize = 4;
+/// Campaigns each source may run ahead of the merge in a whole listing
+/// ([`Aggregator::events`]): enough to cover a few typical provider pages,
+/// so the next page is fetched while the current one is merged, and small
+/// enough that memory stays bounded per source.
+const READ_AHEAD_ITEMS: usize = 256;
 
 /// Everything [`AggregatorBuilder::build`] validated.
 pub(crate) struct Settings {
@@ -349,7 +349,7 @@ impl Aggregator {
     pub fn events(&self, query: &CampaignQuery) -> BoxStream<'static, AggregateEvent> {
         let parts = self.parts(query);
         let marks = start_marks(&parts);
-        let signals = self.signals(query, &parts, &marks, Some(READ_AHEAD_PAGES));
+        let signals = self.signals(query, &parts, &marks, Some(READ_AHEAD_ITEMS));
         let source_ids = Arc::clone(&self.source_ids);
         let fail_fast = self.policy == FailurePolicy::FailFast;
         let state = EventState {

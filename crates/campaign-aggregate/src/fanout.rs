@@ -11,6 +11,7 @@ use campaign_core::{
     Positioned, Result, SourceError, SourcePosition,
 };
 use futures::stream::{self, BoxStream, StreamExt};
+use tokio::sync::Semaphore;
 
 use crate::limit::AbortOnDrop;
 
@@ -63,7 +64,7 @@ fn input(
     walk: BoxStream<'static, Vec<Result<Positioned>>>,
 ) -> BoxStream<'static, Vec<Signal>> {
     let mut walk = Some(walk);
-    stream::poll_fn(move |cx| {
+    stream::poll_fn(move |cx| loop {
         let Some(pages) = walk.as_mut() else {
             return Poll::Ready(None);
         };
@@ -71,6 +72,10 @@ fn input(
             walk = None;
             return Poll::Ready(Some(vec![Err(SourceEnd::Done { source, part })]));
         };
+        // The walker's last page may be empty: nothing to hand over.
+        if page.is_empty() {
+            continue;
+        }
         let signals: Vec<Signal> = page
             .into_iter()
             .map(|item| match item {
@@ -90,36 +95,41 @@ fn input(
         if matches!(signals.last(), Some(Err(_))) {
             walk = None;
         }
-        Poll::Ready(Some(signals))
+        return Poll::Ready(Some(signals));
     })
     .boxed()
 }
 
-/// Runs `input` ahead of its consumer in its own task, holding up to
-/// `pages` of its pages, so an input's next page is fetched while the merge
-/// still works through the current one. Without this a sorted merge asks
-/// each input for its next page only when it needs that input's head, one
-/// at a time, and wall time grows with the number of sources.
+/// Runs `input` ahead of its consumer in its own task, holding up to about
+/// `items` campaigns of its pages (always at least one page), so an input's
+/// next page is fetched while the merge still works through the current
+/// one. Without this a sorted merge asks each input for its next page only
+/// when it needs that input's head, one at a time, and wall time grows with
+/// the number of sources.
 ///
-/// At most `pages` pages wait in the channel, plus one in the pump and one
-/// being consumed, so memory stays bounded per input. Pages are handed over
-/// whole, which wakes the consumer (and the pump) once per page rather than
-/// once per campaign.
+/// Pages are handed over whole, which wakes the consumer (and the pump) once
+/// per page rather than once per campaign. What waits is bounded by `items`
+/// (counted through a semaphore, since pages differ in size), plus the page
+/// in the pump, the one being merged and the walker's prefetch window, so
+/// memory stays bounded per input whatever the provider's page size.
 ///
 /// The task starts on first poll (inside the runtime) and is aborted when the
 /// stream is dropped. Outside a Tokio runtime the input is read in place.
 fn read_ahead(
     input: BoxStream<'static, Vec<Signal>>,
-    pages: usize,
+    items: usize,
 ) -> BoxStream<'static, Vec<Signal>> {
+    type Handed = (Vec<Signal>, u32);
     enum State {
         Idle(Option<BoxStream<'static, Vec<Signal>>>),
         Inline(BoxStream<'static, Vec<Signal>>),
         Pumping {
-            rx: tokio::sync::mpsc::Receiver<Vec<Signal>>,
+            rx: tokio::sync::mpsc::UnboundedReceiver<Handed>,
+            room: Arc<Semaphore>,
             _task: AbortOnDrop<()>,
         },
     }
+    let items = u32::try_from(items.max(1)).unwrap_or(u32::MAX);
     let mut state = State::Idle(Some(input));
     stream::poll_fn(move |cx| loop {
         match &mut state {
@@ -129,16 +139,25 @@ fn read_ahead(
                 };
                 state = match tokio::runtime::Handle::try_current() {
                     Ok(runtime) => {
-                        let (tx, rx) = tokio::sync::mpsc::channel(pages.max(1));
+                        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Handed>();
+                        let room = Arc::new(Semaphore::new(items as usize));
+                        let pump_room = Arc::clone(&room);
                         let task = runtime.spawn(async move {
                             while let Some(page) = input.next().await {
-                                if tx.send(page).await.is_err() {
+                                // A page larger than the whole room waits for all of it.
+                                let size = u32::try_from(page.len()).unwrap_or(u32::MAX).min(items);
+                                let Ok(taken) = pump_room.acquire_many(size).await else {
+                                    return;
+                                };
+                                taken.forget();
+                                if tx.send((page, size)).is_err() {
                                     return;
                                 }
                             }
                         });
                         State::Pumping {
                             rx,
+                            room,
                             _task: AbortOnDrop(task),
                         }
                     }
@@ -146,27 +165,32 @@ fn read_ahead(
                 };
             }
             State::Inline(input) => return input.poll_next_unpin(cx),
-            State::Pumping { rx, .. } => return rx.poll_recv(cx),
+            State::Pumping { rx, room, .. } => {
+                return Poll::Ready(ready!(rx.poll_recv(cx)).map(|(page, size)| {
+                    room.add_permits(size as usize);
+                    page
+                }));
+            }
         }
     })
     .boxed()
 }
 
 /// Walks each start and merges them: a k-way merge by `query`'s order when it
-/// sorts, arrival order otherwise. With `read_ahead_pages`, each input runs
-/// up to that many pages ahead of the merge (whole listings); without,
-/// inputs are read only on demand (pages, where every request counts;
-/// announced pages are still prefetched by the walker).
+/// sorts, arrival order otherwise. With `read_ahead_items`, each input runs
+/// up to about that many campaigns ahead of the merge (whole listings);
+/// without, inputs are read only on demand (pages, where every request
+/// counts; announced pages are still prefetched by the walker).
 pub(crate) fn merged(
     query: &CampaignQuery,
     starts: Vec<Start>,
-    read_ahead_pages: Option<usize>,
+    read_ahead_items: Option<usize>,
 ) -> BoxStream<'static, Signal> {
     let inputs = starts.into_iter().map(|start| {
         let walk = walk_position_chunks(start.walk, query.clone(), start.from);
         let input = input(start.source, start.part, walk);
-        match read_ahead_pages {
-            Some(pages) => read_ahead(input, pages),
+        match read_ahead_items {
+            Some(items) => read_ahead(input, items),
             None => input,
         }
     });

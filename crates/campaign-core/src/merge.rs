@@ -37,12 +37,14 @@ where
 /// [`merge_sorted`] over inputs that arrive in chunks, such as
 /// [`StreamExt::ready_chunks`] of a fallible stream or a page at a time.
 ///
-/// The same merge, order and error handling, but each chunk is read where
-/// it lies: heads are compared in their chunk and every item moves once, on
-/// its way out. That matters when items are large and inputs are many (a
-/// sorted listing over hundreds of sources), where moving each item through
-/// a per-item stream layer costs more than comparing it. An error inside a
-/// chunk passes through when the merge reaches it; empty chunks are skipped.
+/// The same order and ties, but each chunk is read where it lies: heads are
+/// compared in their chunk and every item moves once, on its way out. That
+/// matters when items are large and inputs are many (a sorted listing over
+/// hundreds of sources), where moving each item through a per-item stream
+/// layer costs more than comparing it. It holds one chunk per input (what
+/// is left of it). An error passes through when the merge reaches it in its
+/// chunk, i.e. once the items before it in that input are out; empty chunks
+/// are skipped.
 pub fn merge_sorted_chunks<'a, T, E, F>(
     inputs: Vec<BoxStream<'a, Vec<Result<T, E>>>>,
     compare: F,
@@ -111,23 +113,14 @@ where
     }
 }
 
-/// What polling an input for its head found.
-enum Polled<E> {
-    /// The input has a head.
-    Head,
-    /// The input ended.
-    Ended,
-    /// An error to pass through; the input may still have more.
-    Error(E),
-}
-
 /// One merge input: a stream and the head (or heads) it has buffered.
 trait Input {
     type Item;
     type Error;
 
-    /// Makes a head ready, or reports the input's end or its next error.
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<Self::Error>>;
+    /// Makes a head ready or finds the input ended (`Ok`), or gives its next
+    /// error to pass through (the input may have more after it).
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>>;
 
     /// The head, if it has one (an ended input has none).
     fn head(&self) -> Option<&Self::Item>;
@@ -148,22 +141,22 @@ impl<T, E> Input for ItemInput<'_, T, E> {
     type Item = T;
     type Error = E;
 
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
         if self.head.is_some() {
-            return Poll::Ready(Polled::Head);
+            return Poll::Ready(Ok(()));
         }
         let Some(stream) = self.stream.as_mut() else {
-            return Poll::Ready(Polled::Ended);
+            return Poll::Ready(Ok(()));
         };
         Poll::Ready(match ready!(stream.poll_next_unpin(cx)) {
             Some(Ok(item)) => {
                 self.head = Some(item);
-                Polled::Head
+                Ok(())
             }
-            Some(Err(error)) => Polled::Error(error),
+            Some(Err(error)) => Err(error),
             None => {
                 self.stream = None;
-                Polled::Ended
+                Ok(())
             }
         })
     }
@@ -191,24 +184,24 @@ impl<T, E> Input for ChunkInput<'_, T, E> {
     type Item = T;
     type Error = E;
 
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
         loop {
             match self.chunk.as_slice().first() {
-                Some(Ok(_)) => return Poll::Ready(Polled::Head),
+                Some(Ok(_)) => return Poll::Ready(Ok(())),
                 Some(Err(_)) => {
                     if let Some(Err(error)) = self.chunk.next() {
-                        return Poll::Ready(Polled::Error(error));
+                        return Poll::Ready(Err(error));
                     }
                 }
                 None => {
                     let Some(stream) = self.stream.as_mut() else {
-                        return Poll::Ready(Polled::Ended);
+                        return Poll::Ready(Ok(()));
                     };
                     match ready!(stream.poll_next_unpin(cx)) {
                         Some(chunk) => self.chunk = chunk.into_iter(),
                         None => {
                             self.stream = None;
-                            return Poll::Ready(Polled::Ended);
+                            return Poll::Ready(Ok(()));
                         }
                     }
                 }
@@ -263,7 +256,9 @@ where
     }
 
     /// Whether input `a` goes before input `b`: an input without a head has
-    /// ended and loses to every other; ties go to the lower input.
+    /// ended and loses to every other; ties go to the lower input. (A chunk
+    /// input whose chunk starts with an error has no head either, but it is
+    /// still in `needs_head` then, so nothing is emitted until it is ranked.)
     fn beats(&self, a: usize, b: usize) -> bool {
         match (self.inputs[a].head(), self.inputs[b].head()) {
             (Some(x), Some(y)) => (self.compare)(x, y).then(a.cmp(&b)) == Ordering::Less,
@@ -314,11 +309,11 @@ where
         while i < self.needs_head.len() {
             let input = self.needs_head[i];
             match self.inputs[input].poll_head(cx) {
-                Poll::Ready(Polled::Head | Polled::Ended) => {
+                Poll::Ready(Ok(())) => {
                     self.needs_head.swap_remove(i);
                     self.rank(input);
                 }
-                Poll::Ready(Polled::Error(error)) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(Err(error)) => return Poll::Ready(Some(Err(error))),
                 Poll::Pending => i += 1,
             }
         }
@@ -414,6 +409,23 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(rest, [1, 2, 3]);
+
+        let (late, receiver) = mpsc::unbounded::<Vec<Result<u32, String>>>();
+        let ready = stream::iter(vec![vec![Ok(2), Ok(3)]]).boxed();
+        let mut merged = merge_sorted_chunks(vec![ready, receiver.boxed()], u32::cmp);
+        assert!(merged.poll_next_unpin(&mut cx).is_pending());
+        late.unbounded_send(vec![]).unwrap();
+        assert!(
+            merged.poll_next_unpin(&mut cx).is_pending(),
+            "an empty chunk is no head"
+        );
+        late.unbounded_send(vec![Ok(1)]).unwrap();
+        drop(late);
+        let rest: Vec<u32> = block_on(merged.collect::<Vec<_>>())
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rest, [1, 2, 3]);
     }
 
     #[test]
@@ -460,10 +472,21 @@ mod tests {
     fn chunks_merge_with_errors_passing_through_where_they_lie() {
         let failing = stream::iter(vec![vec![Ok(3), Err("boom".to_string()), Ok(6)]]).boxed();
         let ok = stream::iter(vec![vec![], vec![Ok(1), Ok(5)], vec![Ok(7)]]).boxed();
-        let out: Vec<_> = block_on(merge_sorted_chunks(vec![failing, ok], u32::cmp).collect());
+        let only_errors =
+            stream::iter(vec![vec![], vec![Err("first".to_string())], vec![]]).boxed();
+        let out: Vec<_> =
+            block_on(merge_sorted_chunks(vec![failing, ok, only_errors], u32::cmp).collect());
         assert_eq!(
             out,
-            [Ok(1), Ok(3), Err("boom".to_string()), Ok(5), Ok(6), Ok(7)]
+            [
+                Err("first".to_string()),
+                Ok(1),
+                Ok(3),
+                Err("boom".to_string()),
+                Ok(5),
+                Ok(6),
+                Ok(7)
+            ]
         );
     }
 

@@ -324,3 +324,31 @@ async fn resuming_from_any_position_continues_exactly_after_it() {
         assert_eq!(rest, expected, "resume after {}", ids[i]);
     }
 }
+
+#[tokio::test]
+async fn position_chunks_are_pages_with_the_resume_offset_skipped_once() {
+    let query = CampaignQuery::builder()
+        .status(Status::Ready)
+        .build()
+        .unwrap();
+    let chunks_from = |from: campaign_core::SourcePosition| {
+        campaign_core::walk_position_chunks(Arc::new(Paged), query.clone(), from).map(|chunk| {
+            chunk
+                .into_iter()
+                .map(|item| item.unwrap().campaign.id.native)
+                .collect::<Vec<_>>()
+        })
+    };
+    let pages: Vec<Vec<String>> = chunks_from(Default::default()).collect().await;
+    // Pages [0 1 2] [3 4 5] [6 7 8], odd ones filtered out.
+    assert_eq!(pages, [vec!["0", "2"], vec!["4"], vec!["6", "8"]]);
+    let after_first =
+        campaign_core::walk_positions(Arc::new(Paged), query.clone(), Default::default())
+            .try_next()
+            .await
+            .unwrap()
+            .unwrap()
+            .after;
+    let resumed: Vec<Vec<String>> = chunks_from(after_first).collect().await;
+    assert_eq!(resumed, [vec!["2"], vec!["4"], vec!["6", "8"]]);
+}

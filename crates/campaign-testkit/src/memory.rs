@@ -70,7 +70,7 @@ type CachedOrder = (u64, Arc<[usize]>);
 /// the request counters.
 ///
 /// ```
-/// use std::sync::{Arc, Mutex, PoisonError};
+/// use std::sync::Arc;
 /// use campaign_core::{CampaignQuery, CampaignSource};
 /// use campaign_testkit::{fixture_campaigns, InMemorySource};
 /// use futures::TryStreamExt;
