@@ -188,3 +188,26 @@ async fn prefetch_announces_pages_and_fetches_them_concurrently() {
     // The announced pages are all polled before any of their sleeps ends.
     assert_eq!(counter.in_flight_peak(), 4);
 }
+
+/// The sorted order is cached per source; a clone given other capabilities
+/// must not serve the order its original pushed its filters into.
+#[tokio::test]
+async fn a_clone_with_other_capabilities_keeps_its_own_order() {
+    let everything = InMemorySource::new("m", fixture_campaigns("m")).with_page_size(100);
+    let query = CampaignQuery::builder()
+        .status(Status::Active)
+        .sort(Sort::asc(SortField::Name))
+        .build()
+        .unwrap();
+    let filtered = everything.fetch_page(&query, None).await.unwrap().items;
+    let local = everything
+        .clone()
+        .with_capabilities(Capabilities::local_only());
+    let unfiltered = local.fetch_page(&query, None).await.unwrap().items;
+    assert!(filtered.iter().all(|c| c.status == Some(Status::Active)));
+    assert!(filtered.len() < unfiltered.len());
+    assert_eq!(unfiltered.len(), fixture_campaigns("m").len());
+    // And the original still serves its own.
+    let again = everything.fetch_page(&query, None).await.unwrap().items;
+    assert_eq!(natives(&again), natives(&filtered));
+}
