@@ -139,6 +139,35 @@ async fn prefetching_sources_stay_under_the_bound() {
     assert_eq!(source.requests(), 40);
 }
 
+/// A listing read slowly holds only a bounded read-ahead per source, not the
+/// whole listing, whatever the page size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_bounds_how_far_sources_run_ahead() {
+    for page_size in [10, 50, 1_000] {
+        let source =
+            InMemorySource::new("big", generated("big", 20_000, 0)).with_page_size(page_size);
+        let all = Aggregator::builder("all")
+            .source(dyn_source(&source))
+            .build()
+            .unwrap();
+        let query = CampaignQuery::builder()
+            .sort(Sort::asc(SortField::Name))
+            .build()
+            .unwrap();
+        let mut events = all.events(&query);
+        assert!(events.next().await.is_some());
+        // Time for the read-ahead to run as far as it is allowed to (the
+        // source has no latency: unbounded, it would read every page).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let read = source.requests() * page_size;
+        assert!(
+            read <= 256 + 3 * page_size,
+            "pages of {page_size}: {read} campaigns read ahead of one consumed"
+        );
+        assert!(read < 20_000);
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn dropping_the_stream_cancels_upstream_requests() {
     let (sources, gauge) = gauged(6, 30, Duration::from_secs(3600));
