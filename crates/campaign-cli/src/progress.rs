@@ -10,6 +10,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use campaign_http::events;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -175,8 +176,8 @@ impl<S: Subscriber> Layer<S> for ProgressLayer {
             return;
         };
         match message.as_str() {
-            "ok" => self.progress.update(&source, |p| p.pages += 1),
-            "retrying" => self.progress.update(&source, |p| p.retries += 1),
+            events::OK => self.progress.update(&source, |p| p.pages += 1),
+            events::RETRYING => self.progress.update(&source, |p| p.retries += 1),
             _ => {}
         }
     }
@@ -193,10 +194,10 @@ mod tests {
         let subscriber = tracing_subscriber::registry().with(progress.layer());
         tracing::subscriber::with_default(subscriber, || {
             // Emitted under the HTTP crate's target, as campaign-http does.
-            tracing::debug!(target: "campaign_http::client", source = %"cc-main", attempt = 1, "retrying");
-            tracing::debug!(target: "campaign_http::client", source = %"cc-main", bytes = 10, "ok");
-            tracing::debug!(target: "campaign_http::client", source = %"kore", "ok");
-            tracing::debug!(target: "elsewhere", source = %"kore", "ok");
+            tracing::debug!(target: "campaign_http::client", source = %"cc-main", attempt = 1, "{}", events::RETRYING);
+            tracing::debug!(target: "campaign_http::client", source = %"cc-main", bytes = 10, "{}", events::OK);
+            tracing::debug!(target: "campaign_http::client", source = %"kore", "{}", events::OK);
+            tracing::debug!(target: "elsewhere", source = %"kore", "{}", events::OK);
         });
         progress.item("kore");
         progress.finished("kore", true);

@@ -183,7 +183,8 @@ impl HttpClient {
                     attempt = attempts.load(Ordering::Relaxed),
                     error = %error.kind(),
                     wait_ms = delay.as_millis() as u64,
-                    "retrying"
+                    "{}",
+                    crate::events::RETRYING
                 );
                 Some(delay)
             });
@@ -206,7 +207,8 @@ impl HttpClient {
                     attempts = tries,
                     bytes = body.len(),
                     elapsed_ms = started.elapsed().as_millis() as u64,
-                    "ok"
+                    "{}",
+                    crate::events::OK
                 );
                 Ok(body)
             }

@@ -44,6 +44,16 @@ mod url_rules;
 mod wire;
 
 pub use client::{token_header, ApiRequest, Auth, AuthHeaders, HttpClient};
+
+/// The messages of the `tracing` events [`HttpClient`] emits (target
+/// `campaign_http::client`, each with a `source` field naming the source),
+/// for subscribers that count requests, such as the CLI's progress line.
+pub mod events {
+    /// A request got its success body (fields `request`, `attempts`, `bytes`, `elapsed_ms`).
+    pub const OK: &str = "ok";
+    /// A request failed and is tried again (fields `request`, `attempt`, `error`, `wait_ms`).
+    pub const RETRYING: &str = "retrying";
+}
 pub use config::{HttpConfig, RetryPolicy};
 pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;
