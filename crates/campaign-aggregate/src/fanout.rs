@@ -7,7 +7,7 @@ use std::task::{ready, Poll};
 use std::time::Duration;
 
 use campaign_core::{
-    merge_sorted_chunks, walk_position_chunks, CampaignQuery, CampaignSource, ErrorKind,
+    merge_sorted_chunks, walk_position_chunks, CampaignQuery, CampaignSource, ErrorKind, Merged,
     Positioned, Result, SourceError, SourcePosition,
 };
 use futures::stream::{self, BoxStream, StreamExt};
@@ -52,54 +52,6 @@ pub(crate) struct Start {
     pub(crate) from: SourcePosition,
 }
 
-/// One input's walk as merge input, a page of signals at a time: its
-/// campaigns, then its failure or its end.
-///
-/// Whole pages rather than single signals: every stream layer an item passes
-/// through moves each ~400-byte campaign again, which is a visible part of a
-/// listing's per-item cost.
-fn input(
-    source: usize,
-    part: usize,
-    walk: BoxStream<'static, Vec<Result<Positioned>>>,
-) -> BoxStream<'static, Vec<Signal>> {
-    let mut walk = Some(walk);
-    stream::poll_fn(move |cx| loop {
-        let Some(pages) = walk.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let Some(page) = ready!(pages.poll_next_unpin(cx)) else {
-            walk = None;
-            return Poll::Ready(Some(vec![Err(SourceEnd::Done { source, part })]));
-        };
-        // The walker's last page may be empty: nothing to hand over.
-        if page.is_empty() {
-            continue;
-        }
-        let signals: Vec<Signal> = page
-            .into_iter()
-            .map(|item| match item {
-                Ok(positioned) => Ok(Tagged {
-                    source,
-                    part,
-                    positioned,
-                }),
-                Err(error) => Err(SourceEnd::Failed {
-                    source,
-                    part,
-                    error,
-                }),
-            })
-            .collect();
-        // The walker ends after an error: that input is failed, not done.
-        if matches!(signals.last(), Some(Err(_))) {
-            walk = None;
-        }
-        return Poll::Ready(Some(signals));
-    })
-    .boxed()
-}
-
 /// Runs `input` ahead of its consumer in its own task, holding up to about
 /// `items` campaigns of its pages (always at least one page), so an input's
 /// next page is fetched while the merge still works through the current
@@ -115,14 +67,11 @@ fn input(
 ///
 /// The task starts on first poll (inside the runtime) and is aborted when the
 /// stream is dropped. Outside a Tokio runtime the input is read in place.
-fn read_ahead(
-    input: BoxStream<'static, Vec<Signal>>,
-    items: usize,
-) -> BoxStream<'static, Vec<Signal>> {
-    type Handed = (Vec<Signal>, u32);
+fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'static, Chunk> {
+    type Handed = (Chunk, u32);
     enum State {
-        Idle(Option<BoxStream<'static, Vec<Signal>>>),
-        Inline(BoxStream<'static, Vec<Signal>>),
+        Idle(Option<BoxStream<'static, Chunk>>),
+        Inline(BoxStream<'static, Chunk>),
         Pumping {
             rx: tokio::sync::mpsc::UnboundedReceiver<Handed>,
             room: Arc<Semaphore>,
@@ -176,30 +125,90 @@ fn read_ahead(
     .boxed()
 }
 
+/// One page of an input's walk: its campaigns, and its error last if it failed.
+type Chunk = Vec<Result<Positioned>>;
+
 /// Walks each start and merges them: a k-way merge by `query`'s order when it
 /// sorts, arrival order otherwise. With `read_ahead_items`, each input runs
 /// up to about that many campaigns ahead of the merge (whole listings);
 /// without, inputs are read only on demand (pages, where every request
 /// counts; announced pages are still prefetched by the walker).
+///
+/// Inputs hand over whole pages and the merge says which input each
+/// campaign came from, so no layer moves every campaign just to tag it.
 pub(crate) fn merged(
     query: &CampaignQuery,
     starts: Vec<Start>,
     read_ahead_items: Option<usize>,
 ) -> BoxStream<'static, Signal> {
-    let inputs = starts.into_iter().map(|start| {
+    let inputs: Vec<(usize, usize)> = starts.iter().map(|s| (s.source, s.part)).collect();
+    let walks = starts.into_iter().map(|start| {
         let walk = walk_position_chunks(start.walk, query.clone(), start.from);
-        let input = input(start.source, start.part, walk);
         match read_ahead_items {
-            Some(items) => read_ahead(input, items),
-            None => input,
+            Some(items) => read_ahead(walk, items),
+            None => walk,
         }
     });
-    if query.sort().is_none() {
-        return stream::select_all(inputs).flat_map(stream::iter).boxed();
-    }
-    let order = query.clone();
-    merge_sorted_chunks(inputs.collect(), move |a: &Tagged, b: &Tagged| {
-        order.compare(&a.positioned.campaign, &b.positioned.campaign)
+    let events: BoxStream<'static, Merged<Positioned, SourceError>> = if query.sort().is_some() {
+        let order = query.clone();
+        merge_sorted_chunks(walks.collect(), move |a: &Positioned, b: &Positioned| {
+            order.compare(&a.campaign, &b.campaign)
+        })
+        .boxed()
+    } else {
+        stream::select_all(walks.enumerate().map(|(input, pages)| {
+            pages
+                .flat_map(stream::iter)
+                .map(move |item| match item {
+                    Ok(item) => Merged::Item { input, item },
+                    Err(error) => Merged::Error { input, error },
+                })
+                .chain(stream::once(async move { Merged::Ended { input } }))
+                .boxed()
+        }))
+        .boxed()
+    };
+    signals(events, inputs)
+}
+
+/// The merge's events as signals: each input's index turned into its
+/// source and part, and an input's end reported as done unless it failed.
+fn signals(
+    mut events: BoxStream<'static, Merged<Positioned, SourceError>>,
+    inputs: Vec<(usize, usize)>,
+) -> BoxStream<'static, Signal> {
+    let mut failed = vec![false; inputs.len()];
+    // One hand-written layer: it is on every campaign's path.
+    stream::poll_fn(move |cx| loop {
+        let Some(event) = ready!(events.poll_next_unpin(cx)) else {
+            return Poll::Ready(None);
+        };
+        let signal = match event {
+            Merged::Item { input, item } => {
+                let (source, part) = inputs[input];
+                Ok(Tagged {
+                    source,
+                    part,
+                    positioned: item,
+                })
+            }
+            Merged::Error { input, error } => {
+                let (source, part) = inputs[input];
+                failed[input] = true;
+                Err(SourceEnd::Failed {
+                    source,
+                    part,
+                    error,
+                })
+            }
+            // The walker ends after an error: that input failed, it is not done.
+            Merged::Ended { input } if failed[input] => continue,
+            Merged::Ended { input } => {
+                let (source, part) = inputs[input];
+                Err(SourceEnd::Done { source, part })
+            }
+        };
+        return Poll::Ready(Some(signal));
     })
     .boxed()
 }

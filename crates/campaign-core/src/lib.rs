@@ -86,7 +86,7 @@ mod token;
 
 pub use capabilities::{Capabilities, Filter, QueryPlan};
 pub use error::{ErrorKind, Result, SourceError};
-pub use merge::{merge_sorted, merge_sorted_chunks, MergeSorted, MergeSortedChunks};
+pub use merge::{merge_sorted, merge_sorted_chunks, MergeSorted, MergeSortedChunks, Merged};
 pub use model::{
     Campaign, CampaignId, Channel, DialingMode, ListRef, RawRecord, Schedule, Scope, Status,
 };

@@ -45,6 +45,11 @@ where
 /// is left of it). An error passes through when the merge reaches it in its
 /// chunk, i.e. once the items before it in that input are out; empty chunks
 /// are skipped.
+///
+/// Each item and error comes with the index of the input it came from, and
+/// each input's end is reported ([`Merged::Ended`], right after its last
+/// item or error), so a caller can tell its inputs apart without wrapping
+/// every item.
 pub fn merge_sorted_chunks<'a, T, E, F>(
     inputs: Vec<BoxStream<'a, Vec<Result<T, E>>>>,
     compare: F,
@@ -68,6 +73,30 @@ pub struct MergeSorted<'a, T, E, F>(Merge<ItemInput<'a, T, E>, F>);
 /// The stream returned by [`merge_sorted_chunks`].
 pub struct MergeSortedChunks<'a, T, E, F>(Merge<ChunkInput<'a, T, E>, F>);
 
+/// What [`merge_sorted_chunks`] yields, each with the index of its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Merged<T, E> {
+    /// The next item in order.
+    Item {
+        /// The input it came from.
+        input: usize,
+        /// The item.
+        item: T,
+    },
+    /// An error, passed through when the merge reached it.
+    Error {
+        /// The input it came from.
+        input: usize,
+        /// The error.
+        error: E,
+    },
+    /// The input has nothing more: its last item or error is out.
+    Ended {
+        /// The input that ended.
+        input: usize,
+    },
+}
+
 impl<T, E, F> std::fmt::Debug for MergeSorted<'_, T, E, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.describe(f, "MergeSorted")
@@ -88,7 +117,15 @@ where
     type Item = Result<T, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().0.poll_next(cx)
+        let merge = &mut self.get_mut().0;
+        loop {
+            return Poll::Ready(match ready!(merge.poll_next(cx)) {
+                Some(Merged::Item { item, .. }) => Some(Ok(item)),
+                Some(Merged::Error { error, .. }) => Some(Err(error)),
+                Some(Merged::Ended { .. }) => continue,
+                None => None,
+            });
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -102,7 +139,7 @@ where
     T: Unpin,
     E: Unpin,
 {
-    type Item = Result<T, E>;
+    type Item = Merged<T, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().0.poll_next(cx)
@@ -113,14 +150,23 @@ where
     }
 }
 
+/// What polling an input for its head found.
+enum Polled<E> {
+    /// The input has a head.
+    Head,
+    /// The input ended.
+    Ended,
+    /// An error to pass through; the input may have more after it.
+    Error(E),
+}
+
 /// One merge input: a stream and the head (or heads) it has buffered.
 trait Input {
     type Item;
     type Error;
 
-    /// Makes a head ready or finds the input ended (`Ok`), or gives its next
-    /// error to pass through (the input may have more after it).
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>>;
+    /// Makes a head ready, or reports the input's end or its next error.
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<Self::Error>>;
 
     /// The head, if it has one (an ended input has none).
     fn head(&self) -> Option<&Self::Item>;
@@ -141,22 +187,22 @@ impl<T, E> Input for ItemInput<'_, T, E> {
     type Item = T;
     type Error = E;
 
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
         if self.head.is_some() {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Polled::Head);
         }
         let Some(stream) = self.stream.as_mut() else {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Polled::Ended);
         };
         Poll::Ready(match ready!(stream.poll_next_unpin(cx)) {
             Some(Ok(item)) => {
                 self.head = Some(item);
-                Ok(())
+                Polled::Head
             }
-            Some(Err(error)) => Err(error),
+            Some(Err(error)) => Polled::Error(error),
             None => {
                 self.stream = None;
-                Ok(())
+                Polled::Ended
             }
         })
     }
@@ -184,24 +230,24 @@ impl<T, E> Input for ChunkInput<'_, T, E> {
     type Item = T;
     type Error = E;
 
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
         loop {
             match self.chunk.as_slice().first() {
-                Some(Ok(_)) => return Poll::Ready(Ok(())),
+                Some(Ok(_)) => return Poll::Ready(Polled::Head),
                 Some(Err(_)) => {
                     if let Some(Err(error)) = self.chunk.next() {
-                        return Poll::Ready(Err(error));
+                        return Poll::Ready(Polled::Error(error));
                     }
                 }
                 None => {
                     let Some(stream) = self.stream.as_mut() else {
-                        return Poll::Ready(Ok(()));
+                        return Poll::Ready(Polled::Ended);
                     };
                     match ready!(stream.poll_next_unpin(cx)) {
                         Some(chunk) => self.chunk = chunk.into_iter(),
                         None => {
                             self.stream = None;
-                            return Poll::Ready(Ok(()));
+                            return Poll::Ready(Polled::Ended);
                         }
                     }
                 }
@@ -304,16 +350,23 @@ where
         }
     }
 
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<I::Item, I::Error>>> {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Merged<I::Item, I::Error>>> {
         let mut i = 0;
         while i < self.needs_head.len() {
             let input = self.needs_head[i];
             match self.inputs[input].poll_head(cx) {
-                Poll::Ready(Ok(())) => {
+                Poll::Ready(Polled::Head) => {
                     self.needs_head.swap_remove(i);
                     self.rank(input);
                 }
-                Poll::Ready(Err(error)) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(Polled::Ended) => {
+                    self.needs_head.swap_remove(i);
+                    self.rank(input);
+                    return Poll::Ready(Some(Merged::Ended { input }));
+                }
+                Poll::Ready(Polled::Error(error)) => {
+                    return Poll::Ready(Some(Merged::Error { input, error }))
+                }
                 Poll::Pending => i += 1,
             }
         }
@@ -333,7 +386,10 @@ where
         match self.inputs[winner].take_head() {
             Some(item) => {
                 self.needs_head.push(winner);
-                Poll::Ready(Some(Ok(item)))
+                Poll::Ready(Some(Merged::Item {
+                    input: winner,
+                    item,
+                }))
             }
             None => Poll::Ready(None),
         }
@@ -365,6 +421,18 @@ mod tests {
             .map(|mut v| {
                 v.sort_unstable();
                 stream::iter(v.into_iter().map(Ok)).boxed()
+            })
+            .collect()
+    }
+
+    /// The items and errors of `merged`, in order, without the ends.
+    fn results<T, E>(merged: Vec<Merged<T, E>>) -> Vec<Result<T, E>> {
+        merged
+            .into_iter()
+            .filter_map(|m| match m {
+                Merged::Item { item, .. } => Some(Ok(item)),
+                Merged::Error { error, .. } => Some(Err(error)),
+                Merged::Ended { .. } => None,
             })
             .collect()
     }
@@ -421,11 +489,8 @@ mod tests {
         );
         late.unbounded_send(vec![Ok(1)]).unwrap();
         drop(late);
-        let rest: Vec<u32> = block_on(merged.collect::<Vec<_>>())
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(rest, [1, 2, 3]);
+        let rest = results(block_on(merged.collect::<Vec<_>>()));
+        assert_eq!(rest, [Ok(1), Ok(2), Ok(3)]);
     }
 
     #[test]
@@ -441,8 +506,9 @@ mod tests {
         let chunks: Vec<BoxStream<'static, Vec<Result<Tied, String>>>> = (0..7)
             .map(|input| stream::iter(vec![vec![Ok((1, input))], vec![Ok((2, input))]]).boxed())
             .collect();
-        let out: Vec<Result<Tied, String>> =
-            block_on(merge_sorted_chunks(chunks, by_value).collect());
+        let out = results(block_on(
+            merge_sorted_chunks(chunks, by_value).collect::<Vec<_>>(),
+        ));
         assert_eq!(out, expected.into_iter().map(Ok).collect::<Vec<_>>());
     }
 
@@ -476,16 +542,24 @@ mod tests {
             stream::iter(vec![vec![], vec![Err("first".to_string())], vec![]]).boxed();
         let out: Vec<_> =
             block_on(merge_sorted_chunks(vec![failing, ok, only_errors], u32::cmp).collect());
+        let error = |input, error: &str| Merged::Error {
+            input,
+            error: error.to_string(),
+        };
+        let item = |input, item| Merged::Item { input, item };
         assert_eq!(
             out,
             [
-                Err("first".to_string()),
-                Ok(1),
-                Ok(3),
-                Err("boom".to_string()),
-                Ok(5),
-                Ok(6),
-                Ok(7)
+                error(2, "first"),
+                Merged::Ended { input: 2 },
+                item(1, 1),
+                item(0, 3),
+                error(0, "boom"),
+                item(1, 5),
+                item(0, 6),
+                Merged::Ended { input: 0 },
+                item(1, 7),
+                Merged::Ended { input: 1 },
             ]
         );
     }
@@ -499,7 +573,7 @@ mod tests {
             prop_assume!(cuts.iter().any(|&cut| cut > 0));
             let by_items: Vec<u32> = block_on(merge_sorted(sorted_inputs(data.clone()), u32::cmp).collect::<Vec<_>>())
                 .into_iter().map(Result::unwrap).collect();
-            let by_chunks: Vec<u32> = block_on(merge_sorted_chunks(chunked_inputs(data, &cuts), u32::cmp).collect::<Vec<_>>())
+            let by_chunks: Vec<u32> = results(block_on(merge_sorted_chunks(chunked_inputs(data, &cuts), u32::cmp).collect::<Vec<_>>()))
                 .into_iter().map(Result::unwrap).collect();
             prop_assert_eq!(by_chunks, by_items);
         }
