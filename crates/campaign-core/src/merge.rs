@@ -117,15 +117,9 @@ where
     type Item = Result<T, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let merge = &mut self.get_mut().0;
-        loop {
-            return Poll::Ready(match ready!(merge.poll_next(cx)) {
-                Some(Merged::Item { item, .. }) => Some(Ok(item)),
-                Some(Merged::Error { error, .. }) => Some(Err(error)),
-                Some(Merged::Ended { .. }) => continue,
-                None => None,
-            });
-        }
+        self.get_mut()
+            .0
+            .poll_emit(cx, |_, item| Ok(item), |_, error| Err(error), |_| None)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -142,7 +136,12 @@ where
     type Item = Merged<T, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().0.poll_next(cx)
+        self.get_mut().0.poll_emit(
+            cx,
+            |input, item| Merged::Item { input, item },
+            |input, error| Merged::Error { input, error },
+            |input| Some(Merged::Ended { input }),
+        )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -350,7 +349,18 @@ where
         }
     }
 
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Merged<I::Item, I::Error>>> {
+    /// The next item, error or input end, built by `item`, `error` or
+    /// `ended` (which may decline to report an end) with the input's index.
+    /// The builders let each caller construct its own output in place: an
+    /// intermediate enum would move every (possibly large) item once more.
+    #[inline]
+    fn poll_emit<O>(
+        &mut self,
+        cx: &mut Context<'_>,
+        item: impl FnOnce(usize, I::Item) -> O,
+        error: impl FnOnce(usize, I::Error) -> O,
+        ended: impl Fn(usize) -> Option<O>,
+    ) -> Poll<Option<O>> {
         let mut i = 0;
         while i < self.needs_head.len() {
             let input = self.needs_head[i];
@@ -362,11 +372,11 @@ where
                 Poll::Ready(Polled::Ended) => {
                     self.needs_head.swap_remove(i);
                     self.rank(input);
-                    return Poll::Ready(Some(Merged::Ended { input }));
+                    if let Some(end) = ended(input) {
+                        return Poll::Ready(Some(end));
+                    }
                 }
-                Poll::Ready(Polled::Error(error)) => {
-                    return Poll::Ready(Some(Merged::Error { input, error }))
-                }
+                Poll::Ready(Polled::Error(e)) => return Poll::Ready(Some(error(input, e))),
                 Poll::Pending => i += 1,
             }
         }
@@ -384,12 +394,9 @@ where
         }
         let winner = self.tree[0];
         match self.inputs[winner].take_head() {
-            Some(item) => {
+            Some(head) => {
                 self.needs_head.push(winner);
-                Poll::Ready(Some(Merged::Item {
-                    input: winner,
-                    item,
-                }))
+                Poll::Ready(Some(item(winner, head)))
             }
             None => Poll::Ready(None),
         }
