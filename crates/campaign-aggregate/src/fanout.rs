@@ -156,19 +156,40 @@ pub(crate) fn merged(
         })
         .boxed()
     } else {
-        stream::select_all(walks.enumerate().map(|(input, pages)| {
-            pages
-                .flat_map(stream::iter)
-                .map(move |item| match item {
-                    Ok(item) => Merged::Item { input, item },
-                    Err(error) => Merged::Error { input, error },
-                })
-                .chain(stream::once(async move { Merged::Ended { input } }))
-                .boxed()
-        }))
-        .boxed()
+        arrivals(walks)
     };
     signals(events, inputs)
+}
+
+/// The inputs' pages in arrival order, as the merge's events: each page's
+/// campaigns (and error), then the input's end. Pages, not campaigns, go
+/// through `select_all`, which allocates for every element it yields.
+fn arrivals(
+    walks: impl Iterator<Item = BoxStream<'static, Chunk>>,
+) -> BoxStream<'static, Merged<Positioned, SourceError>> {
+    let mut pages = stream::select_all(walks.enumerate().map(|(input, pages)| {
+        pages
+            .map(move |page| (input, Some(page)))
+            .chain(stream::once(async move { (input, None) }))
+            .boxed()
+    }));
+    let mut current: Option<(usize, std::vec::IntoIter<Result<Positioned>>)> = None;
+    stream::poll_fn(move |cx| loop {
+        if let Some((input, page)) = current.as_mut() {
+            let input = *input;
+            match page.next() {
+                Some(Ok(item)) => return Poll::Ready(Some(Merged::Item { input, item })),
+                Some(Err(error)) => return Poll::Ready(Some(Merged::Error { input, error })),
+                None => current = None,
+            }
+        }
+        match ready!(pages.poll_next_unpin(cx)) {
+            Some((input, Some(page))) => current = Some((input, page.into_iter())),
+            Some((input, None)) => return Poll::Ready(Some(Merged::Ended { input })),
+            None => return Poll::Ready(None),
+        }
+    })
+    .boxed()
 }
 
 /// The merge's events as signals: each input's index turned into its
@@ -201,7 +222,8 @@ fn signals(
                     error,
                 })
             }
-            // The walker ends after an error: that input failed, it is not done.
+            // The walker yields nothing after an error (its last item), so an
+            // input that failed ends right after: failed, not done.
             Merged::Ended { input } if failed[input] => continue,
             Merged::Ended { input } => {
                 let (source, part) = inputs[input];

@@ -59,7 +59,9 @@
 //!   cancels its requests.
 //! - **Merge**: with a sort, a k-way merge by
 //!   [`CampaignQuery::compare`](campaign_core::CampaignQuery::compare)
-//!   holding one campaign per source; without one, arrival order.
+//!   over each source's pages where they lie; without one, arrival order.
+//!   A whole listing ([`Aggregator::events`]) reads each source about 256
+//!   campaigns ahead, so memory stays bounded per source.
 //! - **Partitions**: a source that splits a query into
 //!   [`partitions`](campaign_core::CampaignSource::partitions) (Kore over
 //!   voice and SMS: one per channel) is walked as one merge input per part,
