@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,69 +12,10 @@ use campaign_core::{
     CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Filter, Page, PageToken,
     Result, Sort, SortField, Status, WalkOptions,
 };
-use campaign_testkit::InMemorySource;
+use campaign_testkit::{Gauge, Gauged, InMemorySource};
 use common::*;
 use futures::StreamExt;
 use mockall::predicate::{always, eq};
-
-/// Counts requests in flight across every source it wraps.
-#[derive(Debug, Default)]
-struct Gauge {
-    now: AtomicUsize,
-    peak: AtomicUsize,
-    started: AtomicUsize,
-    cancelled: AtomicUsize,
-}
-
-/// An in-memory source that reports to a shared [`Gauge`]; a fetch dropped
-/// before it finished counts as cancelled.
-#[derive(Debug)]
-struct Gauged {
-    inner: InMemorySource,
-    gauge: Arc<Gauge>,
-}
-
-struct Visit<'a> {
-    gauge: &'a Gauge,
-    finished: bool,
-}
-
-impl Drop for Visit<'_> {
-    fn drop(&mut self) {
-        self.gauge.now.fetch_sub(1, Ordering::SeqCst);
-        if !self.finished {
-            self.gauge.cancelled.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
-
-#[async_trait]
-impl CampaignSource for Gauged {
-    fn id(&self) -> &str {
-        self.inner.id()
-    }
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn walk_options(&self) -> WalkOptions {
-        self.inner.walk_options()
-    }
-    async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
-        self.gauge.started.fetch_add(1, Ordering::SeqCst);
-        let now = self.gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.gauge.peak.fetch_max(now, Ordering::SeqCst);
-        let mut visit = Visit {
-            gauge: &self.gauge,
-            finished: false,
-        };
-        let page = self.inner.fetch_page(query, token).await;
-        visit.finished = true;
-        page
-    }
-}
 
 fn gauged(
     n: usize,
@@ -87,10 +27,7 @@ fn gauged(
         .map(|i| {
             let id = format!("s{i:02}");
             let inner = capped(&id, generated(&id, per_source, i), 3).with_latency(latency);
-            Arc::new(Gauged {
-                inner,
-                gauge: Arc::clone(&gauge),
-            }) as Arc<dyn CampaignSource>
+            Arc::new(Gauged::new(Arc::new(inner), Arc::clone(&gauge))) as Arc<dyn CampaignSource>
         })
         .collect();
     (sources, gauge)
@@ -114,7 +51,7 @@ async fn in_flight_requests_never_exceed_the_bound() {
         .count()
         .await;
     assert_eq!(listed, 120);
-    let peak = gauge.peak.load(Ordering::SeqCst);
+    let peak = gauge.peak();
     assert!((2..=3).contains(&peak), "peak {peak} with a bound of 3");
 }
 
@@ -183,27 +120,19 @@ async fn dropping_the_stream_cancels_upstream_requests() {
         first.is_err(),
         "nothing arrives within a second of an hour-long fetch"
     );
-    let started = gauge.started.load(Ordering::SeqCst);
+    let started = gauge.started();
     assert_eq!(started, 4, "the bound admits four requests");
     drop(events);
     for _ in 0..100 {
-        if gauge.now.load(Ordering::SeqCst) == 0 {
+        if gauge.now() == 0 {
             break;
         }
         tokio::task::yield_now().await;
     }
-    assert_eq!(
-        gauge.now.load(Ordering::SeqCst),
-        0,
-        "every request was dropped"
-    );
-    assert_eq!(gauge.cancelled.load(Ordering::SeqCst), 4);
+    assert_eq!(gauge.now(), 0, "every request was dropped");
+    assert_eq!(gauge.cancelled(), 4);
     tokio::time::sleep(Duration::from_secs(7200)).await;
-    assert_eq!(
-        gauge.started.load(Ordering::SeqCst),
-        started,
-        "no request starts after the drop"
-    );
+    assert_eq!(gauge.started(), started, "no request starts after the drop");
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,55 +11,11 @@ use async_trait::async_trait;
 use campaign_aggregate::{AggregateEvent, Aggregator, Cursor};
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result,
-    Sort, SortField, WalkOptions,
+    Sort, SortField,
 };
-use campaign_testkit::InMemorySource;
+use campaign_testkit::{Gauge, Gauged, InMemorySource};
 use common::*;
 use futures::StreamExt;
-
-/// Requests in flight across every part of a split source.
-#[derive(Debug, Default)]
-struct Shared {
-    now: AtomicUsize,
-    peak: AtomicUsize,
-}
-
-/// One part: an in-memory source reporting to [`Shared`].
-#[derive(Debug)]
-struct Part {
-    inner: InMemorySource,
-    shared: Arc<Shared>,
-}
-
-struct Leave<'a>(&'a Shared);
-
-impl Drop for Leave<'_> {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl CampaignSource for Part {
-    fn id(&self) -> &str {
-        self.inner.id()
-    }
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn walk_options(&self) -> WalkOptions {
-        self.inner.walk_options()
-    }
-    async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
-        let now = self.shared.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.shared.peak.fetch_max(now, Ordering::SeqCst);
-        let _leave = Leave(&self.shared);
-        self.inner.fetch_page(query, token).await
-    }
-}
 
 /// A source listing two (or more) parts; walked whole it pages through the
 /// union (`whole`), which a partition-aware aggregate never asks.
@@ -68,7 +23,8 @@ impl CampaignSource for Part {
 struct Split {
     whole: InMemorySource,
     parts: Vec<InMemorySource>,
-    shared: Arc<Shared>,
+    /// Requests in flight across the parts.
+    gauge: Arc<Gauge>,
 }
 
 #[async_trait]
@@ -89,10 +45,10 @@ impl CampaignSource for Split {
         self.parts
             .iter()
             .map(|inner| {
-                Arc::new(Part {
-                    inner: inner.clone(),
-                    shared: Arc::clone(&self.shared),
-                }) as Arc<dyn CampaignSource>
+                Arc::new(Gauged::new(
+                    Arc::new(inner.clone()),
+                    Arc::clone(&self.gauge),
+                )) as Arc<dyn CampaignSource>
             })
             .collect()
     }
@@ -123,7 +79,7 @@ fn split(n: usize, latency: Duration) -> Split {
     Split {
         whole: capped("split", all, 5).with_latency(latency),
         parts,
-        shared: Arc::default(),
+        gauge: Arc::default(),
     }
 }
 
@@ -178,7 +134,7 @@ async fn parts_are_walked_concurrently_each_with_its_prefetch() {
             part.in_flight_peak()
         );
     }
-    let peak = source.shared.peak.load(Ordering::SeqCst);
+    let peak = source.gauge.peak();
     let per_part = source.parts.iter().map(InMemorySource::in_flight_peak);
     assert!(
         peak > per_part.max().unwrap_or(0),
@@ -203,7 +159,7 @@ async fn prefetch_of_parts_stays_under_the_bound_in_pages_too() {
     let parts: Vec<&InMemorySource> = source.parts.iter().collect();
     assert_eq!(ids(&items), expected(&parts, &query));
     assert!(pages.iter().all(|p| p.failures.is_empty()));
-    let peak = source.shared.peak.load(Ordering::SeqCst);
+    let peak = source.gauge.peak();
     assert!(peak <= 3, "in flight {peak} above the bound of 3");
     assert!(peak > 1, "pages of the parts were fetched concurrently");
     assert_eq!(source.whole.requests(), 0);

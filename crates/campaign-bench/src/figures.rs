@@ -10,7 +10,7 @@ use campaign_core::{
     Channel, Sort, SortField, SourcePosition, StaticToken,
 };
 use campaign_sandbox::{GeneratedData, Sandbox};
-use campaign_testkit::{interleaved_campaigns, InMemorySource, Presorted};
+use campaign_testkit::{interleaved_campaigns, Gauge, Gauged, InMemorySource, Presorted};
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{json, Value};
 use source_cms::{CmsConfig, CmsSource};
@@ -19,7 +19,6 @@ use source_kore::{KoreConfig, KoreSource};
 use crate::process::{self, CampaignsBin, SandboxProcess};
 use crate::report::Row;
 use crate::sizes::Sizes;
-use crate::sources::{Counted, InFlight};
 
 type Res<T> = Result<T, String>;
 
@@ -957,11 +956,11 @@ fn many_source(sizes: &Sizes, s: usize) -> InMemorySource {
 /// `many_sources` in-memory sources under the concurrency bound.
 pub fn many_sources_measure(sizes: &Sizes) -> Res<ManyResult> {
     runtime()?.block_on(async {
-        let counter = Arc::new(InFlight::default());
+        let gauge = Arc::new(Gauge::default());
         let sources: Vec<Arc<dyn CampaignSource>> = (0..sizes.many_sources)
             .map(|s| {
                 let inner: Arc<dyn CampaignSource> = Arc::new(many_source(sizes, s));
-                Arc::new(Counted::new(inner, Arc::clone(&counter))) as Arc<dyn CampaignSource>
+                Arc::new(Gauged::new(inner, Arc::clone(&gauge))) as Arc<dyn CampaignSource>
             })
             .collect();
         let aggregate = Aggregator::builder("many")
@@ -994,8 +993,8 @@ pub fn many_sources_measure(sizes: &Sizes) -> Res<ManyResult> {
             sorted_cpu,
             unsorted,
             single,
-            requests: counter.requests(),
-            peak_in_flight: counter.peak(),
+            requests: gauge.started(),
+            peak_in_flight: gauge.peak(),
         })
     })
 }

@@ -21,9 +21,7 @@ pub mod figures;
 mod process;
 mod report;
 mod sizes;
-mod sources;
 
 pub use process::{child_many_sources, peak_rss_kib, CampaignsBin};
 pub use report::{render, Row};
 pub use sizes::Sizes;
-pub use sources::{Counted, InFlight};

@@ -48,6 +48,7 @@
 
 mod conformance;
 mod fixture;
+mod gauge;
 mod memory;
 pub mod mutation;
 mod presorted;
@@ -58,5 +59,6 @@ pub use fixture::{
     fixture_campaigns, fixture_created_range, fixture_other_channel, fixture_other_status,
     fixture_updated_range, FIXTURE_PROVIDER,
 };
+pub use gauge::{Gauge, Gauged};
 pub use memory::{InMemorySource, DEFAULT_PAGE_SIZE};
 pub use presorted::{interleaved_campaigns, Presorted};
