@@ -68,17 +68,18 @@ pub(crate) struct Start {
 /// The task starts on first poll (inside the runtime) and is aborted when the
 /// stream is dropped. Outside a Tokio runtime the input is read in place.
 fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'static, Chunk> {
-    type Handed = (Chunk, u32);
     enum State {
         Idle(Option<BoxStream<'static, Chunk>>),
         Inline(BoxStream<'static, Chunk>),
         Pumping {
-            rx: tokio::sync::mpsc::UnboundedReceiver<Handed>,
+            rx: tokio::sync::mpsc::UnboundedReceiver<Chunk>,
             room: Arc<Semaphore>,
             _task: AbortOnDrop<()>,
         },
     }
     let items = u32::try_from(items.max(1)).unwrap_or(u32::MAX);
+    // The room a page takes; one larger than the whole room waits for all of it.
+    let room_for = move |page: &Chunk| u32::try_from(page.len()).unwrap_or(u32::MAX).min(items);
     let mut state = State::Idle(Some(input));
     stream::poll_fn(move |cx| loop {
         match &mut state {
@@ -88,18 +89,17 @@ fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'stat
                 };
                 state = match tokio::runtime::Handle::try_current() {
                     Ok(runtime) => {
-                        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Handed>();
+                        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Chunk>();
                         let room = Arc::new(Semaphore::new(items as usize));
                         let pump_room = Arc::clone(&room);
                         let task = runtime.spawn(async move {
                             while let Some(page) = input.next().await {
-                                // A page larger than the whole room waits for all of it.
-                                let size = u32::try_from(page.len()).unwrap_or(u32::MAX).min(items);
-                                let Ok(taken) = pump_room.acquire_many(size).await else {
+                                let Ok(taken) = pump_room.acquire_many(room_for(&page)).await
+                                else {
                                     return;
                                 };
                                 taken.forget();
-                                if tx.send((page, size)).is_err() {
+                                if tx.send(page).is_err() {
                                     return;
                                 }
                             }
@@ -115,9 +115,8 @@ fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'stat
             }
             State::Inline(input) => return input.poll_next_unpin(cx),
             State::Pumping { rx, room, .. } => {
-                return Poll::Ready(ready!(rx.poll_recv(cx)).map(|(page, size)| {
-                    room.add_permits(size as usize);
-                    page
+                return Poll::Ready(ready!(rx.poll_recv(cx)).inspect(|page| {
+                    room.add_permits(room_for(page) as usize);
                 }));
             }
         }
