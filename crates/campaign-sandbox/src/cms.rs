@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, Response, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine as _;
+use bytes::Bytes;
 use campaign_core::Secret;
 use serde::Serialize;
 
@@ -22,7 +23,7 @@ use crate::wire::{to_raw, CmsWire};
 /// The CMS campaigns by contact center.
 #[derive(Debug, Default)]
 pub(crate) struct CmsData {
-    pub(crate) centers: BTreeMap<i64, Vec<CmsRecord>>,
+    pub(crate) centers: BTreeMap<i64, Center>,
 }
 
 impl CmsData {
@@ -35,9 +36,54 @@ impl CmsData {
             data.centers
                 .entry(record.contact_center_id)
                 .or_default()
+                .records
                 .push(record);
         }
+        for center in data.centers.values_mut() {
+            center.body();
+        }
         data
+    }
+}
+
+/// One contact center's campaigns and its response body.
+#[derive(Debug, Default)]
+pub(crate) struct Center {
+    pub(crate) records: Vec<CmsRecord>,
+    /// Built once per change, not per request: a generated contact center's
+    /// body runs to 10 MB, and building it under the data lock made parallel
+    /// requests wait for each other.
+    body: Option<Bytes>,
+}
+
+impl Center {
+    /// The response body listing every record, built if a change dropped it.
+    fn body(&mut self) -> Bytes {
+        let records = &self.records;
+        self.body
+            .get_or_insert_with(|| {
+                let mut body = Vec::with_capacity(
+                    2 + records
+                        .iter()
+                        .map(|r| r.json.get().len() + 1)
+                        .sum::<usize>(),
+                );
+                body.push(b'[');
+                for (i, record) in records.iter().enumerate() {
+                    if i > 0 {
+                        body.push(b',');
+                    }
+                    body.extend_from_slice(record.json.get().as_bytes());
+                }
+                body.push(b']');
+                Bytes::from(body)
+            })
+            .clone()
+    }
+
+    fn push(&mut self, record: CmsRecord) {
+        self.records.push(record);
+        self.body = None;
     }
 }
 
@@ -175,23 +221,14 @@ fn list(state: &CmsState, query: Option<&str>, headers: &HeaderMap) -> Response<
     };
     let drift = lock(&state.common.faults).take_data_faults().drift;
     let mut data = lock(&state.data);
-    let Some(records) = data.centers.get(&center) else {
+    let Some(body) = data.centers.get_mut(&center).map(Center::body) else {
         return cms_error(404, "Object doesn't exist");
     };
-    let mut body = String::with_capacity(2 + records.len() * 320);
-    body.push('[');
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(record.json.get());
-    }
-    body.push(']');
     if drift {
         let next_id = data
             .centers
             .values()
-            .flatten()
+            .flat_map(|c| &c.records)
             .filter_map(|r| r.campaign_context_id)
             .max()
             .unwrap_or(0)

@@ -226,8 +226,13 @@ impl FaultQueue {
 }
 
 /// A JSON body with `status`, as both emulators answer.
-pub(crate) fn json(status: StatusCode, body: String) -> Response<Body> {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+pub(crate) fn json(status: StatusCode, body: impl Into<Body>) -> Response<Body> {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// `response` with a `Retry-After` of `retry_after`, when given.

@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use campaign_core::{Campaign, CampaignId, Channel, Scope};
 use campaign_sandbox::{Fault, RetryAfter, Sandbox, Server};
 use common::{client, cms_request, ids, kore, kore_request};
 use serde_json::{json, Value};
@@ -171,6 +172,51 @@ async fn paging_faults_drift_miscount_and_ignore_skip() {
     assert_eq!(ids(&skipped), ids(&start));
     assert_eq!(skipped["data"]["skip"], 2);
     sb.shutdown().await;
+}
+
+/// CMS drift adds a campaign after the response is built, so the next
+/// response of that contact center (and only that one) has it.
+#[tokio::test]
+async fn cms_drift_adds_a_campaign_to_the_next_response() {
+    let sandbox = Sandbox::start_default().await.unwrap();
+    let sb = &sandbox;
+    let campaigns = [(1, "10"), (2, "20")].map(|(center, id)| {
+        let mut c = Campaign::new(CampaignId::new("cms", id), "cms", id, Channel::Chat);
+        c.scope = Scope::ContactCenter {
+            contact_center_id: center,
+            process_id: None,
+        };
+        c
+    });
+    assert_eq!(sb.cms().load_campaigns(&campaigns).len(), 2);
+    let (first, second) = (1, 2);
+    let list = |center: i64| async move {
+        let body: Value = cms_request(sb, &format!("?contactCenterId={center}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["campaignContextId"].to_string())
+            .collect::<Vec<_>>()
+    };
+    let (before, other) = (list(first).await, list(second).await);
+    sb.cms().inject(Fault::PageDrift, Some(1));
+    assert_eq!(list(first).await, before, "drift lands after this response");
+    let after = list(first).await;
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after[..before.len()], before[..]);
+    let added = &after[before.len()];
+    assert!(
+        !before.contains(added) && !other.contains(added),
+        "a new id"
+    );
+    assert_eq!(list(second).await, other);
+    sandbox.shutdown().await;
 }
 
 #[tokio::test]

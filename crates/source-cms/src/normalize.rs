@@ -4,6 +4,7 @@ use campaign_core::{
     Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, Scope, SourceError,
 };
 use campaign_http::{decode_json, snippet, JsonReader, RawRecords};
+use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -114,24 +115,106 @@ pub(crate) fn decode_for_center(
     // About one record per 256 bytes in the samples and generated pages;
     // growing by doubling moves every (large) campaign again.
     let mut campaigns = Vec::with_capacity(body.len() / 256 + 1);
-    for_each_record(source_id, request, body, center, true, |_, campaign| {
-        campaigns.push(campaign);
+    scan_records(source_id, request, body, center, |_, record| {
+        campaigns.push(record.into_campaign(true));
         Ok(())
     })?;
     Ok(campaigns)
 }
 
-/// Checks every record of `body` as [`decode_for_center`] does and hands
-/// each one's byte range in `body` to `each`, with its campaign decoded
-/// without `raw` (the range is what a snapshot keeps instead).
-pub(crate) fn scan_records(
-    source_id: &str,
-    request: &str,
-    body: &[u8],
+/// One record as it was read, checked as decoding checks it (it has an id)
+/// but not normalized yet: a caller that needs only its id and dates is
+/// spared building the whole campaign.
+pub(crate) struct WireRecord<'a> {
+    source: &'a Arc<str>,
+    native: String,
+    record: CmsCampaign<'a>,
+    /// The record's text.
+    raw: &'a str,
+    /// The contact center the request asked for.
     center: Option<i64>,
-    each: impl FnMut(std::ops::Range<usize>, Campaign) -> Result<(), SourceError>,
-) -> Result<(), SourceError> {
-    for_each_record(source_id, request, body, center, false, each)
+}
+
+impl<'a> WireRecord<'a> {
+    fn new(
+        source: &'a Arc<str>,
+        mut record: CmsCampaign<'a>,
+        raw: &'a str,
+        center: Option<i64>,
+    ) -> Result<Self, RecordError> {
+        let Some(native) = record.campaign_context_id.take() else {
+            return Err(RecordError {
+                message: "campaignContextId is missing".into(),
+                raw: raw.to_owned(),
+            });
+        };
+        Ok(Self {
+            source,
+            native,
+            record,
+            raw,
+            center,
+        })
+    }
+
+    /// The native id, as [`Campaign::id`] will hold it.
+    pub(crate) fn native(&self) -> &str {
+        &self.native
+    }
+
+    /// The name, as [`Campaign::name`] will hold it.
+    pub(crate) fn name(&self) -> &str {
+        self.record.campaign_context_name.as_deref().unwrap_or("")
+    }
+
+    /// [`Campaign::created_at`].
+    pub(crate) fn created_at(&self) -> Option<DateTime<Utc>> {
+        self.record.date_added
+    }
+
+    /// [`Campaign::updated_at`].
+    pub(crate) fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.record.date_modified
+    }
+
+    /// The normalized campaign, keeping the record in `raw` if `keep_raw`.
+    pub(crate) fn into_campaign(self, keep_raw: bool) -> Campaign {
+        let Self {
+            source,
+            native,
+            record,
+            raw,
+            center,
+        } = self;
+        let (channel, dialing_mode) =
+            campaign_type(record.campaign_context_type.as_deref().unwrap_or(""));
+        let name = record
+            .campaign_context_name
+            .map(Cow::into_owned)
+            .unwrap_or_default();
+        let mut campaign = Campaign::new(
+            CampaignId::new(Arc::clone(source), native),
+            PROVIDER,
+            name,
+            channel,
+        );
+        campaign.dialing_mode = dialing_mode;
+        campaign.description = record.description.map(Cow::into_owned);
+        campaign.created_at = record.date_added;
+        campaign.updated_at = record.date_modified;
+        campaign.version = record.version;
+        campaign.scope = match record.contact_center_id.or(center) {
+            Some(contact_center_id) => Scope::ContactCenter {
+                contact_center_id,
+                process_id: record.process_id,
+            },
+            None => Scope::Unscoped,
+        };
+        if keep_raw {
+            campaign.raw = Some(RawRecord::from_parsed(raw));
+        }
+        campaign
+    }
 }
 
 /// Why the one-pass walk of a body stopped.
@@ -148,18 +231,17 @@ impl From<serde_json::Error> for Stop {
     }
 }
 
-/// Decodes each record straight from the body, in one pass, and hands it to
-/// `each` with its byte range (delimiting the records first, then decoding
-/// each slice, was a fifth of the decode time). A body this cannot read is
-/// decoded again by [`decode_carefully`], whose error names exactly what is
-/// wrong.
-fn for_each_record(
+/// Checks every record of `body` and hands each one to `each` with its byte
+/// range in `body`, in one pass: each record is decoded straight from the
+/// body (delimiting the records first, then decoding each slice, was a
+/// fifth of the decode time). A body this cannot read is decoded again by
+/// [`decode_carefully`], whose error names exactly what is wrong.
+pub(crate) fn scan_records(
     source_id: &str,
     request: &str,
     body: &[u8],
     center: Option<i64>,
-    keep_raw: bool,
-    mut each: impl FnMut(std::ops::Range<usize>, Campaign) -> Result<(), SourceError>,
+    mut each: impl FnMut(std::ops::Range<usize>, WireRecord<'_>) -> Result<(), SourceError>,
 ) -> Result<(), SourceError> {
     let Ok(text) = std::str::from_utf8(body) else {
         return Err(explain(source_id, request, body, center));
@@ -169,11 +251,11 @@ fn for_each_record(
     let walked = reader
         .array(|r| {
             let (record, raw) = r.value::<CmsCampaign<'_>>()?;
-            let campaign =
-                normalize(&source, record, raw, center, keep_raw).map_err(|_| Stop::Unusual)?;
+            let record =
+                WireRecord::new(&source, record, raw, center).map_err(|_| Stop::Unusual)?;
             // `raw` borrows from `text`, so its offset is its place in the body.
             let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-            each(start..start + raw.len(), campaign).map_err(Stop::Caller)
+            each(start..start + raw.len(), record).map_err(Stop::Caller)
         })
         .and_then(|()| reader.end().map_err(Stop::from));
     match walked {
@@ -243,7 +325,9 @@ fn decode_text(
     text: &str,
     keep_raw: bool,
 ) -> Result<Campaign, RecordError> {
-    parse_record(text).and_then(|record| normalize(source, record, text, center, keep_raw))
+    parse_record(text)
+        .and_then(|record| WireRecord::new(source, record, text, center))
+        .map(|record| record.into_campaign(keep_raw))
 }
 
 fn record_error(source_id: &str, request: &str, index: usize, why: RecordError) -> SourceError {
@@ -269,50 +353,6 @@ fn parse_record(text: &str) -> Result<CmsCampaign<'_>, RecordError> {
         message: e.to_string(),
         raw: text.to_owned(),
     })
-}
-
-fn normalize(
-    source: &Arc<str>,
-    record: CmsCampaign<'_>,
-    raw: &str,
-    center: Option<i64>,
-    keep_raw: bool,
-) -> Result<Campaign, RecordError> {
-    let fail = |message: String| RecordError {
-        message,
-        raw: raw.to_owned(),
-    };
-    let Some(native) = record.campaign_context_id else {
-        return Err(fail("campaignContextId is missing".into()));
-    };
-    let (channel, dialing_mode) =
-        campaign_type(record.campaign_context_type.as_deref().unwrap_or(""));
-    let name = record
-        .campaign_context_name
-        .map(Cow::into_owned)
-        .unwrap_or_default();
-    let mut campaign = Campaign::new(
-        CampaignId::new(Arc::clone(source), native),
-        PROVIDER,
-        name,
-        channel,
-    );
-    campaign.dialing_mode = dialing_mode;
-    campaign.description = record.description.map(Cow::into_owned);
-    campaign.created_at = record.date_added;
-    campaign.updated_at = record.date_modified;
-    campaign.version = record.version;
-    campaign.scope = match record.contact_center_id.or(center) {
-        Some(contact_center_id) => Scope::ContactCenter {
-            contact_center_id,
-            process_id: record.process_id,
-        },
-        None => Scope::Unscoped,
-    };
-    if keep_raw {
-        campaign.raw = Some(RawRecord::from_parsed(raw));
-    }
-    Ok(campaign)
 }
 
 #[cfg(test)]

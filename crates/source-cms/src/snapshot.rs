@@ -14,9 +14,10 @@ use campaign_core::{
     Campaign, CampaignQuery, ErrorKind, Sort, SortDirection, SortField, SourceError,
 };
 use chrono::{DateTime, Utc};
+use foldhash::fast::RandomState;
 use tokio::time::Instant;
 
-use crate::normalize::{center_request, decode_record, scan_records};
+use crate::normalize::{center_request, decode_record, scan_records, WireRecord};
 
 /// Sorted, filtered views kept per snapshot (one per recent query).
 const MAX_VIEWS: usize = 8;
@@ -52,11 +53,26 @@ enum Key {
 
 impl Key {
     fn new(sort: Option<Sort>, campaign: &Campaign) -> Self {
+        Self::of(
+            sort,
+            &campaign.name,
+            campaign.created_at,
+            campaign.updated_at,
+        )
+    }
+
+    /// The key of a campaign with this name and these dates.
+    fn of(
+        sort: Option<Sort>,
+        name: &str,
+        created_at: Option<DateTime<Utc>>,
+        updated_at: Option<DateTime<Utc>>,
+    ) -> Self {
         match sort.map(|s| s.field) {
             None => Key::Unsorted,
-            Some(SortField::Name) => Key::Name(campaign.name.as_str().into()),
-            Some(SortField::CreatedAt) => Key::Time(campaign.created_at),
-            Some(SortField::UpdatedAt) => Key::Time(campaign.updated_at),
+            Some(SortField::Name) => Key::Name(name.into()),
+            Some(SortField::CreatedAt) => Key::Time(created_at),
+            Some(SortField::UpdatedAt) => Key::Time(updated_at),
         }
     }
 }
@@ -66,6 +82,22 @@ fn view_key(query: &CampaignQuery, campaign: &Campaign) -> Option<Key> {
     query
         .matches(campaign)
         .then(|| Key::new(query.sort(), campaign))
+}
+
+/// [`view_key`] of a record not normalized yet: a query without filters
+/// needs only its name and dates, so the campaign is built only for a
+/// query that filters (most of a scan's time was building and dropping it).
+fn wire_view_key(query: &CampaignQuery, record: WireRecord<'_>) -> Option<Key> {
+    if query.has_no_filter() {
+        let key = Key::of(
+            query.sort(),
+            record.name(),
+            record.created_at(),
+            record.updated_at(),
+        );
+        return Some(key);
+    }
+    view_key(query, &record.into_campaign(false))
 }
 
 /// A native id as the decoder writes it (a decimal integer without leading
@@ -207,8 +239,10 @@ impl View {
 
     fn finish(mut self) -> Self {
         let sort = self.sort;
-        // Ids are unique in a snapshot, so the order is total.
-        self.entries.sort_unstable_by(|a, b| compare(sort, a, b));
+        // Ids are unique in a snapshot, so the order is total. A stable sort
+        // finds the sorted runs a download's scans hand over and only merges
+        // them.
+        self.entries.sort_by(|a, b| compare(sort, a, b));
         self.entries.shrink_to_fit();
         self
     }
@@ -334,15 +368,18 @@ impl Snapshot {
 pub(crate) struct Scanned {
     center: i64,
     body: Bytes,
+    /// Every record, in the order the body has them.
     records: Vec<ScannedRecord>,
+    /// The view's entries of this body, already in the view's order (the
+    /// scans run in parallel, the snapshot is built on one thread), each
+    /// naming its record by its index in `records`.
+    run: Vec<Entry>,
 }
 
 struct ScannedRecord {
     start: u32,
     len: u32,
     id: IntId,
-    /// Its key in the query's view, if the query keeps it.
-    key: Option<Key>,
 }
 
 impl Scanned {
@@ -363,34 +400,41 @@ impl Scanned {
         }
         // About one record per 256 bytes in the samples and generated data.
         let mut records = Vec::with_capacity(body.len() / 256 + 1);
-        scan_records(
-            source_id,
-            request,
-            &body,
-            Some(center),
-            |range, campaign| {
-                if stop.load(AtomicOrdering::Relaxed) {
-                    return Err(SourceError::new(
-                        ErrorKind::Decode,
-                        source_id,
-                        "decoding stopped: the listing was dropped",
-                    )
-                    .with_request(request));
-                }
-                // Both fit: the body's length was checked above.
-                records.push(ScannedRecord {
-                    start: range.start as u32,
-                    len: range.len() as u32,
-                    id: int_id(source_id, &campaign.id.native)?,
-                    key: query.and_then(|q| view_key(q, &campaign)),
-                });
-                Ok(())
-            },
-        )?;
+        let mut run = Vec::with_capacity(if query.is_some() {
+            records.capacity()
+        } else {
+            0
+        });
+        scan_records(source_id, request, &body, Some(center), |range, record| {
+            if stop.load(AtomicOrdering::Relaxed) {
+                return Err(SourceError::new(
+                    ErrorKind::Decode,
+                    source_id,
+                    "decoding stopped: the listing was dropped",
+                )
+                .with_request(request));
+            }
+            let id = int_id(source_id, record.native())?;
+            // Both fit: the body's length was checked above, and a
+            // record takes more than one byte.
+            let index = records.len() as u32;
+            records.push(ScannedRecord {
+                start: range.start as u32,
+                len: range.len() as u32,
+                id,
+            });
+            if let Some(key) = query.and_then(|q| wire_view_key(q, record)) {
+                run.push(Entry::new(key, id, index));
+            }
+            Ok(())
+        })?;
+        let sort = query.and_then(CampaignQuery::sort);
+        run.sort_unstable_by(|a, b| compare(sort, a, b));
         Ok(Self {
             center,
             body,
             records,
+            run,
         })
     }
 }
@@ -414,7 +458,7 @@ pub(crate) struct Builder<'q> {
     warnings: Vec<String>,
     /// Magnitudes of the ids seen so far, `[non-negative, negative]`: two
     /// sets of `u64` take half the memory of one of `IntId`s.
-    seen: [HashSet<u64>; 2],
+    seen: [HashSet<u64, RandomState>; 2],
     view: Option<(&'q CampaignQuery, View)>,
 }
 
@@ -425,7 +469,7 @@ impl<'q> Builder<'q> {
             bodies: Vec::new(),
             records: Vec::new(),
             warnings: Vec::new(),
-            seen: [HashSet::new(), HashSet::new()],
+            seen: Default::default(),
             view: query.map(|q| (q, View::new(q))),
         }
     }
@@ -444,22 +488,38 @@ impl<'q> Builder<'q> {
             .with_request(center_request(center))
         };
         let body_index = u32::try_from(self.bodies.len()).map_err(|_| too_many())?;
+        self.seen[0].reserve(scanned.records.len());
+        // Each scanned record's index in the snapshot, `DROPPED` if its id
+        // was seen before.
+        const DROPPED: u32 = u32::MAX;
+        let mut placed = Vec::with_capacity(scanned.records.len());
         for record in scanned.records {
             let id = record.id;
             if !self.seen[usize::from(id.neg)].insert(id.mag) {
                 self.warnings.push(format!(
                     "campaign id {id} appeared again (contact center {center}); kept its first record"
                 ));
+                placed.push(DROPPED);
                 continue;
             }
-            let index = u32::try_from(self.records.len()).map_err(|_| too_many())?;
+            let index = u32::try_from(self.records.len())
+                .ok()
+                .filter(|&i| i != DROPPED)
+                .ok_or_else(too_many)?;
             self.records.push(Record {
                 body: body_index,
                 start: record.start,
                 len: record.len,
             });
-            if let (Some((_, view)), Some(key)) = (self.view.as_mut(), record.key) {
-                view.push(key, id, index);
+            placed.push(index);
+        }
+        if let Some((_, view)) = self.view.as_mut() {
+            for mut entry in scanned.run {
+                let index = placed[entry.record as usize];
+                if index != DROPPED {
+                    entry.record = index;
+                    view.entries.push(entry);
+                }
             }
         }
         self.bodies.push((center, scanned.body));
@@ -646,5 +706,99 @@ mod tests {
                 process_id: None
             }
         );
+    }
+
+    /// The view a download builds (keys read from the wire when the query
+    /// has no filter, one sorted run per body, repeated ids dropped, runs
+    /// merged) and the one built later for another query both list what
+    /// decoding every body, dropping repeated ids and sorting by
+    /// `CampaignQuery::compare` gives.
+    #[test]
+    fn views_list_the_decoded_campaigns_in_query_order() {
+        let names = ["b", "a", "", "Ärger", "a"];
+        let times = [
+            "null",
+            "\"2026-01-01T00:00:00Z\"",
+            "1767225600000",
+            "\"2025-06-01 12:00:00\"",
+        ];
+        let types = ["Voice Blast Campaign", "Chat", "Interaction Campaign"];
+        let ids = ["7", "12", "-3", "100", "\"7\"", "5", "99", "12"];
+        let bodies: Vec<Bytes> = (0..3)
+            .map(|body| {
+                let records: Vec<String> = (0..11)
+                    .map(|i| {
+                        let n = body * 11 + i;
+                        format!(
+                            r#"{{"campaignContextId":{},"campaignContextName":"{}","campaignContextType":"{}","dateAdded":{},"dateModified":{}}}"#,
+                            if n % 4 == 0 { ids[n % ids.len()].to_owned() } else { (n * 37 % 50).to_string() },
+                            names[n % names.len()],
+                            types[n % types.len()],
+                            times[n % times.len()],
+                            times[(n / 2) % times.len()],
+                        )
+                    })
+                    .collect();
+                Bytes::from(format!("[{}]", records.join(",")))
+            })
+            .collect();
+        let mut queries = Vec::new();
+        for sort in [SortField::Name, SortField::CreatedAt, SortField::UpdatedAt] {
+            for sort in [Sort::asc(sort), Sort::desc(sort)] {
+                queries.push(CampaignQuery::builder().sort(sort).build().unwrap());
+                let voice = CampaignQuery::builder().sort(sort).channel(Channel::Voice);
+                queries.push(voice.build().unwrap());
+            }
+        }
+        queries.push(CampaignQuery::builder().unsorted().build().unwrap());
+        let source: Arc<str> = "cms".into();
+        let mut expected_all: Vec<Campaign> = Vec::new();
+        for (center, body) in bodies.iter().enumerate() {
+            for c in crate::normalize::decode_for_center("cms", "GET", body, Some(center as i64))
+                .unwrap()
+            {
+                if !expected_all.iter().any(|e| e.id == c.id) {
+                    expected_all.push(c);
+                }
+            }
+        }
+        let ids_of = |campaigns: &[Campaign]| -> Vec<String> {
+            campaigns.iter().map(|c| c.id.native.clone()).collect()
+        };
+        for (q, query) in queries.iter().enumerate() {
+            let mut builder = Builder::new(Instant::now(), Some(query));
+            for (center, body) in bodies.iter().enumerate() {
+                let never = AtomicBool::new(false);
+                let scanned = Scanned::scan(
+                    "cms",
+                    "GET",
+                    center as i64,
+                    body.clone(),
+                    Some(query),
+                    &never,
+                );
+                builder.add("cms", scanned.unwrap()).unwrap();
+            }
+            let snapshot = builder.finish();
+            // The download's own view, then one built afterwards.
+            let later = &queries[(q + 1) % queries.len()];
+            for query in [query, later] {
+                let view = snapshot.view(&source, query).unwrap();
+                let listed: Vec<Campaign> = view
+                    .records(0..view.len())
+                    .map(|i| snapshot.decode(&source, i, true).unwrap())
+                    .collect();
+                let mut expected: Vec<Campaign> = expected_all
+                    .iter()
+                    .filter(|c| query.matches(c))
+                    .cloned()
+                    .collect();
+                expected.sort_by(|a, b| query.compare(a, b));
+                assert!(!expected.is_empty());
+                assert_eq!(ids_of(&listed), ids_of(&expected), "{query:?}");
+            }
+            assert_eq!(snapshot.len(), expected_all.len());
+            assert!(!snapshot.warnings.is_empty());
+        }
     }
 }

@@ -18,7 +18,10 @@ use campaign_http::{
 };
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
+use tokio::task::JoinError;
 use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
+use tracing::Instrument;
 
 use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
 use crate::normalize::center_request;
@@ -48,17 +51,24 @@ pub struct CmsSource {
     /// Shared with every campaign's id.
     source_id: Arc<str>,
     base_url: Url,
-    campaigns_url: Url,
     centers: Vec<i64>,
     concurrency: usize,
     snapshot_ttl: Duration,
+    /// Shared with the tasks that download the contact centers.
+    fetcher: Arc<Fetcher>,
+    /// The latest download; the lock also makes concurrent refreshes wait
+    /// for one download instead of each starting their own.
+    snapshot: Mutex<Option<Arc<Snapshot>>>,
+}
+
+/// What downloading and scanning one contact center takes.
+struct Fetcher {
+    source_id: Arc<str>,
+    campaigns_url: Url,
     client: HttpClient,
     tokens: Arc<dyn TokenProvider>,
     /// Puts the token into an `Authorization: Bearer` header.
     bearer: Box<AuthHeaders>,
-    /// The latest download; the lock also makes concurrent refreshes wait
-    /// for one download instead of each starting their own.
-    snapshot: Mutex<Option<Arc<Snapshot>>>,
 }
 
 impl fmt::Debug for CmsSource {
@@ -69,7 +79,7 @@ impl fmt::Debug for CmsSource {
             .field("contact_center_ids", &self.centers)
             .field("concurrency", &self.concurrency)
             .field("snapshot_ttl", &self.snapshot_ttl)
-            .field("tokens", &self.tokens)
+            .field("tokens", &self.fetcher.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -92,16 +102,20 @@ impl CmsSource {
             "Bearer ",
             "the token is not a valid header value",
         );
+        let source_id: Arc<str> = id.into();
         Ok(Self {
-            source_id: config.source_id.as_str().into(),
+            source_id: Arc::clone(&source_id),
             base_url,
-            campaigns_url,
             centers: config.contact_center_ids,
             concurrency: config.concurrency,
             snapshot_ttl: config.snapshot_ttl,
-            client,
-            tokens,
-            bearer,
+            fetcher: Arc::new(Fetcher {
+                source_id,
+                campaigns_url,
+                client,
+                tokens,
+                bearer,
+            }),
             snapshot: Mutex::new(None),
         })
     }
@@ -126,10 +140,29 @@ impl CmsSource {
     /// building `query`'s view in the same pass.
     async fn download(&self, query: Option<&CampaignQuery>) -> Result<Snapshot, SourceError> {
         let started = Instant::now();
+        let shared_query = query.cloned().map(Arc::new);
         let mut scanned = std::pin::pin!(futures::stream::iter(self.centers.iter().copied())
-            .map(|center| async move {
-                let body = self.fetch_center(center).await?;
-                self.scan(center, body, query).await
+            .map(|center| {
+                let fetcher = Arc::clone(&self.fetcher);
+                let query = shared_query.clone();
+                // A task per contact center, so the bodies are read on every
+                // worker at once rather than all on the listing's (in its
+                // span, for the logs). Dropping the listing aborts them.
+                let download = async move {
+                    let body = fetcher.fetch_center(center).await?;
+                    fetcher.scan(center, body, query.as_deref()).await
+                };
+                let task = AbortOnDropHandle::new(tokio::spawn(
+                    download.instrument(tracing::Span::current()),
+                ));
+                async move {
+                    joined(
+                        &self.source_id,
+                        &center_request(center),
+                        ErrorKind::Transport,
+                        task.await,
+                    )
+                }
             })
             .buffered(self.concurrency));
         let mut builder = Builder::new(started, query);
@@ -139,6 +172,33 @@ impl CmsSource {
         Ok(builder.finish())
     }
 
+    /// The listing to page through: a fresh download for a walk's first page
+    /// (`fresh`), otherwise the latest one while younger than the TTL.
+    async fn snapshot(
+        &self,
+        fresh: bool,
+        query: &CampaignQuery,
+    ) -> Result<Arc<Snapshot>, SourceError> {
+        let asked = Instant::now();
+        let mut slot = self.snapshot.lock().await;
+        if let Some(current) = slot.as_ref() {
+            // A download that started after this call asked is as fresh as a new one.
+            let usable = if fresh {
+                current.started >= asked
+            } else {
+                current.started.elapsed() < self.snapshot_ttl
+            };
+            if usable {
+                return Ok(Arc::clone(current));
+            }
+        }
+        let snapshot = Arc::new(self.download(Some(query)).await?);
+        *slot = (!self.snapshot_ttl.is_zero()).then(|| Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+}
+
+impl Fetcher {
     /// Scans `center`'s body: in place when small, on Tokio's blocking pool
     /// when large, so decoding tens of megabytes neither stalls the other
     /// futures on this worker nor waits for the other bodies' turn.
@@ -171,18 +231,7 @@ impl CmsSource {
             )
         })
         .await;
-        match scanned {
-            Ok(scanned) => scanned,
-            // Decoding does not panic on any input; if it ever does, the
-            // panic goes on as it would have inline.
-            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
-            Err(_) => Err(SourceError::new(
-                ErrorKind::Decode,
-                &*self.source_id,
-                "decoding stopped: the runtime is shutting down",
-            )
-            .with_request(request)),
-        }
+        joined(&self.source_id, &request, ErrorKind::Decode, scanned)
     }
 
     async fn fetch_center(&self, center: i64) -> Result<Bytes, SourceError> {
@@ -205,30 +254,24 @@ impl CmsSource {
         };
         self.client.execute(&request, auth).await
     }
+}
 
-    /// The listing to page through: a fresh download for a walk's first page
-    /// (`fresh`), otherwise the latest one while younger than the TTL.
-    async fn snapshot(
-        &self,
-        fresh: bool,
-        query: &CampaignQuery,
-    ) -> Result<Arc<Snapshot>, SourceError> {
-        let asked = Instant::now();
-        let mut slot = self.snapshot.lock().await;
-        if let Some(current) = slot.as_ref() {
-            // A download that started after this call asked is as fresh as a new one.
-            let usable = if fresh {
-                current.started >= asked
-            } else {
-                current.started.elapsed() < self.snapshot_ttl
-            };
-            if usable {
-                return Ok(Arc::clone(current));
-            }
-        }
-        let snapshot = Arc::new(self.download(Some(query)).await?);
-        *slot = (!self.snapshot_ttl.is_zero()).then(|| Arc::clone(&snapshot));
-        Ok(snapshot)
+/// The outcome of a task that downloads or scans: a panic inside goes on as
+/// it would have inline (decoding does not panic on any input); a task
+/// stopped any other way is the runtime shutting down, an error of `kind`.
+fn joined<T>(
+    source_id: &str,
+    request: &str,
+    kind: ErrorKind,
+    outcome: Result<Result<T, SourceError>, JoinError>,
+) -> Result<T, SourceError> {
+    match outcome {
+        Ok(outcome) => outcome,
+        Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+        Err(_) => Err(
+            SourceError::new(kind, source_id, "stopped: the runtime is shutting down")
+                .with_request(request),
+        ),
     }
 }
 
