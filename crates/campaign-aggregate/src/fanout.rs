@@ -12,8 +12,8 @@ use campaign_core::{
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::Semaphore;
+use tokio_util::task::AbortOnDropHandle;
 
-use crate::limit::AbortOnDrop;
 
 /// How one merge input (a source, or one part of a partitioned source) ended.
 #[derive(Debug)]
@@ -74,7 +74,7 @@ fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'stat
         Pumping {
             rx: tokio::sync::mpsc::UnboundedReceiver<Chunk>,
             room: Arc<Semaphore>,
-            _task: AbortOnDrop<()>,
+            _task: AbortOnDropHandle<()>,
         },
     }
     let items = u32::try_from(items.max(1)).unwrap_or(u32::MAX);
@@ -107,7 +107,7 @@ fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'stat
                         State::Pumping {
                             rx,
                             room,
-                            _task: AbortOnDrop(task),
+                            _task: AbortOnDropHandle::new(task),
                         }
                     }
                     Err(_) => State::Inline(input),

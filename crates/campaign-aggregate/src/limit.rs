@@ -12,7 +12,7 @@ use campaign_core::{
     SourceError, WalkOptions,
 };
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 /// A source fetched under the aggregate's limits (object_store's `limit.rs`
@@ -52,16 +52,6 @@ impl fmt::Debug for Limited {
             .field("inner", &self.inner)
             .field("timeout", &self.limits.timeout)
             .finish_non_exhaustive()
-    }
-}
-
-/// Aborts a task when its owner is dropped (a fetch, a read-ahead stream),
-/// so a consumer that drops its stream stops upstream requests.
-pub(crate) struct AbortOnDrop<T>(pub(crate) JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -145,8 +135,10 @@ impl CampaignSource for Limited {
             }
         }
         .instrument(task_span);
-        let mut handle = AbortOnDrop(runtime.spawn(task));
-        match (&mut handle.0).instrument(span).await {
+        // Aborted if this future is dropped, so a consumer that drops its
+        // stream stops the request.
+        let handle = AbortOnDropHandle::new(runtime.spawn(task));
+        match handle.instrument(span).await {
             Ok(result) => result,
             Err(joined) => Err(SourceError::new(
                 ErrorKind::Protocol,
