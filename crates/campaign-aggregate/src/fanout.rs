@@ -14,7 +14,6 @@ use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_util::task::AbortOnDropHandle;
 
-
 /// How one merge input (a source, or one part of a partitioned source) ended.
 #[derive(Debug)]
 pub(crate) enum SourceEnd {

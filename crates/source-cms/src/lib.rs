@@ -82,6 +82,10 @@
 //!
 //! A download is kept compact: each contact center's response body as it
 //! arrived (shared, not copied) and, per record, its byte range in that body.
+//! Contact centers download in tasks of their own (at most
+//! [`CmsConfig::concurrency`] at once, stopped when the listing is dropped),
+//! and a large body is checked on Tokio's blocking pool, so bodies are read
+//! and checked on every core.
 //! Every record is checked (decoded) once when its body arrives; a view holds,
 //! per matching campaign, only its sort key, id and record index. A page
 //! decodes just its own records again, `raw` taken from the body. So a
