@@ -5,7 +5,7 @@ mod common;
 use base64::Engine as _;
 use campaign_core::{Campaign, CampaignId, Channel, Scope};
 use campaign_sandbox::{samples, GeneratedData, Sandbox};
-use common::{client, cms_request, minify};
+use common::{client, cms, cms_request, minify};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -173,26 +173,14 @@ async fn load_campaigns_round_trips_and_generated_data_fills_centers() {
         ["77", "78"]
     );
     assert_eq!(sb.cms_contact_center_ids(), vec![1, 5]);
-    let five: Value = cms_request(&sb, "?contactCenterId=5")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let five = cms(&sb, 5).await;
     assert_eq!(five.as_array().unwrap().len(), 1);
     assert_eq!(five[0]["campaignContextId"], 77);
     assert_eq!(five[0]["campaignContextName"], "Alpha");
     assert_eq!(five[0]["processId"], 2);
     assert_eq!(five[0]["description"], "first");
     assert_eq!(five[0]["dateAdded"], "2026-01-02T03:04:05.006Z");
-    let one: Value = cms_request(&sb, "?contactCenterId=1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = cms(&sb, 1).await;
     assert_eq!(one[0]["campaignContextId"], 78);
     assert_eq!(one[0]["campaignContextType"], "Outbound Voice Campaign");
     sb.shutdown().await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use campaign_core::{Campaign, CampaignId, Channel, Scope};
 use campaign_sandbox::{Fault, RetryAfter, Sandbox, Server};
-use common::{client, cms_request, ids, kore, kore_request};
+use common::{client, cms, cms_request, ids, kore, kore_request};
 use serde_json::{json, Value};
 
 fn voice(skip: u64, limit: u64) -> Value {
@@ -98,13 +98,7 @@ async fn body_faults_truncate_retype_drip_drop_and_oversize() {
     assert!(serde_json::from_str::<Value>(&text).is_ok());
 
     sb.cms().inject(Fault::WrongFieldType, Some(1));
-    let body: Value = cms_request(&sb, "?contactCenterId=1")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = cms(&sb, 1).await;
     assert_eq!(body[0]["campaignContextId"], "x");
     sb.cms().inject(Fault::Oversized(100_000), Some(1));
     let text = cms_request(&sb, "?contactCenterId=1")
@@ -191,14 +185,9 @@ async fn cms_drift_adds_a_campaign_to_the_next_response() {
     assert_eq!(sb.cms().load_campaigns(&campaigns).len(), 2);
     let (first, second) = (1, 2);
     let list = |center: i64| async move {
-        let body: Value = cms_request(sb, &format!("?contactCenterId={center}"))
-            .send()
+        cms(sb, center)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body.as_array()
+            .as_array()
             .unwrap()
             .iter()
             .map(|r| r["campaignContextId"].to_string())
