@@ -73,7 +73,6 @@ pub fn cms_request(sb: &Sandbox, query: &str) -> reqwest::RequestBuilder {
 }
 
 /// The JSON of contact center `center`'s campaigns response.
-#[allow(dead_code)] // Not every test file lists CMS campaigns.
 pub async fn cms(sb: &Sandbox, center: i64) -> Value {
     cms_request(sb, &format!("?contactCenterId={center}"))
         .send()
