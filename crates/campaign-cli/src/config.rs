@@ -469,6 +469,37 @@ fn inline_token(key: &str, value: String, bad: Bad<'_>) -> Result<Secret, Config
     check_header_safe(key, Secret::from(value), bad)
 }
 
+/// A source's credential: an inline `token`, a `token_env`, or the
+/// provider's own way (`other`, given when any of its keys is set; its keys
+/// are `other_keys` in errors). Exactly one of the three.
+fn credential(
+    token: Option<String>,
+    token_env: Option<String>,
+    other: Option<impl FnOnce() -> Result<CredentialSpec, ConfigError>>,
+    other_keys: &str,
+    env: EnvLookup<'_>,
+    bad: Bad<'_>,
+) -> Result<CredentialSpec, ConfigError> {
+    match (token, token_env, other) {
+        (Some(token), None, None) => Ok(CredentialSpec::Token(inline_token("token", token, bad)?)),
+        (None, Some(variable), None) => Ok(CredentialSpec::Token(secret_from_env(
+            "token_env",
+            &variable,
+            env,
+            bad,
+        )?)),
+        (None, None, Some(other)) => other(),
+        (None, None, None) => Err(bad(
+            "token_env",
+            format!("no credential: set token_env (or token), or {other_keys}"),
+        )),
+        _ => Err(bad(
+            "token",
+            format!("give exactly one of token, token_env, or {other_keys}"),
+        )),
+    }
+}
+
 fn cms_spec(raw: RawCms, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpec, ConfigError> {
     let common = common(
         raw.name,
@@ -493,42 +524,33 @@ fn cms_spec(raw: RawCms, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpec,
     }
     let basic_auth =
         raw.account_sid.is_some() || raw.api_key.is_some() || raw.api_token_env.is_some();
-    let credential =
-        match (raw.token, raw.token_env, basic_auth) {
-            (Some(token), None, false) => CredentialSpec::Token(inline_token("token", token, bad)?),
-            (None, Some(variable), false) => {
-                CredentialSpec::Token(secret_from_env("token_env", &variable, env, bad)?)
-            }
-            (None, None, true) => {
-                let account_sid = raw.account_sid.ok_or_else(|| {
-                    bad("account_sid", "required with api_key/api_token_env".into())
-                })?;
-                check_plain_header_safe("account_sid", &account_sid, bad)?;
-                let api_key = raw
-                    .api_key
-                    .ok_or_else(|| bad("api_key", "required with account_sid".into()))?;
-                check_plain_header_safe("api_key", &api_key, bad)?;
-                let variable = raw
-                    .api_token_env
-                    .ok_or_else(|| bad("api_token_env", "required with account_sid".into()))?;
-                CredentialSpec::CmsBasicAuth {
-                    account_sid,
-                    api_key,
-                    api_token: secret_from_env("api_token_env", &variable, env, bad)?,
-                    token_url: raw.token_url,
-                }
-            }
-            (None, None, false) => return Err(bad(
-                "token_env",
-                "no credential: set token_env (or token), or account_sid + api_key + api_token_env"
-                    .into(),
-            )),
-            _ => return Err(bad(
-                "token",
-                "give exactly one of token, token_env, or account_sid + api_key + api_token_env"
-                    .into(),
-            )),
-        };
+    let basic_auth = basic_auth.then_some(|| {
+        let account_sid = raw
+            .account_sid
+            .ok_or_else(|| bad("account_sid", "required with api_key/api_token_env".into()))?;
+        check_plain_header_safe("account_sid", &account_sid, bad)?;
+        let api_key = raw
+            .api_key
+            .ok_or_else(|| bad("api_key", "required with account_sid".into()))?;
+        check_plain_header_safe("api_key", &api_key, bad)?;
+        let variable = raw
+            .api_token_env
+            .ok_or_else(|| bad("api_token_env", "required with account_sid".into()))?;
+        Ok(CredentialSpec::CmsBasicAuth {
+            account_sid,
+            api_key,
+            api_token: secret_from_env("api_token_env", &variable, env, bad)?,
+            token_url: raw.token_url,
+        })
+    });
+    let credential = credential(
+        raw.token,
+        raw.token_env,
+        basic_auth,
+        "account_sid + api_key + api_token_env",
+        env,
+        bad,
+    )?;
     Ok(SourceSpec::Cms {
         common,
         contact_center_ids: raw.contact_center_ids,
@@ -586,38 +608,28 @@ fn kore_spec(raw: RawKore, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpe
         return Err(bad("jwt_lifetime_secs", "must be greater than zero".into()));
     }
     let minting = raw.client_id.is_some() || raw.client_secret_env.is_some();
-    let credential = match (raw.token, raw.token_env, minting) {
-        (Some(token), None, false) => CredentialSpec::Token(inline_token("token", token, bad)?),
-        (None, Some(variable), false) => {
-            CredentialSpec::Token(secret_from_env("token_env", &variable, env, bad)?)
-        }
-        (None, None, true) => {
-            let client_id = raw
-                .client_id
-                .ok_or_else(|| bad("client_id", "required with client_secret_env".into()))?;
-            check_plain_header_safe("client_id", &client_id, bad)?;
-            let variable = raw
-                .client_secret_env
-                .ok_or_else(|| bad("client_secret_env", "required with client_id".into()))?;
-            CredentialSpec::KoreClient {
-                client_id,
-                client_secret: secret_from_env("client_secret_env", &variable, env, bad)?,
-                lifetime: raw.jwt_lifetime_secs.map(Duration::from_secs),
-            }
-        }
-        (None, None, false) => {
-            return Err(bad(
-                "token_env",
-                "no credential: set token_env (or token), or client_id + client_secret_env".into(),
-            ))
-        }
-        _ => {
-            return Err(bad(
-                "token",
-                "give exactly one of token, token_env, or client_id + client_secret_env".into(),
-            ))
-        }
-    };
+    let minting = minting.then_some(|| {
+        let client_id = raw
+            .client_id
+            .ok_or_else(|| bad("client_id", "required with client_secret_env".into()))?;
+        check_plain_header_safe("client_id", &client_id, bad)?;
+        let variable = raw
+            .client_secret_env
+            .ok_or_else(|| bad("client_secret_env", "required with client_id".into()))?;
+        Ok(CredentialSpec::KoreClient {
+            client_id,
+            client_secret: secret_from_env("client_secret_env", &variable, env, bad)?,
+            lifetime: raw.jwt_lifetime_secs.map(Duration::from_secs),
+        })
+    });
+    let credential = credential(
+        raw.token,
+        raw.token_env,
+        minting,
+        "client_id + client_secret_env",
+        env,
+        bad,
+    )?;
     Ok(SourceSpec::Kore {
         common,
         stream_id: raw.stream_id,
@@ -774,9 +786,49 @@ channels = ["voice"]
             "token_env = \"CMS_TOKEN\"",
             "token_env = \"CMS_TOKEN\"\ntoken = \"x\"",
         );
-        assert_eq!(parse(&both).unwrap_err().key.as_deref(), Some("token"));
+        let err = parse(&both).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("token"));
+        assert!(err.to_string().contains("account_sid + api_key"), "{err}");
         let none = FULL.replace("token_env = \"CMS_TOKEN\"", "");
-        assert_eq!(parse(&none).unwrap_err().key.as_deref(), Some("token_env"));
+        let err = parse(&none).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("token_env"));
+        assert!(err.to_string().contains("no credential"), "{err}");
+        let basic_and_token = FULL.replace(
+            "token_env = \"CMS_TOKEN\"",
+            "token_env = \"CMS_TOKEN\"\naccount_sid = \"AC1\"",
+        );
+        let err = parse(&basic_and_token).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("token"));
+        let half_basic = FULL.replace("token_env = \"CMS_TOKEN\"", "account_sid = \"AC1\"");
+        assert_eq!(
+            parse(&half_basic).unwrap_err().key.as_deref(),
+            Some("api_key")
+        );
+
+        let kore_both = FULL.replace(
+            "client_id = \"cs-1\"",
+            "client_id = \"cs-1\"\ntoken_env = \"CMS_TOKEN\"",
+        );
+        let err = parse(&kore_both).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("token"));
+        assert!(
+            err.to_string().contains("client_id + client_secret_env"),
+            "{err}"
+        );
+        let kore_none = FULL
+            .replace("client_id = \"cs-1\"\n", "")
+            .replace("client_secret_env = \"KORE_SECRET\"\n", "");
+        let err = parse(&kore_none).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("token_env"));
+        assert!(
+            err.to_string().contains("client_id + client_secret_env"),
+            "{err}"
+        );
+        let kore_half = FULL.replace("client_id = \"cs-1\"\n", "");
+        assert_eq!(
+            parse(&kore_half).unwrap_err().key.as_deref(),
+            Some("client_id")
+        );
     }
 
     proptest::proptest! {
