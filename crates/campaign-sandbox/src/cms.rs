@@ -36,7 +36,6 @@ impl CmsData {
             data.centers
                 .entry(record.contact_center_id)
                 .or_default()
-                .records
                 .push(record);
         }
         for center in data.centers.values_mut() {
@@ -49,7 +48,8 @@ impl CmsData {
 /// One contact center's campaigns and its response body.
 #[derive(Debug, Default)]
 pub(crate) struct Center {
-    pub(crate) records: Vec<CmsRecord>,
+    /// Changed only through [`Center::push`], which drops the body.
+    records: Vec<CmsRecord>,
     /// Built once per change, not per request: a generated contact center's
     /// body runs to 10 MB, and building it under the data lock made parallel
     /// requests wait for each other.

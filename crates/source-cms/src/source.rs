@@ -48,8 +48,6 @@ impl Drop for StopOnDrop {
 ///
 /// See the [crate docs](crate) for the mapping, paging and caching rules.
 pub struct CmsSource {
-    /// Shared with every campaign's id.
-    source_id: Arc<str>,
     base_url: Url,
     centers: Vec<i64>,
     concurrency: usize,
@@ -63,6 +61,7 @@ pub struct CmsSource {
 
 /// What downloading and scanning one contact center takes.
 struct Fetcher {
+    /// Shared with every campaign's id.
     source_id: Arc<str>,
     campaigns_url: Url,
     client: HttpClient,
@@ -74,7 +73,7 @@ struct Fetcher {
 impl fmt::Debug for CmsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CmsSource")
-            .field("source_id", &self.source_id)
+            .field("source_id", &self.fetcher.source_id)
             .field("base_url", &self.base_url.as_str())
             .field("contact_center_ids", &self.centers)
             .field("concurrency", &self.concurrency)
@@ -102,15 +101,13 @@ impl CmsSource {
             "Bearer ",
             "the token is not a valid header value",
         );
-        let source_id: Arc<str> = id.into();
         Ok(Self {
-            source_id: Arc::clone(&source_id),
             base_url,
             centers: config.contact_center_ids,
             concurrency: config.concurrency,
             snapshot_ttl: config.snapshot_ttl,
             fetcher: Arc::new(Fetcher {
-                source_id,
+                source_id: id.into(),
                 campaigns_url,
                 client,
                 tokens,
@@ -131,7 +128,7 @@ impl CmsSource {
     pub async fn fetch_all(&self) -> Result<Vec<Campaign>, SourceError> {
         let snapshot = self.download(None).await?;
         (0..snapshot.len() as u32)
-            .map(|index| snapshot.decode(&self.source_id, index, true))
+            .map(|index| snapshot.decode(&self.fetcher.source_id, index, true))
             .collect()
     }
 
@@ -155,19 +152,12 @@ impl CmsSource {
                 let task = AbortOnDropHandle::new(tokio::spawn(
                     download.instrument(tracing::Span::current()),
                 ));
-                async move {
-                    joined(
-                        &self.source_id,
-                        &center_request(center),
-                        ErrorKind::Transport,
-                        task.await,
-                    )
-                }
+                async move { joined(&self.fetcher.source_id, &center_request(center), task.await) }
             })
             .buffered(self.concurrency));
         let mut builder = Builder::new(started, query);
         while let Some(body) = scanned.try_next().await? {
-            builder.add(&self.source_id, body)?;
+            builder.add(&self.fetcher.source_id, body)?;
         }
         Ok(builder.finish())
     }
@@ -231,7 +221,7 @@ impl Fetcher {
             )
         })
         .await;
-        joined(&self.source_id, &request, ErrorKind::Decode, scanned)
+        joined(&self.source_id, &request, scanned)
     }
 
     async fn fetch_center(&self, center: i64) -> Result<Bytes, SourceError> {
@@ -258,27 +248,29 @@ impl Fetcher {
 
 /// The outcome of a task that downloads or scans: a panic inside goes on as
 /// it would have inline (decoding does not panic on any input); a task
-/// stopped any other way is the runtime shutting down, an error of `kind`.
+/// stopped any other way is the runtime shutting down.
 fn joined<T>(
     source_id: &str,
     request: &str,
-    kind: ErrorKind,
     outcome: Result<Result<T, SourceError>, JoinError>,
 ) -> Result<T, SourceError> {
     match outcome {
         Ok(outcome) => outcome,
         Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
-        Err(_) => Err(
-            SourceError::new(kind, source_id, "stopped: the runtime is shutting down")
-                .with_request(request),
-        ),
+        Err(stopped) => Err(SourceError::new(
+            ErrorKind::Transport,
+            source_id,
+            "stopped: the runtime is shutting down",
+        )
+        .with_request(request)
+        .with_cause(stopped)),
     }
 }
 
 #[async_trait]
 impl CampaignSource for CmsSource {
     fn id(&self) -> &str {
-        &self.source_id
+        &self.fetcher.source_id
     }
 
     fn provider(&self) -> &str {
@@ -302,10 +294,10 @@ impl CampaignSource for CmsSource {
     ) -> Result<Page, SourceError> {
         let after = token
             .as_ref()
-            .map(|t| cursor::decode(&self.source_id, query, t))
+            .map(|t| cursor::decode(&self.fetcher.source_id, query, t))
             .transpose()?;
         let snapshot = self.snapshot(after.is_none(), query).await?;
-        let view = snapshot.view(&self.source_id, query)?;
+        let view = snapshot.view(&self.fetcher.source_id, query)?;
         let start = match &after {
             None => 0,
             Some(last) => view.after(&Probe::new(query.sort(), last)),
@@ -314,7 +306,7 @@ impl CampaignSource for CmsSource {
         let end = start.saturating_add(size).min(view.len());
         let items = view
             .records(start..end)
-            .map(|index| snapshot.decode(&self.source_id, index, true))
+            .map(|index| snapshot.decode(&self.fetcher.source_id, index, true))
             .collect::<Result<Vec<Campaign>, SourceError>>()?;
         let next = match items.last() {
             Some(last) if end < view.len() => Some(cursor::encode(query, last)),

@@ -1,11 +1,12 @@
 //! Precise exchanges with the CMS API, against wiremock.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Channel, DialingMode, ErrorKind, PageToken, Scope,
-    Sort, SortField, StaticToken,
+    Secret, Sort, SortField, StaticToken, TokenProvider,
 };
 use campaign_http::{HttpConfig, RetryPolicy};
 use futures::TryStreamExt;
@@ -594,4 +595,52 @@ async fn capabilities_match_what_fetch_page_does() {
     let page = source.fetch_page(&query, None).await.unwrap();
     let names: Vec<&str> = page.items.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Mid", "Zed"]);
+}
+
+/// Counts the token requests begun, and those dropped unfinished.
+#[derive(Debug, Default)]
+struct NeverAnswers {
+    begun: AtomicUsize,
+    dropped: Arc<AtomicUsize>,
+}
+
+/// Counts a drop in its counter.
+struct CountDrop(Arc<AtomicUsize>);
+
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenProvider for NeverAnswers {
+    async fn token(&self) -> Result<Secret, campaign_core::SourceError> {
+        self.begun.fetch_add(1, Ordering::SeqCst);
+        let _dropped = CountDrop(Arc::clone(&self.dropped));
+        std::future::pending().await
+    }
+
+    async fn invalidate(&self, _rejected: &Secret) {}
+}
+
+/// Each contact center downloads in a task of its own; dropping the
+/// listing must stop those tasks, not leave them running for nobody.
+#[tokio::test]
+async fn dropping_a_listing_stops_its_downloads() {
+    let server = MockServer::start().await;
+    let tokens = Arc::new(NeverAnswers::default());
+    let source = CmsSource::new(config(&server, vec![1, 2, 3]), tokens.clone()).unwrap();
+    let listing = tokio::time::timeout(Duration::from_millis(50), source.fetch_all()).await;
+    assert!(listing.is_err(), "no token ever comes");
+    assert_eq!(tokens.begun.load(Ordering::SeqCst), 3);
+    // Aborted tasks are dropped when the runtime next gets to them.
+    for _ in 0..5_000 {
+        if tokens.dropped.load(Ordering::SeqCst) == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(tokens.dropped.load(Ordering::SeqCst), 3);
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
