@@ -20,6 +20,10 @@ use crate::wire::parse_error_body;
 /// Token lifetime assumed when the answer has no `expires_in` (the vendor's default).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 
+/// The longest lifetime an answer is believed: a longer (or absurd)
+/// `expires_in` only means the token is renewed after this, or at its first 401.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+
 /// How long before expiry a token is renewed, at most (see [`CmsBasicAuthToken::renew_before`]).
 pub const DEFAULT_RENEW_BEFORE: Duration = Duration::from_secs(300);
 
@@ -189,7 +193,7 @@ fn parse_token(source_id: &str, body: &[u8]) -> Result<(Secret, Duration), Sourc
             .map_err(|_| bad("has an invalid expires_in"))?,
         Some(_) => return Err(bad("has an invalid expires_in")),
     };
-    Ok((token, lifetime))
+    Ok((token, lifetime.min(MAX_TOKEN_LIFETIME)))
 }
 
 #[async_trait]
@@ -238,6 +242,15 @@ mod tests {
             parse_token("cms", no_expiry).unwrap().1,
             DEFAULT_TOKEN_LIFETIME
         );
+        // A lifetime past any clock's range is capped, not added to `Instant::now()` as is.
+        for huge in [r#"10000000000000000000"#, r#""18446744073709551615""#] {
+            let body = format!(
+                r#"{{"response":{{"data":{{"access_token":"t","expires_in":{huge}}}}}}}"#
+            );
+            let (_, lifetime) = parse_token("cms", body.as_bytes()).unwrap();
+            assert_eq!(lifetime, MAX_TOKEN_LIFETIME);
+            assert!(Instant::now().checked_add(lifetime).is_some());
+        }
         for bad in [
             &br#"{"response":{"data":"tok-123"}}"#[..],
             br#"{"response":{"data":{"access_token":"tok-123","token_type":"MAC"}}}"#,
