@@ -9,8 +9,8 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::Deserialize;
 
-/// The credentials a sandbox accepts. `Debug` hides secrets and the Kore
-/// identifiers (which double as credentials).
+/// The credentials a sandbox accepts. `Debug` hides secrets, the CMS account
+/// SID and the Kore identifiers (which double as credentials).
 #[derive(Clone)]
 pub struct SandboxCredentials {
     /// A ready `Bearer` token the CMS campaigns endpoint accepts (issued at
@@ -41,7 +41,7 @@ impl std::fmt::Debug for SandboxCredentials {
         const HIDDEN: &str = "[REDACTED]";
         f.debug_struct("SandboxCredentials")
             .field("cms_token", &self.cms_token)
-            .field("cms_account_sid", &self.cms_account_sid)
+            .field("cms_account_sid", &HIDDEN)
             .field("cms_api_key", &HIDDEN)
             .field("cms_api_token", &self.cms_api_token)
             .field("kore_jwt", &self.kore_jwt)
@@ -101,12 +101,22 @@ struct IssuedToken {
     era: u64,
 }
 
-/// Bearer tokens issued by the CMS token endpoint.
-#[derive(Debug)]
+/// Bearer tokens issued by the CMS token endpoint. `Debug` shows only how
+/// many there are: the map is keyed by the tokens themselves.
 pub(crate) struct CmsTokens {
     lifetime: Duration,
     era: u64,
     issued: HashMap<String, IssuedToken>,
+}
+
+impl std::fmt::Debug for CmsTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CmsTokens")
+            .field("lifetime", &self.lifetime)
+            .field("era", &self.era)
+            .field("issued", &self.issued.len())
+            .finish()
+    }
 }
 
 impl CmsTokens {
@@ -166,7 +176,8 @@ pub(crate) enum JwtRejection {
     Revoked,
 }
 
-/// Checks Kore JWTs and remembers what `expire_tokens` revoked.
+/// Checks Kore JWTs and remembers what `expire_tokens` revoked. `Debug`
+/// shows no tokens, client id or key.
 pub(crate) struct KoreTokens {
     client_id: String,
     key: DecodingKey,
@@ -187,6 +198,16 @@ fn jwt_validation() -> Validation {
     validation.validate_aud = false;
     validation.leeway = 0;
     validation
+}
+
+impl std::fmt::Debug for KoreTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KoreTokens")
+            .field("revoked_before", &self.revoked_before)
+            .field("seen", &self.seen.len())
+            .field("revoked", &self.revoked.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl KoreTokens {
@@ -268,6 +289,28 @@ mod tests {
         let mut short = CmsTokens::new(Duration::ZERO);
         let lapsed = short.issue();
         assert!(!short.accepts(&lapsed));
+    }
+
+    #[test]
+    fn token_stores_do_not_debug_print_tokens_or_keys() {
+        let mut cms = CmsTokens::new(Duration::from_secs(60));
+        let token = cms.issue();
+        let debug = format!("{cms:?}");
+        assert!(!debug.contains(&token), "{debug}");
+        assert!(debug.contains("issued: 1"), "{debug}");
+
+        let secret = Secret::new("kore-client-s3cret");
+        let mut kore = KoreTokens::new("cs-app-id", &secret);
+        let jwt = mint_kore_jwt("cs-app-id", &secret).unwrap();
+        assert_eq!(kore.check(&jwt), Ok(()));
+        let seen = format!("{kore:?}");
+        kore.expire_all();
+        let revoked = format!("{kore:?}");
+        for debug in [seen, revoked] {
+            for hidden in [jwt.as_str(), secret.expose(), "cs-app-id"] {
+                assert!(!debug.contains(hidden), "{debug}");
+            }
+        }
     }
 
     #[test]

@@ -87,8 +87,8 @@ impl Center {
     }
 }
 
-/// Everything the CMS emulator's handlers share.
-#[derive(Debug)]
+/// Everything the CMS emulator's handlers share. `Debug` leaves out the
+/// credentials and the (possibly huge) data.
 pub(crate) struct CmsState {
     pub(crate) common: Common,
     pub(crate) data: Mutex<CmsData>,
@@ -96,6 +96,15 @@ pub(crate) struct CmsState {
     pub(crate) account_sid: String,
     pub(crate) api_key: String,
     pub(crate) api_token: Secret,
+}
+
+impl std::fmt::Debug for CmsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CmsState")
+            .field("common", &self.common)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn router(state: Arc<CmsState>) -> Router {

@@ -35,7 +35,10 @@ pub struct LoggedRequest {
     pub server: Server,
     /// The HTTP method, e.g. `"GET"`.
     pub method: String,
-    /// The path, without the query.
+    /// The path, without the query, with the credential segments of the
+    /// provider routes replaced by `***`: the Kore stream id
+    /// (`/campaign/api/v2/public/***/...`) and the CMS account SID
+    /// (`/v2/accounts/***/...`).
     pub path: String,
     /// The raw query string, if any, with the value of `accountId` (a Kore
     /// credential) replaced by `***`.
@@ -123,6 +126,32 @@ fn mask_query(query: &str) -> String {
         .join("&")
 }
 
+/// Path segments that come right before a credential segment, per the
+/// emulators' routes: Kore's `/campaign/api/v2/public/{stream_id}/...` (the
+/// stream id is also the default `iid`) and CMS's
+/// `/v2/accounts/{account_sid}/configuration/basicauth`.
+const SECRET_SEGMENT_PREFIXES: [&[&str]; 2] = [&["api", "v2", "public"], &["v2", "accounts"]];
+
+/// Masks the stream id and account SID segments of a path. Matched anywhere
+/// in the path, so a base URL with a path prefix, a mistyped route tail or a
+/// redirected request (the other host gets the same path) is masked too.
+fn mask_path(path: &str) -> String {
+    let mut segments: Vec<&str> = path.split('/').collect();
+    for i in 0..segments.len() {
+        let secret = SECRET_SEGMENT_PREFIXES.iter().any(|prefix| {
+            i >= prefix.len()
+                && segments[i - prefix.len()..i]
+                    .iter()
+                    .zip(prefix.iter())
+                    .all(|(segment, expected)| segment.eq_ignore_ascii_case(expected))
+        });
+        if secret && !segments[i].is_empty() {
+            segments[i] = "***";
+        }
+    }
+    segments.join("/")
+}
+
 /// Logs the request (buffering its body), waits the configured latency, then
 /// passes it on.
 pub(crate) async fn log_requests(
@@ -153,7 +182,7 @@ pub(crate) async fn log_requests(
     state.log.push(LoggedRequest {
         server: state.server,
         method: parts.method.to_string(),
-        path: parts.uri.path().to_owned(),
+        path: mask_path(parts.uri.path()),
         query: parts.uri.query().map(mask_query),
         headers,
         body: (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned()),
@@ -176,5 +205,32 @@ mod tests {
     fn account_id_is_masked_in_queries() {
         assert_eq!(mask_query("accountId=abc&x=1"), "accountId=***&x=1");
         assert_eq!(mask_query("contactCenterId=1"), "contactCenterId=1");
+    }
+
+    #[test]
+    fn stream_id_and_account_sid_are_masked_in_paths() {
+        assert_eq!(
+            mask_path("/campaign/api/v2/public/st-abc/campaign/getAllCampaignDetails"),
+            "/campaign/api/v2/public/***/campaign/getAllCampaignDetails"
+        );
+        assert_eq!(
+            mask_path("/v2/accounts/sandbox12/configuration/basicauth"),
+            "/v2/accounts/***/configuration/basicauth"
+        );
+        // Behind a base-URL prefix, with a wrong tail, or the id alone.
+        assert_eq!(
+            mask_path("/prefix/campaign/api/v2/public/st-abc/wrong"),
+            "/prefix/campaign/api/v2/public/***/wrong"
+        );
+        assert_eq!(mask_path("/V2/Accounts/sid"), "/V2/Accounts/***");
+        // Nothing to hide: unchanged.
+        for path in [
+            "/configuration/hierarchyconfig/campaign",
+            "/v2/accounts/",
+            "/",
+            "",
+        ] {
+            assert_eq!(mask_path(path), path);
+        }
     }
 }

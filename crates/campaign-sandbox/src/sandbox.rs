@@ -537,3 +537,39 @@ impl ProviderControl {
         loaded
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn emulator_state_debug_shows_no_credentials() {
+        let sb = Sandbox::start_default().await.unwrap();
+        let (Provider::Cms(cms), Provider::Kore(kore)) = (&sb.cms.provider, &sb.kore.provider)
+        else {
+            panic!("the sandbox's providers are swapped");
+        };
+        // A token issued after start, as the token endpoint does.
+        let issued = lock(&cms.tokens).issue();
+        let c = sb.credentials();
+        assert!(lock(&kore.tokens).check(c.kore_jwt.expose()).is_ok());
+        let debug = format!("{cms:?} {kore:?} {:?} {:?}", cms.common, kore.common);
+        assert!(debug.contains("CmsState") && debug.contains("KoreState"));
+        for secret in [
+            issued.as_str(),
+            c.cms_token.expose(),
+            &c.cms_account_sid,
+            &c.cms_api_key,
+            c.cms_api_token.expose(),
+            c.kore_jwt.expose(),
+            &c.kore_client_id,
+            c.kore_client_secret.expose(),
+            &c.kore_stream_id,
+            &c.kore_account_id,
+            &c.kore_iid,
+        ] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        sb.shutdown().await;
+    }
+}

@@ -4,6 +4,7 @@ mod common;
 
 use std::time::Duration;
 
+use base64::Engine as _;
 use campaign_core::{Campaign, CampaignId, Channel, Scope};
 use campaign_sandbox::{Fault, RetryAfter, Sandbox, Server};
 use common::{client, cms, cms_request, ids, kore, kore_request};
@@ -221,22 +222,73 @@ async fn request_log_masks_credentials_and_latency_is_settable() {
     assert_eq!(sb.cms().request_count(), 0);
     let logged = &sb.kore().requests()[0];
     assert_eq!(logged.method, "POST");
-    assert!(logged.path.ends_with("/campaign/getAllCampaignDetails"));
+    assert_eq!(
+        logged.path,
+        "/campaign/api/v2/public/***/campaign/getAllCampaignDetails"
+    );
     assert_eq!(logged.query.as_deref(), Some("accountId=***"));
     for name in ["auth", "iid", "accountid"] {
         assert_eq!(logged.header(name), Some("***"));
     }
     let body: Value = serde_json::from_str(logged.body.as_deref().unwrap()).unwrap();
     assert_eq!(body["limit"], 3);
-    let debug = format!("{:?} {:?} {:?}", sb, sb.credentials(), sb.kore().requests());
+    // A CMS token request: the account SID is a path segment.
     let c = sb.credentials();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        c.cms_api_key,
+        c.cms_api_token.expose()
+    ));
+    let response = client()
+        .post(format!(
+            "{}v2/accounts/{}/configuration/basicauth",
+            sb.cms_url(),
+            c.cms_account_sid
+        ))
+        .header("Authorization", format!("Basic {basic}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let token: Value = response.json().await.unwrap();
+    let issued = token["response"]["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cms_logged = &sb.cms().requests()[0];
+    assert_eq!(cms_logged.path, "/v2/accounts/***/configuration/basicauth");
+    assert_eq!(cms_logged.header("authorization"), Some("***"));
+    let mut logged_text = String::new();
+    for request in sb.kore().requests().iter().chain(&sb.cms().requests()) {
+        logged_text.push_str(&request.path);
+        logged_text.push_str(request.query.as_deref().unwrap_or_default());
+        for (name, value) in &request.headers {
+            logged_text.push_str(&format!("{name}: {value}\n"));
+        }
+        logged_text.push_str(request.body.as_deref().unwrap_or_default());
+    }
+    let debug = format!(
+        "{:?} {:?} {:?} {:?}",
+        sb,
+        sb.credentials(),
+        sb.kore().requests(),
+        sb.cms().requests()
+    );
     for secret in [
         c.kore_jwt.expose(),
         c.kore_client_secret.expose(),
         c.cms_token.expose(),
+        c.cms_api_key.as_str(),
+        c.cms_api_token.expose(),
+        &basic,
+        &issued,
         &c.kore_account_id,
+        &c.kore_stream_id,
+        &c.kore_iid,
+        &c.cms_account_sid,
     ] {
-        assert!(!debug.contains(secret));
+        assert!(!debug.contains(secret), "{debug}");
+        assert!(!logged_text.contains(secret), "{logged_text}");
     }
     sb.kore().clear_requests();
     assert_eq!(sb.kore().request_count(), 0);
