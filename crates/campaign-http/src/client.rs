@@ -326,7 +326,10 @@ impl HttpClient {
         }
         if kind == ErrorKind::RateLimited {
             if let Some(limiter) = &self.limiter {
-                limiter.on_rate_limited(retry_after);
+                // A wait above the cap fails this request at once (see
+                // `execute`), so other requests wait only the cap, then try.
+                let cap = self.config.retry.max_retry_after;
+                limiter.on_rate_limited(retry_after.map(|wait| wait.min(cap)));
             }
         }
         if let Some(wait) = retry_after {

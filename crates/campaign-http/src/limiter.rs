@@ -7,11 +7,21 @@ use std::time::Duration;
 use governor::{DefaultDirectRateLimiter, Quota};
 use tokio::time::Instant;
 
+/// Longest pause any `Retry-After` can impose, so an absurd value can neither
+/// overflow the clock nor park a source for longer.
+const MAX_PAUSE: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Limits one source's requests (prefetches included) to a quota, e.g. the
 /// 60 requests per minute Kore.ai documents per account.
 ///
 /// After the server answers 429, every request waits out the server's
 /// `Retry-After` (or one refill interval) before the quota applies again.
+/// [`HttpClient`](crate::HttpClient) passes that wait capped at its
+/// [`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after): the
+/// request that got a longer one fails at once as `RateLimited`, and later
+/// requests wait at most the cap, then try again (failing fast as
+/// `RateLimited` if the server still refuses) instead of stalling until their
+/// retry deadline. The limiter itself never pauses longer than a day.
 #[derive(Debug)]
 pub struct RateLimiter {
     quota: DefaultDirectRateLimiter,
@@ -43,10 +53,15 @@ impl RateLimiter {
     }
 
     /// Slows down after a 429: nothing goes out for `retry_after` (or one
-    /// quota interval when the server gave none).
+    /// quota interval when the server gave none), at most a day. Any value is
+    /// accepted; none panics.
     pub fn on_rate_limited(&self, retry_after: Option<Duration>) {
-        let wait = retry_after.unwrap_or(Duration::from_secs(60) / self.per_minute.get());
-        let until = Instant::now() + wait;
+        let wait = retry_after
+            .unwrap_or(Duration::from_secs(60) / self.per_minute.get())
+            .min(MAX_PAUSE);
+        let Some(until) = Instant::now().checked_add(wait) else {
+            return;
+        };
         let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
         if paused.is_none_or(|current| current < until) {
             *paused = Some(until);
@@ -68,5 +83,16 @@ mod tests {
         limiter.on_rate_limited(Some(Duration::from_secs(5)));
         limiter.acquire().await;
         assert!(start.elapsed() >= Duration::from_secs(5));
+    }
+
+    /// The clock is paused, so the elapsed times below are exact, not timed.
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_retry_after_neither_panics_nor_pauses_past_a_day() {
+        let limiter = RateLimiter::per_minute(60, 2);
+        let start = Instant::now();
+        limiter.on_rate_limited(Some(Duration::MAX));
+        limiter.on_rate_limited(Some(Duration::from_secs(u64::MAX)));
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), MAX_PAUSE);
     }
 }

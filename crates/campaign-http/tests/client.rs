@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use campaign_core::{ErrorKind, RetryBudget, Secret, SourceError, TokenProvider};
 use campaign_http::header::{HeaderMap, HeaderValue};
 use campaign_http::{
-    ApiRequest, Auth, HttpClient, HttpConfig, Method, ProviderError, RetryPolicy, Url,
+    ApiRequest, Auth, HttpClient, HttpConfig, Method, ProviderError, RateLimiter, RetryPolicy, Url,
 };
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
@@ -152,6 +152,39 @@ async fn honours_retry_after_on_429_and_caps_long_ones() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::RateLimited);
     assert_eq!(e.retry_after(), Some(Duration::from_secs(86400)));
+}
+
+/// A `Retry-After` above `max_retry_after` fails its request at once and
+/// pauses the shared limiter only for the cap: the next request gets through
+/// well within its deadline instead of timing out (or, for `u64::MAX`
+/// seconds, the clock overflowing).
+#[tokio::test]
+async fn a_huge_retry_after_neither_panics_nor_stalls_the_next_request() {
+    for retry_after in [u64::MAX.to_string(), "3600".to_owned()] {
+        let server = MockServer::start().await;
+        Mock::given(path("/c"))
+            .respond_with(script(vec![
+                ResponseTemplate::new(429).insert_header("Retry-After", retry_after.as_str()),
+                ResponseTemplate::new(200).set_body_string("ok"),
+            ]))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let mut config = fast_config();
+        config.retry.max_retry_after = Duration::from_millis(50);
+        config.retry.deadline = Duration::from_secs(10);
+        let c = client(config).with_rate_limiter(Arc::new(RateLimiter::per_minute(6000, 10)));
+        let e = c
+            .execute(&get(&server, "/c"), Auth::None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+        let body = c
+            .execute(&get(&server, "/c"), Auth::None)
+            .await
+            .unwrap_or_else(|e| panic!("Retry-After {retry_after}: {e}"));
+        assert_eq!(&body[..], b"ok");
+    }
 }
 
 #[tokio::test]
