@@ -11,6 +11,9 @@ use serde::Serialize;
 
 use crate::PROVIDER;
 
+/// The longest a minted token is reused, whatever its lifetime.
+const MAX_REUSE: Duration = Duration::from_secs(86_400);
+
 /// The claims Kore.ai documents for public-API tokens, plus the lifetime.
 #[derive(Serialize)]
 struct Claims<'a> {
@@ -71,6 +74,7 @@ impl KoreJwtMinter {
         self
     }
 
+    /// How long before the token expires it is replaced: a fifth of its lifetime, at most a minute.
     fn renew_margin(&self) -> Duration {
         (self.lifetime / 5).min(Duration::from_secs(60))
     }
@@ -118,7 +122,13 @@ impl TokenProvider for KoreJwtMinter {
             return Ok(current.token.clone());
         }
         let token = self.mint()?;
-        let renew_at = now + self.lifetime.saturating_sub(self.renew_margin());
+        // Capped, so an absurd configured lifetime cannot overflow the clock;
+        // minting is local and cheap.
+        let renew_at = now
+            + self
+                .lifetime
+                .saturating_sub(self.renew_margin())
+                .min(MAX_REUSE);
         *cached = Some(Cached {
             token: token.clone(),
             renew_at,
@@ -201,5 +211,20 @@ mod tests {
         let a = minter.token().await.unwrap();
         let b = minter.token().await.unwrap();
         assert_ne!(a, b);
+    }
+
+    #[tokio::test]
+    async fn an_absurd_lifetime_is_signed_and_cached_without_overflow() {
+        let minter = KoreJwtMinter::new("cs-app-1", Secret::new("s3cret-value"))
+            .with_lifetime(Duration::from_secs(u64::MAX));
+        let first = minter.token().await.unwrap();
+        assert_eq!(minter.token().await.unwrap(), first, "cached");
+        let data = jsonwebtoken::decode::<Decoded>(
+            first.expose(),
+            &DecodingKey::from_secret(b"s3cret-value"),
+            &Validation::new(Algorithm::HS256),
+        )
+        .unwrap();
+        assert_eq!(data.claims.exp, u64::MAX);
     }
 }

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "kore1.";
 
+/// The largest offset a page token may hold (2^53, JavaScript's largest exact integer).
+const MAX_SKIP: u64 = 1 << 53;
+
 /// One channel's position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ChannelPos {
@@ -110,6 +113,10 @@ pub(crate) fn decode(
     if !same_channels {
         return Err(invalid("it covers different channels"));
     }
+    // The API's numbers are JavaScript numbers: no offset beyond 2^53 is real.
+    if position.ch.iter().any(|pos| pos.skip > MAX_SKIP) {
+        return Err(invalid("its offset is out of range"));
+    }
     Ok(position.ch)
 }
 
@@ -142,6 +149,13 @@ mod tests {
         );
         assert_eq!(
             kind(decode("k", &query, &[Channel::Voice], Some(&token))),
+            ErrorKind::InvalidCursor
+        );
+        let mut far = positions.clone();
+        far[0].skip = u64::MAX;
+        let far = encode(&query, far);
+        assert_eq!(
+            kind(decode("k", &query, &channels, Some(&far))),
             ErrorKind::InvalidCursor
         );
         for bogus in ["", "kore1.!!", "kore1.e30", "12"] {

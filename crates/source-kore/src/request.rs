@@ -93,7 +93,7 @@ pub(crate) fn body<'a>(
     RequestBody {
         limit,
         skip,
-        page: skip / u64::from(limit.max(1)) + 1,
+        page: (skip / u64::from(limit.max(1))).saturating_add(1),
         start_date: created
             .start
             .map(|t| iso_millis(t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t))),

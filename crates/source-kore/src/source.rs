@@ -290,7 +290,8 @@ impl Inner {
         }
         let n = page.campaigns.len() as u64;
         let page_limit = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
-        let end = pos.skip + n;
+        // Saturating: `skip` and `limit` may come from a page token or the server.
+        let end = pos.skip.saturating_add(n);
         let mut warnings = Vec::new();
         let more = match page.has_more {
             Some(false) => false,
@@ -368,14 +369,14 @@ impl Inner {
         let next_pos = step.next;
         let mut following = Vec::new();
         if let (true, false, Some(total)) = (first, next_pos.done, next_pos.total) {
-            let mut skip = next_pos.skip + step.page_limit;
+            let mut skip = next_pos.skip.saturating_add(step.page_limit);
             while skip < total && (following.len() as u64) < MAX_ANNOUNCED_PAGES {
                 let pos = ChannelPos {
                     skip,
                     ..next_pos.clone()
                 };
                 following.push(position::encode(query, vec![pos]));
-                skip += step.page_limit;
+                skip = skip.saturating_add(step.page_limit);
             }
         }
         let next = (!next_pos.done).then(|| position::encode(query, vec![next_pos.clone()]));
@@ -452,11 +453,14 @@ impl Inner {
             if positions[index].done {
                 continue;
             }
-            pos.skip += taken[index] as u64;
+            pos.skip = pos.skip.saturating_add(taken[index] as u64);
             pos.done = !more[index] && taken[index] == fetched[index];
         }
         items.retain(|c| plan.pushdown.matches(c));
-        let total: Option<u64> = next_positions.iter().map(|p| p.total).sum();
+        // Saturating: each total is the server's claim.
+        let total = next_positions
+            .iter()
+            .try_fold(0u64, |sum, p| Some(sum.saturating_add(p.total?)));
         let next = (!next_positions.iter().all(|p| p.done))
             .then(|| position::encode(query, next_positions));
         let mut page = Page::new(items, next);
