@@ -272,7 +272,8 @@ impl Aggregator {
         }
         let mut counts = vec![0usize; marks.len()];
         let mut failed = vec![false; marks.len()];
-        let mut items = Vec::with_capacity(size);
+        // A page size is the caller's number; memory grows with what arrives.
+        let mut items = Vec::with_capacity(size.min(1024));
         let mut failures = Vec::new();
         let mut signals = self.signals(&source_query, parts, &marks, None);
         while let Some(signal) = signals.next().await {

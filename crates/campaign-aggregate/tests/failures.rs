@@ -318,3 +318,19 @@ async fn configuration_errors_fail_at_build() {
     let page = empty.page(&by_name(3), None).await.unwrap();
     assert!(page.items.is_empty() && page.next.is_none() && page.failures.is_empty());
 }
+
+/// A page size is the caller's number: the largest one lists what there is
+/// instead of reserving room for four billion campaigns.
+#[tokio::test]
+async fn the_largest_page_size_reserves_only_what_arrives() {
+    let (a, b) = healthy();
+    let expected = a.campaigns().len() + b.campaigns().len();
+    let all = Aggregator::builder("all")
+        .source(dyn_source(&a))
+        .source(dyn_source(&b))
+        .build()
+        .unwrap();
+    let page = all.page(&by_name(u32::MAX), None).await.unwrap();
+    assert_eq!(page.items.len(), expected);
+    assert!(page.next.is_none() && page.failures.is_empty());
+}

@@ -50,7 +50,7 @@ impl RetryBudget {
         let _ = self
             .tokens
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
-                Some((t + refund).min(self.capacity))
+                Some(t.saturating_add(refund).min(self.capacity))
             });
     }
 
