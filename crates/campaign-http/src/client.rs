@@ -13,13 +13,18 @@ use url::Url;
 
 use crate::config::HttpConfig;
 use crate::limiter::RateLimiter;
-use crate::response::{parse_retry_after, snippet, ErrorBodyParser};
+use crate::redact::Redactor;
+use crate::response::{parse_retry_after, ErrorBodyParser};
 
 /// Error bodies are read only this far: enough for any provider's message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// One request, described without secrets.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the method, the description, header names and the URL's
+/// scheme, host and port only: header values, the path and the query may
+/// carry credentials or ids.
+#[derive(Clone)]
 pub struct ApiRequest {
     /// HTTP method.
     pub method: Method,
@@ -32,6 +37,27 @@ pub struct ApiRequest {
     /// What errors and logs call this request, e.g. `GET campaigns (contact center 1)`.
     /// Must not contain credentials or ids that act as credentials.
     pub description: String,
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = &self.url;
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let origin = format!("{}://{}{port}", url.scheme(), url.host_str().unwrap_or(""));
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("description", &self.description)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("url", &origin)
+            .field(
+                "json_body",
+                &self
+                    .json_body
+                    .as_ref()
+                    .map(|b| format!("{} bytes", b.len())),
+            )
+            .finish()
+    }
 }
 
 /// Builds the credential headers for a token (marked sensitive).
@@ -228,28 +254,33 @@ impl HttpClient {
 
     /// One attempt, including the single token refresh after a 401.
     async fn attempt(&self, request: &ApiRequest, auth: Auth<'_>) -> Result<Bytes, SourceError> {
-        let token = match auth {
-            Auth::None => None,
-            Auth::Token { tokens, .. } => Some(tokens.token().await?),
+        let Auth::Token { tokens, headers } = auth else {
+            let response = self.send(request, &HeaderMap::new()).await?;
+            return self.read(request, response, &HeaderMap::new(), None).await;
         };
-        let response = self.send(request, auth, token.as_ref()).await?;
-        let (Auth::Token { tokens, .. }, Some(token), StatusCode::UNAUTHORIZED) =
-            (auth, token.as_ref(), response.status())
-        else {
-            return self.read(request, response).await;
-        };
+        let naming = |e: SourceError| name_request(e, request);
+        let token = tokens.token().await.map_err(naming)?;
+        let credentials = headers(&token).map_err(naming)?;
+        let response = self.send(request, &credentials).await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return self
+                .read(request, response, &credentials, Some(&token))
+                .await;
+        }
         tracing::debug!(source = %self.source_id, request = %request.description, "401: renewing the token once");
-        tokens.invalidate(token).await;
-        let fresh = tokens.token().await?;
-        let response = self.send(request, auth, Some(&fresh)).await?;
-        self.read(request, response).await
+        tokens.invalidate(&token).await;
+        let fresh = tokens.token().await.map_err(naming)?;
+        let credentials = headers(&fresh).map_err(naming)?;
+        let response = self.send(request, &credentials).await?;
+        self.read(request, response, &credentials, Some(&fresh))
+            .await
     }
 
+    /// Sends `request` with the `credentials` headers added.
     async fn send(
         &self,
         request: &ApiRequest,
-        auth: Auth<'_>,
-        token: Option<&Secret>,
+        credentials: &HeaderMap,
     ) -> Result<reqwest::Response, SourceError> {
         if let Some(limiter) = &self.limiter {
             limiter.acquire().await;
@@ -257,10 +288,8 @@ impl HttpClient {
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone());
-        if let (Auth::Token { headers, .. }, Some(token)) = (auth, token) {
-            builder = builder.headers(headers(token)?);
-        }
+            .headers(request.headers.clone())
+            .headers(credentials.clone());
         if let Some(body) = &request.json_body {
             builder = builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -274,10 +303,14 @@ impl HttpClient {
     }
 
     /// Reads a response: the body of a success, a typed error otherwise.
+    /// `credentials` and `token` are what the request carried besides its
+    /// own headers; none of them is ever quoted from an error body.
     async fn read(
         &self,
         request: &ApiRequest,
         response: reqwest::Response,
+        credentials: &HeaderMap,
+        token: Option<&Secret>,
     ) -> Result<Bytes, SourceError> {
         let status = response.status();
         if status.is_success() {
@@ -310,17 +343,21 @@ impl HttpClient {
             .unwrap_or_default();
         let kind = ErrorKind::from_status(status.as_u16());
         let mut error = self.error(kind, request, status);
+        // An error body may echo the request, credentials included.
+        let redactor = || Redactor::new(&request.url, [&request.headers, credentials], token);
         match (self.parse_error)(&body) {
             Some(parsed) => {
+                let redactor = redactor();
                 if let Some(code) = parsed.code {
-                    error = error.with_code(code);
+                    error = error.with_code(redactor.quote(&code));
                 }
                 if let Some(message) = parsed.message {
-                    error = error.with_context(message);
+                    error = error.with_context(redactor.quote(&message));
                 }
             }
             None if !body.is_empty() => {
-                error = error.with_context(format!("body starts: {:?}", snippet(&body)));
+                let quoted = redactor().quote(&String::from_utf8_lossy(&body));
+                error = error.with_context(format!("body starts: {quoted:?}"));
             }
             None => {}
         }
@@ -398,6 +435,15 @@ impl HttpClient {
         SourceError::new(kind, &*self.source_id, what)
             .with_request(&request.description)
             .with_cause(error.without_url())
+    }
+}
+
+/// `error` naming `request` when it names none yet (token and credential
+/// errors are built before any request exists).
+fn name_request(error: SourceError, request: &ApiRequest) -> SourceError {
+    match error.request() {
+        Some(_) => error,
+        None => error.with_request(&request.description),
     }
 }
 

@@ -3,8 +3,10 @@
 //! capped, one deadline per retry loop, a retry budget shared across sources,
 //! a client-side rate limiter (`governor`), response size limits, no
 //! redirects (credential headers never reach another host), a single token
-//! refresh on 401, provider error bodies parsed into [`SourceError`](campaign_core::SourceError), and
-//! the `https` rule for base URLs.
+//! refresh on 401, provider error bodies parsed into [`SourceError`](campaign_core::SourceError)
+//! (quoted short, on one line, with every credential the request carried
+//! masked, in case the server echoes the request), and the `https` rule for
+//! base URLs.
 //!
 //! # Example
 //!
@@ -39,6 +41,7 @@ mod client;
 mod config;
 mod json_reader;
 mod limiter;
+mod redact;
 mod response;
 mod url_rules;
 mod wire;

@@ -23,7 +23,11 @@ pub type ErrorBodyParser = fn(&[u8]) -> Option<ProviderError>;
 /// A short, printable start of a body for error messages: control characters
 /// replaced, cut at 120 characters.
 pub fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+    clean(&String::from_utf8_lossy(body))
+}
+
+/// [`snippet`] of text already decoded.
+pub(crate) fn clean(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(SNIPPET_CHARS)

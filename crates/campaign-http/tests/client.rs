@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use campaign_core::{ErrorKind, RetryBudget, Secret, SourceError, TokenProvider};
 use campaign_http::header::{HeaderMap, HeaderValue};
 use campaign_http::{
-    ApiRequest, Auth, HttpClient, HttpConfig, Method, ProviderError, RateLimiter, RetryPolicy, Url,
+    token_header, ApiRequest, Auth, AuthHeaders, HttpClient, HttpConfig, Method, ProviderError,
+    RateLimiter, RetryPolicy, Url,
 };
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
@@ -83,6 +84,22 @@ fn bearer(token: &Secret) -> Result<HeaderMap, SourceError> {
     let mut headers = HeaderMap::new();
     headers.insert("authorization", value);
     Ok(headers)
+}
+
+/// A server that fails the test if `p` is ever requested.
+async fn never_called(p: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path(p))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// `Auth::Token` with `tokens` placed by `headers`.
+fn token_auth<'a>(tokens: &'a dyn TokenProvider, headers: &'a AuthHeaders) -> Auth<'a> {
+    Auth::Token { tokens, headers }
 }
 
 /// Answers from a script, then repeats its last entry.
@@ -245,13 +262,7 @@ async fn a_401_renews_the_token_once() {
         .await;
     let tokens = Rotating::default();
     let body = client(fast_config())
-        .execute(
-            &get(&server, "/c"),
-            Auth::Token {
-                tokens: &tokens,
-                headers: &bearer,
-            },
-        )
+        .execute(&get(&server, "/c"), token_auth(&tokens, &bearer))
         .await
         .unwrap();
     assert_eq!(&body[..], b"fresh");
@@ -266,13 +277,7 @@ async fn a_401_renews_the_token_once() {
         .await;
     let tokens = Rotating::default();
     let e = client(fast_config())
-        .execute(
-            &get(&server, "/c"),
-            Auth::Token {
-                tokens: &tokens,
-                headers: &bearer,
-            },
-        )
+        .execute(&get(&server, "/c"), token_auth(&tokens, &bearer))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthorized);
@@ -316,12 +321,7 @@ async fn html_and_oversized_bodies_are_typed_errors() {
 
 #[tokio::test]
 async fn redirects_to_another_host_are_refused_and_get_no_credentials() {
-    let other = MockServer::start().await;
-    Mock::given(path("/c"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(0)
-        .mount(&other)
-        .await;
+    let other = never_called("/c").await;
     let server = MockServer::start().await;
     Mock::given(path("/c"))
         .respond_with(
@@ -331,13 +331,7 @@ async fn redirects_to_another_host_are_refused_and_get_no_credentials() {
         .await;
     let tokens = Rotating::default();
     let e = client(fast_config())
-        .execute(
-            &get(&server, "/c"),
-            Auth::Token {
-                tokens: &tokens,
-                headers: &bearer,
-            },
-        )
+        .execute(&get(&server, "/c"), token_auth(&tokens, &bearer))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transport);
@@ -383,4 +377,181 @@ async fn an_empty_retry_budget_stops_retries() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("retry budget exhausted"), "{e}");
+}
+
+/// Answers `status` with the request's credentials echoed back, as a proxy or
+/// a misbehaving endpoint might: in a JSON `errorMessage`, or as plain text.
+struct Echo {
+    status: u16,
+    json: bool,
+}
+
+impl Respond for Echo {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        let url = &request.url;
+        let echo = format!(
+            "echo {} {} {} {}?{}",
+            header("authorization"),
+            header("iid"),
+            header("accountid"),
+            url.path(),
+            url.query().unwrap_or("")
+        );
+        let template = ResponseTemplate::new(self.status);
+        if self.json {
+            template.set_body_json(serde_json::json!({ "errorMessage": echo }))
+        } else {
+            template.set_body_string(echo)
+        }
+    }
+}
+
+const SECRETS: [&str; 6] = [
+    "tok-1",
+    "iid-secret-1",
+    "acct-secret-2",
+    "st-stream-3",
+    "acc-query-4",
+    "acc%2Dquery",
+];
+
+fn echoed_request(server: &MockServer, p: &str) -> ApiRequest {
+    echoed_request_at(&format!("{}{p}", server.uri()), &format!("GET {p}"))
+}
+
+#[tokio::test]
+async fn error_bodies_that_echo_the_request_leak_no_credential() {
+    let server = MockServer::start().await;
+    for (p, status, json) in [("/json", 400, true), ("/text", 500, false)] {
+        Mock::given(path(format!("{p}/st-stream-3/campaigns")))
+            .respond_with(Echo { status, json })
+            .mount(&server)
+            .await;
+    }
+    let tokens = campaign_core::StaticToken::new("tok-1");
+    let mut config = fast_config();
+    config.retry = RetryPolicy::none();
+    let c = client(config);
+    for p in ["/json", "/text"] {
+        let e = c
+            .execute(&echoed_request(&server, p), token_auth(&tokens, &bearer))
+            .await
+            .unwrap_err();
+        let text = format!("{e} {e:?}");
+        // The echo is still quoted, with the credentials masked.
+        assert!(text.contains("echo *** *** *** /"), "{text}");
+        assert!(text.contains("limit=5"), "{text}");
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn provider_messages_are_cut_and_cannot_fake_lines() {
+    let server = MockServer::start().await;
+    let message = format!("bad\nERROR forged line\r{}", "y".repeat(500));
+    Mock::given(path("/c"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({ "errorMessage": message })),
+        )
+        .mount(&server)
+        .await;
+    let e = client(fast_config())
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("bad ERROR forged line"), "{text}");
+    assert!(!text.contains(['\n', '\r']), "{text}");
+    assert!(text.contains('…') && text.len() < 400, "{text}");
+}
+
+#[test]
+fn request_debug_shows_no_url_path_query_or_header_value() {
+    let mut request = echoed_request_at("https://api.example.com:8443/base", "GET /base");
+    request.json_body = Some(bytes::Bytes::from_static(b"{\"secret\":1}"));
+    let debug = format!("{request:?}");
+    assert!(debug.contains("https://api.example.com:8443"), "{debug}");
+    assert!(
+        debug.contains("\"iid\"") && debug.contains("accountid"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("GET /base") && debug.contains("12 bytes"),
+        "{debug}"
+    );
+    for secret in SECRETS.into_iter().chain(["secret\"", "limit"]) {
+        assert!(!debug.contains(secret), "{secret}: {debug}");
+    }
+}
+
+/// A request carrying credentials in headers, path and query.
+fn echoed_request_at(base: &str, description: &str) -> ApiRequest {
+    let mut headers = HeaderMap::new();
+    headers.insert("iid", HeaderValue::from_static("iid-secret-1"));
+    headers.insert("accountid", HeaderValue::from_static("acct-secret-2"));
+    ApiRequest {
+        method: Method::GET,
+        url: Url::parse(&format!(
+            "{base}/st-stream-3/campaigns?accountId=acc%2Dquery-4&limit=5"
+        ))
+        .unwrap(),
+        headers,
+        json_body: None,
+        description: description.into(),
+    }
+}
+
+/// A token provider that cannot produce a token.
+#[derive(Debug)]
+struct Broken;
+
+#[async_trait]
+impl TokenProvider for Broken {
+    async fn token(&self) -> campaign_core::Result<Secret> {
+        Err(SourceError::new(
+            ErrorKind::Unauthorized,
+            "test-src",
+            "token endpoint refused",
+        ))
+    }
+    async fn invalidate(&self, _rejected: &Secret) {}
+}
+
+#[tokio::test]
+async fn token_and_credential_errors_name_the_request() {
+    let server = never_called("/c").await;
+    let c = client(fast_config());
+    let e = c
+        .execute(&get(&server, "/c"), token_auth(&Broken, &bearer))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.request()),
+        (ErrorKind::Unauthorized, Some("GET /c"))
+    );
+
+    let bad = campaign_core::StaticToken::new("line\nbreak");
+    let header = token_header(
+        "test-src",
+        campaign_http::header::AUTHORIZATION,
+        "Bearer ",
+        "token is not a valid header value",
+    );
+    let e = c
+        .execute(&get(&server, "/c"), token_auth(&bad, &*header))
+        .await
+        .unwrap_err();
+    assert_eq!((e.kind(), e.request()), (ErrorKind::Config, Some("GET /c")));
+    assert!(!format!("{e}{e:?}").contains("break"), "{e:?}");
 }
