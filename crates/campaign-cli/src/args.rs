@@ -6,6 +6,9 @@ use campaign_core::{CampaignQuery, Channel, DialingMode, Sort, SortField, Status
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The largest page `--limit` and the config's `defaults.page_size` accept.
+pub const MAX_PAGE_SIZE: u32 = 10_000;
+
 /// `campaigns`: one view of the campaigns held by several contact-center providers.
 #[derive(Debug, Parser)]
 #[command(name = "campaigns", version, about, propagate_version = true)]
@@ -99,7 +102,7 @@ pub struct ListArgs {
     pub unsorted: bool,
 
     /// Print one page of at most N campaigns and the cursor of the next.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE)))]
     pub limit: Option<u32>,
 
     /// Continue from the cursor a previous page printed (same filters and sort).

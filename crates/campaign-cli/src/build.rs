@@ -135,7 +135,7 @@ pub fn source(
             let mut config = KoreConfig::new(
                 common.name.clone(),
                 common.base_url.clone(),
-                stream_id.clone(),
+                stream_id.expose(),
                 account_id.clone(),
             );
             config.http = http;

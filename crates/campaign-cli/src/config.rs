@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use campaign_core::{Channel, Secret};
+
+use crate::args::MAX_PAGE_SIZE;
 use serde::Deserialize;
 
 /// Where a config error was found and what is wrong.
@@ -119,16 +121,13 @@ pub enum CredentialSpec {
 
 impl fmt::Debug for CredentialSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Secrets redact themselves; ids are shown so misconfigurations can be diagnosed.
+        // Secrets redact themselves; the client id is shown so misconfigurations
+        // can be diagnosed. The account SID is part of the token URL, so hidden.
         match self {
             CredentialSpec::Token(_) => f.write_str("Token([REDACTED])"),
-            CredentialSpec::CmsBasicAuth {
-                account_sid,
-                token_url,
-                ..
-            } => f
+            CredentialSpec::CmsBasicAuth { token_url, .. } => f
                 .debug_struct("CmsBasicAuth")
-                .field("account_sid", account_sid)
+                .field("account_sid", &"[REDACTED]")
                 .field("api_key", &"[REDACTED]")
                 .field("token_url", token_url)
                 .finish_non_exhaustive(),
@@ -163,8 +162,9 @@ pub enum SourceSpec {
     Kore {
         /// Shared settings.
         common: CommonSettings,
-        /// The bot's stream id.
-        stream_id: String,
+        /// The bot's stream id (also the `iid` header unless `iid` is set,
+        /// so treated as a credential).
+        stream_id: Secret,
         /// The account id.
         account_id: Secret,
         /// The `iid` header; defaults to the stream id.
@@ -278,7 +278,7 @@ impl Config {
 
     /// Parses and validates config text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(path, None, &e))?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(path, None, None, &e))?;
         validate_defaults(path, &raw.defaults)?;
         if raw.sources.is_empty() {
             return Err(ConfigError::new(path, "no [[sources]] configured").at_key("sources"));
@@ -303,24 +303,65 @@ impl Config {
     }
 }
 
-fn toml_error(path: &Path, source: Option<&str>, error: &toml::de::Error) -> ConfigError {
-    // toml's message quotes the offending line; keep just its first line for one-line errors.
-    let message = error.message().trim().to_owned();
+/// A `ConfigError` for `error`, at `key` when it is known.
+fn toml_error(
+    path: &Path,
+    source: Option<&str>,
+    key: Option<String>,
+    error: &toml::de::Error,
+) -> ConfigError {
+    let message = without_values(error.message().trim());
     let mut err = ConfigError::new(path, message);
     if let Some(name) = source {
         err = err.in_source(name);
     }
-    if let Some(key) = unknown_or_missing_key(error.message()) {
+    if let Some(key) = key.or_else(|| unknown_or_missing_key(error.message())) {
         err = err.at_key(&key);
     }
     err
 }
 
+/// Deserializes one source's table, naming the key at fault in errors.
+fn source_table<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    label: &str,
+    table: toml::Value,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(table).map_err(|e| {
+        // The table itself (`.`) is where unknown and missing fields are reported.
+        let key = e.path().to_string();
+        let key = (key != ".").then_some(key);
+        toml_error(path, Some(label), key, e.inner())
+    })
+}
+
 /// serde's messages quote the key in backticks: "unknown field `x`", "missing field `y`".
 fn unknown_or_missing_key(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(message[start..start + len].to_owned())
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
+    Some(rest[..rest.find('`')?].to_owned())
+}
+
+/// serde's "invalid type: integer `677771933253`, expected a string" quotes
+/// the value, which may be a credential: keep its kind only ("invalid type:
+/// integer, expected a string").
+fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        // The expectation is the deserializer's own text; the value comes before it.
+        if let Some((found, expected)) = message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.rsplit_once(", expected "))
+        {
+            let kind = found
+                .split(['`', '"'])
+                .next()
+                .unwrap_or_default()
+                .trim_end();
+            return format!("{prefix}{kind}, expected {expected}");
+        }
+    }
+    message.to_owned()
 }
 
 fn validate_defaults(path: &Path, defaults: &Defaults) -> Result<(), ConfigError> {
@@ -333,8 +374,15 @@ fn validate_defaults(path: &Path, defaults: &Defaults) -> Result<(), ConfigError
     if defaults.concurrency == Some(0) {
         return Err(zero("concurrency"));
     }
-    if defaults.page_size == Some(0) {
-        return Err(zero("page_size"));
+    if defaults
+        .page_size
+        .is_some_and(|size| !(1..=MAX_PAGE_SIZE).contains(&size))
+    {
+        return Err(ConfigError::new(
+            path,
+            format!("must be between 1 and {MAX_PAGE_SIZE}, like --limit"),
+        )
+        .at_key("defaults.page_size"));
     }
     Ok(())
 }
@@ -380,18 +428,8 @@ fn parse_source(
     };
     let value = toml::Value::Table(table);
     match provider.as_str() {
-        "cms" => {
-            let raw: RawCms = value
-                .try_into()
-                .map_err(|e| toml_error(path, Some(&label), &e))?;
-            cms_spec(raw, env, &bad)
-        }
-        "kore" => {
-            let raw: RawKore = value
-                .try_into()
-                .map_err(|e| toml_error(path, Some(&label), &e))?;
-            kore_spec(raw, env, &bad)
-        }
+        "cms" => cms_spec(source_table(path, &label, value)?, env, &bad),
+        "kore" => kore_spec(source_table(path, &label, value)?, env, &bad),
         other => Err(bad(
             "provider",
             format!("unknown provider \"{other}\" (expected \"cms\" or \"kore\")"),
@@ -632,7 +670,7 @@ fn kore_spec(raw: RawKore, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpe
     )?;
     Ok(SourceSpec::Kore {
         common,
-        stream_id: raw.stream_id,
+        stream_id: Secret::from(raw.stream_id),
         account_id: Secret::from(raw.account_id),
         iid: raw.iid.map(Secret::from),
         channels,
@@ -728,6 +766,42 @@ channels = ["voice"]
         assert!(!shown.contains("cms-token-value"), "{shown}");
         assert!(!shown.contains("kore-secret-value"), "{shown}");
         assert!(!shown.contains("acc-1"), "{shown}");
+        assert!(
+            !shown.contains("st-1"),
+            "the stream id doubles as iid: {shown}"
+        );
+        let basic = FULL.replace(
+            "token_env = \"CMS_TOKEN\"",
+            "account_sid = \"AC-sid-1\"\napi_key = \"key-1\"\napi_token_env = \"CMS_TOKEN\"",
+        );
+        let shown = format!("{:?}", parse(&basic).unwrap());
+        for secret in ["AC-sid-1", "key-1", "cms-token-value"] {
+            assert!(!shown.contains(secret), "{secret}: {shown}");
+        }
+    }
+
+    /// A value of the wrong type names its key, never the value (which may
+    /// be a credential).
+    #[test]
+    fn a_wrongly_typed_value_names_its_key_not_the_value() {
+        let text = FULL.replace("account_id = \"acc-1\"", "account_id = 677771933253");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.source_name.as_deref(), Some("kore"));
+        assert_eq!(err.key.as_deref(), Some("account_id"));
+        let shown = err.to_string();
+        assert!(shown.contains("invalid type: integer, expected"), "{shown}");
+        assert!(!shown.contains("677771933253"), "{shown}");
+        let text = FULL.replace("token_env = \"CMS_TOKEN\"", "token = true");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("token"));
+        let text = FULL.replace("channels = [\"voice\"]", "channels = \"voice, secret\"");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("channels"));
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let text = FULL.replace("page_size = 25", "page_size = 4294967295");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("defaults.page_size"));
+        assert!(err.to_string().contains("10000"), "{err}");
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub fn sandbox_config(sandbox: &Sandbox) -> Config {
             },
             SourceSpec::Kore {
                 common: common("kore", &sandbox.kore_url()),
-                stream_id: credentials.kore_stream_id.clone(),
+                stream_id: credentials.kore_stream_id.clone().into(),
                 account_id: credentials.kore_account_id.clone().into(),
                 iid: Some(credentials.kore_iid.clone().into()),
                 channels: vec![Channel::Voice, Channel::Sms],

@@ -244,9 +244,8 @@ mod tests {
         );
         // A lifetime past any clock's range is capped, not added to `Instant::now()` as is.
         for huge in [r#"10000000000000000000"#, r#""18446744073709551615""#] {
-            let body = format!(
-                r#"{{"response":{{"data":{{"access_token":"t","expires_in":{huge}}}}}}}"#
-            );
+            let body =
+                format!(r#"{{"response":{{"data":{{"access_token":"t","expires_in":{huge}}}}}}}"#);
             let (_, lifetime) = parse_token("cms", body.as_bytes()).unwrap();
             assert_eq!(lifetime, MAX_TOKEN_LIFETIME);
             assert!(Instant::now().checked_add(lifetime).is_some());

@@ -1,6 +1,8 @@
 //! What a Kore.ai source needs to know, with documented defaults and the
 //! checks that run before any request.
 
+use std::fmt;
+
 use campaign_core::{Channel, Secret, SourceError};
 use campaign_http::header::HeaderValue;
 use campaign_http::{check_base_url, HttpConfig, Url};
@@ -35,14 +37,15 @@ impl Default for RateLimit {
 ///
 /// Build with [`KoreConfig::new`] and adjust the public fields; everything is
 /// checked by [`KoreSource::new`](crate::KoreSource::new).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KoreConfig {
     /// The source's name (the `source` part of every campaign id).
     pub source_id: String,
     /// The host, e.g. `https://platform.kore.ai`. `https` is required; `http`
     /// only for loopback hosts unless `http.allow_insecure_http` is set.
     pub base_url: String,
-    /// The `streamId` path segment (the bot / app stream).
+    /// The `streamId` path segment (the bot / app stream). Also the `iid`
+    /// header unless [`KoreConfig::iid`] is set, so kept out of Debug output.
     pub stream_id: String,
     /// The `accountId` (query parameter and header). Treated as a credential.
     pub account_id: Secret,
@@ -62,6 +65,23 @@ pub struct KoreConfig {
     pub rate_limit: Option<RateLimit>,
     /// Timeouts, retries, body limits and the insecure-http switch.
     pub http: HttpConfig,
+}
+
+impl fmt::Debug for KoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KoreConfig")
+            .field("source_id", &self.source_id)
+            .field("base_url", &self.base_url)
+            .field("stream_id", &"[REDACTED]")
+            .field("account_id", &self.account_id)
+            .field("iid", &self.iid)
+            .field("channels", &self.channels)
+            .field("page_size", &self.page_size)
+            .field("prefetch", &self.prefetch)
+            .field("rate_limit", &self.rate_limit)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl KoreConfig {
@@ -234,6 +254,17 @@ mod tests {
                 "case {i}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn debug_shows_no_credential() {
+        let mut c = config();
+        c.iid = Some("iid-456".into());
+        let shown = format!("{c:?}");
+        for secret in ["st-123", "acc-1", "iid-456"] {
+            assert!(!shown.contains(secret), "{secret}: {shown}");
+        }
+        assert!(shown.contains("kore-main"), "{shown}");
     }
 
     #[test]
