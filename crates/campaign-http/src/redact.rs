@@ -15,8 +15,7 @@ const MASK: &str = "***";
 
 /// Path segments, query values and header words this long or longer are
 /// treated as credentials (stream ids, account ids, the token after `Bearer `);
-/// shorter ones (`v1`, `50`) are not, so messages stay readable. Plain long
-/// words of the path (`campaigns`) are masked too: simple beats clever here.
+/// shorter ones (`v1`, `50`) are not, so messages stay readable.
 const MIN_SECRET_CHARS: usize = 8;
 
 /// Headers whose values are never credentials.
@@ -27,9 +26,12 @@ const PLAIN_HEADERS: [HeaderName; 4] = [CONTENT_TYPE, ACCEPT, USER_AGENT, CONTEN
 /// The rule: the token; the value of every header sent (request and auth
 /// headers alike) except `content-type`, `accept`, `user-agent` and
 /// `content-length`, whole and each of its space-separated words of 8 or
-/// more characters (the credential after `Bearer `); and every path segment
-/// and query value of the URL of 8 or more characters, both as sent and
-/// percent-decoded. No `Debug`: it holds the secrets.
+/// more characters (the credential after `Bearer `); every query value of
+/// the URL of 8 or more characters, and every path segment of 8 or more
+/// characters that holds a digit, both as sent and percent-decoded. Ids hold
+/// digits (stream ids, account SIDs); route words (`campaign`,
+/// `configuration`) do not, and provider messages use those words. No
+/// `Debug`: it holds the secrets.
 pub(crate) struct Redactor {
     /// Longest first, so a secret containing another is masked whole.
     secrets: Vec<String>,
@@ -56,7 +58,11 @@ impl Redactor {
             );
             secrets.push(value.trim().to_owned());
         }
-        let segments = url.path_segments().into_iter().flatten();
+        let segments = url
+            .path_segments()
+            .into_iter()
+            .flatten()
+            .filter(|segment| segment.bytes().any(|b| b.is_ascii_digit()));
         let query_values = url
             .query()
             .into_iter()
@@ -141,9 +147,16 @@ mod tests {
         );
         assert_eq!(
             quoted,
-            "auth=*** tok=*** iid=*** path=/api/v1/***/*** decoded=*** \
+            "auth=*** tok=*** iid=*** path=/api/v1/***/campaigns decoded=*** \
              q=*** *** limit=50 type=application/json"
         );
+    }
+
+    /// Route words stay readable: provider messages use them.
+    #[test]
+    fn route_words_of_the_path_are_not_masked() {
+        let quoted = redactor().quote("no campaigns for this configuration");
+        assert_eq!(quoted, "no campaigns for this configuration");
     }
 
     #[test]
