@@ -167,7 +167,13 @@ impl SourceError {
 
     /// Appends context to the message.
     pub fn with_context(mut self, context: impl fmt::Display) -> Self {
-        self.0.message = format!("{}; {context}", self.0.message);
+        let context = context.to_string();
+        // "Unauthorized" then "Unauthorized: invalid token" says it once.
+        self.0.message = if context.starts_with(self.0.message.as_str()) {
+            context
+        } else {
+            format!("{}; {context}", self.0.message)
+        };
         self
     }
 
@@ -211,7 +217,8 @@ impl fmt::Display for SourceError {
         write!(f, "source {:?}: {}", e.source_id, e.kind)?;
         if let Some(status) = e.status {
             write!(f, " (HTTP {status}")?;
-            if let Some(code) = &e.code {
+            // A provider code that only repeats the status says nothing more.
+            if let Some(code) = e.code.as_ref().filter(|c| **c != status.to_string()) {
                 write!(f, ", {code}")?;
             }
             f.write_str(")")?;
@@ -222,8 +229,17 @@ impl fmt::Display for SourceError {
         if let Some(request) = &e.request {
             write!(f, " [request: {request}]")?;
         }
-        if let Some(cause) = &e.cause {
-            write!(f, ": {cause}")?;
+        // The whole chain: "error sending request" alone hides "connection
+        // refused" two causes down. A cause that repeats the one above is skipped.
+        let mut cause = StdError::source(self);
+        let mut above = String::new();
+        while let Some(current) = cause {
+            let text = current.to_string();
+            if !above.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            above = text;
+            cause = current.source();
         }
         Ok(())
     }
@@ -308,11 +324,47 @@ mod tests {
         assert!(text.contains("HTTP 404, CONF-1001"), "{text}");
         assert!(text.contains("contactCenterId=9"), "{text}");
         assert!(text.contains("connection reset"), "{text}");
+        let status_code = SourceError::new(ErrorKind::Unauthorized, "s", "Unauthorized")
+            .with_status(401)
+            .with_code("401");
+        assert!(
+            status_code.to_string().contains("(HTTP 401)"),
+            "{status_code}"
+        );
+        let said_twice = SourceError::new(ErrorKind::Unauthorized, "s", "Unauthorized")
+            .with_context("Unauthorized: invalid or expired token")
+            .with_context("after 2 attempts");
+        assert_eq!(
+            said_twice.message(),
+            "Unauthorized: invalid or expired token; after 2 attempts"
+        );
         assert!(StdError::source(&e).is_some());
         assert_eq!(e.code(), Some("CONF-1001"));
         assert_eq!(
             std::mem::size_of::<Result<()>>(),
             std::mem::size_of::<usize>()
         );
+    }
+
+    /// Display walks the whole cause chain, skipping a cause that repeats its parent.
+    #[test]
+    fn display_shows_every_cause_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl StdError for Outer {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = SourceError::new(ErrorKind::Transport, "s", "could not connect")
+            .with_cause(Outer(refused));
+        let text = e.to_string();
+        assert!(text.ends_with(": error sending request: refused"), "{text}");
     }
 }
