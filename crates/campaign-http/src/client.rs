@@ -258,7 +258,9 @@ impl HttpClient {
             let response = self.send(request, &HeaderMap::new()).await?;
             return self.read(request, response, &HeaderMap::new(), None).await;
         };
-        let naming = |e: SourceError| name_request(e, request);
+        // A token provider may not know the source's name (the Kore minter
+        // names its provider): its errors are this source's.
+        let naming = |e: SourceError| name_request(e, request).with_source_id(&*self.source_id);
         let token = tokens.token().await.map_err(naming)?;
         let credentials = headers(&token).map_err(naming)?;
         let response = self.send(request, &credentials).await?;

@@ -519,9 +519,10 @@ struct Broken;
 #[async_trait]
 impl TokenProvider for Broken {
     async fn token(&self) -> campaign_core::Result<Secret> {
+        // Named after its provider, as the Kore minter names its errors.
         Err(SourceError::new(
             ErrorKind::Unauthorized,
-            "test-src",
+            "some-provider",
             "token endpoint refused",
         ))
     }
@@ -537,8 +538,8 @@ async fn token_and_credential_errors_name_the_request() {
         .await
         .unwrap_err();
     assert_eq!(
-        (e.kind(), e.request()),
-        (ErrorKind::Unauthorized, Some("GET /c"))
+        (e.kind(), e.request(), e.source_id()),
+        (ErrorKind::Unauthorized, Some("GET /c"), "test-src")
     );
 
     let bad = campaign_core::StaticToken::new("line\nbreak");
