@@ -127,11 +127,13 @@ impl CampaignSource for Limited {
                     tracing::debug!(kind = %error.kind(), "page failed");
                     Err(error)
                 }
+                // Numbered like the `source_page` span, so -v logs show which.
                 Err(_) => Err(SourceError::new(
                     ErrorKind::Timeout,
                     inner.id(),
                     format!("no page within the per-source timeout of {timeout:?}"),
-                )),
+                )
+                .with_request(format!("page request {request}"))),
             }
         }
         .instrument(task_span);
@@ -140,11 +142,14 @@ impl CampaignSource for Limited {
         let handle = AbortOnDropHandle::new(runtime.spawn(task));
         match handle.instrument(span).await {
             Ok(result) => result,
+            // A plugin's panic fails its source, not the whole listing.
             Err(joined) => Err(SourceError::new(
                 ErrorKind::Protocol,
                 id,
-                format!("the source's page request did not complete: {joined}"),
-            )),
+                "the source's page request did not complete",
+            )
+            .with_request(format!("page request {request}"))
+            .with_cause(joined)),
         }
     }
 }
