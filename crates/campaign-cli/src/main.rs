@@ -56,6 +56,8 @@ fn init_tracing(verbose: u8, listing: bool) -> Option<Progress> {
         .from_env_lossy();
     let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        // Colours only for a terminal: escape codes garble a redirected log.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter);
     let progress = (listing && std::io::stderr().is_terminal()).then(Progress::default);
     let progress_layer = progress.as_ref().map(|p| {

@@ -195,8 +195,8 @@ pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Fail
             &aggregate,
             &query,
             args.cursor.as_deref(),
-            args.format,
             &mut sink,
+            progress,
         )
         .await
     } else {
@@ -238,26 +238,39 @@ async fn one_page<W: Write>(
     aggregate: &Aggregator,
     query: &CampaignQuery,
     cursor: Option<&str>,
-    format: Format,
     sink: &mut Sink<W>,
+    progress: Option<Progress>,
 ) -> Result<(Tally, Option<Cursor>), Failure> {
     let cursor = cursor
         .map(Cursor::parse)
         .transpose()
         .map_err(|e| Failure::Usage(format!("bad --cursor: {e}")))?;
-    let page = aggregate
-        .page(query, cursor.as_ref())
-        .await
-        .map_err(|e| match e.kind() {
-            ErrorKind::InvalidCursor => Failure::Usage(format!("bad --cursor: {e}")),
-            _ => Failure::Fetch(e.to_string()),
-        })?;
+    let fetch = aggregate.page(query, cursor.as_ref());
+    let page = match progress {
+        None => fetch.await,
+        // The live line (pages and retries per source) while the page is read.
+        Some(progress) => {
+            let mut ticker = Ticker::new(progress);
+            let mut fetch = std::pin::pin!(fetch);
+            let mut every = tokio::time::interval(Duration::from_millis(100));
+            let page = loop {
+                tokio::select! {
+                    page = &mut fetch => break page,
+                    _ = every.tick() => ticker.tick(),
+                }
+            };
+            ticker.clear();
+            page
+        }
+    };
+    let page = page.map_err(|e| match e.kind() {
+        ErrorKind::InvalidCursor => Failure::Usage(format!("bad --cursor: {e}")),
+        _ => Failure::Fetch(e.to_string()),
+    })?;
     let mut tally = Tally::default();
     for failure in &page.failures {
         let record = ErrorRecord::new(&failure.source, &failure.error);
-        if format != Format::Json {
-            report(&record);
-        }
+        report(&record);
         tally.errors.push(record);
     }
     for campaign in page.items {
@@ -402,6 +415,21 @@ async fn live_check(source: Arc<dyn CampaignSource>) -> Result<usize, SourceErro
         })
 }
 
+/// `total` generated campaigns: about half to CMS, the same number per
+/// contact center, the rest to Kore.ai's two channels; exactly `total` in all.
+fn generated(total: usize) -> GeneratedData {
+    let centers = vec![1, 2, 3];
+    let per_center = total / 2 / centers.len();
+    let kore = total - per_center * centers.len();
+    GeneratedData {
+        cms_contact_centers: centers,
+        cms_per_contact_center: per_center,
+        kore_voice: kore / 2,
+        kore_sms: kore - kore / 2,
+        ..GeneratedData::default()
+    }
+}
+
 /// `campaigns sandbox`: serves until Ctrl-C.
 pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
     let mut builder = Sandbox::builder().latency(Duration::from_millis(args.latency_ms));
@@ -412,15 +440,7 @@ pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
         builder = builder.cms_port(args.port).kore_port(kore_port);
     }
     if let Some(total) = args.campaigns {
-        let cms = total / 2;
-        let centers = vec![1, 2, 3];
-        builder = builder.generated(GeneratedData {
-            cms_contact_centers: centers.clone(),
-            cms_per_contact_center: cms.div_ceil(centers.len()),
-            kore_voice: (total - cms) / 2,
-            kore_sms: total - cms - (total - cms) / 2,
-            ..GeneratedData::default()
-        });
+        builder = builder.generated(generated(total));
     }
     let sandbox = builder
         .start()
@@ -463,4 +483,22 @@ pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
         .map_err(|e| Failure::Fetch(format!("cannot wait for Ctrl-C: {e}")))?;
     sandbox.shutdown().await;
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_generates_exactly_the_campaigns_asked_for() {
+        for total in [0, 1, 2, 5, 10, 11, 3000, 200_000, 200_001] {
+            let data = generated(total);
+            let cms = data.cms_per_contact_center * data.cms_contact_centers.len();
+            assert_eq!(cms + data.kore_voice + data.kore_sms, total, "{total}");
+            assert!(
+                cms <= total / 2 && total / 2 - cms < 3,
+                "{total}: {cms} to CMS"
+            );
+        }
+    }
 }

@@ -384,6 +384,21 @@ async fn a_failing_source_exits_3_and_the_others_are_printed() {
     assert_eq!(errors[0]["status"], 403);
     assert!(text(&output.stderr).contains("kore"));
 
+    assert!(
+        text(&output.stderr).contains("campaigns: source \"kore\" failed"),
+        "{}",
+        text(&output.stderr)
+    );
+    // One page as JSON: the errors on stderr too, not only in `errors`.
+    let output = env.list(&["--format", "json", "--limit", "5"]).await;
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(json(&output)["errors"].as_array().map(Vec::len), Some(1));
+    assert!(
+        text(&output.stderr).contains("campaigns: source \"kore\" failed"),
+        "{}",
+        text(&output.stderr)
+    );
+
     // ndjson: errors on stderr only.
     let output = env.list(&["--format", "ndjson"]).await;
     assert_eq!(output.status.code(), Some(3));
