@@ -89,7 +89,13 @@ impl Explain {
 
 fn plan(source: &dyn CampaignSource, query: &CampaignQuery, page_size: usize) -> SourcePlan {
     let capabilities = source.capabilities();
-    let split = capabilities.split(query);
+    let mut split = capabilities.split(query);
+    if !source.capabilities_at_provider() {
+        // The source itself filters and sorts what the provider sent.
+        split.local_filters.append(&mut split.pushed_filters);
+        split.local_filters.sort();
+        split.sort_pushed = false;
+    }
     let provider_page_size = if capabilities.server_paging {
         match (query.page_size(), capabilities.max_page_size) {
             (Some(wanted), Some(cap)) => Some(wanted.min(cap)),
@@ -194,5 +200,61 @@ impl fmt::Display for Explain {
             line(&row.each_ref().map(String::as_str))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use campaign_core::{Capabilities, Channel, Page, PageToken, Result, Sort, SortField, Status};
+    use campaign_testkit::InMemorySource;
+
+    use super::*;
+
+    /// A source whose provider does nothing: it filters and sorts itself.
+    #[derive(Debug)]
+    struct DoesItItself(InMemorySource);
+
+    #[async_trait]
+    impl CampaignSource for DoesItItself {
+        fn id(&self) -> &str {
+            self.0.id()
+        }
+        fn provider(&self) -> &str {
+            "self"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities {
+                server_paging: false,
+                ..Capabilities::everything()
+            }
+        }
+        fn capabilities_at_provider(&self) -> bool {
+            false
+        }
+        async fn fetch_page(
+            &self,
+            query: &CampaignQuery,
+            token: Option<PageToken>,
+        ) -> Result<Page> {
+            self.0.fetch_page(query, token).await
+        }
+    }
+
+    #[test]
+    fn what_a_source_does_itself_is_reported_as_local() {
+        let source: Arc<dyn CampaignSource> =
+            Arc::new(DoesItItself(InMemorySource::new("cms-like", vec![])));
+        let query = CampaignQuery::builder()
+            .status(Status::Ready)
+            .channel(Channel::Sms)
+            .sort(Sort::desc(SortField::CreatedAt))
+            .build()
+            .unwrap();
+        let plan = plan(source.as_ref(), &query, 50);
+        assert!(plan.pushed_filters.is_empty(), "{plan:?}");
+        assert_eq!(plan.local_filters, [Filter::Channel, Filter::Status]);
+        assert!(!plan.sort_pushed);
+        assert_eq!(plan.requests_per_page, RequestEstimate::About(1));
     }
 }

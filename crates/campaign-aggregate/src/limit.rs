@@ -69,6 +69,10 @@ impl CampaignSource for Limited {
         self.inner.capabilities()
     }
 
+    fn capabilities_at_provider(&self) -> bool {
+        self.inner.capabilities_at_provider()
+    }
+
     fn walk_options(&self) -> WalkOptions {
         self.inner.walk_options()
     }

@@ -353,12 +353,12 @@ pub async fn sources(args: SourcesArgs) -> Result<u8, Failure> {
         let capabilities = source.capabilities();
         let filters: Vec<&str> = capabilities.filters.iter().map(|f| f.as_str()).collect();
         let sorts: Vec<&str> = capabilities.sorts.iter().map(|s| s.as_str()).collect();
-        let none = |list: &[&str]| {
-            if list.is_empty() {
-                "none (applied locally)".to_owned()
-            } else {
-                list.join(", ")
-            }
+        let at_provider = source.capabilities_at_provider();
+        let none = |list: &[&str]| match (list.is_empty(), at_provider) {
+            (true, _) => "none (applied locally)".to_owned(),
+            (false, true) => list.join(", "),
+            // The source does them on what the provider sent.
+            (false, false) => format!("none (applied locally: {})", list.join(", ")),
         };
         let status = match &check {
             Ok(count) => format!("reachable, authorized, {count} campaigns"),

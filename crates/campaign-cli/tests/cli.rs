@@ -475,6 +475,15 @@ async fn sources_shows_capabilities_and_a_live_check() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("cms\n  provider:        cms"), "{stdout}");
+    // The CMS filters nothing; its source does it all on the downloaded lists.
+    assert!(
+        stdout.contains("server filters:  none (applied locally: channel, status"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("server sorts:    name, created_at"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("reachable, authorized, 30 campaigns"),
         "{stdout}"

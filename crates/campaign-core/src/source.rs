@@ -141,6 +141,17 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
     /// What the source applies at the provider.
     fn capabilities(&self) -> Capabilities;
 
+    /// Whether the filters and sorts that [`capabilities`](Self::capabilities)
+    /// claims run at the provider (`true`, the default) or inside this source
+    /// on everything the provider sent (`false`: e.g. a provider without
+    /// filters, sorting or paging whose source does all three itself, as the
+    /// CMS source does). The walker trusts `capabilities` either way; this
+    /// only changes what is reported as running where (an aggregate's
+    /// `explain`, the CLI's `sources`). Wrappers should forward it.
+    fn capabilities_at_provider(&self) -> bool {
+        true
+    }
+
     /// Fetches the page at `token` (the first page for `None`).
     ///
     /// Items come in `query`'s sort order across pages and satisfy every

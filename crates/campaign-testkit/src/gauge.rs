@@ -88,6 +88,10 @@ impl<S: CampaignSource + ?Sized> CampaignSource for Gauged<S> {
         self.inner.capabilities()
     }
 
+    fn capabilities_at_provider(&self) -> bool {
+        self.inner.capabilities_at_provider()
+    }
+
     fn walk_options(&self) -> WalkOptions {
         self.inner.walk_options()
     }

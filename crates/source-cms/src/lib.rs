@@ -67,8 +67,10 @@
 //! [`CmsConfig::concurrency`] at once), then filters, sorts
 //! ([`CampaignQuery::compare`](campaign_core::CampaignQuery::compare)) and
 //! pages locally. It therefore declares every filter and sort in its
-//! capabilities (applied by the source, not the server) and
-//! `server_paging: false`.
+//! capabilities, so the walker has nothing left to do, and says with
+//! `capabilities_at_provider() == false` that the source applies them, not
+//! the server (so an aggregate's `explain` and `campaigns sources` report
+//! them as local); `server_paging` is false.
 //!
 //! Page tokens carry the query's fingerprint and the sort key of the last
 //! campaign served; the next page starts right after that key, so a resumed

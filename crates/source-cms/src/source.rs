@@ -287,6 +287,12 @@ impl CampaignSource for CmsSource {
         }
     }
 
+    /// False: the CMS filters and sorts nothing; this source does it all on
+    /// the downloaded lists.
+    fn capabilities_at_provider(&self) -> bool {
+        false
+    }
+
     async fn fetch_page(
         &self,
         query: &CampaignQuery,
