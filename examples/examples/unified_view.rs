@@ -93,9 +93,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             AggregateEvent::SourceFailed(failure) => {
                 println!("{} failed: {}", failure.source, failure.error)
             }
+            AggregateEvent::SourceWarning(warning) => println!("warning: {warning}"),
             AggregateEvent::SourceDone { source, items } => {
                 println!("{source}: done after {items} campaigns")
             }
+            _ => {}
         }
     }
     println!("{count} campaigns in all");

@@ -16,9 +16,9 @@ use tracing::Instrument;
 use crate::builder::{AggregatorBuilder, FailurePolicy};
 use crate::cursor::{Cursor, CursorCodec, CursorState, Mark};
 use crate::explain::Explain;
-use crate::fanout::{merged, with_deadline, Signal, SourceEnd, Start, Tagged};
+use crate::fanout::{merged, with_deadline, Signal, SourceNote, Start, Tagged};
 use crate::limit::{Limited, Limits};
-use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
+use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure, SourceWarning};
 
 /// Campaigns per [`Aggregator::page`] when the query sets no page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -62,6 +62,13 @@ pub(crate) struct Settings {
 /// campaigns that sort before that page's end come late, out of global order.
 /// A page with no items and only failures means every remaining source
 /// failed. Under [`FailurePolicy::FailFast`] the call returns the error.
+///
+/// # Warnings
+/// What a source notes on one of its pages without failing
+/// ([`Page::warnings`]) is never only logged: [`AggregatePage::warnings`]
+/// and [`AggregateEvent::SourceWarning`] carry it, tagged with the source,
+/// as soon as the merge reaches that page. A nested aggregate passes its own
+/// sources' failures and warnings up this way (see its `fetch_page`).
 pub struct Aggregator {
     id: String,
     sources: Vec<Arc<dyn CampaignSource>>,
@@ -275,6 +282,7 @@ impl Aggregator {
         // A page size is the caller's number; memory grows with what arrives.
         let mut items = Vec::with_capacity(size.min(1024));
         let mut failures = Vec::new();
+        let mut warnings = Vec::new();
         let mut signals = self.signals(&source_query, parts, &marks, None);
         while let Some(signal) = signals.next().await {
             match signal {
@@ -293,7 +301,7 @@ impl Aggregator {
                         items.push(campaign);
                     }
                 }
-                Err(SourceEnd::Failed { source, error, .. }) => {
+                Err(SourceNote::Failed { source, error, .. }) => {
                     tracing::warn!(source = %self.source_ids[source], error = %error, "source failed");
                     if self.policy == FailurePolicy::FailFast {
                         return Err(error);
@@ -304,7 +312,10 @@ impl Aggregator {
                         failures.push(self.failure(source, error));
                     }
                 }
-                Err(SourceEnd::Done { source, part }) => marks[source][part] = Mark::Done,
+                Err(SourceNote::Done { source, part }) => marks[source][part] = Mark::Done,
+                Err(SourceNote::Warned { source, warning }) => {
+                    warnings.push(SourceWarning::new(&self.source_ids[source], warning));
+                }
             }
         }
         // Stop the other sources' requests before encoding.
@@ -338,12 +349,13 @@ impl Aggregator {
             items,
             next,
             failures,
+            warnings,
             per_source,
         })
     }
 
     /// The whole merged listing as events: campaigns in order, and each
-    /// source's failure or end the moment it happens. Under
+    /// source's failure, warning or end the moment it happens. Under
     /// [`FailurePolicy::FailFast`] the stream ends after the first failure.
     ///
     /// Dropping the stream cancels the sources' requests in flight.
@@ -421,7 +433,7 @@ impl EventState {
                 self.counts[source] += 1;
                 Some(AggregateEvent::Campaign(positioned.campaign))
             }
-            Err(SourceEnd::Failed { source, error, .. }) => {
+            Err(SourceNote::Failed { source, error, .. }) => {
                 tracing::warn!(source = %source_ids[source], error = %error, "source failed");
                 self.stopped = fail_fast;
                 self.open_parts[source] = self.open_parts[source].saturating_sub(1);
@@ -433,7 +445,10 @@ impl EventState {
                     })
                 })
             }
-            Err(SourceEnd::Done { source, .. }) => {
+            Err(SourceNote::Warned { source, warning }) => Some(AggregateEvent::SourceWarning(
+                SourceWarning::new(&source_ids[source], warning),
+            )),
+            Err(SourceNote::Done { source, .. }) => {
                 self.open_parts[source] = self.open_parts[source].saturating_sub(1);
                 // Done once every part is, unless one of them failed.
                 (self.open_parts[source] == 0 && !self.failed[source]).then(|| {
@@ -480,9 +495,13 @@ impl CampaignSource for Aggregator {
     /// cursor text, so an enclosing aggregate's cursor nests this one's.
     ///
     /// Under best effort a failed source is reported as a page warning and
-    /// retried on the next page; once only failed sources remain (a page
-    /// with no items), the first failure is returned as the error, so a
-    /// failure deep down is never turned into an empty success.
+    /// retried on the next page, and its sources' page warnings are passed
+    /// on as this page's (each naming the source it came from), so an
+    /// enclosing aggregate reports them to its consumer as
+    /// [`SourceWarning`]s the moment this page arrives. Once only failed
+    /// sources remain (a page with no items), the first failure is returned
+    /// as the error, so a failure deep down is never turned into an empty
+    /// success.
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         let cursor = token
             .map(|token| Cursor::parse(token.as_str()))
@@ -506,18 +525,23 @@ impl CampaignSource for Aggregator {
                 failure.source, failure.error
             ));
         }
+        for warning in page.warnings {
+            out = out.with_warning(warning.to_string());
+        }
         Ok(out)
     }
 
     /// The merged listing; a source failure is an `Err` item (best effort:
     /// the other sources go on; fail fast: the stream ends after it).
+    /// Warnings are only logged (by the walker), as for every source's
+    /// `stream`; [`Aggregator::events`] carries them.
     fn stream(self: Arc<Self>, query: &CampaignQuery) -> BoxStream<'static, Result<Campaign>> {
         self.events(query)
             .filter_map(|event| {
                 future::ready(match event {
                     AggregateEvent::Campaign(campaign) => Some(Ok(campaign)),
                     AggregateEvent::SourceFailed(failure) => Some(Err(failure.error)),
-                    AggregateEvent::SourceDone { .. } => None,
+                    AggregateEvent::SourceWarning(_) | AggregateEvent::SourceDone { .. } => None,
                 })
             })
             .boxed()

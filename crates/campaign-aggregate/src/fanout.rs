@@ -8,15 +8,16 @@ use std::time::Duration;
 
 use campaign_core::{
     merge_sorted_chunks, walk_position_chunks, CampaignQuery, CampaignSource, ErrorKind, Merged,
-    Positioned, Result, SourceError, SourcePosition,
+    PositionChunk, Positioned, Result, SourceError, SourcePosition,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::Semaphore;
 use tokio_util::task::AbortOnDropHandle;
 
-/// How one merge input (a source, or one part of a partitioned source) ended.
+/// What one merge input (a source, or one part of a partitioned source)
+/// reports besides campaigns: how it ended, or a warning from one of its pages.
 #[derive(Debug)]
-pub(crate) enum SourceEnd {
+pub(crate) enum SourceNote {
     /// Part `part` of source `source` failed; it yields nothing more in this listing.
     Failed {
         source: usize,
@@ -25,6 +26,8 @@ pub(crate) enum SourceEnd {
     },
     /// Part `part` of source `source` ended cleanly.
     Done { source: usize, part: usize },
+    /// A page of source `source` carried this warning; the input goes on.
+    Warned { source: usize, warning: String },
 }
 
 /// A campaign tagged with the source (and part of it) it came from, and the
@@ -37,10 +40,11 @@ pub(crate) struct Tagged {
 }
 
 /// What the merged listing reports, in order: the next campaign, or an
-/// input's end. A `Result` because the merge passes errors through the
-/// moment they arrive, so failures and ends are reported without waiting for
-/// the order (and the common case, a campaign, needs no extra allocation).
-pub(crate) type Signal = std::result::Result<Tagged, SourceEnd>;
+/// input's end or warning. A `Result` because the merge passes errors and
+/// warnings through the moment it reaches them, so they are reported without
+/// waiting for the order (and the common case, a campaign, needs no extra
+/// allocation).
+pub(crate) type Signal = std::result::Result<Tagged, SourceNote>;
 
 /// One merge input: a source, or one part of a partitioned source
 /// ([`CampaignSource::partitions`]), walked from `from`.
@@ -78,7 +82,11 @@ fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'stat
     }
     let items = u32::try_from(items.max(1)).unwrap_or(u32::MAX);
     // The room a page takes; one larger than the whole room waits for all of it.
-    let room_for = move |page: &Chunk| u32::try_from(page.len()).unwrap_or(u32::MAX).min(items);
+    let room_for = move |page: &Chunk| {
+        u32::try_from(page.items.len())
+            .unwrap_or(u32::MAX)
+            .min(items)
+    };
     let mut state = State::Idle(Some(input));
     stream::poll_fn(move |cx| loop {
         match &mut state {
@@ -123,8 +131,9 @@ fn read_ahead(input: BoxStream<'static, Chunk>, items: usize) -> BoxStream<'stat
     .boxed()
 }
 
-/// One page of an input's walk: its campaigns, and its error last if it failed.
-type Chunk = Vec<Result<Positioned>>;
+/// One page of an input's walk: its campaigns (its error last if it
+/// failed) and its warnings.
+type Chunk = PositionChunk;
 
 /// Walks each start and merges them: a k-way merge by `query`'s order when it
 /// sorts, arrival order otherwise. With `read_ahead_items`, each input runs
@@ -133,7 +142,10 @@ type Chunk = Vec<Result<Positioned>>;
 /// counts; announced pages are still prefetched by the walker).
 ///
 /// Inputs hand over whole pages and the merge says which input each
-/// campaign came from, so no layer moves every campaign just to tag it.
+/// campaign came from, so no layer moves every campaign just to tag it. A
+/// page's warnings come out when the merge reaches that page, before its
+/// campaigns (sorted: once the input's earlier campaigns are out; unsorted:
+/// as the page arrives).
 pub(crate) fn merged(
     query: &CampaignQuery,
     starts: Vec<Start>,
@@ -147,24 +159,26 @@ pub(crate) fn merged(
             None => walk,
         }
     });
-    let events: BoxStream<'static, Merged<Positioned, SourceError>> = if query.sort().is_some() {
-        let order = query.clone();
-        merge_sorted_chunks(walks.collect(), move |a: &Positioned, b: &Positioned| {
-            order.compare(&a.campaign, &b.campaign)
-        })
-        .boxed()
-    } else {
-        arrivals(walks)
-    };
+    let events: BoxStream<'static, Merged<Positioned, SourceError, String>> =
+        if query.sort().is_some() {
+            let order = query.clone();
+            merge_sorted_chunks(walks.collect(), move |a: &Positioned, b: &Positioned| {
+                order.compare(&a.campaign, &b.campaign)
+            })
+            .boxed()
+        } else {
+            arrivals(walks)
+        };
     signals(events, inputs)
 }
 
 /// The inputs' pages in arrival order, as the merge's events: each page's
-/// campaigns (and error), then the input's end. Pages, not campaigns, go
-/// through `select_all`, which allocates for every element it yields.
+/// warnings, its campaigns (and error), then the input's end. Pages, not
+/// campaigns, go through `select_all`, which allocates for every element it
+/// yields.
 fn arrivals(
     walks: impl Iterator<Item = BoxStream<'static, Chunk>>,
-) -> BoxStream<'static, Merged<Positioned, SourceError>> {
+) -> BoxStream<'static, Merged<Positioned, SourceError, String>> {
     let mut pages = stream::select_all(walks.enumerate().map(|(input, pages)| {
         pages
             .map(move |page| (input, Some(page)))
@@ -172,6 +186,10 @@ fn arrivals(
             .boxed()
     }));
     let mut current: Option<(usize, std::vec::IntoIter<Result<Positioned>>)> = None;
+    // The arrived page's warnings, and its items held until they are out:
+    // looked at once per page, never per campaign.
+    let mut warnings: (usize, std::vec::IntoIter<String>) = (0, Vec::new().into_iter());
+    let mut held: Vec<Result<Positioned>> = Vec::new();
     stream::poll_fn(move |cx| loop {
         if let Some((input, page)) = current.as_mut() {
             let input = *input;
@@ -181,8 +199,20 @@ fn arrivals(
                 None => current = None,
             }
         }
+        let (input, pending) = &mut warnings;
+        if let Some(warning) = pending.next() {
+            let input = *input;
+            return Poll::Ready(Some(Merged::Warning { input, warning }));
+        }
+        if !held.is_empty() {
+            current = Some((*input, std::mem::take(&mut held).into_iter()));
+            continue;
+        }
         match ready!(pages.poll_next_unpin(cx)) {
-            Some((input, Some(page))) => current = Some((input, page.into_iter())),
+            Some((input, Some(page))) => {
+                warnings = (input, page.warnings.into_iter());
+                held = page.items;
+            }
             Some((input, None)) => return Poll::Ready(Some(Merged::Ended { input })),
             None => return Poll::Ready(None),
         }
@@ -193,7 +223,7 @@ fn arrivals(
 /// The merge's events as signals: each input's index turned into its
 /// source and part, and an input's end reported as done unless it failed.
 fn signals(
-    mut events: BoxStream<'static, Merged<Positioned, SourceError>>,
+    mut events: BoxStream<'static, Merged<Positioned, SourceError, String>>,
     inputs: Vec<(usize, usize)>,
 ) -> BoxStream<'static, Signal> {
     let mut failed = vec![false; inputs.len()];
@@ -214,18 +244,22 @@ fn signals(
             Merged::Error { input, error } => {
                 let (source, part) = inputs[input];
                 failed[input] = true;
-                Err(SourceEnd::Failed {
+                Err(SourceNote::Failed {
                     source,
                     part,
                     error,
                 })
             }
+            Merged::Warning { input, warning } => Err(SourceNote::Warned {
+                source: inputs[input].0,
+                warning,
+            }),
             // The walker yields nothing after an error (its last item), so an
             // input that failed ends right after: failed, not done.
             Merged::Ended { input } if failed[input] => continue,
             Merged::Ended { input } => {
                 let (source, part) = inputs[input];
-                Err(SourceEnd::Done { source, part })
+                Err(SourceNote::Done { source, part })
             }
         };
         return Poll::Ready(Some(signal));
@@ -273,7 +307,7 @@ pub(crate) fn with_deadline(
                         () = &mut sleep => {
                             let mut late: VecDeque<Signal> = open
                                 .iter()
-                                .map(|&(source, part)| Err(SourceEnd::Failed {
+                                .map(|&(source, part)| Err(SourceNote::Failed {
                                     source,
                                     part,
                                     error: SourceError::new(
@@ -288,7 +322,7 @@ pub(crate) fn with_deadline(
                         }
                         signal = signals.next() => {
                             let signal = signal?;
-                            if let Err(SourceEnd::Failed { source, part, .. } | SourceEnd::Done { source, part }) = &signal {
+                            if let Err(SourceNote::Failed { source, part, .. } | SourceNote::Done { source, part }) = &signal {
                                 let ended = (*source, *part);
                                 open.retain(|input| *input != ended);
                             }

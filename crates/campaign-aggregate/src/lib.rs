@@ -72,6 +72,12 @@
 //!   never re-walks earlier pages.
 //! - **Failures**: [`FailurePolicy::BestEffort`] (default) reports each
 //!   failure with its source and goes on; [`FailurePolicy::FailFast`] stops.
+//! - **Warnings**: what a source notes on a page without failing
+//!   ([`Page::warnings`](campaign_core::Page::warnings), e.g. Kore's
+//!   `totalResults` changing mid-walk, or a nested aggregate's failed
+//!   sources) reaches the consumer as the page arrives:
+//!   [`AggregateEvent::SourceWarning`] and [`AggregatePage::warnings`], each
+//!   a [`SourceWarning`] naming the source.
 //! - **Retries**: the aggregate does not retry; its
 //!   [`RetryBudget`](campaign_core::RetryBudget) is shared with the
 //!   providers, whose HTTP layers consult it before each retry.
@@ -94,4 +100,4 @@ pub use aggregator::{Aggregator, DEFAULT_PAGE_SIZE};
 pub use builder::{AggregatorBuilder, FailurePolicy, DEFAULT_CONCURRENCY, DEFAULT_SOURCE_TIMEOUT};
 pub use cursor::Cursor;
 pub use explain::{Explain, RequestEstimate, SourcePlan};
-pub use report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure};
+pub use report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure, SourceWarning};

@@ -1,4 +1,5 @@
-//! What an aggregate hands back: pages, per-source counts, failures, events.
+//! What an aggregate hands back: pages, per-source counts, failures,
+//! warnings, events.
 
 use campaign_core::{Campaign, SourceError};
 
@@ -17,6 +18,11 @@ pub struct AggregatePage {
     pub next: Option<Cursor>,
     /// Sources that failed while this page was read.
     pub failures: Vec<SourceFailure>,
+    /// Warnings the sources' pages carried (see [`SourceWarning`]), for the
+    /// source pages fetched while this page was read, in arrival order. A
+    /// source page read again by the next page (because this one ended
+    /// inside it) may warn again there.
+    pub warnings: Vec<SourceWarning>,
     /// Per source, in the aggregate's source order: what it contributed.
     pub per_source: Vec<SourceCount>,
 }
@@ -31,6 +37,40 @@ pub struct SourceFailure {
     pub error: SourceError,
 }
 
+/// An anomaly a source noticed and reported with one of its pages
+/// ([`Page::warnings`](campaign_core::Page::warnings)) that did not stop the
+/// listing: for example a Kore `totalResults` that changed mid-walk, or an
+/// empty page while the total says more. The listing goes on; the warning
+/// says its result may be incomplete or was read differently.
+///
+/// From a nested aggregate, its own sources' failures and warnings arrive
+/// this way too (the nested aggregate is the `source`; the message names
+/// the source deepest down).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SourceWarning {
+    /// The aggregate's direct source whose page carried the warning.
+    pub source: String,
+    /// The warning's text, as the source wrote it (never a secret).
+    pub message: String,
+}
+
+impl SourceWarning {
+    /// A warning from `source`.
+    pub fn new(source: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for SourceWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "source {:?}: {}", self.source, self.message)
+    }
+}
+
 /// What one source contributed to a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceCount {
@@ -43,7 +83,10 @@ pub struct SourceCount {
 }
 
 /// One step of an aggregate's listing, as it happens.
+///
+/// New kinds of events may be added, so a `match` needs a wildcard arm.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 #[expect(
     clippy::large_enum_variant,
     reason = "nearly every event is a campaign, so boxing it would add an allocation per item to save space only on the rare others"
@@ -53,6 +96,9 @@ pub enum AggregateEvent {
     Campaign(Campaign),
     /// A source failed; under best effort the others go on.
     SourceFailed(SourceFailure),
+    /// A source's page carried a warning: yielded when that page reaches the
+    /// merge, before its campaigns. The listing goes on.
+    SourceWarning(SourceWarning),
     /// A source listed everything it had.
     SourceDone {
         /// The source's id.

@@ -84,6 +84,7 @@ async fn best_effort_reports_the_failure_and_the_others_still_flow() {
             AggregateEvent::Campaign(c) => campaigns.push(c),
             AggregateEvent::SourceFailed(f) => failures.push(f),
             AggregateEvent::SourceDone { source, items } => done.push((source, items)),
+            other => panic!("unexpected event {other:?}"),
         }
     }
     assert_eq!(ids(&campaigns), expected(&[&a, &b], &by_name(1)));

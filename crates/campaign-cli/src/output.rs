@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use campaign_aggregate::SourceWarning;
 use campaign_core::{Campaign, SourceError};
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
@@ -32,6 +33,27 @@ impl ErrorRecord {
             status: error.status(),
             code: error.code().map(str::to_owned),
             message: error.to_string(),
+        }
+    }
+}
+
+/// One source warning as printed in the `warnings` array: an anomaly the
+/// source reported that did not stop the listing (its campaigns were
+/// listed, but the listing may be incomplete or was read differently).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WarningRecord {
+    /// The source that warned.
+    pub source: String,
+    /// The warning, in one line (never a secret).
+    pub message: String,
+}
+
+impl WarningRecord {
+    /// The record of `warning`.
+    pub fn new(warning: &SourceWarning) -> Self {
+        Self {
+            source: warning.source.clone(),
+            message: warning.message.clone(),
         }
     }
 }
@@ -132,8 +154,14 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    /// Writes what the format keeps for the end and flushes.
-    pub fn finish(mut self, next_cursor: Option<&str>, errors: &[ErrorRecord]) -> io::Result<()> {
+    /// Writes what the format keeps for the end and flushes; only json
+    /// writes `errors` and `warnings` (the others report them on stderr).
+    pub fn finish(
+        mut self,
+        next_cursor: Option<&str>,
+        errors: &[ErrorRecord],
+        warnings: &[WarningRecord],
+    ) -> io::Result<()> {
         match (&mut self.out, self.format) {
             (Out::Csv(writer), _) if self.written == 0 => writer.write_record(CSV_HEADER)?,
             (Out::Plain(out), Format::Json) => {
@@ -142,11 +170,13 @@ impl<W: Write> Sink<W> {
                     campaigns: &'a [Campaign],
                     next_cursor: Option<&'a str>,
                     errors: &'a [ErrorRecord],
+                    warnings: &'a [WarningRecord],
                 }
                 let document = Document {
                     campaigns: &self.held,
                     next_cursor,
                     errors,
+                    warnings,
                 };
                 serde_json::to_writer_pretty(&mut *out, &document)?;
                 out.write_all(b"\n")?;
@@ -237,13 +267,45 @@ mod tests {
     }
 
     fn render(format: Format, raw: bool, campaigns: &[Campaign], errors: &[ErrorRecord]) -> String {
+        render_warned(format, raw, campaigns, errors, &[])
+    }
+
+    fn render_warned(
+        format: Format,
+        raw: bool,
+        campaigns: &[Campaign],
+        errors: &[ErrorRecord],
+        warnings: &[WarningRecord],
+    ) -> String {
         let mut out = Vec::new();
         let mut sink = Sink::new(format, raw, &mut out);
         for c in campaigns {
             sink.push(c.clone()).unwrap();
         }
-        sink.finish(Some("next-page"), errors).unwrap();
+        sink.finish(Some("next-page"), errors, warnings).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_has_a_warnings_array_next_to_errors() {
+        let text = render(Format::Json, false, &[campaign("1", "a")], &[]);
+        let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(document["warnings"], serde_json::json!([]));
+        let warnings = [WarningRecord::new(&SourceWarning::new(
+            "kore",
+            "voice: totalResults changed from 30 to 20 during the walk",
+        ))];
+        let text = render_warned(Format::Json, false, &[campaign("1", "a")], &[], &warnings);
+        let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(document["errors"], serde_json::json!([]));
+        assert_eq!(document["warnings"][0]["source"], "kore");
+        assert_eq!(
+            document["warnings"][0]["message"],
+            "voice: totalResults changed from 30 to 20 during the walk"
+        );
+        // Other formats keep them for stderr.
+        let text = render_warned(Format::Ndjson, false, &[campaign("1", "a")], &[], &warnings);
+        assert!(!text.contains("totalResults"), "{text}");
     }
 
     #[test]

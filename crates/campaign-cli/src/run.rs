@@ -13,7 +13,7 @@ use futures::{FutureExt, StreamExt};
 use crate::args::{Format, ListArgs, SandboxArgs, SourcesArgs};
 use crate::build;
 use crate::config::{CommonSettings, Config, ConfigError, CredentialSpec, Defaults, SourceSpec};
-use crate::output::{ErrorRecord, Sink};
+use crate::output::{ErrorRecord, Sink, WarningRecord};
 use crate::progress::{Progress, Ticker};
 
 /// Every source answered.
@@ -151,11 +151,12 @@ pub fn sandbox_config(sandbox: &Sandbox) -> Config {
     }
 }
 
-/// What a listing delivered, for the exit code.
+/// What a listing delivered, for the exit code and the json document.
 #[derive(Debug, Default)]
 struct Tally {
     items: usize,
     errors: Vec<ErrorRecord>,
+    warnings: Vec<WarningRecord>,
 }
 
 fn exit_code(tally: &Tally, sources: usize) -> u8 {
@@ -174,6 +175,13 @@ fn report(error: &ErrorRecord) {
     eprintln!(
         "campaigns: source \"{}\" failed: {}",
         error.source, error.message
+    );
+}
+
+fn report_warning(warning: &WarningRecord) {
+    eprintln!(
+        "campaigns: source \"{}\": warning: {}",
+        warning.source, warning.message
     );
 }
 
@@ -203,8 +211,12 @@ pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Fail
         everything(&aggregate, &query, &mut sink, progress).await
     };
     let finished = outcome.and_then(|(tally, next)| {
-        sink.finish(next.as_ref().map(Cursor::as_str), &tally.errors)
-            .map_err(write_failure)?;
+        sink.finish(
+            next.as_ref().map(Cursor::as_str),
+            &tally.errors,
+            &tally.warnings,
+        )
+        .map_err(write_failure)?;
         Ok((tally, next))
     });
     let (tally, next) = match finished {
@@ -273,6 +285,13 @@ async fn one_page<W: Write>(
         report(&record);
         tally.errors.push(record);
     }
+    for warning in &page.warnings {
+        let record = WarningRecord::new(warning);
+        if format != Format::Json {
+            report_warning(&record);
+        }
+        tally.warnings.push(record);
+    }
     for campaign in page.items {
         tally.items += 1;
         sink.push(campaign).map_err(write_failure)?;
@@ -322,11 +341,21 @@ async fn everything<W: Write>(
                 report(&record);
                 tally.errors.push(record);
             }
+            AggregateEvent::SourceWarning(warning) => {
+                if let Some(ticker) = ticker.as_mut() {
+                    ticker.clear();
+                }
+                let record = WarningRecord::new(&warning);
+                report_warning(&record);
+                tally.warnings.push(record);
+            }
             AggregateEvent::SourceDone { source, .. } => {
                 if let Some(progress) = &progress {
                     progress.finished(&source, true);
                 }
             }
+            // Future kinds of events: nothing to print for them yet.
+            _ => {}
         }
     }
     if let Some(ticker) = ticker.as_mut() {

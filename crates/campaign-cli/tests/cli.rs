@@ -415,6 +415,52 @@ async fn a_failing_source_exits_3_and_the_others_are_printed() {
     );
 }
 
+/// Kore reports a `totalResults` 10 too high on the first request only, so
+/// the next page of that channel sees it change: a warning, not a failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_warning_goes_to_stderr_and_the_json_warnings() {
+    let env = Env::generated().await;
+    // Pages of 5, so each Kore channel takes several pages.
+    let text_of = std::fs::read_to_string(&env.config).unwrap();
+    let small_pages = text_of.replace("[defaults]\n", "[defaults]\npage_size = 5\n");
+    assert_ne!(small_pages, text_of);
+    std::fs::write(&env.config, small_pages).unwrap();
+    env.sandbox.kore().inject(Fault::WrongTotalResults, Some(1));
+    let output = env.list(&["--format", "json"]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let document = json(&output);
+    assert_eq!(ids(&document).len(), TOTAL);
+    assert_eq!(document["errors"].as_array().unwrap().len(), 0);
+    let warnings = document["warnings"].as_array().unwrap();
+    assert!(!warnings.is_empty(), "{document}");
+    for warning in warnings {
+        assert_eq!(warning["source"], "kore");
+    }
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(message.contains("totalResults changed"), "{message}");
+    assert!(
+        stderr.contains(&format!("campaigns: source \"kore\": warning: {message}")),
+        "{stderr}"
+    );
+
+    // Streamed formats: on stderr only, while stdout stays pure data.
+    env.sandbox.kore().inject(Fault::WrongTotalResults, Some(1));
+    let output = env.list(&["--format", "ndjson"]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&output.stdout).lines().count(), TOTAL);
+    assert!(
+        stderr.contains("campaigns: source \"kore\": warning: ") && stderr.contains("totalResults"),
+        "{stderr}"
+    );
+
+    // Without the fault: no warnings.
+    let output = env.list(&["--format", "json"]).await;
+    assert_eq!(json(&output)["warnings"], serde_json::json!([]));
+    assert!(!text(&output.stderr).contains("warning"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn config_errors_exit_2_with_a_clear_message() {
     let env = Env::generated().await;

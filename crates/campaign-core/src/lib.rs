@@ -86,12 +86,13 @@ mod token;
 
 pub use capabilities::{Capabilities, Filter, QueryPlan};
 pub use error::{ErrorKind, Result, SourceError};
-pub use merge::{merge_sorted, merge_sorted_chunks, MergeSorted, MergeSortedChunks, Merged};
+pub use merge::{merge_sorted, merge_sorted_chunks, Chunk, MergeSorted, MergeSortedChunks, Merged};
 pub use model::{
     Campaign, CampaignId, Channel, DialingMode, ListRef, RawRecord, Schedule, Scope, Status,
 };
 pub use paginate::{
-    walk_pages, walk_position_chunks, walk_positions, Positioned, SeenIds, SourcePosition,
+    walk_pages, walk_position_chunks, walk_positions, PositionChunk, Positioned, SeenIds,
+    SourcePosition,
 };
 pub use query::{
     CampaignQuery, CampaignQueryBuilder, QueryError, Sort, SortDirection, SortField, TimeRange,

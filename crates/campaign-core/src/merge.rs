@@ -50,10 +50,15 @@ where
 /// each input's end is reported ([`Merged::Ended`], right after its last
 /// item or error), so a caller can tell its inputs apart without wrapping
 /// every item.
-pub fn merge_sorted_chunks<'a, T, E, F>(
-    inputs: Vec<BoxStream<'a, Vec<Result<T, E>>>>,
+///
+/// A chunk's [`warnings`](Chunk::warnings) come out ([`Merged::Warning`])
+/// when the merge reaches that chunk, before its first item or error: they
+/// take no part in the order, and a chunk without warnings costs nothing
+/// extra (they are looked at once per chunk, never per item).
+pub fn merge_sorted_chunks<'a, T, E, W, F>(
+    inputs: Vec<BoxStream<'a, Chunk<T, E, W>>>,
     compare: F,
-) -> MergeSortedChunks<'a, T, E, F>
+) -> MergeSortedChunks<'a, T, E, W, F>
 where
     F: Fn(&T, &T) -> Ordering,
 {
@@ -62,20 +67,55 @@ where
         .map(|stream| ChunkInput {
             stream: Some(stream),
             chunk: Vec::new().into_iter(),
+            warnings: Vec::new().into_iter(),
+            held: Vec::new(),
         })
         .collect();
     MergeSortedChunks(Merge::new(inputs, compare))
+}
+
+/// One chunk of a [`merge_sorted_chunks`] input (such as one page of a
+/// walk): items and errors in order, and warnings that travel with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk<T, E, W> {
+    /// The items, in the input's order; an error passes through where it lies.
+    pub items: Vec<Result<T, E>>,
+    /// Notes about this chunk (rare; usually empty, which does not allocate),
+    /// reported when the merge reaches the chunk.
+    pub warnings: Vec<W>,
+}
+
+impl<T, E, W> Chunk<T, E, W> {
+    /// A chunk of `items` without warnings.
+    pub fn new(items: Vec<Result<T, E>>) -> Self {
+        Self {
+            items,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Sets the chunk's warnings.
+    pub fn with_warnings(mut self, warnings: Vec<W>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+}
+
+impl<T, E, W> From<Vec<Result<T, E>>> for Chunk<T, E, W> {
+    fn from(items: Vec<Result<T, E>>) -> Self {
+        Self::new(items)
+    }
 }
 
 /// The stream returned by [`merge_sorted`].
 pub struct MergeSorted<'a, T, E, F>(Merge<ItemInput<'a, T, E>, F>);
 
 /// The stream returned by [`merge_sorted_chunks`].
-pub struct MergeSortedChunks<'a, T, E, F>(Merge<ChunkInput<'a, T, E>, F>);
+pub struct MergeSortedChunks<'a, T, E, W, F>(Merge<ChunkInput<'a, T, E, W>, F>);
 
 /// What [`merge_sorted_chunks`] yields, each with the index of its input.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Merged<T, E> {
+pub enum Merged<T, E, W> {
     /// The next item in order.
     Item {
         /// The input it came from.
@@ -90,6 +130,14 @@ pub enum Merged<T, E> {
         /// The error.
         error: E,
     },
+    /// A warning carried by the input's chunk that the merge just reached
+    /// (see [`Chunk::warnings`]).
+    Warning {
+        /// The input it came from.
+        input: usize,
+        /// The warning.
+        warning: W,
+    },
     /// The input has nothing more: its last item or error is out.
     Ended {
         /// The input that ended.
@@ -103,7 +151,7 @@ impl<T, E, F> std::fmt::Debug for MergeSorted<'_, T, E, F> {
     }
 }
 
-impl<T, E, F> std::fmt::Debug for MergeSortedChunks<'_, T, E, F> {
+impl<T, E, W, F> std::fmt::Debug for MergeSortedChunks<'_, T, E, W, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.describe(f, "MergeSortedChunks")
     }
@@ -117,9 +165,13 @@ where
     type Item = Result<T, E>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut()
-            .0
-            .poll_emit(cx, |_, item| Ok(item), |_, error| Err(error), |_| None)
+        self.get_mut().0.poll_emit(
+            cx,
+            |_, item| Ok(item),
+            |_, error| Err(error),
+            |_, never| match never {},
+            |_| None,
+        )
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -127,19 +179,21 @@ where
     }
 }
 
-impl<T, E, F> Stream for MergeSortedChunks<'_, T, E, F>
+impl<T, E, W, F> Stream for MergeSortedChunks<'_, T, E, W, F>
 where
     F: Fn(&T, &T) -> Ordering + Unpin,
     T: Unpin,
     E: Unpin,
+    W: Unpin,
 {
-    type Item = Merged<T, E>;
+    type Item = Merged<T, E, W>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().0.poll_emit(
             cx,
             |input, item| Merged::Item { input, item },
             |input, error| Merged::Error { input, error },
+            |input, warning| Merged::Warning { input, warning },
             |input| Some(Merged::Ended { input }),
         )
     }
@@ -150,22 +204,25 @@ where
 }
 
 /// What polling an input for its head found.
-enum Polled<E> {
+enum Polled<E, W> {
     /// The input has a head.
     Head,
     /// The input ended.
     Ended,
     /// An error to pass through; the input may have more after it.
     Error(E),
+    /// A warning to pass through; the input has more after it.
+    Warning(W),
 }
 
 /// One merge input: a stream and the head (or heads) it has buffered.
 trait Input {
     type Item;
     type Error;
+    type Warning;
 
-    /// Makes a head ready, or reports the input's end or its next error.
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<Self::Error>>;
+    /// Makes a head ready, or reports the input's end or its next error or warning.
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<Self::Error, Self::Warning>>;
 
     /// The head, if it has one (an ended input has none).
     fn head(&self) -> Option<&Self::Item>;
@@ -185,8 +242,9 @@ struct ItemInput<'a, T, E> {
 impl<T, E> Input for ItemInput<'_, T, E> {
     type Item = T;
     type Error = E;
+    type Warning = std::convert::Infallible;
 
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E, Self::Warning>> {
         if self.head.is_some() {
             return Poll::Ready(Polled::Head);
         }
@@ -219,17 +277,24 @@ impl<T, E> Input for ItemInput<'_, T, E> {
     }
 }
 
-struct ChunkInput<'a, T, E> {
-    stream: Option<BoxStream<'a, Vec<Result<T, E>>>>,
+struct ChunkInput<'a, T, E, W> {
+    stream: Option<BoxStream<'a, Chunk<T, E, W>>>,
     /// The rest of the current chunk; its first item is the head.
     chunk: std::vec::IntoIter<Result<T, E>>,
+    /// Warnings of the chunk just read, not yet passed on.
+    warnings: std::vec::IntoIter<W>,
+    /// The items of the chunk just read, held back until its warnings are
+    /// out. Only looked at once `chunk` is empty, so the per-item path (a
+    /// head at the front of `chunk`) never touches the warnings.
+    held: Vec<Result<T, E>>,
 }
 
-impl<T, E> Input for ChunkInput<'_, T, E> {
+impl<T, E, W> Input for ChunkInput<'_, T, E, W> {
     type Item = T;
     type Error = E;
+    type Warning = W;
 
-    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E>> {
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<Polled<E, W>> {
         loop {
             match self.chunk.as_slice().first() {
                 Some(Ok(_)) => return Poll::Ready(Polled::Head),
@@ -239,11 +304,21 @@ impl<T, E> Input for ChunkInput<'_, T, E> {
                     }
                 }
                 None => {
+                    if let Some(warning) = self.warnings.next() {
+                        return Poll::Ready(Polled::Warning(warning));
+                    }
+                    if !self.held.is_empty() {
+                        self.chunk = std::mem::take(&mut self.held).into_iter();
+                        continue;
+                    }
                     let Some(stream) = self.stream.as_mut() else {
                         return Poll::Ready(Polled::Ended);
                     };
                     match ready!(stream.poll_next_unpin(cx)) {
-                        Some(chunk) => self.chunk = chunk.into_iter(),
+                        Some(Chunk { items, warnings }) => {
+                            self.warnings = warnings.into_iter();
+                            self.held = items;
+                        }
                         None => {
                             self.stream = None;
                             return Poll::Ready(Polled::Ended);
@@ -269,7 +344,7 @@ impl<T, E> Input for ChunkInput<'_, T, E> {
     }
 
     fn buffered(&self) -> usize {
-        self.chunk.len()
+        self.chunk.len() + self.held.len()
     }
 }
 
@@ -349,16 +424,18 @@ where
         }
     }
 
-    /// The next item, error or input end, built by `item`, `error` or
-    /// `ended` (which may decline to report an end) with the input's index.
-    /// The builders let each caller construct its own output in place: an
-    /// intermediate enum would move every (possibly large) item once more.
+    /// The next item, error, warning or input end, built by `item`, `error`,
+    /// `warning` or `ended` (which may decline to report an end) with the
+    /// input's index. The builders let each caller construct its own output
+    /// in place: an intermediate enum would move every (possibly large) item
+    /// once more.
     #[inline]
     fn poll_emit<O>(
         &mut self,
         cx: &mut Context<'_>,
         item: impl FnOnce(usize, I::Item) -> O,
         error: impl FnOnce(usize, I::Error) -> O,
+        warning: impl FnOnce(usize, I::Warning) -> O,
         ended: impl Fn(usize) -> Option<O>,
     ) -> Poll<Option<O>> {
         let mut i = 0;
@@ -377,6 +454,7 @@ where
                     }
                 }
                 Poll::Ready(Polled::Error(e)) => return Poll::Ready(Some(error(input, e))),
+                Poll::Ready(Polled::Warning(w)) => return Poll::Ready(Some(warning(input, w))),
                 Poll::Pending => i += 1,
             }
         }
@@ -432,16 +510,23 @@ mod tests {
             .collect()
     }
 
-    /// The items and errors of `merged`, in order, without the ends.
-    fn results<T, E>(merged: Vec<Merged<T, E>>) -> Vec<Result<T, E>> {
+    /// The items and errors of `merged`, in order, without the ends and warnings.
+    fn results<T, E, W>(merged: Vec<Merged<T, E, W>>) -> Vec<Result<T, E>> {
         merged
             .into_iter()
             .filter_map(|m| match m {
                 Merged::Item { item, .. } => Some(Ok(item)),
                 Merged::Error { error, .. } => Some(Err(error)),
-                Merged::Ended { .. } => None,
+                Merged::Warning { .. } | Merged::Ended { .. } => None,
             })
             .collect()
+    }
+
+    type Chunks<T> = BoxStream<'static, Chunk<T, String, String>>;
+
+    /// An input of chunks without warnings.
+    fn chunks<T: Send + 'static>(chunks: Vec<Vec<Result<T, String>>>) -> Chunks<T> {
+        stream::iter(chunks.into_iter().map(Chunk::from)).boxed()
     }
 
     #[test]
@@ -486,8 +571,9 @@ mod tests {
         assert_eq!(rest, [1, 2, 3]);
 
         let (late, receiver) = mpsc::unbounded::<Vec<Result<u32, String>>>();
-        let ready = stream::iter(vec![vec![Ok(2), Ok(3)]]).boxed();
-        let mut merged = merge_sorted_chunks(vec![ready, receiver.boxed()], u32::cmp);
+        let ready = chunks(vec![vec![Ok(2), Ok(3)]]);
+        let mut merged =
+            merge_sorted_chunks(vec![ready, receiver.map(Chunk::from).boxed()], u32::cmp);
         assert!(merged.poll_next_unpin(&mut cx).is_pending());
         late.unbounded_send(vec![]).unwrap();
         assert!(
@@ -510,43 +596,93 @@ mod tests {
             .collect();
         let out: Vec<Result<Tied, String>> = block_on(merge_sorted(items, by_value).collect());
         assert_eq!(out, expected.iter().copied().map(Ok).collect::<Vec<_>>());
-        let chunks: Vec<BoxStream<'static, Vec<Result<Tied, String>>>> = (0..7)
-            .map(|input| stream::iter(vec![vec![Ok((1, input))], vec![Ok((2, input))]]).boxed())
+        let inputs: Vec<Chunks<Tied>> = (0..7)
+            .map(|input| chunks(vec![vec![Ok((1, input))], vec![Ok((2, input))]]))
             .collect();
         let out = results(block_on(
-            merge_sorted_chunks(chunks, by_value).collect::<Vec<_>>(),
+            merge_sorted_chunks(inputs, by_value).collect::<Vec<_>>(),
         ));
         assert_eq!(out, expected.into_iter().map(Ok).collect::<Vec<_>>());
     }
 
     /// Each input sorted, then cut into chunks of the sizes in `cuts`
     /// (cycled; a 0 makes an empty chunk).
-    fn chunked_inputs(
-        data: Vec<Vec<u32>>,
-        cuts: &[usize],
-    ) -> Vec<BoxStream<'static, Vec<Result<u32, String>>>> {
+    fn chunked_inputs(data: Vec<Vec<u32>>, cuts: &[usize]) -> Vec<Chunks<u32>> {
+        cut(data, cuts)
+            .into_iter()
+            .map(|pieces| {
+                chunks(
+                    pieces
+                        .into_iter()
+                        .map(|piece| piece.into_iter().map(Ok).collect())
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// Each input sorted and cut into chunks as in [`chunked_inputs`].
+    fn cut(data: Vec<Vec<u32>>, cuts: &[usize]) -> Vec<Vec<Vec<u32>>> {
         data.into_iter()
             .map(|mut v| {
                 v.sort_unstable();
-                let mut items = v.into_iter().map(Ok).peekable();
-                let mut chunks = Vec::new();
+                let mut items = v.into_iter().peekable();
+                let mut pieces = Vec::new();
                 for &cut in cuts.iter().cycle() {
                     if items.peek().is_none() {
                         break;
                     }
-                    chunks.push(items.by_ref().take(cut).collect::<Vec<_>>());
+                    pieces.push(items.by_ref().take(cut).collect::<Vec<_>>());
                 }
-                stream::iter(chunks).boxed()
+                pieces
             })
             .collect()
     }
 
     #[test]
+    fn warnings_come_out_when_their_chunk_is_reached() {
+        let warned = |items: Vec<u32>, warnings: &[&str]| {
+            Chunk::new(items.into_iter().map(Ok).collect())
+                .with_warnings(warnings.iter().map(|w| w.to_string()).collect())
+        };
+        let a: Chunks<u32> = stream::iter(vec![
+            warned(vec![1, 4], &["a0"]),
+            warned(vec![], &["a1", "a1'"]),
+            warned(vec![6], &[]),
+        ])
+        .boxed();
+        let b: Chunks<u32> =
+            stream::iter(vec![warned(vec![2, 3], &[]), warned(vec![5], &["b1"])]).boxed();
+        let out: Vec<_> = block_on(merge_sorted_chunks(vec![a, b], u32::cmp).collect());
+        let item = |input, item| Merged::Item { input, item };
+        let warning = |input, warning: &str| Merged::Warning {
+            input,
+            warning: warning.to_string(),
+        };
+        assert_eq!(
+            out,
+            [
+                warning(0, "a0"),
+                item(0, 1),
+                item(1, 2),
+                item(1, 3),
+                warning(1, "b1"),
+                item(0, 4),
+                warning(0, "a1"),
+                warning(0, "a1'"),
+                item(1, 5),
+                Merged::Ended { input: 1 },
+                item(0, 6),
+                Merged::Ended { input: 0 },
+            ]
+        );
+    }
+
+    #[test]
     fn chunks_merge_with_errors_passing_through_where_they_lie() {
-        let failing = stream::iter(vec![vec![Ok(3), Err("boom".to_string()), Ok(6)]]).boxed();
-        let ok = stream::iter(vec![vec![], vec![Ok(1), Ok(5)], vec![Ok(7)]]).boxed();
-        let only_errors =
-            stream::iter(vec![vec![], vec![Err("first".to_string())], vec![]]).boxed();
+        let failing = chunks(vec![vec![Ok(3), Err("boom".to_string()), Ok(6)]]);
+        let ok = chunks(vec![vec![], vec![Ok(1), Ok(5)], vec![Ok(7)]]);
+        let only_errors = chunks(vec![vec![], vec![Err("first".to_string())], vec![]]);
         let out: Vec<_> =
             block_on(merge_sorted_chunks(vec![failing, ok, only_errors], u32::cmp).collect());
         let error = |input, error: &str| Merged::Error {
@@ -583,6 +719,42 @@ mod tests {
             let by_chunks: Vec<u32> = results(block_on(merge_sorted_chunks(chunked_inputs(data, &cuts), u32::cmp).collect::<Vec<_>>()))
                 .into_iter().map(Result::unwrap).collect();
             prop_assert_eq!(by_chunks, by_items);
+        }
+
+        #[test]
+        fn each_warning_comes_out_right_before_its_chunk(
+            data in prop::collection::vec(prop::collection::vec(0u32..50, 0..20), 0..12),
+            cuts in prop::collection::vec(0usize..6, 1..5),
+        ) {
+            prop_assume!(cuts.iter().any(|&cut| cut > 0));
+            let pieces = cut(data.clone(), &cuts);
+            // Every chunk warns with its input and index: "i:j".
+            let inputs: Vec<Chunks<u32>> = pieces.iter().enumerate().map(|(i, chunks)| {
+                let chunks: Vec<Chunk<u32, String, String>> = chunks.iter().enumerate().map(|(j, piece)| {
+                    Chunk::new(piece.iter().copied().map(Ok).collect()).with_warnings(vec![format!("{i}:{j}")])
+                }).collect();
+                stream::iter(chunks).boxed()
+            }).collect();
+            let out = block_on(merge_sorted_chunks(inputs, u32::cmp).collect::<Vec<_>>());
+            let by_items: Vec<u32> = block_on(merge_sorted(sorted_inputs(data), u32::cmp).collect::<Vec<_>>())
+                .into_iter().map(Result::unwrap).collect();
+            let merged: Vec<u32> = results(out.clone()).into_iter().map(Result::unwrap).collect();
+            prop_assert_eq!(merged, by_items, "warnings do not change the order");
+            for (i, chunks) in pieces.iter().enumerate() {
+                let mut expected: Vec<String> = Vec::new();
+                for (j, piece) in chunks.iter().enumerate() {
+                    expected.push(format!("w{i}:{j}"));
+                    expected.extend(piece.iter().map(|v| v.to_string()));
+                }
+                expected.push("end".into());
+                let seen: Vec<String> = out.iter().filter_map(|m| match m {
+                    Merged::Item { input, item } if *input == i => Some(item.to_string()),
+                    Merged::Warning { input, warning } if *input == i => Some(format!("w{warning}")),
+                    Merged::Ended { input } if *input == i => Some("end".into()),
+                    _ => None,
+                }).collect();
+                prop_assert_eq!(seen, expected);
+            }
         }
 
         #[test]

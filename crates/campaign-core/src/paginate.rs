@@ -9,7 +9,7 @@ use futures::stream::{self, BoxStream, FuturesOrdered, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, Result, SourceError};
-use crate::merge::merge_sorted;
+use crate::merge::{merge_sorted, Chunk};
 use crate::model::{Campaign, CampaignId};
 use crate::query::CampaignQuery;
 use crate::source::{CampaignSource, Page, PageToken};
@@ -94,6 +94,11 @@ pub struct Positioned {
     /// Resume here to continue after this campaign.
     pub after: SourcePosition,
 }
+
+/// What [`walk_position_chunks`] yields for one page: the campaigns it
+/// contributed after filtering (an error last if the walk stopped there), and
+/// the page's [`warnings`](Page::warnings).
+pub type PositionChunk = Chunk<Positioned, SourceError, String>;
 
 type PageFuture = BoxFuture<'static, (Option<PageToken>, Result<Page>)>;
 
@@ -187,19 +192,22 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
         SourceError::new(ErrorKind::Protocol, self.source.id(), message)
     }
 
-    /// Fetches pages until one yields output or the walk ends.
-    async fn step(mut self) -> Option<(Vec<Result<Positioned>>, Option<Self>)> {
+    /// Fetches pages until one yields campaigns or warnings, or the walk ends.
+    async fn step(mut self) -> Option<(PositionChunk, Option<Self>)> {
         loop {
             self.fill();
             let (token, page) = self.in_flight.next().await?;
             let mut page = match page {
                 Ok(page) => page,
-                Err(e) => return Some((vec![Err(e)], None)),
+                Err(e) => return Some((Chunk::new(vec![Err(e)]), None)),
             };
             self.pages += 1;
+            // Logged here for every consumer, and handed on with the chunk
+            // for those that report them (the aggregate's events and pages).
             for warning in &page.warnings {
                 tracing::warn!(source = self.source.id(), page = self.pages, "{warning}");
             }
+            let warnings = std::mem::take(&mut page.warnings);
             let more = self.plan_after(&mut page);
             let skip = std::mem::take(&mut self.skip_first);
             let considered = page.items.len().saturating_sub(skip);
@@ -223,7 +231,7 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
                     self.pages
                 ));
                 out.push(Err(error));
-                return Some((out, None));
+                return Some((Chunk::new(out).with_warnings(warnings), None));
             }
             if more && self.pages >= self.max_pages {
                 let error = self.protocol_error(format!(
@@ -231,11 +239,11 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
                     self.max_pages
                 ));
                 out.push(Err(error));
-                return Some((out, None));
+                return Some((Chunk::new(out).with_warnings(warnings), None));
             }
             let state = more.then_some(self);
-            if !out.is_empty() || state.is_none() {
-                return Some((out, state));
+            if !out.is_empty() || !warnings.is_empty() || state.is_none() {
+                return Some((Chunk::new(out).with_warnings(warnings), state));
             }
             self = state?;
         }
@@ -247,6 +255,8 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
 /// pages concurrently, applying the residual filter and dropping repeated ids.
 ///
 /// The aggregate uses the positions for its cursors; [`walk_pages`] drops them.
+/// The pages' [warnings](Page::warnings) are logged (at warn level) but not
+/// yielded; [`walk_position_chunks`] hands them on.
 pub fn walk_positions<S>(
     source: Arc<S>,
     query: CampaignQuery,
@@ -256,20 +266,27 @@ where
     S: CampaignSource + ?Sized,
 {
     walk_position_chunks(source, query, from)
-        .flat_map(stream::iter)
+        .flat_map(|chunk| stream::iter(chunk.items))
         .boxed()
 }
 
 /// [`walk_positions`] a page at a time: each chunk is what one page yielded
-/// after filtering (only the last chunk may be empty), and an error is the
-/// last item of the last chunk. For consumers that handle whole pages, such as
+/// after filtering, and an error is the last item of the last chunk. For
+/// consumers that handle whole pages, such as
 /// [`merge_sorted_chunks`](crate::merge_sorted_chunks), so campaigns are not
 /// moved through a per-item stream layer.
+///
+/// Each chunk also carries its page's [`Page::warnings`] (anomalies the
+/// source noticed but that did not stop the listing), so a consumer can
+/// report them as that page arrives; they are logged at warn level as well.
+/// A chunk with no items carries warnings or is the last one; pages that
+/// yield nothing (all filtered out or repeated) and warn of nothing are
+/// skipped.
 pub fn walk_position_chunks<S>(
     source: Arc<S>,
     query: CampaignQuery,
     from: SourcePosition,
-) -> BoxStream<'static, Vec<Result<Positioned>>>
+) -> BoxStream<'static, PositionChunk>
 where
     S: CampaignSource + ?Sized,
 {

@@ -70,7 +70,13 @@ pub struct Page {
     /// knows them (e.g. from a total page count). The walker then fetches
     /// `next` and these concurrently, up to [`WalkOptions::prefetch`].
     pub following: Vec<PageToken>,
-    /// Anomalies worth reporting that did not stop the listing.
+    /// Anomalies worth reporting that did not stop the listing (e.g. a total
+    /// count that changed mid-walk), one sentence each, without secrets.
+    ///
+    /// The walker logs them at warn level and hands them on with the page
+    /// ([`walk_position_chunks`](crate::walk_position_chunks)), so an
+    /// aggregate reports each one to its consumer, tagged with this source's
+    /// id, as the page arrives. [`CampaignSource::stream`] only logs them.
     pub warnings: Vec<String>,
 }
 
@@ -185,6 +191,12 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
     ///
     /// An error is yielded once and ends the stream. The stream owns what it
     /// needs, so it outlives the borrow of `query`.
+    ///
+    /// Page [warnings](Page::warnings) cannot travel in a stream of
+    /// `Result<Campaign>`: here they are only logged (at warn level, with the
+    /// source id and page number). To receive them, walk with
+    /// [`walk_position_chunks`](crate::walk_position_chunks) or list through
+    /// an aggregate, whose pages and events carry them.
     fn stream(self: Arc<Self>, query: &CampaignQuery) -> BoxStream<'static, Result<Campaign>> {
         let parts = self.partitions(query);
         if parts.is_empty() {

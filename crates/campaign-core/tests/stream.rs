@@ -333,7 +333,9 @@ async fn position_chunks_are_pages_with_the_resume_offset_skipped_once() {
         .unwrap();
     let chunks_from = |from: campaign_core::SourcePosition| {
         campaign_core::walk_position_chunks(Arc::new(Paged), query.clone(), from).map(|chunk| {
+            assert!(chunk.warnings.is_empty());
             chunk
+                .items
                 .into_iter()
                 .map(|item| item.unwrap().campaign.id.native)
                 .collect::<Vec<_>>()
@@ -351,4 +353,78 @@ async fn position_chunks_are_pages_with_the_resume_offset_skipped_once() {
             .after;
     let resumed: Vec<Vec<String>> = chunks_from(after_first).collect().await;
     assert_eq!(resumed, [vec!["2"], vec!["4"], vec!["6", "8"]]);
+}
+
+/// Three pages; the first and second warn, the second has only campaigns the
+/// query filters out.
+#[derive(Debug)]
+struct Warns;
+
+#[async_trait]
+impl CampaignSource for Warns {
+    fn id(&self) -> &str {
+        "warns"
+    }
+    fn provider(&self) -> &str {
+        "test"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::local_only()
+    }
+    async fn fetch_page(&self, _query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+        Ok(match token.as_ref().map(PageToken::as_str) {
+            None => Page::new(
+                vec![campaign("1", Status::Ready), campaign("2", Status::Ready)],
+                Some(PageToken::new("p2")),
+            )
+            .with_warning("totalResults changed from 5 to 7"),
+            Some("p2") => Page::new(
+                vec![campaign("3", Status::Paused)],
+                Some(PageToken::new("p3")),
+            )
+            .with_warning("an odd page")
+            .with_warning("another note"),
+            _ => Page::new(vec![campaign("4", Status::Ready)], None),
+        })
+    }
+}
+
+#[tokio::test]
+async fn position_chunks_carry_each_pages_warnings_even_without_items() {
+    let query = CampaignQuery::builder()
+        .status(Status::Ready)
+        .build()
+        .unwrap();
+    let chunks: Vec<(Vec<String>, Vec<String>)> =
+        campaign_core::walk_position_chunks(Arc::new(Warns), query.clone(), Default::default())
+            .map(|chunk| {
+                let ids = chunk
+                    .items
+                    .into_iter()
+                    .map(|item| item.unwrap().campaign.id.native)
+                    .collect();
+                (ids, chunk.warnings)
+            })
+            .collect()
+            .await;
+    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        chunks,
+        [
+            (
+                owned(&["1", "2"]),
+                owned(&["totalResults changed from 5 to 7"])
+            ),
+            (owned(&[]), owned(&["an odd page", "another note"])),
+            (owned(&["4"]), owned(&[])),
+        ]
+    );
+    // The item streams only log them.
+    let ids: Vec<String> = Arc::new(Warns)
+        .stream(&query)
+        .map_ok(|c| c.id.native)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["1", "2", "4"]);
 }

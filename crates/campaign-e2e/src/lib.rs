@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use campaign_aggregate::{AggregateEvent, Aggregator, FailurePolicy, SourceFailure};
+use campaign_aggregate::{AggregateEvent, Aggregator, FailurePolicy, SourceFailure, SourceWarning};
 use campaign_core::{
     CampaignId, CampaignQuery, CampaignSource, RetryBudget, Secret, Sort, SortField, SourceError,
     TokenProvider,
@@ -156,6 +156,8 @@ pub struct Listing {
     pub ids: Vec<CampaignId>,
     /// Every source failure reported on the way.
     pub failures: Vec<SourceFailure>,
+    /// Every source warning reported on the way.
+    pub warnings: Vec<SourceWarning>,
     /// Aggregate pages read (0 for an event listing).
     pub pages: usize,
 }
@@ -292,7 +294,8 @@ impl Rig {
             match event {
                 AggregateEvent::Campaign(campaign) => listing.ids.push(campaign.id),
                 AggregateEvent::SourceFailed(failure) => listing.failures.push(failure),
-                AggregateEvent::SourceDone { .. } => {}
+                AggregateEvent::SourceWarning(warning) => listing.warnings.push(warning),
+                _ => {}
             }
         }
         listing
@@ -310,6 +313,7 @@ impl Rig {
             listing.ids.extend(page.items.into_iter().map(|c| c.id));
             let failed = !page.failures.is_empty();
             listing.failures.extend(page.failures);
+            listing.warnings.extend(page.warnings);
             match page.next {
                 Some(next) if !failed => cursor = Some(next),
                 _ => break,

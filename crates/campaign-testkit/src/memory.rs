@@ -99,6 +99,9 @@ pub struct InMemorySource {
     presented: Option<Secret>,
     required: Option<Secret>,
     counters: Arc<Counters>,
+    /// Page warnings: a page holding the campaign at this index (in query
+    /// order) carries the message.
+    warnings: Arc<Vec<(usize, String)>>,
     /// The matching campaigns' indexes in query order, for the last query
     /// (by fingerprint): a walk asks the same query page after page, and
     /// sorting on every request made this stand-in provider's CPU a visible
@@ -131,6 +134,7 @@ impl InMemorySource {
             presented: None,
             required: None,
             counters: Arc::default(),
+            warnings: Arc::default(),
             order: Arc::default(),
         }
     }
@@ -188,6 +192,14 @@ impl InMemorySource {
     /// Waits `per_page` in each `fetch_page`.
     pub fn with_latency(mut self, per_page: Duration) -> Self {
         self.latency = Some(per_page);
+        self
+    }
+
+    /// Every page that holds the `at`-th matching campaign (0-based, in the
+    /// query's order) carries `message` in [`Page::warnings`], as a provider
+    /// reports an anomaly that did not stop the listing. May be repeated.
+    pub fn warn_at(mut self, at: usize, message: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.warnings).push((at, message.into()));
         self
     }
 
@@ -296,6 +308,7 @@ impl fmt::Debug for InMemorySource {
             .field("latency", &self.latency)
             .field("failure", &self.failure)
             .field("prefetch", &self.prefetch)
+            .field("warnings", &self.warnings)
             .field("token", &self.presented)
             .finish_non_exhaustive()
     }
@@ -352,6 +365,13 @@ impl CampaignSource for InMemorySource {
             .collect();
         let next = (end < len).then(|| PageToken::new(end.to_string()));
         let mut page = Page::new(items, next).with_total_hint(len as u64);
+        for (_, message) in self
+            .warnings
+            .iter()
+            .filter(|(at, _)| (offset..end).contains(at))
+        {
+            page = page.with_warning(message.clone());
+        }
         if token.is_none() && self.prefetch > 1 {
             let following = (end + size..len)
                 .step_by(size)
