@@ -287,9 +287,7 @@ async fn one_page<W: Write>(
     }
     for warning in &page.warnings {
         let record = WarningRecord::new(warning);
-        if format != Format::Json {
-            report_warning(&record);
-        }
+        report_warning(&record);
         tally.warnings.push(record);
     }
     for campaign in page.items {
