@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Positioned,
-    Result, RetryBudget, SeenIds, SourceError, SourcePosition,
+    Campaign, CampaignId, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken,
+    Positioned, Result, RetryBudget, SeenIds, SourceError, SourcePosition,
 };
 use futures::future;
 use futures::stream::{BoxStream, StreamExt};
@@ -219,6 +219,28 @@ impl Aggregator {
         query: &CampaignQuery,
         cursor: Option<&Cursor>,
     ) -> Result<AggregatePage, SourceError> {
+        let mut items = Vec::with_capacity(page_size(query).min(1024));
+        let mut page = self
+            .page_each(query, cursor, |campaign| items.push(campaign))
+            .await?;
+        page.items = items;
+        Ok(page)
+    }
+
+    /// [`Aggregator::page`], handing each campaign to `each` the moment its
+    /// place in the page is settled instead of collecting them, so one page
+    /// can be written out while later source pages are still being read.
+    /// The returned page has everything but the campaigns (`items` is empty).
+    ///
+    /// # Errors
+    /// As [`Aggregator::page`]; under [`FailurePolicy::FailFast`], campaigns
+    /// handed over before the failure stay handed over.
+    pub async fn page_each(
+        &self,
+        query: &CampaignQuery,
+        cursor: Option<&Cursor>,
+        mut each: impl FnMut(Campaign),
+    ) -> Result<AggregatePage, SourceError> {
         let parts = self.parts(query);
         let codec = self.codec(query, &parts);
         let state = match cursor {
@@ -240,25 +262,30 @@ impl Aggregator {
             latency_ms = tracing::field::Empty,
         );
         let started = Instant::now();
+        let mut handed = 0usize;
         let page = self
-            .read_page(query, &parts, state, size, &codec)
+            .read_page(query, &parts, state, size, &codec, &mut |campaign| {
+                handed += 1;
+                each(campaign);
+            })
             .instrument(span.clone())
             .await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         if let Ok(page) = &page {
-            span.record("items", page.items.len());
+            span.record("items", handed);
             span.record("failures", page.failures.len());
         }
         page
     }
 
-    async fn read_page(
+    async fn read_page<F: FnMut(Campaign)>(
         &self,
         query: &CampaignQuery,
         parts: &[Parts],
         state: CursorState,
         size: usize,
         codec: &CursorCodec<'_>,
+        each: &mut F,
     ) -> Result<AggregatePage, SourceError> {
         let CursorState {
             mut marks,
@@ -279,8 +306,7 @@ impl Aggregator {
         }
         let mut counts = vec![0usize; marks.len()];
         let mut failed = vec![false; marks.len()];
-        // A page size is the caller's number; memory grows with what arrives.
-        let mut items = Vec::with_capacity(size.min(1024));
+        let mut taken = 0usize;
         let mut failures = Vec::new();
         let mut warnings = Vec::new();
         let mut signals = self.signals(&source_query, parts, &marks, None);
@@ -288,7 +314,7 @@ impl Aggregator {
             match signal {
                 // One item past a full page is read to learn whether more
                 // exists; it is not consumed, so its position is not recorded.
-                Ok(_) if items.len() >= size => break,
+                Ok(_) if taken >= size => break,
                 Ok(Tagged {
                     source,
                     part,
@@ -298,7 +324,9 @@ impl Aggregator {
                     marks[source][part] = Mark::At(after);
                     if seen.insert(&campaign.id) {
                         counts[source] += 1;
-                        items.push(campaign);
+                        taken += 1;
+                        remember(&mut last, &campaign.id);
+                        each(campaign);
                     }
                 }
                 Err(SourceNote::Failed { source, error, .. }) => {
@@ -320,9 +348,6 @@ impl Aggregator {
         }
         // Stop the other sources' requests before encoding.
         drop(signals);
-        if let Some(campaign) = items.last() {
-            last = Some(campaign.id.clone());
-        }
         let per_source = self
             .source_ids
             .iter()
@@ -346,7 +371,7 @@ impl Aggregator {
                 })
             });
         Ok(AggregatePage {
-            items,
+            items: Vec::new(),
             next,
             failures,
             warnings,
@@ -545,5 +570,17 @@ impl CampaignSource for Aggregator {
                 })
             })
             .boxed()
+    }
+}
+
+/// Keeps `id` in `last`, reusing its buffer: called for every campaign of a
+/// page, since the campaign itself is handed on.
+fn remember(last: &mut Option<CampaignId>, id: &CampaignId) {
+    match last {
+        Some(kept) => {
+            kept.source = Arc::clone(&id.source);
+            kept.native.clone_from(&id.native);
+        }
+        None => *last = Some(id.clone()),
     }
 }

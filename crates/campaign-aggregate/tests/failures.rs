@@ -335,3 +335,40 @@ async fn the_largest_page_size_reserves_only_what_arrives() {
     assert_eq!(page.items.len(), expected);
     assert!(page.next.is_none() && page.failures.is_empty());
 }
+
+/// `page_each` hands over, one by one, exactly the campaigns `page` returns,
+/// and the rest of the page (cursor, counts, failures) is the same.
+#[tokio::test]
+async fn page_each_hands_over_what_page_returns() {
+    let (a, b) = healthy();
+    let all = Aggregator::builder("all")
+        .source(dyn_source(&a))
+        .source(dyn_source(&b))
+        .source(Arc::new(broken("down")))
+        .build()
+        .unwrap();
+    let query = by_name(7);
+    fn send<T: Send>(_: &T) {}
+    send(&all.page(&query, None));
+    send(&all.page_each(&query, None, |_| {}));
+    let mut cursor = None;
+    // A failed source keeps its position, so the cursor never ends: three
+    // pages hold the 21 campaigns of the healthy two.
+    for _ in 0..3 {
+        let page = all.page(&query, cursor.as_ref()).await.unwrap();
+        let mut handed = Vec::new();
+        let streamed = all
+            .page_each(&query, cursor.as_ref(), |c| handed.push(c.id))
+            .await
+            .unwrap();
+        let ids: Vec<_> = page.items.iter().map(|c| c.id.clone()).collect();
+        assert_eq!(ids.len(), 7);
+        assert_eq!(handed, ids);
+        assert!(streamed.items.is_empty());
+        assert_eq!(streamed.next, page.next);
+        assert_eq!(streamed.per_source, page.per_source);
+        assert_eq!(streamed.failures.len(), 1);
+        assert_eq!(page.failures.len(), 1);
+        cursor = page.next;
+    }
+}

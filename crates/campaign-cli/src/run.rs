@@ -246,6 +246,9 @@ fn write_failure(error: io::Error) -> Failure {
     }
 }
 
+/// How long streamed lines of one page may wait in the buffer.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
 async fn one_page<W: Write>(
     aggregate: &Aggregator,
     query: &CampaignQuery,
@@ -257,8 +260,28 @@ async fn one_page<W: Write>(
         .map(Cursor::parse)
         .transpose()
         .map_err(|e| Failure::Usage(format!("bad --cursor: {e}")))?;
-    let fetch = aggregate.page(query, cursor.as_ref());
-    let page = match progress {
+    let mut tally = Tally::default();
+    let mut written = Ok(());
+    let mut flushed = std::time::Instant::now();
+    // Each campaign is written the moment its place in the page is settled,
+    // so lines come out while later source pages are still being read.
+    let fetch = aggregate.page_each(query, cursor.as_ref(), |campaign| {
+        if let Some(progress) = &progress {
+            progress.item(&campaign.id.source);
+        }
+        tally.items += 1;
+        if written.is_ok() {
+            written = sink.push(campaign).and_then(|()| {
+                if tally.items == 1 || flushed.elapsed() >= FLUSH_EVERY {
+                    flushed = std::time::Instant::now();
+                    sink.flush()
+                } else {
+                    Ok(())
+                }
+            });
+        }
+    });
+    let page = match progress.clone() {
         None => fetch.await,
         // The live line (pages and retries per source) while the page is read.
         Some(progress) => {
@@ -279,7 +302,7 @@ async fn one_page<W: Write>(
         ErrorKind::InvalidCursor => Failure::Usage(format!("bad --cursor: {e}")),
         _ => Failure::Fetch(e.to_string()),
     })?;
-    let mut tally = Tally::default();
+    written.map_err(write_failure)?;
     for failure in &page.failures {
         let record = ErrorRecord::new(&failure.source, &failure.error);
         report(&record);
@@ -289,10 +312,6 @@ async fn one_page<W: Write>(
         let record = WarningRecord::new(warning);
         report_warning(&record);
         tally.warnings.push(record);
-    }
-    for campaign in page.items {
-        tally.items += 1;
-        sink.push(campaign).map_err(write_failure)?;
     }
     Ok((tally, page.next))
 }
