@@ -1,5 +1,6 @@
 //! The aggregate: many sources behind the one `CampaignSource` interface.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::task::{ready, Poll};
 use std::time::{Duration, Instant};
@@ -221,7 +222,10 @@ impl Aggregator {
     ) -> Result<AggregatePage, SourceError> {
         let mut items = Vec::with_capacity(page_size(query).min(1024));
         let mut page = self
-            .page_each(query, cursor, |campaign| items.push(campaign))
+            .page_each(query, cursor, |campaign| {
+                items.push(campaign);
+                ControlFlow::Continue(())
+            })
             .await?;
         page.items = items;
         Ok(page)
@@ -232,6 +236,10 @@ impl Aggregator {
     /// can be written out while later source pages are still being read.
     /// The returned page has everything but the campaigns (`items` is empty).
     ///
+    /// `each` returning [`ControlFlow::Break`] ends the page after that
+    /// campaign (the consumer is gone, say): the sources' requests stop and
+    /// the cursor resumes right after it.
+    ///
     /// # Errors
     /// As [`Aggregator::page`]; under [`FailurePolicy::FailFast`], campaigns
     /// handed over before the failure stay handed over.
@@ -239,7 +247,7 @@ impl Aggregator {
         &self,
         query: &CampaignQuery,
         cursor: Option<&Cursor>,
-        mut each: impl FnMut(Campaign),
+        mut each: impl FnMut(Campaign) -> ControlFlow<()>,
     ) -> Result<AggregatePage, SourceError> {
         let parts = self.parts(query);
         let codec = self.codec(query, &parts);
@@ -262,23 +270,18 @@ impl Aggregator {
             latency_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let mut handed = 0usize;
         let page = self
-            .read_page(query, &parts, state, size, &codec, &mut |campaign| {
-                handed += 1;
-                each(campaign);
-            })
+            .read_page(query, &parts, state, size, &codec, &mut each)
             .instrument(span.clone())
             .await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         if let Ok(page) = &page {
-            span.record("items", handed);
             span.record("failures", page.failures.len());
         }
         page
     }
 
-    async fn read_page<F: FnMut(Campaign)>(
+    async fn read_page<F: FnMut(Campaign) -> ControlFlow<()>>(
         &self,
         query: &CampaignQuery,
         parts: &[Parts],
@@ -326,7 +329,9 @@ impl Aggregator {
                         counts[source] += 1;
                         taken += 1;
                         remember(&mut last, &campaign.id);
-                        each(campaign);
+                        if each(campaign).is_break() {
+                            break;
+                        }
                     }
                 }
                 Err(SourceNote::Failed { source, error, .. }) => {
@@ -348,6 +353,8 @@ impl Aggregator {
         }
         // Stop the other sources' requests before encoding.
         drop(signals);
+        // Runs inside `page_each`'s `aggregate_page` span.
+        tracing::Span::current().record("items", taken);
         let per_source = self
             .source_ids
             .iter()
@@ -578,7 +585,9 @@ impl CampaignSource for Aggregator {
 fn remember(last: &mut Option<CampaignId>, id: &CampaignId) {
     match last {
         Some(kept) => {
-            kept.source = Arc::clone(&id.source);
+            if !Arc::ptr_eq(&kept.source, &id.source) {
+                kept.source = Arc::clone(&id.source);
+            }
             kept.native.clone_from(&id.native);
         }
         None => *last = Some(id.clone()),

@@ -20,8 +20,9 @@ pub struct AggregatePage {
     pub failures: Vec<SourceFailure>,
     /// Warnings the sources' pages carried (see [`SourceWarning`]), for the
     /// source pages fetched while this page was read, in arrival order. A
-    /// source page read again by the next page (because this one ended
-    /// inside it) may warn again there.
+    /// source page this page ended inside is read again by the next one
+    /// without its warnings; one this page fetched but took nothing from
+    /// warns again on the next page.
     pub warnings: Vec<SourceWarning>,
     /// Per source, in the aggregate's source order: what it contributed.
     pub per_source: Vec<SourceCount>,

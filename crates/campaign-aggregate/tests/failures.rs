@@ -350,7 +350,7 @@ async fn page_each_hands_over_what_page_returns() {
     let query = by_name(7);
     fn send<T: Send>(_: &T) {}
     send(&all.page(&query, None));
-    send(&all.page_each(&query, None, |_| {}));
+    send(&all.page_each(&query, None, |_| std::ops::ControlFlow::Continue(())));
     let mut cursor = None;
     // A failed source keeps its position, so the cursor never ends: three
     // pages hold the 21 campaigns of the healthy two.
@@ -358,7 +358,10 @@ async fn page_each_hands_over_what_page_returns() {
         let page = all.page(&query, cursor.as_ref()).await.unwrap();
         let mut handed = Vec::new();
         let streamed = all
-            .page_each(&query, cursor.as_ref(), |c| handed.push(c.id))
+            .page_each(&query, cursor.as_ref(), |c| {
+                handed.push(c.id);
+                std::ops::ControlFlow::Continue(())
+            })
             .await
             .unwrap();
         let ids: Vec<_> = page.items.iter().map(|c| c.id.clone()).collect();
@@ -371,4 +374,34 @@ async fn page_each_hands_over_what_page_returns() {
         assert_eq!(page.failures.len(), 1);
         cursor = page.next;
     }
+}
+
+/// Breaking out of `page_each` ends the page after that campaign, and its
+/// cursor resumes right after it.
+#[tokio::test]
+async fn page_each_stops_where_its_consumer_stops() {
+    let (a, b) = healthy();
+    let all = Aggregator::builder("all")
+        .source(dyn_source(&a))
+        .source(dyn_source(&b))
+        .build()
+        .unwrap();
+    let query = by_name(10);
+    let whole = all.page(&query, None).await.unwrap();
+    let mut handed = Vec::new();
+    let stopped = all
+        .page_each(&query, None, |c| {
+            handed.push(c.id);
+            if handed.len() == 3 {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        })
+        .await
+        .unwrap();
+    let first: Vec<_> = whole.items.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(handed, first[..3]);
+    let next = all.page(&query, stopped.next.as_ref()).await.unwrap();
+    assert_eq!(next.items[0].id, first[3]);
 }

@@ -278,7 +278,10 @@ impl Config {
 
     /// Parses and validates config text; `path` is only used in messages.
     pub fn parse(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(path, None, None, &e))?;
+        // Sources are read as tables here and checked one by one below; a
+        // wrongly typed `[defaults]` value is named by its key path.
+        let raw: RawFile = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| keyed_error(path, None, &e))?;
         validate_defaults(path, &raw.defaults)?;
         if raw.sources.is_empty() {
             return Err(ConfigError::new(path, "no [[sources]] configured").at_key("sources"));
@@ -327,12 +330,18 @@ fn source_table<T: serde::de::DeserializeOwned>(
     label: &str,
     table: toml::Value,
 ) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(table).map_err(|e| {
-        // The table itself (`.`) is where unknown and missing fields are reported.
-        let key = e.path().to_string();
-        let key = (key != ".").then_some(key);
-        toml_error(path, Some(label), key, e.inner())
-    })
+    serde_path_to_error::deserialize(table).map_err(|e| keyed_error(path, Some(label), &e))
+}
+
+/// A `ConfigError` at the key `error`'s path names.
+fn keyed_error(
+    path: &Path,
+    source: Option<&str>,
+    error: &serde_path_to_error::Error<toml::de::Error>,
+) -> ConfigError {
+    // The table itself (`.`) is where unknown and missing fields are reported.
+    let key = error.path().to_string();
+    toml_error(path, source, (key != ".").then_some(key), error.inner())
 }
 
 /// serde's messages quote the key in backticks: "unknown field `x`", "missing field `y`".
@@ -798,6 +807,9 @@ channels = ["voice"]
         let err = parse(&text).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("channels"));
         assert!(!err.to_string().contains("secret"), "{err}");
+        let text = FULL.replace("page_size = 25", "page_size = \"25\"");
+        let err = parse(&text).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("defaults.page_size"));
         let text = FULL.replace("page_size = 25", "page_size = 4294967295");
         let err = parse(&text).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("defaults.page_size"));
@@ -836,7 +848,7 @@ channels = ["voice"]
         assert!(err.message.contains("duplicate"));
 
         let err = parse(&FULL.replace("[defaults]", "[defaults]\nretries = 1")).unwrap_err();
-        assert_eq!(err.key.as_deref(), Some("retries"));
+        assert_eq!(err.key.as_deref(), Some("defaults.retries"));
 
         let err =
             parse(&FULL.replace("provider = \"kore\"", "provider = \"genesys\"")).unwrap_err();

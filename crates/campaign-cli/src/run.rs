@@ -1,6 +1,9 @@
 //! The commands: `list`, `sources` and `sandbox`.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::io::{self, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -246,9 +249,6 @@ fn write_failure(error: io::Error) -> Failure {
     }
 }
 
-/// How long streamed lines of one page may wait in the buffer.
-const FLUSH_EVERY: Duration = Duration::from_millis(50);
-
 async fn one_page<W: Write>(
     aggregate: &Aggregator,
     query: &CampaignQuery,
@@ -260,43 +260,62 @@ async fn one_page<W: Write>(
         .map(Cursor::parse)
         .transpose()
         .map_err(|e| Failure::Usage(format!("bad --cursor: {e}")))?;
-    let mut tally = Tally::default();
-    let mut written = Ok(());
-    let mut flushed = std::time::Instant::now();
-    // Each campaign is written the moment its place in the page is settled,
-    // so lines come out while later source pages are still being read.
-    let fetch = aggregate.page_each(query, cursor.as_ref(), |campaign| {
-        if let Some(progress) = &progress {
-            progress.item(&campaign.id.source);
-        }
-        tally.items += 1;
-        if written.is_ok() {
-            written = sink.push(campaign).and_then(|()| {
-                if tally.items == 1 || flushed.elapsed() >= FLUSH_EVERY {
-                    flushed = std::time::Instant::now();
-                    sink.flush()
-                } else {
-                    Ok(())
+    let mut items = 0usize;
+    // The sink is written by the callback and flushed by the poll below,
+    // never both at once.
+    let out = RefCell::new((sink, Ok(())));
+    let page = {
+        // Each campaign is written the moment its place in the page is settled,
+        // so lines come out while later source pages are still being read; a
+        // failed write (the reader went away) ends the page.
+        let fetch = aggregate.page_each(query, cursor.as_ref(), |campaign| {
+            if let Some(progress) = &progress {
+                progress.item(&campaign.id.source);
+            }
+            items += 1;
+            let (sink, written) = &mut *out.borrow_mut();
+            if written.is_ok() {
+                *written = sink.push(campaign);
+            }
+            match written {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            }
+        });
+        // Written lines go out whenever the page has to wait, as `everything` does.
+        let mut fetch = std::pin::pin!(fetch);
+        let flushing = std::future::poll_fn(|cx| {
+            let polled = fetch.as_mut().poll(cx);
+            if polled.is_pending() {
+                let (sink, written) = &mut *out.borrow_mut();
+                if written.is_ok() {
+                    *written = sink.flush();
                 }
-            });
+            }
+            polled
+        });
+        match progress.clone() {
+            None => flushing.await,
+            // The live line (pages and retries per source) while the page is read.
+            Some(progress) => {
+                let mut ticker = Ticker::new(progress);
+                let mut flushing = std::pin::pin!(flushing);
+                let mut every = tokio::time::interval(Duration::from_millis(100));
+                let page = loop {
+                    tokio::select! {
+                        page = &mut flushing => break page,
+                        _ = every.tick() => ticker.tick(),
+                    }
+                };
+                ticker.clear();
+                page
+            }
         }
-    });
-    let page = match progress.clone() {
-        None => fetch.await,
-        // The live line (pages and retries per source) while the page is read.
-        Some(progress) => {
-            let mut ticker = Ticker::new(progress);
-            let mut fetch = std::pin::pin!(fetch);
-            let mut every = tokio::time::interval(Duration::from_millis(100));
-            let page = loop {
-                tokio::select! {
-                    page = &mut fetch => break page,
-                    _ = every.tick() => ticker.tick(),
-                }
-            };
-            ticker.clear();
-            page
-        }
+    };
+    let (_, written) = out.into_inner();
+    let mut tally = Tally {
+        items,
+        ..Tally::default()
     };
     let page = page.map_err(|e| match e.kind() {
         ErrorKind::InvalidCursor => Failure::Usage(format!("bad --cursor: {e}")),

@@ -207,9 +207,14 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             for warning in &page.warnings {
                 tracing::warn!(source = self.source.id(), page = self.pages, "{warning}");
             }
-            let warnings = std::mem::take(&mut page.warnings);
+            let mut warnings = std::mem::take(&mut page.warnings);
             let more = self.plan_after(&mut page);
             let skip = std::mem::take(&mut self.skip_first);
+            if skip > 0 {
+                // A resumed walk re-reads the page its position lies in; the
+                // walk that consumed that page's first items reported these.
+                warnings.clear();
+            }
             let considered = page.items.len().saturating_sub(skip);
             let mut out = Vec::with_capacity(considered);
             let mut fresh = 0usize;

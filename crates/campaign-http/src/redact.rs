@@ -25,8 +25,8 @@ const PLAIN_HEADERS: [HeaderName; 4] = [CONTENT_TYPE, ACCEPT, USER_AGENT, CONTEN
 ///
 /// The rule: the token; the value of every header sent (request and auth
 /// headers alike) except `content-type`, `accept`, `user-agent` and
-/// `content-length`, whole and each of its space-separated words of 8 or
-/// more characters (the credential after `Bearer `); every query value of
+/// `content-length`, whole and each of its space-separated words, when 8
+/// or more characters long (the credential after `Bearer `); every query value of
 /// the URL of 8 or more characters, and every path segment of 8 or more
 /// characters that holds a digit, both as sent and percent-decoded. Ids hold
 /// digits (stream ids, account SIDs); route words (`campaign`,
@@ -56,13 +56,19 @@ impl Redactor {
                     .filter(|word| word.chars().count() >= MIN_SECRET_CHARS)
                     .map(str::to_owned),
             );
-            secrets.push(value.trim().to_owned());
+            // A short value masked wherever it occurs would garble unrelated
+            // words and numbers; credentials are longer.
+            let whole = value.trim();
+            if whole.chars().count() >= MIN_SECRET_CHARS {
+                secrets.push(whole.to_owned());
+            }
         }
         let segments = url
             .path_segments()
             .into_iter()
             .flatten()
-            .filter(|segment| segment.bytes().any(|b| b.is_ascii_digit()));
+            // `%20` is not a digit of the segment: test the decoded form.
+            .filter(|segment| percent_decode(segment).bytes().any(|b| b.is_ascii_digit()));
         let query_values = url
             .query()
             .into_iter()
@@ -147,7 +153,7 @@ mod tests {
         );
         assert_eq!(
             quoted,
-            "auth=*** tok=*** iid=*** path=/api/v1/***/campaigns decoded=*** \
+            "auth=*** tok=*** iid=cs-5 path=/api/v1/***/campaigns decoded=*** \
              q=*** *** limit=50 type=application/json"
         );
     }
