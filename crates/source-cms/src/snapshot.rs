@@ -6,7 +6,6 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -16,6 +15,7 @@ use campaign_core::{
 use chrono::{DateTime, Utc};
 use foldhash::fast::RandomState;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::normalize::{center_request, decode_record, scan_records, WireRecord};
 
@@ -401,15 +401,15 @@ struct ScannedRecord {
 impl Scanned {
     /// Decodes every record of `body`, `center`'s response to `request`,
     /// keeping what the snapshot and `query`'s view need of each (`query`
-    /// must be the one the [`Builder`] was made for). Gives up once `stop`
-    /// is set: nobody waits for the result any more.
+    /// must be the one the [`Builder`] was made for). Gives up once `stop` is
+    /// cancelled: nobody waits for the result any more.
     pub(crate) fn scan(
         source_id: &str,
         request: &str,
         center: i64,
         body: Bytes,
         query: Option<&CampaignQuery>,
-        stop: &AtomicBool,
+        stop: &CancellationToken,
     ) -> Result<Self, SourceError> {
         if u32::try_from(body.len()).is_err() {
             return Err(too_large(source_id, request));
@@ -423,7 +423,7 @@ impl Scanned {
             0
         });
         scan_records(source_id, request, &body, Some(center), |range, record| {
-            if stop.load(AtomicOrdering::Relaxed) {
+            if stop.is_cancelled() {
                 return Err(SourceError::new(
                     ErrorKind::Decode,
                     source_id,
@@ -679,7 +679,9 @@ mod tests {
     #[test]
     fn a_scan_nobody_waits_for_stops() {
         let body = Bytes::from_static(br#"[{"campaignContextId":1},{"campaignContextId":2}]"#);
-        let error = Scanned::scan("cms", "GET 1", 1, body, None, &AtomicBool::new(true))
+        let stopped = CancellationToken::new();
+        stopped.cancel();
+        let error = Scanned::scan("cms", "GET 1", 1, body, None, &stopped)
             .err()
             .expect("a stopped scan gives up");
         assert!(error.to_string().contains("decoding stopped"), "{error}");
@@ -703,7 +705,7 @@ mod tests {
                 center,
                 body,
                 Some(&query),
-                &AtomicBool::new(false),
+                &CancellationToken::new(),
             )
             .unwrap();
             builder.add("cms", scanned).unwrap();
@@ -800,7 +802,7 @@ mod tests {
         for (q, query) in queries.iter().enumerate() {
             let mut builder = Builder::new(Instant::now(), Some(query));
             for (center, body) in bodies.iter().enumerate() {
-                let never = AtomicBool::new(false);
+                let never = CancellationToken::new();
                 let scanned = Scanned::scan(
                     "cms",
                     "GET",

@@ -2,7 +2,6 @@
 //! contact center, then local filtering, sorting and keyset paging.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +19,7 @@ use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 use tokio::task::JoinError;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
@@ -32,16 +32,6 @@ use crate::{cursor, PROVIDER};
 /// Bodies at least this large are decoded on Tokio's blocking pool (about
 /// 2 ms of decoding; below that, handing the work over costs more than it saves).
 const SCAN_ELSEWHERE_BYTES: usize = 1 << 20;
-
-/// Sets its flag when dropped.
-#[derive(Default)]
-struct StopOnDrop(Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, AtomicOrdering::Relaxed);
-    }
-}
 
 /// A [`CampaignSource`] over the CMS campaigns API
 /// (`GET /configuration/hierarchyconfig/campaign?contactCenterId=N`).
@@ -147,7 +137,7 @@ impl CmsSource {
                 // span, for the logs). Dropping the listing aborts them.
                 let download = async move {
                     let body = fetcher.fetch_center(center).await?;
-                    fetcher.scan(center, body, query.as_deref()).await
+                    fetcher.scan(center, body, query).await
                 };
                 let task = AbortOnDropHandle::new(tokio::spawn(
                     download.instrument(tracing::Span::current()),
@@ -196,27 +186,27 @@ impl Fetcher {
         &self,
         center: i64,
         body: Bytes,
-        query: Option<&CampaignQuery>,
+        query: Option<Arc<CampaignQuery>>,
     ) -> Result<Scanned, SourceError> {
         let request = center_request(center);
+        let stop = CancellationToken::new();
         if body.len() < SCAN_ELSEWHERE_BYTES {
-            let never = AtomicBool::new(false);
-            return Scanned::scan(&self.source_id, &request, center, body, query, &never);
+            let query = query.as_deref();
+            return Scanned::scan(&self.source_id, &request, center, body, query, &stop);
         }
         let source_id = Arc::clone(&self.source_id);
-        let query = query.cloned();
         let task_request = request.clone();
-        // Set when this future is dropped (the listing was dropped or timed
-        // out), so the blocking scan stops instead of finishing for nobody.
-        let stop = StopOnDrop::default();
-        let task_stop = Arc::clone(&stop.0);
+        let task_stop = stop.clone();
+        // Cancelled when this future is dropped (the listing was dropped or
+        // timed out), so the blocking scan stops instead of finishing for nobody.
+        let _stop_on_drop = stop.drop_guard();
         let scanned = tokio::task::spawn_blocking(move || {
             Scanned::scan(
                 &source_id,
                 &task_request,
                 center,
                 body,
-                query.as_ref(),
+                query.as_deref(),
                 &task_stop,
             )
         })
