@@ -276,6 +276,8 @@ impl Aggregator {
             .await;
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         if let Ok(page) = &page {
+            let items: usize = page.per_source.iter().map(|count| count.items).sum();
+            span.record("items", items);
             span.record("failures", page.failures.len());
         }
         page
@@ -353,8 +355,6 @@ impl Aggregator {
         }
         // Stop the other sources' requests before encoding.
         drop(signals);
-        // Runs inside `page_each`'s `aggregate_page` span.
-        tracing::Span::current().record("items", taken);
         let per_source = self
             .source_ids
             .iter()

@@ -185,12 +185,16 @@ fn arrivals(
             .chain(stream::once(async move { (input, None) }))
             .boxed()
     }));
-    let mut current: Option<(usize, std::vec::IntoIter<Result<Positioned>>)> = None;
-    // The arrived page's warnings, and its items held until they are out:
-    // looked at once per page, never per campaign.
+    // The arrived page: its warnings go out first, then its items; looked
+    // at once per page, never per campaign.
     let mut warnings: (usize, std::vec::IntoIter<String>) = (0, Vec::new().into_iter());
-    let mut held: Vec<Result<Positioned>> = Vec::new();
+    let mut current: Option<(usize, std::vec::IntoIter<Result<Positioned>>)> = None;
     stream::poll_fn(move |cx| loop {
+        let (input, pending) = &mut warnings;
+        if let Some(warning) = pending.next() {
+            let input = *input;
+            return Poll::Ready(Some(Merged::Warning { input, warning }));
+        }
         if let Some((input, page)) = current.as_mut() {
             let input = *input;
             match page.next() {
@@ -199,19 +203,10 @@ fn arrivals(
                 None => current = None,
             }
         }
-        let (input, pending) = &mut warnings;
-        if let Some(warning) = pending.next() {
-            let input = *input;
-            return Poll::Ready(Some(Merged::Warning { input, warning }));
-        }
-        if !held.is_empty() {
-            current = Some((*input, std::mem::take(&mut held).into_iter()));
-            continue;
-        }
         match ready!(pages.poll_next_unpin(cx)) {
             Some((input, Some(page))) => {
                 warnings = (input, page.warnings.into_iter());
-                held = page.items;
+                current = Some((input, page.items.into_iter()));
             }
             Some((input, None)) => return Poll::Ready(Some(Merged::Ended { input })),
             None => return Poll::Ready(None),

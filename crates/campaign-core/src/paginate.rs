@@ -202,11 +202,6 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
                 Err(e) => return Some((Chunk::new(vec![Err(e)]), None)),
             };
             self.pages += 1;
-            // Logged here for every consumer, and handed on with the chunk
-            // for those that report them (the aggregate's events and pages).
-            for warning in &page.warnings {
-                tracing::warn!(source = self.source.id(), page = self.pages, "{warning}");
-            }
             let mut warnings = std::mem::take(&mut page.warnings);
             let more = self.plan_after(&mut page);
             let skip = std::mem::take(&mut self.skip_first);
@@ -214,6 +209,11 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
                 // A resumed walk re-reads the page its position lies in; the
                 // walk that consumed that page's first items reported these.
                 warnings.clear();
+            }
+            // Logged here for every consumer, and handed on with the chunk
+            // for those that report them (the aggregate's events and pages).
+            for warning in &warnings {
+                tracing::warn!(source = self.source.id(), page = self.pages, "{warning}");
             }
             let considered = page.items.len().saturating_sub(skip);
             let mut out = Vec::with_capacity(considered);

@@ -1,6 +1,7 @@
 //! Counting the requests of many sources at once: how many run at the same
 //! time, for tests and benchmarks of concurrency bounds and cancellation.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -38,6 +39,22 @@ impl Gauge {
     /// Requests dropped before they finished.
     pub fn cancelled(&self) -> usize {
         self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Runs the request `start` makes (given its number, from 0 in start
+    /// order), counting it in flight until it ends and as cancelled if it is
+    /// dropped first.
+    pub(crate) async fn count<F: Future>(&self, start: impl FnOnce(usize) -> F) -> F::Output {
+        let number = self.started.fetch_add(1, Ordering::SeqCst);
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let mut visit = Visit {
+            gauge: self,
+            finished: false,
+        };
+        let output = start(number).await;
+        visit.finished = true;
+        output
     }
 }
 
@@ -97,16 +114,9 @@ impl<S: CampaignSource + ?Sized> CampaignSource for Gauged<S> {
     }
 
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
-        self.gauge.started.fetch_add(1, Ordering::SeqCst);
-        let now = self.gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.gauge.peak.fetch_max(now, Ordering::SeqCst);
-        let mut visit = Visit {
-            gauge: &self.gauge,
-            finished: false,
-        };
-        let page = self.inner.fetch_page(query, token).await;
-        visit.finished = true;
-        page
+        self.gauge
+            .count(|_| self.inner.fetch_page(query, token))
+            .await
     }
 }
 

@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -11,6 +10,8 @@ use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result,
     Secret, SourceError, WalkOptions,
 };
+
+use crate::gauge::Gauge;
 
 /// The page size used when neither the query nor the builder sets one.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -30,30 +31,6 @@ impl Failure {
             Failure::After { pages, kind } => (request >= pages).then_some(kind),
             Failure::Times { times, kind } => (request < times).then_some(kind),
         }
-    }
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicUsize,
-    in_flight: AtomicUsize,
-    in_flight_peak: AtomicUsize,
-}
-
-/// Decrements the in-flight count even when a fetch is cancelled mid-way.
-struct InFlight<'a>(&'a Counters);
-
-impl<'a> InFlight<'a> {
-    fn enter(counters: &'a Counters) -> Self {
-        let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        counters.in_flight_peak.fetch_max(now, Ordering::SeqCst);
-        Self(counters)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -98,7 +75,8 @@ pub struct InMemorySource {
     prefetch: usize,
     presented: Option<Secret>,
     required: Option<Secret>,
-    counters: Arc<Counters>,
+    /// Its requests, shared by clones.
+    requests: Arc<Gauge>,
     /// Page warnings: a page holding the campaign at this index (in query
     /// order) carries the message.
     warnings: Arc<Vec<(usize, String)>>,
@@ -133,7 +111,7 @@ impl InMemorySource {
             prefetch: 1,
             presented: None,
             required: None,
-            counters: Arc::default(),
+            requests: Arc::default(),
             warnings: Arc::default(),
             order: Arc::default(),
         }
@@ -244,12 +222,12 @@ impl InMemorySource {
 
     /// `fetch_page` calls so far, across all clones.
     pub fn requests(&self) -> usize {
-        self.counters.requests.load(Ordering::SeqCst)
+        self.requests.started()
     }
 
     /// The most `fetch_page` calls seen running at once, across all clones.
     pub fn in_flight_peak(&self) -> usize {
-        self.counters.in_flight_peak.load(Ordering::SeqCst)
+        self.requests.peak()
     }
 
     /// The campaigns this source holds (with their rewritten ids).
@@ -336,8 +314,20 @@ impl CampaignSource for InMemorySource {
     }
 
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
-        let request = self.counters.requests.fetch_add(1, Ordering::SeqCst);
-        let _in_flight = InFlight::enter(&self.counters);
+        self.requests
+            .count(|request| self.serve(query, token, request))
+            .await
+    }
+}
+
+impl InMemorySource {
+    /// Request number `request`.
+    async fn serve(
+        &self,
+        query: &CampaignQuery,
+        token: Option<PageToken>,
+        request: usize,
+    ) -> Result<Page> {
         if let Some(latency) = self.latency {
             tokio::time::sleep(latency).await;
         }
