@@ -47,7 +47,7 @@ pub struct SourceFailure {
 /// From a nested aggregate, its own sources' failures and warnings arrive
 /// this way too (the nested aggregate is the `source`; the message names
 /// the source deepest down).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct SourceWarning {
     /// The aggregate's direct source whose page carried the warning.

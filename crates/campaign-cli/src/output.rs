@@ -37,27 +37,6 @@ impl ErrorRecord {
     }
 }
 
-/// One source warning as printed in the `warnings` array: an anomaly the
-/// source reported that did not stop the listing (its campaigns were
-/// listed, but the listing may be incomplete or was read differently).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct WarningRecord {
-    /// The source that warned.
-    pub source: String,
-    /// The warning, in one line (never a secret).
-    pub message: String,
-}
-
-impl WarningRecord {
-    /// The record of `warning`.
-    pub fn new(warning: &SourceWarning) -> Self {
-        Self {
-            source: warning.source.clone(),
-            message: warning.message.clone(),
-        }
-    }
-}
-
 /// Where campaigns go as they arrive, in one of the formats.
 pub struct Sink<W: Write> {
     format: Format,
@@ -160,7 +139,7 @@ impl<W: Write> Sink<W> {
         mut self,
         next_cursor: Option<&str>,
         errors: &[ErrorRecord],
-        warnings: &[WarningRecord],
+        warnings: &[SourceWarning],
     ) -> io::Result<()> {
         match (&mut self.out, self.format) {
             (Out::Csv(writer), _) if self.written == 0 => writer.write_record(CSV_HEADER)?,
@@ -170,7 +149,7 @@ impl<W: Write> Sink<W> {
                     campaigns: &'a [Campaign],
                     next_cursor: Option<&'a str>,
                     errors: &'a [ErrorRecord],
-                    warnings: &'a [WarningRecord],
+                    warnings: &'a [SourceWarning],
                 }
                 let document = Document {
                     campaigns: &self.held,
@@ -275,7 +254,7 @@ mod tests {
         raw: bool,
         campaigns: &[Campaign],
         errors: &[ErrorRecord],
-        warnings: &[WarningRecord],
+        warnings: &[SourceWarning],
     ) -> String {
         let mut out = Vec::new();
         let mut sink = Sink::new(format, raw, &mut out);
@@ -291,10 +270,10 @@ mod tests {
         let text = render(Format::Json, false, &[campaign("1", "a")], &[]);
         let document: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(document["warnings"], serde_json::json!([]));
-        let warnings = [WarningRecord::new(&SourceWarning::new(
+        let warnings = [SourceWarning::new(
             "kore",
             "voice: totalResults changed from 30 to 20 during the walk",
-        ))];
+        )];
         let text = render_warned(Format::Json, false, &[campaign("1", "a")], &[], &warnings);
         let document: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(document["errors"], serde_json::json!([]));

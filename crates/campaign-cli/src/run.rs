@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use campaign_aggregate::{AggregateEvent, Aggregator, Cursor};
+use campaign_aggregate::{AggregateEvent, Aggregator, Cursor, SourceWarning};
 use campaign_core::{CampaignQuery, CampaignSource, Channel, ErrorKind, SourceError};
 use campaign_sandbox::{GeneratedData, Sandbox};
 use futures::{FutureExt, StreamExt};
@@ -16,7 +16,7 @@ use futures::{FutureExt, StreamExt};
 use crate::args::{Format, ListArgs, SandboxArgs, SourcesArgs};
 use crate::build;
 use crate::config::{CommonSettings, Config, ConfigError, CredentialSpec, Defaults, SourceSpec};
-use crate::output::{ErrorRecord, Sink, WarningRecord};
+use crate::output::{ErrorRecord, Sink};
 use crate::progress::{Progress, Ticker};
 
 /// Every source answered.
@@ -159,7 +159,7 @@ pub fn sandbox_config(sandbox: &Sandbox) -> Config {
 struct Tally {
     items: usize,
     errors: Vec<ErrorRecord>,
-    warnings: Vec<WarningRecord>,
+    warnings: Vec<SourceWarning>,
 }
 
 fn exit_code(tally: &Tally, sources: usize) -> u8 {
@@ -181,7 +181,7 @@ fn report(error: &ErrorRecord) {
     );
 }
 
-fn report_warning(warning: &WarningRecord) {
+fn report_warning(warning: &SourceWarning) {
     eprintln!(
         "campaigns: source \"{}\": warning: {}",
         warning.source, warning.message
@@ -327,10 +327,9 @@ async fn one_page<W: Write>(
         report(&record);
         tally.errors.push(record);
     }
-    for warning in &page.warnings {
-        let record = WarningRecord::new(warning);
-        report_warning(&record);
-        tally.warnings.push(record);
+    for warning in page.warnings {
+        report_warning(&warning);
+        tally.warnings.push(warning);
     }
     Ok((tally, page.next))
 }
@@ -381,9 +380,8 @@ async fn everything<W: Write>(
                 if let Some(ticker) = ticker.as_mut() {
                     ticker.clear();
                 }
-                let record = WarningRecord::new(&warning);
-                report_warning(&record);
-                tally.warnings.push(record);
+                report_warning(&warning);
+                tally.warnings.push(warning);
             }
             AggregateEvent::SourceDone { source, .. } => {
                 if let Some(progress) = &progress {
