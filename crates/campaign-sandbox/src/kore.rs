@@ -291,12 +291,13 @@ fn count(body: &Map<String, Value>, key: &str) -> Result<Option<usize>, String> 
     }
 }
 
-fn date(body: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
+/// Checks `startDate`/`endDate`: an ISO 8601 string, an empty string, null or absent.
+fn check_date(body: &Map<String, Value>, key: &str) -> Result<(), String> {
     match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(text)) if text.is_empty() => Ok(()),
         Some(Value::String(text)) => crate::wire::parse_millis(text)
-            .map(Some)
+            .map(|_| ())
             .ok_or_else(|| format!("{key} must be an ISO 8601 timestamp")),
         Some(_) => Err(format!("{key} must be an ISO 8601 timestamp string")),
     }
@@ -361,8 +362,11 @@ impl ListRequest {
         if limit == Some(0) {
             return Err("limit must be at least 1".to_owned());
         }
-        let start_ms = date(&body, "startDate")?;
-        let end_ms = date(&body, "endDate")?;
+        // Validated but not applied: the spec says neither which timestamp the
+        // window bounds nor whether it filters at all, and its own voice sample
+        // (window Dec 1 to Dec 4) answers with campaigns created Dec 4 to Dec 8.
+        check_date(&body, "startDate")?;
+        check_date(&body, "endDate")?;
         let sort = match body.get("sortBy") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Object(_)) => {
@@ -428,8 +432,6 @@ impl ListRequest {
                 statuses,
                 priorities: priority_filter,
                 dialing_modes,
-                start_ms,
-                end_ms,
                 sort,
             },
             skip,

@@ -106,10 +106,6 @@ pub(crate) struct Selection {
     pub(crate) statuses: Vec<String>,
     pub(crate) priorities: Vec<u8>,
     pub(crate) dialing_modes: Vec<String>,
-    /// Inclusive lower bound on `createdAt`.
-    pub(crate) start_ms: Option<i64>,
-    /// Exclusive upper bound on `createdAt`.
-    pub(crate) end_ms: Option<i64>,
     /// Sort keys in request order; `true` means descending.
     pub(crate) sort: Vec<(SortKey, bool)>,
 }
@@ -130,13 +126,7 @@ impl Selection {
                 .dialing_mode
                 .as_deref()
                 .is_some_and(|m| self.dialing_modes.iter().any(|f| f == m));
-        let dates_ok = match (self.start_ms, self.end_ms) {
-            (None, None) => true,
-            (start, end) => record.created_ms.is_some_and(|at| {
-                start.is_none_or(|start| at >= start) && end.is_none_or(|end| at < end)
-            }),
-        };
-        status_ok && priority_ok && mode_ok && dates_ok
+        status_ok && priority_ok && mode_ok
     }
 
     fn compare(&self, a: &KoreRecord, b: &KoreRecord) -> Ordering {
@@ -260,8 +250,6 @@ mod tests {
             statuses: Vec::new(),
             priorities: Vec::new(),
             dialing_modes: Vec::new(),
-            start_ms: None,
-            end_ms: None,
             sort,
         }
     }
@@ -286,22 +274,5 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &store.select(&desc)));
         store.add(KoreType::Voice, [record("e", "w", Some(30))]);
         assert_eq!(&*store.select(&desc), &[4, 3, 1, 0, 2]);
-    }
-
-    #[test]
-    fn date_range_is_start_inclusive_end_exclusive() {
-        let mut store = KoreStore::default();
-        store.replace(
-            vec![
-                record("a", "a", Some(100)),
-                record("b", "b", Some(200)),
-                record("c", "c", None),
-            ],
-            Vec::new(),
-        );
-        let mut range = selection(vec![(SortKey::Name, false)]);
-        range.start_ms = Some(100);
-        range.end_ms = Some(200);
-        assert_eq!(&*store.select(&range), &[0]);
     }
 }

@@ -26,11 +26,9 @@
 //! ## Data
 //! By default both emulators serve the specs' sample records verbatim
 //! ([`samples`]): CMS contact center 1 holds the one sample campaign; Kore holds
-//! the 5 voice and 7 SMS samples. The SMS sample request returns the SMS sample
-//! response byte for byte (whitespace aside). The voice sample request's date
-//! window (Dec 1 to Dec 4, 2025) holds none of the voice samples, so it answers
-//! with no results; the same request without `startDate`/`endDate` returns the
-//! voice sample response byte for byte. [`SandboxBuilder::generated`] serves
+//! the 5 voice and 7 SMS samples. Both Kore sample requests return their sample
+//! responses byte for byte (whitespace aside); the voice sample's date window
+//! (Dec 1 to Dec 4, 2025) filters nothing (see below). [`SandboxBuilder::generated`] serves
 //! seeded, realistic data instead; [`ProviderControl::load_campaigns`] replaces
 //! the data with given campaigns.
 //!
@@ -62,7 +60,10 @@
 //!   values, `filters.priority` from 1 to 5 (numbers, or numeric strings),
 //!   `filters.dialingMode` `Progressive` or `Preview` only (ignored for SMS).
 //!   Unknown `sortBy` or `filters` keys are 400.
-//! - Dates filter `createdAt`: `startDate` inclusive, `endDate` exclusive.
+//! - `startDate`/`endDate` are validated (ISO 8601, else 400) but filter
+//!   nothing. The spec does not say what they bound, and its own voice sample
+//!   request (window Dec 1 to Dec 4, 2025) is answered with campaigns created
+//!   Dec 4 to Dec 8; a `createdAt` window would contradict that sample.
 //! - Paging: `limit` defaults to 50 and is clamped to the maximum page size
 //!   ([`SandboxBuilder::kore_max_page_size`], default 100); the response's `limit`
 //!   is the clamped value. The offset is `max(skip, (page - 1) * limit)`, so a
