@@ -82,6 +82,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod auth;
+mod builder;
 mod cms;
 mod data;
 mod faults;
@@ -93,8 +94,9 @@ mod sandbox;
 mod wire;
 
 pub use auth::SandboxCredentials;
+pub use builder::SandboxBuilder;
 pub use data::samples;
 pub use faults::{Fault, RetryAfter};
 pub use generate::GeneratedData;
 pub use log::{LoggedRequest, Server};
-pub use sandbox::{ProviderControl, Sandbox, SandboxBuilder};
+pub use sandbox::{ProviderControl, Sandbox};

@@ -1,0 +1,261 @@
+//! Configuring and starting a [`Sandbox`]: the builder and the servers.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::auth::{mint_kore_jwt, CmsTokens, Identities, KoreTokens, SandboxCredentials};
+use crate::cms::{self, CmsData, CmsState};
+use crate::data::{cms_sample, kore_sample};
+use crate::generate::{cms_campaigns, kore_campaigns, GeneratedData};
+use crate::kore::{self, KoreState, RateWindow};
+use crate::kore_store::{KoreStore, KoreType};
+use crate::log::{log_requests, Latency, LogLayerState, RequestLog, Server};
+use crate::sandbox::{Common, Provider, ProviderControl, Sandbox};
+
+/// The CMS default token lifetime, as the vendor documents (`expires_in`).
+const DEFAULT_CMS_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
+/// The default maximum Kore page size.
+const DEFAULT_KORE_MAX_PAGE_SIZE: usize = 100;
+
+#[derive(Debug, Clone)]
+enum DataChoice {
+    Sample,
+    Generated(GeneratedData),
+}
+
+/// Configures and starts a [`Sandbox`]. Get one from [`Sandbox::builder`].
+#[derive(Debug, Clone)]
+pub struct SandboxBuilder {
+    data: DataChoice,
+    kore_max_page_size: usize,
+    latency: Duration,
+    cms_port: u16,
+    kore_port: u16,
+    cms_token_lifetime: Duration,
+    kore_rate_limit: Option<u32>,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        Self {
+            data: DataChoice::Sample,
+            kore_max_page_size: DEFAULT_KORE_MAX_PAGE_SIZE,
+            latency: Duration::ZERO,
+            cms_port: 0,
+            kore_port: 0,
+            cms_token_lifetime: DEFAULT_CMS_TOKEN_LIFETIME,
+            kore_rate_limit: None,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// Serve the specs' sample records verbatim (the default): CMS contact
+    /// center 1 with its one campaign, Kore's 5 voice and 7 SMS campaigns.
+    pub fn sample_data(mut self) -> Self {
+        self.data = DataChoice::Sample;
+        self
+    }
+
+    /// Serve generated campaigns instead of the samples; the same
+    /// [`GeneratedData`] always gives the same campaigns.
+    pub fn generated(mut self, data: GeneratedData) -> Self {
+        self.data = DataChoice::Generated(data);
+        self
+    }
+
+    /// The largest Kore page (default 100). A request whose `limit` is above
+    /// it gets this many records, and the response's `limit` (and so
+    /// `totalPages`) reports the clamped value. Values below 1 count as 1.
+    pub fn kore_max_page_size(mut self, n: usize) -> Self {
+        self.kore_max_page_size = n.max(1);
+        self
+    }
+
+    /// Delay added to every request on both servers (changeable later with
+    /// [`ProviderControl::set_latency`]).
+    pub fn latency(mut self, d: Duration) -> Self {
+        self.latency = d;
+        self
+    }
+
+    /// The CMS server's port (default 0: any free port).
+    pub fn cms_port(mut self, p: u16) -> Self {
+        self.cms_port = p;
+        self
+    }
+
+    /// The Kore server's port (default 0: any free port).
+    pub fn kore_port(mut self, p: u16) -> Self {
+        self.kore_port = p;
+        self
+    }
+
+    /// Lifetime of CMS tokens (default 86,400 s, the vendor's `expires_in`);
+    /// shorten it to test expiry.
+    pub fn cms_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.cms_token_lifetime = lifetime;
+        self
+    }
+
+    /// Switches on Kore's documented rate limit: beyond this many
+    /// authenticated requests per minute the emulator answers 429 with the
+    /// documented message and a `Retry-After` in seconds. Off by default.
+    pub fn kore_rate_limit(mut self, per_minute: u32) -> Self {
+        self.kore_rate_limit = Some(per_minute);
+        self
+    }
+
+    /// Binds the three listeners on 127.0.0.1 and starts serving.
+    pub async fn start(self) -> std::io::Result<Sandbox> {
+        let ids = Identities::random();
+        let (cms_data, kore_voice, kore_sms) = match &self.data {
+            DataChoice::Sample => {
+                let cms = cms_sample().map_err(std::io::Error::other)?;
+                let (voice, sms) = kore_sample().map_err(std::io::Error::other)?;
+                (CmsData::from_records(cms, &[]), voice, sms)
+            }
+            DataChoice::Generated(spec) => (
+                CmsData::from_records(cms_campaigns(spec), &spec.cms_contact_centers),
+                kore_campaigns(spec, KoreType::Voice),
+                kore_campaigns(spec, KoreType::Sms),
+            ),
+        };
+        let cms_listener = TcpListener::bind(("127.0.0.1", self.cms_port)).await?;
+        let kore_listener = TcpListener::bind(("127.0.0.1", self.kore_port)).await?;
+        let other_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let cms_url = base_url(&cms_listener)?;
+        let kore_url = base_url(&kore_listener)?;
+        let other_url = base_url(&other_listener)?;
+
+        let mut cms_tokens = CmsTokens::new(self.cms_token_lifetime);
+        let cms_token = cms_tokens.issue();
+        let kore_jwt = mint_kore_jwt(&ids.kore_client_id, &ids.kore_client_secret)
+            .map_err(std::io::Error::other)?;
+        let credentials = SandboxCredentials {
+            cms_token: cms_token.into(),
+            cms_account_sid: ids.cms_account_sid.clone(),
+            cms_api_key: ids.cms_api_key.clone(),
+            cms_api_token: ids.cms_api_token.clone(),
+            kore_jwt: kore_jwt.into(),
+            kore_client_id: ids.kore_client_id.clone(),
+            kore_client_secret: ids.kore_client_secret.clone(),
+            kore_stream_id: ids.kore_stream_id.clone(),
+            kore_account_id: ids.kore_account_id.clone(),
+            kore_iid: ids.kore_stream_id.clone(),
+        };
+
+        let cms_state = Arc::new(CmsState {
+            common: Common::new(self.latency, &other_url),
+            data: Mutex::new(cms_data),
+            tokens: Mutex::new(cms_tokens),
+            account_sid: ids.cms_account_sid,
+            api_key: ids.cms_api_key,
+            api_token: ids.cms_api_token,
+        });
+        let mut store = KoreStore::default();
+        store.replace(kore_voice, kore_sms);
+        let kore_state = Arc::new(KoreState {
+            common: Common::new(self.latency, &other_url),
+            store: Mutex::new(store),
+            tokens: Mutex::new(KoreTokens::new(
+                &ids.kore_client_id,
+                &ids.kore_client_secret,
+            )),
+            stream_id: ids.kore_stream_id,
+            account_id: ids.kore_account_id,
+            max_page_size: self.kore_max_page_size,
+            drift_serial: AtomicU64::new(1),
+            rate_limit: self.kore_rate_limit.map(|n| Mutex::new(RateWindow::new(n))),
+        });
+        let other_log = RequestLog::default();
+
+        let (stop, stopped) = watch::channel(false);
+        let with_log = |router: Router, server, log: &RequestLog, latency: &Arc<Mutex<Latency>>| {
+            router.layer(axum::middleware::from_fn_with_state(
+                LogLayerState {
+                    server,
+                    log: log.clone(),
+                    latency: Arc::clone(latency),
+                },
+                log_requests,
+            ))
+        };
+        let cms_router = with_log(
+            cms::router(Arc::clone(&cms_state)),
+            Server::Cms,
+            &cms_state.common.log,
+            &cms_state.common.latency,
+        );
+        let kore_router = with_log(
+            kore::router(Arc::clone(&kore_state)),
+            Server::Kore,
+            &kore_state.common.log,
+            &kore_state.common.latency,
+        );
+        let other_router = with_log(
+            Router::new().fallback(other_host),
+            Server::OtherHost,
+            &other_log,
+            &Arc::new(Mutex::new(Latency::default())),
+        );
+        let tasks = vec![
+            serve(cms_listener, cms_router, stopped.clone()),
+            serve(kore_listener, kore_router, stopped.clone()),
+            serve(other_listener, other_router, stopped),
+        ];
+        Ok(Sandbox {
+            cms_url,
+            kore_url,
+            other_url,
+            credentials,
+            cms: ProviderControl {
+                provider: Provider::Cms(cms_state),
+            },
+            kore: ProviderControl {
+                provider: Provider::Kore(kore_state),
+            },
+            other_log,
+            stop,
+            tasks,
+        })
+    }
+}
+
+fn base_url(listener: &TcpListener) -> std::io::Result<Url> {
+    let addr = listener.local_addr()?;
+    Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)
+}
+
+fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            // An error means the sender is gone: stop as well.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        // Serving only fails on listener errors, which end this server.
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    })
+}
+
+/// The other host: answers everything with 200 and a plain-text note; the
+/// request log is what matters.
+async fn other_host() -> Response<Body> {
+    (StatusCode::OK, "campaign-sandbox other host").into_response()
+}
