@@ -33,6 +33,19 @@ enum DataChoice {
     Generated(GeneratedData),
 }
 
+/// Fixed Kore identifiers; `Debug` hides them, as they double as credentials.
+#[derive(Clone)]
+struct KoreIds {
+    stream_id: String,
+    account_id: String,
+}
+
+impl std::fmt::Debug for KoreIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KoreIds([REDACTED])")
+    }
+}
+
 /// Configures and starts a [`Sandbox`]. Get one from [`Sandbox::builder`].
 #[derive(Debug, Clone)]
 pub struct SandboxBuilder {
@@ -43,6 +56,7 @@ pub struct SandboxBuilder {
     kore_port: u16,
     cms_token_lifetime: Duration,
     kore_rate_limit: Option<u32>,
+    kore_ids: Option<KoreIds>,
 }
 
 impl Default for SandboxBuilder {
@@ -55,6 +69,7 @@ impl Default for SandboxBuilder {
             kore_port: 0,
             cms_token_lifetime: DEFAULT_CMS_TOKEN_LIFETIME,
             kore_rate_limit: None,
+            kore_ids: None,
         }
     }
 }
@@ -116,9 +131,27 @@ impl SandboxBuilder {
         self
     }
 
+    /// Fixes the Kore stream id (path segment and `iid` header) and account id
+    /// (`accountId` query parameter and header) instead of random ones, e.g.
+    /// the spec's [`samples::KORE_STREAM_ID`](crate::samples::KORE_STREAM_ID) and
+    /// [`samples::KORE_ACCOUNT_ID`](crate::samples::KORE_ACCOUNT_ID),
+    /// so the spec's sample requests can be sent as printed. Taken verbatim;
+    /// [`Sandbox::credentials`] reports them.
+    pub fn kore_ids(mut self, stream_id: impl Into<String>, account_id: impl Into<String>) -> Self {
+        self.kore_ids = Some(KoreIds {
+            stream_id: stream_id.into(),
+            account_id: account_id.into(),
+        });
+        self
+    }
+
     /// Binds the three listeners on 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<Sandbox> {
-        let ids = Identities::random();
+        let mut ids = Identities::random();
+        if let Some(fixed) = self.kore_ids.clone() {
+            ids.kore_stream_id = fixed.stream_id;
+            ids.kore_account_id = fixed.account_id;
+        }
         let (cms_data, kore_voice, kore_sms) = match &self.data {
             DataChoice::Sample => {
                 let cms = cms_sample().map_err(std::io::Error::other)?;

@@ -26,6 +26,22 @@ pub mod samples {
     pub const KORE_SMS_REQUEST: &str = include_str!("../data/kore-sms-sample-request.json");
     /// The Kore sample response for SMS campaigns.
     pub const KORE_SMS_RESPONSE: &str = include_str!("../data/kore-sms-sample-response.json");
+    /// The Kore sample request for voice campaigns: the spec's curl command
+    /// as printed, placeholders (`{{host}}`, `{{streamId}}`, `{{accountId}}`,
+    /// `<token>`) included.
+    pub const KORE_VOICE_CURL: &str = include_str!("../data/kore-voice-sample.curl");
+    /// The Kore sample request for SMS campaigns: the spec's curl command as
+    /// printed, placeholders included.
+    pub const KORE_SMS_CURL: &str = include_str!("../data/kore-sms-sample.curl");
+    /// The CMS sample request: the spec's curl command as printed,
+    /// placeholders (`{Cms_Domain_Name}`, `{AuthToken}`) included.
+    pub const CMS_CURL: &str = include_str!("../data/cms-sample.curl");
+    /// The stream id of the Kore sample requests' `iid` header; with
+    /// [`SandboxBuilder::kore_ids`](crate::SandboxBuilder::kore_ids) the
+    /// sandbox accepts it.
+    pub const KORE_STREAM_ID: &str = "st-0603182c-7ffb-53c3-b307-47ca14bxxxxx";
+    /// The account id of the Kore sample requests' `accountid` header.
+    pub const KORE_ACCOUNT_ID: &str = "67777ce93e25326494exxxxx";
 }
 
 /// A CMS record ready to serve, with the contact center it belongs to.
@@ -242,6 +258,19 @@ mod tests {
         assert_eq!(&*voice[0].id, "cd-c1b940c-7012-4e7d-98d9-4707177xxxxx");
         assert_eq!(voice[0].priority, Some(5));
         assert_eq!(&*sms[0].id, "cd-78d3f0a9-8f42-5d8c-af8d-d6a63eaxxxxx");
+    }
+
+    #[test]
+    fn curl_samples_hold_the_request_bodies_and_ids() {
+        for (curl, body) in [
+            (samples::KORE_VOICE_CURL, samples::KORE_VOICE_REQUEST),
+            (samples::KORE_SMS_CURL, samples::KORE_SMS_REQUEST),
+        ] {
+            assert!(curl.contains(&format!("--data '{body}'")));
+            assert!(curl.contains(&format!("'iid: {}'", samples::KORE_STREAM_ID)));
+            assert!(curl.contains(&format!("'accountid: {}'", samples::KORE_ACCOUNT_ID)));
+        }
+        assert!(samples::CMS_CURL.starts_with("curl -X 'GET'"));
     }
 
     #[test]

@@ -26,11 +26,17 @@
 //! ## Data
 //! By default both emulators serve the specs' sample records verbatim
 //! ([`samples`]): CMS contact center 1 holds the one sample campaign; Kore holds
-//! the 5 voice and 7 SMS samples. Both Kore sample requests return their sample
-//! responses byte for byte (whitespace aside); the voice sample's date window
-//! (Dec 1 to Dec 4, 2025) filters nothing (see below). [`SandboxBuilder::generated`] serves
-//! seeded, realistic data instead; [`ProviderControl::load_campaigns`] replaces
-//! the data with given campaigns.
+//! the 5 voice and 7 SMS samples. Every sample request of both specs, sent as
+//! printed ([`samples::KORE_VOICE_CURL`], [`samples::KORE_SMS_CURL`],
+//! [`samples::CMS_CURL`]; only the placeholders filled in), gets that spec's
+//! sample response byte for byte (whitespace aside); `tests/spec_samples.rs`
+//! does exactly that. The Kore requests carry the spec's `iid` and `accountid`
+//! headers, which the sandbox accepts when started with
+//! [`SandboxBuilder::kore_ids`]`(samples::KORE_STREAM_ID, samples::KORE_ACCOUNT_ID)`
+//! (its ids are random otherwise). The voice sample's date window (Dec 1 to
+//! Dec 4, 2025) filters nothing (see below). [`SandboxBuilder::generated`]
+//! serves seeded, realistic data instead; [`ProviderControl::load_campaigns`]
+//! replaces the data with given campaigns.
 //!
 //! ## CMS behaviour
 //! - `Authorization: Bearer` must hold a token issued by the token endpoint (or

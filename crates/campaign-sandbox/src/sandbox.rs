@@ -328,4 +328,19 @@ mod tests {
         }
         sb.shutdown().await;
     }
+
+    #[tokio::test]
+    async fn kore_ids_fix_the_credentials_and_stay_out_of_debug() {
+        let builder = Sandbox::builder().kore_ids("st-fixed-stream", "fixed-account");
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("st-fixed-stream") && !debug.contains("fixed-account"));
+        let sb = builder.start().await.unwrap();
+        let c = sb.credentials();
+        assert_eq!(
+            (c.kore_stream_id.as_str(), c.kore_iid.as_str()),
+            ("st-fixed-stream", "st-fixed-stream")
+        );
+        assert_eq!(c.kore_account_id, "fixed-account");
+        sb.shutdown().await;
+    }
 }
