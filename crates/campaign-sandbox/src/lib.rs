@@ -94,6 +94,7 @@ mod data;
 mod faults;
 mod generate;
 mod kore;
+mod kore_request;
 mod kore_store;
 mod log;
 mod sandbox;
