@@ -18,12 +18,14 @@ use crate::cms::{self, CmsData, CmsState};
 use crate::data::{cms_sample, kore_sample};
 use crate::generate::{cms_campaigns, kore_campaigns, GeneratedData};
 use crate::kore::{self, KoreState, RateWindow};
-use crate::kore_store::{KoreStore, KoreType};
+use crate::kore_store::{unsort, KoreStore, KoreType};
 use crate::log::{log_requests, Latency, LogLayerState, RequestLog, Server};
 use crate::sandbox::{Common, Provider, ProviderControl, Sandbox};
 
 /// The CMS default token lifetime, as the vendor documents (`expires_in`).
 const DEFAULT_CMS_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
+/// Seeds the storage order of the Kore samples (see [`unsort`]).
+const SAMPLE_SHUFFLE_SEED: u64 = 0x5A4D_F1E5;
 /// The default maximum Kore page size.
 const DEFAULT_KORE_MAX_PAGE_SIZE: usize = 100;
 
@@ -152,18 +154,28 @@ impl SandboxBuilder {
             ids.kore_stream_id = fixed.stream_id;
             ids.kore_account_id = fixed.account_id;
         }
-        let (cms_data, kore_voice, kore_sms) = match &self.data {
+        let (cms_data, mut kore_voice, mut kore_sms, seed) = match &self.data {
             DataChoice::Sample => {
                 let cms = cms_sample().map_err(std::io::Error::other)?;
                 let (voice, sms) = kore_sample().map_err(std::io::Error::other)?;
-                (CmsData::from_records(cms, &[]), voice, sms)
+                (
+                    CmsData::from_records(cms, &[]),
+                    voice,
+                    sms,
+                    SAMPLE_SHUFFLE_SEED,
+                )
             }
             DataChoice::Generated(spec) => (
                 CmsData::from_records(cms_campaigns(spec), &spec.cms_contact_centers),
                 kore_campaigns(spec, KoreType::Voice),
                 kore_campaigns(spec, KoreType::Sms),
+                spec.seed,
             ),
         };
+        // The samples are stored newest first, as the spec lists them; stored
+        // so, a listing that ignores `sortBy` would still look sorted.
+        unsort(&mut kore_voice, seed);
+        unsort(&mut kore_sms, seed);
         let cms_listener = TcpListener::bind(("127.0.0.1", self.cms_port)).await?;
         let kore_listener = TcpListener::bind(("127.0.0.1", self.kore_port)).await?;
         let other_listener = TcpListener::bind(("127.0.0.1", 0)).await?;

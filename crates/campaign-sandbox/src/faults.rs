@@ -14,10 +14,13 @@ use futures::stream::{self, StreamExt};
 /// Inject with [`ProviderControl::inject`](crate::ProviderControl::inject).
 /// Faults apply only to the provider's campaign endpoint (never to the CMS
 /// token endpoint), one use per request, in injection order: the first
-/// injected response fault (everything but [`Fault::PageDrift`],
-/// [`Fault::WrongTotalResults`] and [`Fault::IgnoreSkip`]) that still has uses
-/// left shapes the response. The three data faults apply alongside it, to
-/// every listing request that passes authentication and validation.
+/// injected response fault that still has uses left shapes the response.
+/// The data faults ([`Fault::PageDrift`], [`Fault::WrongTotalResults`],
+/// [`Fault::IgnoreSkip`], [`Fault::SortNameRequired`], [`Fault::TiesReversed`]
+/// and [`Fault::SortIgnored`]) apply alongside it: each listing request that
+/// passes authentication and validation takes one use of every data fault
+/// queued (on the CMS too, where only `PageDrift` has an effect). Injected
+/// with `times` `None`, a fault lasts until cleared, e.g. for a whole walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
@@ -61,6 +64,23 @@ pub enum Fault {
     /// echoing the requested offset in `skip` and reporting `hasMore` as if it
     /// had been honoured. No effect on the CMS.
     IgnoreSkip,
+    /// Kore: enforce the spec's `sortBy.name` row ("must be included if any
+    /// sort field is used"): a request whose `sortBy` has any key but not
+    /// `name` gets 400 `{"status":"error","message":"sortBy.name must be
+    /// included if any sort field is used"}`. With `name` among the keys (in
+    /// any position), or without `sortBy`, it sorts as usual, by the keys in
+    /// the order given. No effect on the CMS.
+    SortNameRequired,
+    /// Kore: break ties of every sort key by id descending instead of
+    /// ascending. No effect on the CMS.
+    TiesReversed,
+    /// Kore: accept and validate `sortBy` but ignore it, serving records in
+    /// storage order (paging still honoured). Storage order is insertion
+    /// order: for the sample and generated data a fixed seeded order that no
+    /// sort gives; for [`ProviderControl::load_campaigns`](crate::ProviderControl::load_campaigns)
+    /// the order given; page-drift inserts last. Overrides
+    /// [`Fault::TiesReversed`]. No effect on the CMS.
+    SortIgnored,
 }
 
 /// The `Retry-After` header of [`Fault::RateLimited`].
@@ -107,7 +127,12 @@ impl Fault {
             | Fault::Oversized(_)
             | Fault::RedirectOtherHost => FaultStage::Early,
             Fault::TruncatedJson | Fault::WrongFieldType | Fault::SlowDrip(_) => FaultStage::Body,
-            Fault::PageDrift | Fault::WrongTotalResults | Fault::IgnoreSkip => FaultStage::Data,
+            Fault::PageDrift
+            | Fault::WrongTotalResults
+            | Fault::IgnoreSkip
+            | Fault::SortNameRequired
+            | Fault::TiesReversed
+            | Fault::SortIgnored => FaultStage::Data,
         }
     }
 }
@@ -118,6 +143,9 @@ pub(crate) struct DataFaults {
     pub(crate) drift: bool,
     pub(crate) wrong_total: bool,
     pub(crate) ignore_skip: bool,
+    pub(crate) sort_name_required: bool,
+    pub(crate) ties_reversed: bool,
+    pub(crate) sort_ignored: bool,
 }
 
 /// One injected fault and how many more requests it applies to.
@@ -203,6 +231,9 @@ impl FaultQueue {
                 Fault::PageDrift => taken.drift = true,
                 Fault::WrongTotalResults => taken.wrong_total = true,
                 Fault::IgnoreSkip => taken.ignore_skip = true,
+                Fault::SortNameRequired => taken.sort_name_required = true,
+                Fault::TiesReversed => taken.ties_reversed = true,
+                Fault::SortIgnored => taken.sort_ignored = true,
                 _ => {}
             }
             if self.active.len() == before {
@@ -414,6 +445,18 @@ mod tests {
         let second = queue.take_data_faults();
         assert!(!second.drift && second.wrong_total);
         assert_eq!(queue.take_data_faults(), DataFaults::default());
+        queue.inject(Fault::SortNameRequired, None);
+        queue.inject(Fault::TiesReversed, Some(1));
+        queue.inject(Fault::SortIgnored, Some(2));
+        let sort = queue.take_data_faults();
+        assert!(sort.sort_name_required && sort.ties_reversed && sort.sort_ignored);
+        let sort = queue.take_data_faults();
+        assert!(sort.sort_name_required && !sort.ties_reversed && sort.sort_ignored);
+        for _ in 0..3 {
+            let sort = queue.take_data_faults();
+            assert!(sort.sort_name_required && !sort.sort_ignored);
+        }
+        assert_eq!(queue.take_response_fault(), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::KoreTokens;
-use crate::faults::{self, Fault, FaultStage};
+use crate::faults::{self, DataFaults, Fault, FaultStage};
 use crate::generate::kore_drift_campaign;
 use crate::kore_request::ListRequest;
 use crate::kore_store::KoreStore;
@@ -23,6 +23,8 @@ use crate::sandbox::{lock, now_millis, Common};
 /// The documented rate-limit message.
 pub(crate) const RATE_LIMIT_MESSAGE: &str =
     "You've exceeded the per-minute rate limit. Please wait for sometime before retrying.";
+/// [`Fault::SortNameRequired`]'s message, the spec's `sortBy.name` rule.
+const SORT_NAME_REQUIRED_MESSAGE: &str = "sortBy.name must be included if any sort field is used";
 /// `limit` when the request leaves it out (before clamping to the maximum).
 pub(crate) const DEFAULT_LIMIT: usize = 50;
 
@@ -222,11 +224,22 @@ fn list(
         Ok(request) => request,
         Err(message) => return kore_error(400, &message),
     };
-    serve_page(state, &request)
+    let data_faults = lock(&state.common.faults).take_data_faults();
+    if data_faults.sort_name_required && request.sort_lacks_name {
+        return kore_error(400, SORT_NAME_REQUIRED_MESSAGE);
+    }
+    serve_page(state, &request, data_faults)
 }
 
-fn serve_page(state: &KoreState, request: &ListRequest) -> Response<Body> {
-    let data_faults = lock(&state.common.faults).take_data_faults();
+fn serve_page(state: &KoreState, request: &ListRequest, data_faults: DataFaults) -> Response<Body> {
+    let mut selection = request.selection.clone();
+    if data_faults.sort_ignored {
+        // Cleared so every ignored sort shares one cache entry.
+        selection.sort.clear();
+        selection.storage_order = true;
+    } else {
+        selection.ties_descending = data_faults.ties_reversed;
+    }
     let limit = request
         .limit
         .unwrap_or(DEFAULT_LIMIT)
@@ -236,7 +249,7 @@ fn serve_page(state: &KoreState, request: &ListRequest) -> Response<Body> {
         .map_or(0, |page| (page - 1).saturating_mul(limit));
     let offset = request.skip.unwrap_or(0).max(from_page);
     let mut store = lock(&state.store);
-    let positions = store.select(&request.selection);
+    let positions = store.select(&selection);
     let total = positions.len();
     let start = if data_faults.ignore_skip {
         0

@@ -29,6 +29,9 @@ pub(crate) struct ListRequest {
     pub(crate) skip: Option<usize>,
     pub(crate) page: Option<usize>,
     pub(crate) limit: Option<usize>,
+    /// `sortBy` names a sort field but not `name`, which the spec's
+    /// `sortBy.name` row requires ([`Fault::SortNameRequired`](crate::Fault::SortNameRequired)).
+    pub(crate) sort_lacks_name: bool,
 }
 
 /// A JSON object with its keys in document order (for `sortBy`, whose key
@@ -179,6 +182,8 @@ impl ListRequest {
             }
             Some(_) => return Err("sortBy must be an object".to_owned()),
         };
+        let sort_lacks_name =
+            !sort.is_empty() && !sort.iter().any(|&(key, _)| key == SortKey::Name);
         let sort = if sort.is_empty() {
             vec![(SortKey::CreatedAt, true)]
         } else {
@@ -217,10 +222,13 @@ impl ListRequest {
                 priorities: priority_filter,
                 dialing_modes,
                 sort,
+                ties_descending: false,
+                storage_order: false,
             },
             skip,
             page,
             limit,
+            sort_lacks_name,
         })
     }
 }
@@ -253,6 +261,19 @@ mod tests {
             vec![(SortKey::UpdatedAt, false), (SortKey::Name, true)]
         );
         assert_eq!(ordered.skip, None);
+        assert!(!ordered.sort_lacks_name && voice.sort_lacks_name);
+        for (body, lacks) in [
+            (r#"{"type":"sms"}"#, false),
+            (r#"{"type":"sms","sortBy":{}}"#, false),
+            (r#"{"type":"sms","sortBy":{"updatedAt":"asc"}}"#, true),
+            (r#"{"type":"sms","sortBy":{"name":"asc"}}"#, false),
+        ] {
+            assert_eq!(
+                ListRequest::parse(body.as_bytes()).unwrap().sort_lacks_name,
+                lacks,
+                "{body}"
+            );
+        }
     }
 
     #[test]

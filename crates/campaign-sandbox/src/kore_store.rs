@@ -108,6 +108,11 @@ pub(crate) struct Selection {
     pub(crate) dialing_modes: Vec<String>,
     /// Sort keys in request order; `true` means descending.
     pub(crate) sort: Vec<(SortKey, bool)>,
+    /// Ties of every sort key go by id descending instead of ascending
+    /// ([`Fault::TiesReversed`](crate::Fault::TiesReversed)).
+    pub(crate) ties_descending: bool,
+    /// Storage order, `sort` unused ([`Fault::SortIgnored`](crate::Fault::SortIgnored)).
+    pub(crate) storage_order: bool,
 }
 
 impl Selection {
@@ -140,7 +145,7 @@ impl Selection {
                 return order;
             }
         }
-        a.id.cmp(&b.id)
+        directed(a.id.cmp(&b.id), self.ties_descending)
     }
 }
 
@@ -159,6 +164,37 @@ fn missing_last(a: Option<i64>, b: Option<i64>, descending: bool) -> Ordering {
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
+    }
+}
+
+/// Whether `records` run monotonically (either way) by name, `createdAt` or
+/// `updatedAt`: then storage order would pass for a sorted listing.
+fn looks_sorted(records: &[KoreRecord]) -> bool {
+    let monotone = |cmp: fn(&KoreRecord, &KoreRecord) -> Ordering| {
+        let pairs = || records.windows(2).map(|w| cmp(&w[0], &w[1]));
+        pairs().all(|o| o != Ordering::Greater) || pairs().all(|o| o != Ordering::Less)
+    };
+    monotone(|a, b| a.name.cmp(&b.name))
+        || monotone(|a, b| a.created_ms.cmp(&b.created_ms))
+        || monotone(|a, b| a.updated_ms.cmp(&b.updated_ms))
+}
+
+/// Shuffles `records` (seeded, so reproducibly) until their order is no
+/// sort's, so a listing in storage order ([`Fault::SortIgnored`](crate::Fault::SortIgnored))
+/// is visibly unsorted. Kept as is when already so, or when no order can be
+/// (fewer than three records, or a key equal everywhere).
+pub(crate) fn unsort(records: &mut [KoreRecord], seed: u64) {
+    if records.len() < 3 {
+        return;
+    }
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
+    // A random order of three or more distinct values is sorted with
+    // probability at most 1/3 per key, so this rarely takes more than a few tries.
+    for _ in 0..64 {
+        if !looks_sorted(records) {
+            return;
+        }
+        rand::seq::SliceRandom::shuffle(records, &mut rng);
     }
 }
 
@@ -217,9 +253,13 @@ impl KoreStore {
             .filter(|&i| selection.matches(&records[i]))
             .filter_map(|i| u32::try_from(i).ok())
             .collect();
-        positions.sort_unstable_by(|&a, &b| {
-            selection.compare(&records[a as usize], &records[b as usize])
-        });
+        // Positions are collected in storage order, which is the answer when
+        // the sort is ignored.
+        if !selection.storage_order {
+            positions.sort_unstable_by(|&a, &b| {
+                selection.compare(&records[a as usize], &records[b as usize])
+            });
+        }
         let positions: Arc<[u32]> = positions.into();
         if self.cache.len() >= MAX_CACHED_SELECTIONS {
             self.cache.clear();
@@ -251,6 +291,8 @@ mod tests {
             priorities: Vec::new(),
             dialing_modes: Vec::new(),
             sort,
+            ties_descending: false,
+            storage_order: false,
         }
     }
 
@@ -274,5 +316,41 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &store.select(&desc)));
         store.add(KoreType::Voice, [record("e", "w", Some(30))]);
         assert_eq!(&*store.select(&desc), &[4, 3, 1, 0, 2]);
+        let mut reversed = desc.clone();
+        reversed.ties_descending = true;
+        assert_eq!(&*store.select(&reversed), &[4, 3, 0, 1, 2]);
+        let mut storage = desc;
+        storage.storage_order = true;
+        assert_eq!(&*store.select(&storage), &[0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn unsort_leaves_no_key_monotone() {
+        let mut sorted: Vec<KoreRecord> = (0..5)
+            .map(|i| {
+                KoreRecord::from_wire(&KoreWire {
+                    voice_id: Some(format!("id{i}")),
+                    name: format!("n{i}"),
+                    created_at: Some(crate::wire::iso_millis(i * 10)),
+                    updated_at: Some(crate::wire::iso_millis(i * 10 + 5)),
+                    ..KoreWire::default()
+                })
+            })
+            .collect();
+        assert!(looks_sorted(&sorted));
+        unsort(&mut sorted, 1);
+        assert!(!looks_sorted(&sorted));
+        let (mut voice, mut sms) = crate::data::kore_sample().unwrap();
+        assert!(looks_sorted(&voice) && looks_sorted(&sms));
+        unsort(&mut voice, 2);
+        unsort(&mut sms, 2);
+        assert!(!looks_sorted(&voice) && !looks_sorted(&sms));
+        // Nothing to do, nothing to loop on.
+        let mut two = vec![record("a", "a", Some(1)), record("b", "b", Some(2))];
+        unsort(&mut two, 3);
+        assert_eq!(&*two[0].id, "a");
+        let mut same: Vec<KoreRecord> = (0..4).map(|i| record(&i.to_string(), "x", None)).collect();
+        unsort(&mut same, 4);
+        assert_eq!(same.len(), 4);
     }
 }

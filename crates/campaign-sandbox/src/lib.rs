@@ -62,10 +62,16 @@
 //!   non-negative integers, empty strings or null (`page` and `limit` at least
 //!   1); `startDate`/`endDate` ISO 8601; `sortBy` keys `name`, `createdAt`,
 //!   `updatedAt` with `asc`/`desc`, applied in the order given, ties broken by
-//!   id (default `createdAt desc`); `filters.status` from the documented eight
+//!   id ascending (default `createdAt desc`); `filters.status` from the documented eight
 //!   values, `filters.priority` from 1 to 5 (numbers, or numeric strings),
 //!   `filters.dialingMode` `Progressive` or `Preview` only (ignored for SMS).
 //!   Unknown `sortBy` or `filters` keys are 400.
+//! - The spec's `sortBy.name` rule ("must be included if any sort field is
+//!   used") is not enforced by default (its own sample requests sort by
+//!   `createdAt` alone); [`Fault::SortNameRequired`] enforces it.
+//! - Records are stored in a seeded order that no sort gives (the samples are
+//!   shuffled out of the spec's newest-first order); only
+//!   [`Fault::SortIgnored`], which serves storage order, shows it.
 //! - `startDate`/`endDate` are validated (ISO 8601, else 400) but filter
 //!   nothing. The spec does not say what they bound, and its own voice sample
 //!   request (window Dec 1 to Dec 4, 2025) is answered with campaigns created

@@ -60,6 +60,24 @@ pub async fn kore(sb: &Sandbox, body: Value) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// Sends a body given as text: `json!` sorts object keys, and the order of
+/// `sortBy`'s keys is the sort order.
+pub async fn kore_text(sb: &Sandbox, body: &str) -> (u16, Value) {
+    let c = sb.credentials();
+    let response = client()
+        .post(kore_url(sb))
+        .header("auth", c.kore_jwt.expose())
+        .header("iid", &c.kore_iid)
+        .header("accountId", &c.kore_account_id)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 pub fn cms_request(sb: &Sandbox, query: &str) -> reqwest::RequestBuilder {
     client()
         .get(format!(
