@@ -169,6 +169,9 @@ fn early_fault(state: &CmsState, fault: &Fault, uri: &Uri) -> Response<Body> {
             cms_error(429, "Too many requests"),
             retry_after.header_value(),
         ),
+        Fault::RateLimitedWithStatus(status) => {
+            cms_error(faults::final_status(*status), "Too many requests")
+        }
         Fault::HtmlError => faults::html_error(502),
         Fault::DropConnection => faults::drop_connection("[{\"campaignContextId\":1,"),
         Fault::Oversized(bytes) => {

@@ -31,6 +31,13 @@ pub enum Fault {
     /// Answer 429 with this `Retry-After` and the provider's error body (Kore:
     /// the documented per-minute rate-limit message).
     RateLimited(RetryAfter),
+    /// Answer with this status (any: 400, 403, 500, even 200) and the
+    /// rate-limit error body, without `Retry-After`: the vendor documents
+    /// Kore's rate-limit message but not which status carries it. Kore:
+    /// `{"status":"error","message":`[`KORE_RATE_LIMIT_MESSAGE`](crate::KORE_RATE_LIMIT_MESSAGE)`}`;
+    /// CMS: its error body with `errorMessage` `"Too many requests"`. A
+    /// status below 200 (not a final response) or above 999 counts as 500.
+    RateLimitedWithStatus(u16),
     /// Answer `502 Bad Gateway` with an HTML page, as a proxy would.
     HtmlError,
     /// Answer with the real JSON body cut in half.
@@ -122,6 +129,7 @@ impl Fault {
         match self {
             Fault::Status(_)
             | Fault::RateLimited(_)
+            | Fault::RateLimitedWithStatus(_)
             | Fault::HtmlError
             | Fault::DropConnection
             | Fault::Oversized(_)
@@ -397,6 +405,16 @@ pub(crate) fn status_code(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+/// The status of [`Fault::RateLimitedWithStatus`]: 1xx is no final response
+/// (hyper would swap it for an empty 500), so it becomes 500 here, with the body.
+pub(crate) fn final_status(status: u16) -> u16 {
+    if (200..=999).contains(&status) {
+        status
+    } else {
+        500
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,6 +475,20 @@ mod tests {
             assert!(sort.sort_name_required && !sort.sort_ignored);
         }
         assert_eq!(queue.take_response_fault(), None);
+    }
+
+    #[test]
+    fn final_status_keeps_final_statuses_only() {
+        for (given, used) in [
+            (200, 200),
+            (403, 403),
+            (599, 599),
+            (0, 500),
+            (101, 500),
+            (1000, 500),
+        ] {
+            assert_eq!(final_status(given), used);
+        }
     }
 
     #[test]

@@ -20,8 +20,9 @@ use crate::kore_request::ListRequest;
 use crate::kore_store::KoreStore;
 use crate::sandbox::{lock, now_millis, Common};
 
-/// The documented rate-limit message.
-pub(crate) const RATE_LIMIT_MESSAGE: &str =
+/// Kore's documented rate-limit message, the `message` of its 429 answers
+/// and of [`Fault::RateLimitedWithStatus`].
+pub const RATE_LIMIT_MESSAGE: &str =
     "You've exceeded the per-minute rate limit. Please wait for sometime before retrying.";
 /// [`Fault::SortNameRequired`]'s message, the spec's `sortBy.name` rule.
 const SORT_NAME_REQUIRED_MESSAGE: &str = "sortBy.name must be included if any sort field is used";
@@ -138,6 +139,9 @@ fn early_fault(state: &KoreState, fault: &Fault, uri: &Uri) -> Response<Body> {
     match fault {
         Fault::Status(status) => kore_error(*status, "Injected failure"),
         Fault::RateLimited(retry_after) => rate_limited(retry_after.header_value()),
+        Fault::RateLimitedWithStatus(status) => {
+            kore_error(faults::final_status(*status), RATE_LIMIT_MESSAGE)
+        }
         Fault::HtmlError => faults::html_error(502),
         Fault::DropConnection => faults::drop_connection(LIST_PREFIX),
         Fault::Oversized(bytes) => {

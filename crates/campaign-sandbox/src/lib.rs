@@ -111,5 +111,6 @@ pub use builder::SandboxBuilder;
 pub use data::samples;
 pub use faults::{Fault, RetryAfter};
 pub use generate::GeneratedData;
+pub use kore::RATE_LIMIT_MESSAGE as KORE_RATE_LIMIT_MESSAGE;
 pub use log::{LoggedRequest, Server};
 pub use sandbox::{ProviderControl, Sandbox};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use campaign_core::{Campaign, CampaignId, Channel, Scope};
-use campaign_sandbox::{Fault, RetryAfter, Sandbox, Server};
+use campaign_sandbox::{Fault, RetryAfter, Sandbox, Server, KORE_RATE_LIMIT_MESSAGE};
 use common::{client, cms, cms_request, ids, kore, kore_request};
 use serde_json::{json, Value};
 
@@ -292,5 +292,48 @@ async fn request_log_masks_credentials_and_latency_is_settable() {
     }
     sb.kore().clear_requests();
     assert_eq!(sb.kore().request_count(), 0);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_message_comes_under_any_status_without_retry_after() {
+    let sb = Sandbox::start_default().await.unwrap();
+    let documented = json!({"status": "error", "message": KORE_RATE_LIMIT_MESSAGE});
+    assert_eq!(
+        KORE_RATE_LIMIT_MESSAGE,
+        "You've exceeded the per-minute rate limit. Please wait for sometime before retrying."
+    );
+    let send = || kore_request(&sb, &voice(0, 5)).send();
+    for (given, answered) in [(400, 400), (403, 403), (500, 500), (200, 200), (100, 500)] {
+        sb.kore()
+            .inject(Fault::RateLimitedWithStatus(given), Some(1));
+        let r = send().await.unwrap();
+        assert_eq!(r.status().as_u16(), answered, "{given}");
+        assert!(!r.headers().contains_key("retry-after"));
+        assert_eq!(r.json::<Value>().await.unwrap(), documented, "{given}");
+    }
+    assert_eq!(send().await.unwrap().status(), 200);
+    // Until cleared, and ahead of authentication like every early fault.
+    sb.kore().inject(Fault::RateLimitedWithStatus(200), None);
+    for _ in 0..3 {
+        let r = client().post(common::kore_url(&sb)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap(), documented);
+    }
+    sb.kore().clear_faults();
+    assert_eq!(
+        send().await.unwrap().json::<Value>().await.unwrap()["status"],
+        "success"
+    );
+
+    sb.cms().inject(Fault::RateLimitedWithStatus(403), Some(1));
+    let r = cms_request(&sb, "?contactCenterId=1").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!r.headers().contains_key("retry-after"));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["statusCode"].clone(), body["errorMessage"].clone()),
+        (json!(403), json!("Too many requests"))
+    );
     sb.shutdown().await;
 }
