@@ -157,7 +157,7 @@ async fn campaigns(
     }
     let response = list(&state, query.as_deref(), &headers);
     match fault {
-        Some(fault) => faults::bend_body(&fault, response, wrong_type).await,
+        Some(fault) => faults::bend_body(&fault, response, rewrite).await,
         None => response,
     }
 }
@@ -194,6 +194,27 @@ fn early_fault(state: &CmsState, fault: &Fault, uri: &Uri) -> Response<Body> {
             uri.path_and_query().map_or("/", |pq| pq.as_str()),
         ),
         _ => cms_error(500, "unexpected fault"),
+    }
+}
+
+/// CMS flavours of the JSON-editing body faults.
+fn rewrite(fault: &Fault, value: &mut serde_json::Value) {
+    match fault {
+        Fault::WrongFieldType => wrong_type(value),
+        Fault::BadOptionalField => bad_optional_field(value),
+        _ => {}
+    }
+}
+
+/// CMS flavour of [`Fault::BadOptionalField`]; an error body is an object,
+/// not an array, and stays as it is.
+fn bad_optional_field(value: &mut serde_json::Value) {
+    let first = value
+        .as_array_mut()
+        .and_then(|records| records.first_mut())
+        .and_then(serde_json::Value::as_object_mut);
+    if let Some(first) = first {
+        first.insert("processId".to_owned(), serde_json::Value::from("x"));
     }
 }
 

@@ -48,6 +48,12 @@ pub enum Fault {
     /// `campaignContextId` is the string `"x"`, or the body is an object
     /// instead of an array when there are no records).
     WrongFieldType,
+    /// Answer with the real body, but one optional field of the first record
+    /// is malformed while its id stays valid (Kore: the first result's
+    /// `contactLists` is the number `7`; CMS: the first record's `processId`
+    /// is the string `"x"`). A body without records, or an error body, is
+    /// left alone.
+    BadOptionalField,
     /// Send the real body in 16-byte chunks, pausing this long before each.
     SlowDrip(Duration),
     /// Send a 200 status, a `Content-Length` of 1 MiB and the first bytes of a
@@ -134,7 +140,10 @@ impl Fault {
             | Fault::DropConnection
             | Fault::Oversized(_)
             | Fault::RedirectOtherHost => FaultStage::Early,
-            Fault::TruncatedJson | Fault::WrongFieldType | Fault::SlowDrip(_) => FaultStage::Body,
+            Fault::TruncatedJson
+            | Fault::WrongFieldType
+            | Fault::BadOptionalField
+            | Fault::SlowDrip(_) => FaultStage::Body,
             Fault::PageDrift
             | Fault::WrongTotalResults
             | Fault::IgnoreSkip
@@ -360,12 +369,13 @@ pub(crate) fn oversized(
         .unwrap_or_default()
 }
 
-/// Applies a body-stage fault to a finished response. `wrong_type` rewrites
-/// the JSON for [`Fault::WrongFieldType`].
+/// Applies a body-stage fault to a finished response. `rewrite` is the
+/// provider's JSON edit for [`Fault::WrongFieldType`] and
+/// [`Fault::BadOptionalField`].
 pub(crate) async fn bend_body(
     fault: &Fault,
     response: Response<Body>,
-    wrong_type: fn(&mut serde_json::Value),
+    rewrite: fn(&Fault, &mut serde_json::Value),
 ) -> Response<Body> {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -377,10 +387,10 @@ pub(crate) async fn bend_body(
             let cut = bytes.slice(..bytes.len() / 2);
             Response::from_parts(parts, Body::from(cut))
         }
-        Fault::WrongFieldType => {
+        Fault::WrongFieldType | Fault::BadOptionalField => {
             let bent = match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(mut value) => {
-                    wrong_type(&mut value);
+                    rewrite(fault, &mut value);
                     Bytes::from(value.to_string())
                 }
                 Err(_) => bytes,

@@ -126,7 +126,7 @@ async fn campaigns(
     }
     let response = list(&state, &stream_id, query.as_deref(), &headers, &body);
     match fault {
-        Some(fault) => faults::bend_body(&fault, response, wrong_type).await,
+        Some(fault) => faults::bend_body(&fault, response, rewrite).await,
         None => response,
     }
 }
@@ -165,6 +165,29 @@ fn early_fault(state: &KoreState, fault: &Fault, uri: &Uri) -> Response<Body> {
             uri.path_and_query().map_or("/", |pq| pq.as_str()),
         ),
         _ => kore_error(500, "unexpected fault"),
+    }
+}
+
+/// Kore flavours of the JSON-editing body faults.
+fn rewrite(fault: &Fault, value: &mut Value) {
+    match fault {
+        Fault::WrongFieldType => wrong_type(value),
+        Fault::BadOptionalField => bad_optional_field(value),
+        _ => {}
+    }
+}
+
+/// Kore flavour of [`Fault::BadOptionalField`]; `get_mut`, unlike indexing,
+/// leaves an error body without `data` alone.
+fn bad_optional_field(value: &mut Value) {
+    let first = value
+        .get_mut("data")
+        .and_then(|data| data.get_mut("results"))
+        .and_then(Value::as_array_mut)
+        .and_then(|results| results.first_mut())
+        .and_then(Value::as_object_mut);
+    if let Some(first) = first {
+        first.insert("contactLists".to_owned(), Value::from(7));
     }
 }
 

@@ -220,3 +220,55 @@ async fn load_campaigns_round_trips_and_generated_data_fills_centers() {
     }
     sb.shutdown().await;
 }
+
+/// Campaigns of two contact centers, asked for three: the unknown one gets
+/// the documented 404 and the others their campaigns, whatever the order.
+#[tokio::test]
+async fn three_contact_centers_one_unknown() {
+    let campaigns: Vec<Campaign> = [(1, "11"), (2, "21"), (1, "12"), (2, "22")]
+        .into_iter()
+        .map(|(center, id)| {
+            let mut c = Campaign::new(CampaignId::new("cms", id), "cms", id, Channel::Interaction);
+            c.scope = Scope::ContactCenter {
+                contact_center_id: center,
+                process_id: None,
+            };
+            c
+        })
+        .collect();
+    let generated = GeneratedData {
+        seed: 4,
+        cms_contact_centers: vec![1, 2],
+        cms_per_contact_center: 3,
+        ..GeneratedData::default()
+    };
+    let loaded = Sandbox::start_default().await.unwrap();
+    assert_eq!(loaded.cms().load_campaigns(&campaigns).len(), 4);
+    let started = Sandbox::builder()
+        .generated(generated)
+        .start()
+        .await
+        .unwrap();
+    let not_found = json!({"statusCode": 404, "status": "Not Found", "errorCode": "CONF-1001", "errorMessage": "Object doesn't exist"});
+    for sb in [&loaded, &started] {
+        assert_eq!(sb.cms_contact_center_ids(), vec![1, 2]);
+        for center in [3, 1, 2] {
+            let response = cms_request(sb, &format!("?contactCenterId={center}"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            if center == 3 {
+                assert_eq!((status, body), (404, not_found.clone()));
+            } else {
+                assert_eq!(status, 200);
+                let records = body.as_array().unwrap();
+                assert!(!records.is_empty());
+                assert!(records.iter().all(|r| r["contactCenterId"] == center));
+            }
+        }
+    }
+    loaded.shutdown().await;
+    started.shutdown().await;
+}

@@ -337,3 +337,62 @@ async fn rate_limit_message_comes_under_any_status_without_retry_after() {
     );
     sb.shutdown().await;
 }
+
+/// The record minus one key, to compare the rest.
+fn without(record: &Value, key: &str) -> Value {
+    let mut record = record.clone();
+    record.as_object_mut().unwrap().remove(key);
+    record
+}
+
+#[tokio::test]
+async fn bad_optional_field_malforms_one_field_and_keeps_the_id() {
+    let sb = Sandbox::start_default().await.unwrap();
+    for kind in ["voice", "sms"] {
+        let body = json!({"type": kind, "limit": 3});
+        let (_, honest) = kore(&sb, body.clone()).await;
+        sb.kore().inject(Fault::BadOptionalField, Some(1));
+        let (status, bent) = kore(&sb, body.clone()).await;
+        assert_eq!(status, 200);
+        let (first, was) = (&bent["data"]["results"][0], &honest["data"]["results"][0]);
+        assert_eq!(first["contactLists"], 7);
+        assert_eq!(ids(&bent), ids(&honest), "ids stay valid");
+        assert_eq!(without(first, "contactLists"), without(was, "contactLists"));
+        assert_eq!(bent["data"]["results"][1], honest["data"]["results"][1]);
+        assert_eq!(without(&bent, "data"), without(&honest, "data"));
+        assert_eq!(kore(&sb, body).await.1, honest, "one use only");
+    }
+    // Until cleared: every page of a walk; error bodies stay as they are.
+    sb.kore().inject(Fault::BadOptionalField, None);
+    for skip in [0, 2, 4] {
+        let (_, page) = kore(&sb, voice(skip, 2)).await;
+        assert_eq!(page["data"]["results"][0]["contactLists"], 7);
+    }
+    let (status, error) = kore(&sb, json!({"type": "fax"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(error.as_object().unwrap().len(), 2, "{error}");
+    sb.kore().load_campaigns(&[]);
+    let (_, empty) = kore(&sb, voice(0, 5)).await;
+    assert_eq!(empty["data"]["results"], json!([]));
+    assert_eq!(empty["data"]["totalResults"], 0);
+
+    let honest = cms(&sb, 1).await;
+    sb.cms().inject(Fault::BadOptionalField, None);
+    let bent = cms(&sb, 1).await;
+    assert_eq!(bent[0]["processId"], "x");
+    assert_eq!(bent[0]["campaignContextId"], honest[0]["campaignContextId"]);
+    assert_eq!(
+        without(&bent[0], "processId"),
+        without(&honest[0], "processId")
+    );
+    let missing = cms_request(&sb, "?contactCenterId=99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.json::<Value>().await.unwrap(),
+        json!({"statusCode": 404, "status": "Not Found", "errorCode": "CONF-1001", "errorMessage": "Object doesn't exist"})
+    );
+    sb.shutdown().await;
+}
