@@ -26,6 +26,8 @@ use crate::sandbox::{Common, Provider, ProviderControl, Sandbox};
 const DEFAULT_CMS_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 /// Seeds the storage order of the Kore samples (see [`unsort`]).
 const SAMPLE_SHUFFLE_SEED: u64 = 0x5A4D_F1E5;
+/// By default every tenth generated Kore campaign leads a tie group.
+const DEFAULT_KORE_TIES: usize = 10;
 /// The default maximum Kore page size.
 const DEFAULT_KORE_MAX_PAGE_SIZE: usize = 100;
 
@@ -59,6 +61,7 @@ pub struct SandboxBuilder {
     cms_token_lifetime: Duration,
     kore_rate_limit: Option<u32>,
     kore_ids: Option<KoreIds>,
+    kore_ties: usize,
 }
 
 impl Default for SandboxBuilder {
@@ -72,6 +75,7 @@ impl Default for SandboxBuilder {
             cms_token_lifetime: DEFAULT_CMS_TOKEN_LIFETIME,
             kore_rate_limit: None,
             kore_ids: None,
+            kore_ties: DEFAULT_KORE_TIES,
         }
     }
 }
@@ -147,6 +151,19 @@ impl SandboxBuilder {
         self
     }
 
+    /// Tie groups in generated Kore data, so sorts meet ties: in each type,
+    /// campaigns `k * every`, `k * every + 1` and `k * every + 2` (in
+    /// generation order) share `name`, `createdAt`, `updatedAt` and
+    /// `campaignInstanceUpdatedAt`. The default, 10, ties 3 campaigns in 10;
+    /// 0 turns ties off (the data of earlier versions); 1 and 2 count as 3, so
+    /// groups never overlap. Counts do not change: tied campaigns are among
+    /// [`GeneratedData::kore_voice`] and [`GeneratedData::kore_sms`]. No effect
+    /// on the sample data or on [`ProviderControl::load_campaigns`].
+    pub fn kore_ties(mut self, every: usize) -> Self {
+        self.kore_ties = every;
+        self
+    }
+
     /// Binds the three listeners on 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<Sandbox> {
         let mut ids = Identities::random();
@@ -167,8 +184,8 @@ impl SandboxBuilder {
             }
             DataChoice::Generated(spec) => (
                 CmsData::from_records(cms_campaigns(spec), &spec.cms_contact_centers),
-                kore_campaigns(spec, KoreType::Voice),
-                kore_campaigns(spec, KoreType::Sms),
+                kore_campaigns(spec, KoreType::Voice, self.kore_ties),
+                kore_campaigns(spec, KoreType::Sms, self.kore_ties),
                 spec.seed,
             ),
         };

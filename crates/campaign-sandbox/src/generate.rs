@@ -33,6 +33,8 @@ const CMS_ANCHOR_MS: i64 = 1_774_355_332_354;
 /// 2025-12-08T09:17:21.090Z, the newest Kore sample's date.
 const KORE_ANCHOR_MS: i64 = 1_765_185_441_090;
 const DAY_MS: i64 = 86_400_000;
+/// Campaigns per tie group in generated Kore data.
+const TIE_GROUP: usize = 3;
 
 const TOPICS: [&str; 12] = [
     "Billing Reminder",
@@ -183,15 +185,45 @@ pub(crate) fn cms_drift_campaign(contact_center_id: i64, id: i64, now_ms: i64) -
     })
 }
 
-/// Generated Kore campaigns of one type.
-pub(crate) fn kore_campaigns(spec: &GeneratedData, kind: KoreType) -> Vec<KoreRecord> {
+/// Generated Kore campaigns of one type. With `tie_every` above 0, each
+/// `tie_every`-th campaign (at least every third) leads a tie group: the two
+/// campaigns after it take its name, `createdAt` and `updatedAt`, so sorts
+/// meet ties. Only those fields change, so the rest of the data and the
+/// count stay as without ties.
+pub(crate) fn kore_campaigns(
+    spec: &GeneratedData,
+    kind: KoreType,
+    tie_every: usize,
+) -> Vec<KoreRecord> {
     let (salt, count) = match kind {
         KoreType::Voice => (0x0A11_CE00, spec.kore_voice),
         KoreType::Sms => (0x05E5_0000, spec.kore_sms),
     };
+    let every = if tie_every == 0 {
+        0
+    } else {
+        tie_every.max(TIE_GROUP)
+    };
     let mut rng = StdRng::seed_from_u64(spec.seed ^ salt);
+    let mut leader: Option<KoreWire> = None;
     (0..count)
-        .map(|n| KoreRecord::from_wire(&kore_wire(&mut rng, kind, n)))
+        .map(|n| {
+            let mut wire = kore_wire(&mut rng, kind, n);
+            if every > 0 {
+                match (n % every, &leader) {
+                    (0, _) => leader = Some(wire.clone()),
+                    (k, Some(lead)) if k < TIE_GROUP => {
+                        wire.name.clone_from(&lead.name);
+                        wire.created_at.clone_from(&lead.created_at);
+                        wire.updated_at.clone_from(&lead.updated_at);
+                        wire.campaign_instance_updated_at
+                            .clone_from(&lead.campaign_instance_updated_at);
+                    }
+                    _ => {}
+                }
+            }
+            KoreRecord::from_wire(&wire)
+        })
         .collect()
 }
 
@@ -307,9 +339,9 @@ mod tests {
 
     #[test]
     fn same_seed_same_data_and_different_seed_differs() {
-        let a = kore_campaigns(&spec(7), KoreType::Voice);
-        let b = kore_campaigns(&spec(7), KoreType::Voice);
-        let c = kore_campaigns(&spec(8), KoreType::Voice);
+        let a = kore_campaigns(&spec(7), KoreType::Voice, 0);
+        let b = kore_campaigns(&spec(7), KoreType::Voice, 0);
+        let c = kore_campaigns(&spec(8), KoreType::Voice, 0);
         assert_eq!(a.len(), 50);
         assert!(a.iter().zip(&b).all(|(x, y)| x.json.get() == y.json.get()));
         assert!(a.iter().zip(&c).any(|(x, y)| x.json.get() != y.json.get()));
@@ -320,14 +352,14 @@ mod tests {
 
     #[test]
     fn records_have_documented_shapes() {
-        for record in kore_campaigns(&spec(1), KoreType::Voice) {
+        for record in kore_campaigns(&spec(1), KoreType::Voice, 10) {
             let v: serde_json::Value = serde_json::from_str(record.json.get()).unwrap();
             assert!(v["_id"].is_string() && v.get("id").is_none());
             assert!(v["priority"].is_string() && v["dialingMode"].is_string());
             assert!(record.priority.is_some_and(|p| (1..=5).contains(&p)));
             assert!(record.created_ms <= record.updated_ms);
         }
-        for record in kore_campaigns(&spec(1), KoreType::Sms) {
+        for record in kore_campaigns(&spec(1), KoreType::Sms, 10) {
             let v: serde_json::Value = serde_json::from_str(record.json.get()).unwrap();
             assert!(v["id"].is_string() && v.get("_id").is_none());
             assert!(v.get("dialingMode").is_none());
@@ -338,5 +370,33 @@ mod tests {
             assert!(v["campaignContextId"].as_i64().is_some_and(|id| id > 1000));
             assert!(v["dateAdded"].as_str().is_some_and(|d| d.ends_with('Z')));
         }
+    }
+
+    #[test]
+    fn tie_groups_share_name_and_dates_and_keep_the_rest() {
+        let plain = kore_campaigns(&spec(3), KoreType::Sms, 0);
+        let tied = kore_campaigns(&spec(3), KoreType::Sms, 10);
+        assert_eq!((plain.len(), tied.len()), (40, 40));
+        let key = |r: &KoreRecord| (r.name.clone(), r.created_ms, r.updated_ms);
+        let mut groups = std::collections::HashMap::new();
+        for record in &tied {
+            *groups.entry(key(record)).or_insert(0) += 1;
+        }
+        let mut sizes: Vec<usize> = groups.into_values().filter(|&n| n > 1).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, [3, 3, 3, 3], "groups at 0, 10, 20 and 30");
+        for (n, (p, t)) in plain.iter().zip(&tied).enumerate() {
+            assert_eq!(p.id, t.id);
+            let tied_follower = n % 10 == 1 || n % 10 == 2;
+            assert_eq!(key(p) == key(t), !tied_follower, "{n}");
+            if tied_follower {
+                assert_eq!(key(t), key(&tied[n - n % 10]));
+            }
+        }
+        assert!(plain.iter().zip(&tied).all(|(p, t)| p.status == t.status));
+        // Every second campaign: still groups of three, never overlapping.
+        let dense = kore_campaigns(&spec(3), KoreType::Voice, 2);
+        assert_eq!(dense[0].created_ms, dense[2].created_ms);
+        assert_ne!(dense[2].created_ms, dense[3].created_ms);
     }
 }

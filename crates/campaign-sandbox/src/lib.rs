@@ -35,8 +35,10 @@
 //! [`SandboxBuilder::kore_ids`]`(samples::KORE_STREAM_ID, samples::KORE_ACCOUNT_ID)`
 //! (its ids are random otherwise). The voice sample's date window (Dec 1 to
 //! Dec 4, 2025) filters nothing (see below). [`SandboxBuilder::generated`]
-//! serves seeded, realistic data instead; [`ProviderControl::load_campaigns`]
-//! replaces the data with given campaigns.
+//! serves seeded, realistic data instead, where by default 3 in 10 Kore
+//! campaigns are in groups of three sharing name, `createdAt` and `updatedAt`,
+//! so sorts meet ties ([`SandboxBuilder::kore_ties`]);
+//! [`ProviderControl::load_campaigns`] replaces the data with given campaigns.
 //!
 //! ## CMS behaviour
 //! - `Authorization: Bearer` must hold a token issued by the token endpoint (or

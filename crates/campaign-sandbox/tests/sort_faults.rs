@@ -206,3 +206,55 @@ async fn generated_storage_order_is_no_sort_order() {
     }
     sb.shutdown().await;
 }
+
+/// The results of one page as (createdAt, name, id).
+fn rows(body: &Value) -> Vec<(String, String, String)> {
+    let ids = ids(body);
+    let (created, names) = (field(body, "createdAt"), field(body, "name"));
+    (0..ids.len())
+        .map(|i| (created[i].to_owned(), names[i].to_owned(), ids[i].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn generated_data_has_ties_that_the_tie_faults_reorder() {
+    let data = GeneratedData {
+        seed: 9,
+        kore_voice: 23,
+        kore_sms: 19,
+        ..GeneratedData::default()
+    };
+    let sb = Sandbox::builder()
+        .generated(data.clone())
+        .start()
+        .await
+        .unwrap();
+    for kind in ["voice", "sms"] {
+        let sorted = json!({"type": kind, "sortBy": {"createdAt": "desc"}});
+        let (_, all) = kore(&sb, json!({"type": kind, "limit": 100})).await;
+        let all = rows(&all);
+        let tied: Vec<_> = all.windows(2).filter(|w| w[0].0 == w[1].0).collect();
+        // Groups of three at 0, 10 and 20 (SMS: 0 and 10): two pairs each.
+        assert_eq!(tied.len(), if kind == "voice" { 6 } else { 4 }, "{kind}");
+        assert!(tied.iter().all(|w| w[0].1 == w[1].1 && w[0].2 < w[1].2));
+        let honest = walk(&sb, sorted.clone(), 5).await;
+        sb.kore().inject(Fault::TiesReversed, None);
+        let reversed = walk(&sb, sorted, 5).await;
+        sb.kore().clear_faults();
+        assert_ne!(honest, reversed);
+        let mut expected = all.clone();
+        expected.sort_by(|a, b| b.0.cmp(&a.0).then(b.2.cmp(&a.2)));
+        let expected: Vec<String> = expected.into_iter().map(|r| r.2).collect();
+        assert_eq!(reversed, expected, "{kind}");
+    }
+    sb.shutdown().await;
+    let sb = Sandbox::builder()
+        .generated(data)
+        .kore_ties(0)
+        .start()
+        .await
+        .unwrap();
+    let (_, all) = kore(&sb, json!({"type": "voice", "limit": 100})).await;
+    assert!(rows(&all).windows(2).all(|w| w[0].0 != w[1].0));
+    sb.shutdown().await;
+}
