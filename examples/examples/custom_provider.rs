@@ -155,10 +155,7 @@ fn tiny_error_body(body: &[u8]) -> Option<ProviderError> {
         error: String,
     }
     let body: Body = serde_json::from_slice(body).ok()?;
-    Some(ProviderError {
-        code: None,
-        message: Some(body.error),
-    })
+    Some(ProviderError::new(None, Some(body.error)))
 }
 
 fn api_key_header(token: &Secret) -> Result<campaign_http::header::HeaderMap, SourceError> {

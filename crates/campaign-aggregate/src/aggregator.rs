@@ -57,12 +57,16 @@ pub(crate) struct Settings {
 /// identical copy right after it is skipped too.
 ///
 /// # Failures on pages
-/// Under [`FailurePolicy::BestEffort`] a source that fails while a page is
-/// read appears in [`AggregatePage::failures`] and keeps its earlier position
-/// in the next cursor, so the next page retries it: nothing is lost, but its
-/// campaigns that sort before that page's end come late, out of global order.
-/// A page with no items and only failures means every remaining source
-/// failed. Under [`FailurePolicy::FailFast`] the call returns the error.
+/// Under [`FailurePolicy::BestEffort`] a source, or one
+/// [partition](CampaignSource::partitions) of it (a CMS contact center, a
+/// Kore channel), that fails while a page is read appears in
+/// [`AggregatePage::failures`], naming the partition, while its other
+/// partitions and the other sources are still listed. It keeps its earlier
+/// position in the next cursor, so the next page retries it (its campaigns
+/// that sort before that page's end then come late, out of global order),
+/// but it never keeps the cursor alive alone: the page on which every
+/// healthy source is exhausted has no next cursor and reports the failure.
+/// Under [`FailurePolicy::FailFast`] the call returns the first error.
 ///
 /// # Warnings
 /// What a source notes on one of its pages without failing
@@ -310,7 +314,7 @@ impl Aggregator {
             seen.insert(id);
         }
         let mut counts = vec![0usize; marks.len()];
-        let mut failed = vec![false; marks.len()];
+        let mut failed: Vec<Vec<bool>> = marks.iter().map(|m| vec![false; m.len()]).collect();
         let mut taken = 0usize;
         let mut failures = Vec::new();
         let mut warnings = Vec::new();
@@ -336,20 +340,27 @@ impl Aggregator {
                         }
                     }
                 }
-                Err(SourceNote::Failed { source, error, .. }) => {
+                Err(SourceNote::Failed {
+                    source,
+                    part,
+                    error,
+                }) => {
                     tracing::warn!(source = %self.source_ids[source], error = %error, "source failed");
                     if self.policy == FailurePolicy::FailFast {
                         return Err(error);
                     }
-                    // One failure per source and page: a partitioned
-                    // source's other parts failing too add nothing new.
-                    if !std::mem::replace(&mut failed[source], true) {
+                    // One failure per part and page: each partition of a
+                    // source fails (and is retried) on its own.
+                    if !std::mem::replace(&mut failed[source][part], true) {
                         failures.push(self.failure(source, error));
                     }
                 }
                 Err(SourceNote::Done { source, part }) => marks[source][part] = Mark::Done,
                 Err(SourceNote::Warned { source, warning }) => {
-                    warnings.push(SourceWarning::new(&self.source_ids[source], warning));
+                    warnings.push(SourceWarning::from_warning(
+                        &self.source_ids[source],
+                        warning,
+                    ));
                 }
             }
         }
@@ -366,20 +377,32 @@ impl Aggregator {
                 done: marks.iter().all(|mark| *mark == Mark::Done),
             })
             .collect();
-        let next = marks
+        // A part that failed on this page keeps its position, so the next
+        // page retries it, but only a healthy part still going keeps the
+        // cursor alive: otherwise a `while next` loop over a source that
+        // keeps failing would never end.
+        let advancing = marks
             .iter()
             .flatten()
-            .any(|mark| *mark != Mark::Done)
-            .then(|| {
-                codec.encode(&CursorState {
-                    marks,
-                    last,
-                    source_page_size,
-                })
-            });
+            .zip(failed.iter().flatten())
+            .any(|(mark, failed)| !failed && *mark != Mark::Done);
+        let open = marks.iter().flatten().any(|mark| *mark != Mark::Done);
+        let cursor = open.then(|| {
+            codec.encode(&CursorState {
+                marks,
+                last,
+                source_page_size,
+            })
+        });
+        let (next, retry) = if advancing {
+            (cursor, None)
+        } else {
+            (None, cursor)
+        };
         Ok(AggregatePage {
             items: Vec::new(),
             next,
+            retry,
             failures,
             warnings,
             per_source,
@@ -437,7 +460,7 @@ struct EventState {
     counts: Vec<usize>,
     /// Per source: parts not yet done or failed.
     open_parts: Vec<usize>,
-    /// Per source: whether a part failed (reported once).
+    /// Per source: whether a part failed (then it is never reported done).
     failed: Vec<bool>,
     stopped: bool,
 }
@@ -469,16 +492,16 @@ impl EventState {
                 tracing::warn!(source = %source_ids[source], error = %error, "source failed");
                 self.stopped = fail_fast;
                 self.open_parts[source] = self.open_parts[source].saturating_sub(1);
-                // Reported once per source, at its first failing part.
-                (!std::mem::replace(&mut self.failed[source], true)).then(|| {
-                    AggregateEvent::SourceFailed(SourceFailure {
-                        source: source_ids[source].clone(),
-                        error,
-                    })
-                })
+                // Every failing part is reported (a part's walk fails at most
+                // once); the source's other parts go on.
+                self.failed[source] = true;
+                Some(AggregateEvent::SourceFailed(SourceFailure {
+                    source: source_ids[source].clone(),
+                    error,
+                }))
             }
             Err(SourceNote::Warned { source, warning }) => Some(AggregateEvent::SourceWarning(
-                SourceWarning::new(&source_ids[source], warning),
+                SourceWarning::from_warning(&source_ids[source], warning),
             )),
             Err(SourceNote::Done { source, .. }) => {
                 self.open_parts[source] = self.open_parts[source].saturating_sub(1);
@@ -527,7 +550,8 @@ impl CampaignSource for Aggregator {
     /// cursor text, so an enclosing aggregate's cursor nests this one's.
     ///
     /// Under best effort a failed source is reported as a page warning and
-    /// retried on the next page, and its sources' page warnings are passed
+    /// retried on the next page (also once only failed sources remain:
+    /// [`AggregatePage::retry`]), and its sources' page warnings are passed
     /// on as this page's (each naming the source it came from), so an
     /// enclosing aggregate reports them to its consumer as
     /// [`SourceWarning`]s the moment this page arrives. Once only failed
@@ -549,7 +573,13 @@ impl CampaignSource for Aggregator {
                 )));
             }
         }
-        let next = page.next.map(|cursor| PageToken::new(cursor.as_str()));
+        // Once only failed sources remain, they are retried on the next
+        // page (`retry`), which fails with their error if they fail again:
+        // the enclosing aggregate then reports the failure itself.
+        let next = page
+            .next
+            .or(page.retry)
+            .map(|cursor| PageToken::new(cursor.as_str()));
         let mut out = Page::new(page.items, next);
         for failure in page.failures {
             out = out.with_warning(format!(
@@ -558,7 +588,7 @@ impl CampaignSource for Aggregator {
             ));
         }
         for warning in page.warnings {
-            out = out.with_warning(warning.to_string());
+            out = out.with_warning(warning.into_warning());
         }
         Ok(out)
     }

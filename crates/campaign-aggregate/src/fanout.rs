@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use campaign_core::{
     merge_sorted_chunks, walk_position_chunks, CampaignQuery, CampaignSource, ErrorKind, Merged,
-    PositionChunk, Positioned, Result, SourceError, SourcePosition,
+    PositionChunk, Positioned, Result, SourceError, SourcePosition, Warning,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::Semaphore;
@@ -27,7 +27,7 @@ pub(crate) enum SourceNote {
     /// Part `part` of source `source` ended cleanly.
     Done { source: usize, part: usize },
     /// A page of source `source` carried this warning; the input goes on.
-    Warned { source: usize, warning: String },
+    Warned { source: usize, warning: Warning },
 }
 
 /// A campaign tagged with the source (and part of it) it came from, and the
@@ -159,7 +159,7 @@ pub(crate) fn merged(
             None => walk,
         }
     });
-    let events: BoxStream<'static, Merged<Positioned, SourceError, String>> =
+    let events: BoxStream<'static, Merged<Positioned, SourceError, Warning>> =
         if query.sort().is_some() {
             let order = query.clone();
             merge_sorted_chunks(walks.collect(), move |a: &Positioned, b: &Positioned| {
@@ -178,7 +178,7 @@ pub(crate) fn merged(
 /// yields.
 fn arrivals(
     walks: impl Iterator<Item = BoxStream<'static, Chunk>>,
-) -> BoxStream<'static, Merged<Positioned, SourceError, String>> {
+) -> BoxStream<'static, Merged<Positioned, SourceError, Warning>> {
     let mut pages = stream::select_all(walks.enumerate().map(|(input, pages)| {
         pages
             .map(move |page| (input, Some(page)))
@@ -187,7 +187,7 @@ fn arrivals(
     }));
     // The arrived page: its warnings go out first, then its items; looked
     // at once per page, never per campaign.
-    let mut warnings: (usize, std::vec::IntoIter<String>) = (0, Vec::new().into_iter());
+    let mut warnings: (usize, std::vec::IntoIter<Warning>) = (0, Vec::new().into_iter());
     let mut current: Option<(usize, std::vec::IntoIter<Result<Positioned>>)> = None;
     stream::poll_fn(move |cx| loop {
         let (input, pending) = &mut warnings;
@@ -218,7 +218,7 @@ fn arrivals(
 /// The merge's events as signals: each input's index turned into its
 /// source and part, and an input's end reported as done unless it failed.
 fn signals(
-    mut events: BoxStream<'static, Merged<Positioned, SourceError, String>>,
+    mut events: BoxStream<'static, Merged<Positioned, SourceError, Warning>>,
     inputs: Vec<(usize, usize)>,
 ) -> BoxStream<'static, Signal> {
     let mut failed = vec![false; inputs.len()];

@@ -77,6 +77,10 @@ impl CampaignSource for Limited {
         self.inner.walk_options()
     }
 
+    fn partition(&self) -> Option<String> {
+        self.inner.partition()
+    }
+
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         let id = self.inner.id().to_owned();
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

@@ -1,7 +1,7 @@
 //! What an aggregate hands back: pages, per-source counts, failures,
 //! warnings, events.
 
-use campaign_core::{Campaign, SourceError};
+use campaign_core::{Campaign, SkippedRecord, SourceError, Warning};
 
 use crate::cursor::Cursor;
 
@@ -11,12 +11,23 @@ use crate::cursor::Cursor;
 pub struct AggregatePage {
     /// The campaigns, in query order (arrival order for unsorted queries).
     pub items: Vec<Campaign>,
-    /// Where the next page starts; `None` once every source is done.
+    /// Where the next page starts; `None` once every source that did not
+    /// fail on this page is done.
     ///
-    /// A source that failed on this page keeps its earlier position in the
-    /// cursor, so the next page retries it.
+    /// A source (or partition) that failed on this page keeps its earlier
+    /// position in the cursor, so the next page retries it; but it never
+    /// keeps the cursor alive alone: once the healthy sources are
+    /// exhausted, this is `None` and `failures` says what was not read.
+    /// So a loop over `next` ends after at most `ceil(N / page size) + 1`
+    /// pages for `N` deliverable campaigns, whatever fails.
     pub next: Option<Cursor>,
-    /// Sources that failed while this page was read.
+    /// When `next` is `None` only because the sources still open all failed
+    /// on this page: a cursor that retries just them (from their recorded
+    /// positions). A caller that wants another try uses it explicitly; a
+    /// `while next` loop ends.
+    pub retry: Option<Cursor>,
+    /// Sources, or partitions of sources, that failed while this page was
+    /// read: one entry per failing partition (see [`SourceFailure::partition`]).
     pub failures: Vec<SourceFailure>,
     /// Warnings the sources' pages carried (see [`SourceWarning`]), for the
     /// source pages fetched while this page was read, in arrival order. A
@@ -28,7 +39,7 @@ pub struct AggregatePage {
     pub per_source: Vec<SourceCount>,
 }
 
-/// A source that failed, with its error.
+/// A source, or one partition of it, that failed, with its error.
 #[derive(Debug, Clone)]
 pub struct SourceFailure {
     /// The aggregate's direct source that failed (for a nested aggregate,
@@ -36,6 +47,15 @@ pub struct SourceFailure {
     pub source: String,
     /// What went wrong.
     pub error: SourceError,
+}
+
+impl SourceFailure {
+    /// The partition of the source that failed (`contact_center=7`,
+    /// `channel=sms`), or `None` when the failure is not tied to one: the
+    /// source's other partitions were still listed.
+    pub fn partition(&self) -> Option<&str> {
+        self.error.partition()
+    }
 }
 
 /// An anomaly a source noticed and reported with one of its pages
@@ -54,21 +74,61 @@ pub struct SourceWarning {
     pub source: String,
     /// The warning's text, as the source wrote it (never a secret).
     pub message: String,
+    /// The partition of the source it concerns (`contact_center=7`), if any.
+    pub partition: Option<String>,
+    /// The request whose answer it concerns, if any.
+    pub request: Option<String>,
+    /// The record the source skipped, when the warning reports one (its
+    /// partition's listing is then incomplete).
+    pub skipped: Option<SkippedRecord>,
 }
 
 impl SourceWarning {
     /// A warning from `source`.
     pub fn new(source: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::from_warning(source, Warning::new(message))
+    }
+
+    /// `source`'s page warning, with everything it names.
+    pub fn from_warning(source: impl Into<String>, warning: Warning) -> Self {
+        let Warning {
+            message,
+            request,
+            partition,
+            skipped,
+            ..
+        } = warning;
         Self {
             source: source.into(),
-            message: message.into(),
+            message,
+            partition,
+            request,
+            skipped,
         }
+    }
+
+    /// The warning as a source's page warning (a nested aggregate passes
+    /// its sources' warnings up this way), naming the source deepest down.
+    pub fn into_warning(self) -> Warning {
+        let mut warning = self.detail();
+        warning.message = format!("source {:?}: {}", self.source, self.message);
+        warning
+    }
+
+    /// What the source said, without naming the source: partition, message
+    /// and request, as its [`Warning`] displays them.
+    pub fn detail(&self) -> Warning {
+        let mut warning = Warning::new(self.message.clone());
+        warning.request.clone_from(&self.request);
+        warning.partition.clone_from(&self.partition);
+        warning.skipped.clone_from(&self.skipped);
+        warning
     }
 }
 
 impl std::fmt::Display for SourceWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "source {:?}: {}", self.source, self.message)
+        write!(f, "source {:?}: {}", self.source, self.detail())
     }
 }
 
@@ -95,7 +155,8 @@ pub struct SourceCount {
 pub enum AggregateEvent {
     /// The next campaign of the merged listing.
     Campaign(Campaign),
-    /// A source failed; under best effort the others go on.
+    /// A source, or one partition of it, failed; under best effort the
+    /// others go on (a partitioned source's other partitions included).
     SourceFailed(SourceFailure),
     /// A source's page carried a warning: yielded when that page reaches the
     /// merge, before its campaigns. The listing goes on.

@@ -96,21 +96,29 @@ async fn best_effort_reports_the_failure_and_the_others_still_flow() {
     done.sort();
     assert_eq!(done, [("a".to_owned(), 12), ("b".to_owned(), 9)]);
 
-    // Pages: every page reports the failure, and the listing never ends in
-    // a silent empty success.
+    // Pages: every page retries and reports the failure, and the loop over
+    // `next` ends once the healthy sources are exhausted: within
+    // ceil(N / limit) + 1 pages, the last one reporting the failure.
     let (items, pages) = walk(&all, &by_name(4)).await;
     assert_eq!(ids(&items), expected(&[&a, &b], &by_name(1)));
     for page in &pages {
         assert_eq!(page.failures.len(), 1);
         assert_eq!(page.failures[0].source, "down");
+        assert_eq!(page.failures[0].partition(), None);
         let down = page.per_source.iter().find(|c| c.source == "down").unwrap();
         assert!(!down.done && down.items == 0);
     }
+    assert!(
+        pages.len() <= (12 + 9usize).div_ceil(4) + 1,
+        "{} pages",
+        pages.len()
+    );
     let last = pages.last().unwrap();
     assert!(
-        last.items.is_empty() && last.next.is_some(),
-        "the failed source stays open to retry"
+        last.next.is_none(),
+        "the failed source does not keep the cursor alive"
     );
+    assert_eq!(last.failures.len(), 1);
 }
 
 #[tokio::test]
@@ -235,6 +243,16 @@ async fn a_slow_source_times_out_under_best_effort_and_fails_fast_otherwise() {
     assert_eq!(page.failures.len(), 1);
     assert_eq!(page.failures[0].source, "slow");
     assert_eq!(page.failures[0].error.kind(), ErrorKind::Timeout);
+    assert!(
+        page.next.is_none(),
+        "the healthy sources are exhausted: the slow one alone keeps no cursor"
+    );
+    // With more healthy campaigns than a page, the next page retries it.
+    let page = build(FailurePolicy::BestEffort)
+        .page(&by_name(5), None)
+        .await
+        .unwrap();
+    assert_eq!(page.failures.len(), 1);
     assert!(page.next.is_some(), "the slow source can be retried");
 
     let e = build(FailurePolicy::FailFast)

@@ -71,7 +71,10 @@ fn split(n: usize, latency: Duration) -> Split {
             .with_prefetch(4)
             .with_latency(latency)
     };
-    let parts = vec![make("a", 0), make("b", 1)];
+    let parts = vec![
+        make("a", 0).with_partition("part=a"),
+        make("b", 1).with_partition("part=b"),
+    ];
     let all = parts
         .iter()
         .flat_map(|p| p.campaigns().iter().cloned())
@@ -240,8 +243,10 @@ async fn a_failing_part_is_reported_once_under_its_source() {
     assert_eq!(listed, 20);
 }
 
+/// Each failing part is its own failure, naming its partition; once only
+/// failed parts remain, `next` ends the loop and `retry` offers another try.
 #[tokio::test]
-async fn parts_failing_on_one_page_are_one_failure_of_that_page() {
+async fn parts_failing_on_one_page_are_one_failure_each() {
     let mut source = split(20, Duration::ZERO);
     for part in &mut source.parts {
         *part = part.clone().fail_after(1, ErrorKind::Timeout);
@@ -256,13 +261,21 @@ async fn parts_failing_on_one_page_are_one_failure_of_that_page() {
         .build()
         .unwrap();
     let page = aggregate.page(&query, None).await.unwrap();
-    assert_eq!(page.failures.len(), 1, "{:?}", page.failures);
-    assert_eq!(page.failures[0].source, "split");
-    assert_eq!(page.failures[0].error.kind(), ErrorKind::Timeout);
+    assert_eq!(page.failures.len(), 2, "{:?}", page.failures);
+    let mut labels: Vec<Option<&str>> = page.failures.iter().map(|f| f.partition()).collect();
+    labels.sort();
+    assert_eq!(labels, [Some("part=a"), Some("part=b")]);
+    for failure in &page.failures {
+        assert_eq!(failure.source, "split");
+        assert_eq!(failure.error.kind(), ErrorKind::Timeout);
+    }
     assert_eq!(page.per_source.len(), 1);
     assert!(!page.per_source[0].done);
-    // Each part got its first page of 5 in; the failed parts are retried
-    // from where they stopped on the next page.
+    // Each part got its first page of 5 in; nothing healthy is left, so
+    // the loop ends here, and `retry` resumes the failed parts where they stopped.
     assert_eq!(page.items.len(), page.per_source[0].items);
-    assert!(page.next.is_some());
+    assert!(page.next.is_none());
+    let retried = aggregate.page(&query, page.retry.as_ref()).await.unwrap();
+    assert_eq!(retried.failures.len(), 2);
+    assert!(retried.items.is_empty() && retried.next.is_none());
 }

@@ -116,6 +116,12 @@ pub struct ListArgs {
     /// Include each provider's original record (`raw`) in json and ndjson output.
     #[arg(long)]
     pub raw: bool,
+
+    /// Fail a source's page (or contact center) on a record it cannot use,
+    /// instead of skipping the record with a warning (every source, as
+    /// `strict = true` in the config does for one).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `campaigns sources`.

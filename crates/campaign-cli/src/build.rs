@@ -96,6 +96,7 @@ pub fn source(
                 contact_center_ids.clone(),
             );
             config.http = http;
+            config.strict = common.strict;
             if let Some(n) = concurrency {
                 config.concurrency = *n;
             }
@@ -139,6 +140,7 @@ pub fn source(
                 account_id.clone(),
             );
             config.http = http;
+            config.strict = common.strict;
             config.iid = iid.clone();
             config.channels = channels.clone();
             if let Some(size) = page_size.or(defaults.page_size) {

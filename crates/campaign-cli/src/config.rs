@@ -90,6 +90,9 @@ pub struct CommonSettings {
     pub timeout: Option<Duration>,
     /// Retries per request.
     pub max_retries: Option<u32>,
+    /// A record the source cannot use fails its page (or contact center)
+    /// instead of being skipped with a warning. Key `strict`, default false.
+    pub strict: bool,
 }
 
 /// How a source gets its credential.
@@ -190,6 +193,12 @@ impl SourceSpec {
         }
     }
 
+    fn common_mut(&mut self) -> &mut CommonSettings {
+        match self {
+            SourceSpec::Cms { common, .. } | SourceSpec::Kore { common, .. } => common,
+        }
+    }
+
     /// The provider's name as written in the config.
     pub fn provider(&self) -> &'static str {
         match self {
@@ -230,6 +239,8 @@ struct RawCms {
     allow_insecure_http: bool,
     timeout_secs: Option<u64>,
     max_retries: Option<u32>,
+    #[serde(default)]
+    strict: bool,
     contact_center_ids: Vec<i64>,
     concurrency: Option<usize>,
     token: Option<String>,
@@ -251,6 +262,8 @@ struct RawKore {
     allow_insecure_http: bool,
     timeout_secs: Option<u64>,
     max_retries: Option<u32>,
+    #[serde(default)]
+    strict: bool,
     stream_id: String,
     account_id: String,
     iid: Option<String>,
@@ -269,6 +282,14 @@ struct RawKore {
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl Config {
+    /// Makes every source strict (`--strict`): a record a source cannot use
+    /// fails its page instead of being skipped with a warning.
+    pub fn make_strict(&mut self) {
+        for source in &mut self.sources {
+            source.common_mut().strict = true;
+        }
+    }
+
     /// Reads and validates `path`, resolving `*_env` keys from the process environment.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
@@ -454,6 +475,7 @@ fn common(
     allow_insecure_http: bool,
     timeout_secs: Option<u64>,
     max_retries: Option<u32>,
+    strict: bool,
     bad: Bad<'_>,
 ) -> Result<CommonSettings, ConfigError> {
     if timeout_secs == Some(0) {
@@ -468,6 +490,7 @@ fn common(
         allow_insecure_http,
         timeout: timeout_secs.map(Duration::from_secs),
         max_retries,
+        strict,
     })
 }
 
@@ -554,6 +577,7 @@ fn cms_spec(raw: RawCms, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpec,
         raw.allow_insecure_http,
         raw.timeout_secs,
         raw.max_retries,
+        raw.strict,
         bad,
     )?;
     if raw.contact_center_ids.is_empty() {
@@ -613,6 +637,7 @@ fn kore_spec(raw: RawKore, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpe
         raw.allow_insecure_http,
         raw.timeout_secs,
         raw.max_retries,
+        raw.strict,
         bad,
     )?;
     check_plain_header_safe("stream_id", &raw.stream_id, bad)?;

@@ -14,6 +14,10 @@ use crate::args::Format;
 pub struct ErrorRecord {
     /// The failing source's name.
     pub source: String,
+    /// The partition of the source that failed (`contact_center=7`,
+    /// `channel=sms`), or `None` when the failure is not tied to one; the
+    /// source's other partitions were listed.
+    pub partition: Option<String>,
     /// The error kind (`unauthorized`, `timeout`, ...).
     pub kind: &'static str,
     /// HTTP status, where there was one.
@@ -29,6 +33,7 @@ impl ErrorRecord {
     pub fn new(source: &str, error: &SourceError) -> Self {
         Self {
             source: source.to_owned(),
+            partition: error.partition().map(str::to_owned),
             kind: error.kind().as_str(),
             status: error.status(),
             code: error.code().map(str::to_owned),

@@ -123,6 +123,7 @@ pub fn sandbox_config(sandbox: &Sandbox) -> Config {
         allow_insecure_http: false,
         timeout: None,
         max_retries: None,
+        strict: false,
     };
     Config {
         file: "<embedded sandbox>".into(),
@@ -184,13 +185,17 @@ fn report(error: &ErrorRecord) {
 fn report_warning(warning: &SourceWarning) {
     eprintln!(
         "campaigns: source \"{}\": warning: {}",
-        warning.source, warning.message
+        warning.source,
+        warning.detail()
     );
 }
 
 /// `campaigns list`: returns the exit code.
 pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Failure> {
-    let setup = setup(args.config.as_deref()).await?;
+    let mut setup = setup(args.config.as_deref()).await?;
+    if args.strict {
+        setup.config.make_strict();
+    }
     let aggregate =
         build::aggregate(&setup.config).map_err(|e| build_failure(&setup.config.file, e))?;
     let page_size = args

@@ -377,11 +377,20 @@ async fn a_failing_source_exits_3_and_the_others_are_printed() {
     let listed = ids(&document);
     assert_eq!(listed.len(), 30);
     assert!(listed.iter().all(|id| id.starts_with("cms:")));
+    // One failure per partition (channel) of the source.
     let errors = document["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0]["source"], "kore");
-    assert_eq!(errors[0]["kind"], "forbidden");
-    assert_eq!(errors[0]["status"], 403);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    let mut partitions: Vec<&str> = errors
+        .iter()
+        .map(|e| e["partition"].as_str().unwrap_or_default())
+        .collect();
+    partitions.sort();
+    assert_eq!(partitions, ["channel=sms", "channel=voice"]);
+    for error in errors {
+        assert_eq!(error["source"], "kore");
+        assert_eq!(error["kind"], "forbidden");
+        assert_eq!(error["status"], 403);
+    }
     assert!(text(&output.stderr).contains("kore"));
 
     assert!(
@@ -392,7 +401,7 @@ async fn a_failing_source_exits_3_and_the_others_are_printed() {
     // One page as JSON: the errors on stderr too, not only in `errors`.
     let output = env.list(&["--format", "json", "--limit", "5"]).await;
     assert_eq!(output.status.code(), Some(3));
-    assert_eq!(json(&output)["errors"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json(&output)["errors"].as_array().map(Vec::len), Some(2));
     assert!(
         text(&output.stderr).contains("campaigns: source \"kore\" failed"),
         "{}",
@@ -439,8 +448,15 @@ async fn a_source_warning_goes_to_stderr_and_the_json_warnings() {
     }
     let message = warnings[0]["message"].as_str().unwrap();
     assert!(message.contains("totalResults changed"), "{message}");
+    // The warning names the channel (partition) and the request it concerns.
+    let partition = warnings[0]["partition"].as_str().unwrap();
+    assert!(partition.starts_with("channel="), "{partition}");
+    let request = warnings[0]["request"].as_str().unwrap();
+    assert!(request.contains("getAllCampaignDetails"), "{request}");
     assert!(
-        stderr.contains(&format!("campaigns: source \"kore\": warning: {message}")),
+        stderr.contains(&format!(
+            "campaigns: source \"kore\": warning: {partition}: {message} [request: {request}]"
+        )),
         "{stderr}"
     );
 

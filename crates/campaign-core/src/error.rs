@@ -91,6 +91,7 @@ type Cause = Arc<dyn StdError + Send + Sync + 'static>;
 struct Inner {
     kind: ErrorKind,
     source_id: String,
+    partition: Option<String>,
     request: Option<String>,
     status: Option<u16>,
     code: Option<String>,
@@ -115,6 +116,7 @@ impl SourceError {
         Self(Box::new(Inner {
             kind,
             source_id: source_id.into(),
+            partition: None,
             request: None,
             status: None,
             code: None,
@@ -132,6 +134,14 @@ impl SourceError {
     /// Describes the request that failed (method and path, no secrets).
     pub fn with_request(mut self, request: impl Into<String>) -> Self {
         self.0.request = Some(request.into());
+        self
+    }
+
+    /// Names the partition of the source that failed (e.g.
+    /// `contact_center=7`, `channel=sms`): the source's other partitions
+    /// are not affected by this error.
+    pub fn with_partition(mut self, partition: impl Into<String>) -> Self {
+        self.0.partition = Some(partition.into());
         self
     }
 
@@ -185,6 +195,11 @@ impl SourceError {
     pub fn source_id(&self) -> &str {
         &self.0.source_id
     }
+    /// The partition of the source that failed (`contact_center=7`), or
+    /// `None` when the failure is not tied to one partition.
+    pub fn partition(&self) -> Option<&str> {
+        self.0.partition.as_deref()
+    }
     /// The request that failed, if one was sent.
     pub fn request(&self) -> Option<&str> {
         self.0.request.as_deref()
@@ -214,7 +229,11 @@ impl SourceError {
 impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let e = &self.0;
-        write!(f, "source {:?}: {}", e.source_id, e.kind)?;
+        write!(f, "source {:?}", e.source_id)?;
+        if let Some(partition) = &e.partition {
+            write!(f, " ({partition})")?;
+        }
+        write!(f, ": {}", e.kind)?;
         if let Some(status) = e.status {
             write!(f, " (HTTP {status}")?;
             // A provider code that only repeats the status says nothing more.
@@ -250,6 +269,9 @@ impl fmt::Debug for SourceError {
         let e = &self.0;
         let mut d = f.debug_struct("SourceError");
         d.field("kind", &e.kind).field("source_id", &e.source_id);
+        if let Some(partition) = &e.partition {
+            d.field("partition", partition);
+        }
         if let Some(request) = &e.request {
             d.field("request", request);
         }
@@ -318,9 +340,14 @@ mod tests {
             .with_status(404)
             .with_code("CONF-1001")
             .with_request("GET /configuration/hierarchyconfig/campaign?contactCenterId=9")
+            .with_partition("contact_center=9")
             .with_cause(cause);
         let text = e.to_string();
-        assert!(text.contains("\"cc-main\""), "{text}");
+        assert!(
+            text.starts_with("source \"cc-main\" (contact_center=9): not_found"),
+            "{text}"
+        );
+        assert_eq!(e.partition(), Some("contact_center=9"));
         assert!(text.contains("HTTP 404, CONF-1001"), "{text}");
         assert!(text.contains("contactCenterId=9"), "{text}");
         assert!(text.contains("connection reset"), "{text}");

@@ -76,20 +76,25 @@
 mod capabilities;
 mod error;
 mod merge;
+mod merged_page;
 mod model;
+mod order;
 mod paginate;
 mod query;
 mod retry_budget;
 mod secret;
 mod source;
 mod token;
+mod warning;
 
 pub use capabilities::{Capabilities, Filter, QueryPlan};
 pub use error::{ErrorKind, Result, SourceError};
 pub use merge::{merge_sorted, merge_sorted_chunks, Chunk, MergeSorted, MergeSortedChunks, Merged};
+pub use merged_page::fetch_merged_page;
 pub use model::{
     Campaign, CampaignId, Channel, DialingMode, ListRef, RawRecord, Schedule, Scope, Status,
 };
+pub use order::{order_break, tie_run_start, KeysetMark};
 pub use paginate::{
     walk_pages, walk_position_chunks, walk_positions, PositionChunk, Positioned, SeenIds,
     SourcePosition,
@@ -101,3 +106,4 @@ pub use retry_budget::RetryBudget;
 pub use secret::Secret;
 pub use source::{CampaignSource, DynCampaignSource, Page, PageToken, WalkOptions};
 pub use token::{StaticToken, TokenProvider};
+pub use warning::{RecordIssues, SkippedRecord, Warning};

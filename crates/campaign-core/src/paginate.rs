@@ -13,6 +13,7 @@ use crate::merge::{merge_sorted, Chunk};
 use crate::model::{Campaign, CampaignId};
 use crate::query::CampaignQuery;
 use crate::source::{CampaignSource, Page, PageToken};
+use crate::warning::Warning;
 
 /// Remembers which campaign ids a stream has already yielded.
 ///
@@ -98,7 +99,7 @@ pub struct Positioned {
 /// What [`walk_position_chunks`] yields for one page: the campaigns it
 /// contributed after filtering (an error last if the walk stopped there), and
 /// the page's [`warnings`](Page::warnings).
-pub type PositionChunk = Chunk<Positioned, SourceError, String>;
+pub type PositionChunk = Chunk<Positioned, SourceError, Warning>;
 
 type PageFuture = BoxFuture<'static, (Option<PageToken>, Result<Page>)>;
 
@@ -117,6 +118,9 @@ struct Walker<S: ?Sized> {
     skip_first: usize,
     prefetch: usize,
     max_pages: usize,
+    /// The source's [partition label](CampaignSource::partition), stamped
+    /// on its errors and warnings that do not name one.
+    partition: Option<String>,
 }
 
 impl<S: CampaignSource + ?Sized> Walker<S> {
@@ -189,7 +193,18 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
     }
 
     fn protocol_error(&self, message: String) -> SourceError {
-        SourceError::new(ErrorKind::Protocol, self.source.id(), message)
+        self.labelled(SourceError::new(
+            ErrorKind::Protocol,
+            self.source.id(),
+            message,
+        ))
+    }
+
+    fn labelled(&self, error: SourceError) -> SourceError {
+        match &self.partition {
+            Some(partition) if error.partition().is_none() => error.with_partition(partition),
+            _ => error,
+        }
     }
 
     /// Fetches pages until one yields campaigns or warnings, or the walk ends.
@@ -199,7 +214,7 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             let (token, page) = self.in_flight.next().await?;
             let mut page = match page {
                 Ok(page) => page,
-                Err(e) => return Some((Chunk::new(vec![Err(e)]), None)),
+                Err(e) => return Some((Chunk::new(vec![Err(self.labelled(e))]), None)),
             };
             self.pages += 1;
             let mut warnings = std::mem::take(&mut page.warnings);
@@ -212,7 +227,10 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             }
             // Logged here for every consumer, and handed on with the chunk
             // for those that report them (the aggregate's events and pages).
-            for warning in &warnings {
+            for warning in &mut warnings {
+                if warning.partition.is_none() {
+                    warning.partition.clone_from(&self.partition);
+                }
                 tracing::warn!(source = self.source.id(), page = self.pages, "{warning}");
             }
             let considered = page.items.len().saturating_sub(skip);
@@ -297,6 +315,7 @@ where
 {
     let options = source.walk_options();
     let residual = source.capabilities().split(&query).residual;
+    let partition = source.partition();
     let mut walker = Walker {
         source,
         query: Arc::new(query),
@@ -310,6 +329,7 @@ where
         skip_first: from.offset,
         prefetch: options.prefetch.max(1),
         max_pages: options.max_pages.max(1),
+        partition,
     };
     let first = walker.fetch(from.page);
     walker.in_flight.push_back(first);
@@ -328,8 +348,9 @@ where
 }
 
 /// The provided stream of a partitioned source: each part walked on its own
-/// (with its own prefetch) and merged in `query`'s order; ends after the
-/// first error.
+/// (with its own prefetch) and merged in `query`'s order. A part's error
+/// (naming the part) ends only that part; an id listed by two parts is
+/// yielded once.
 pub(crate) fn walk_parts(
     parts: Vec<Arc<dyn CampaignSource>>,
     query: CampaignQuery,
@@ -338,15 +359,16 @@ pub(crate) fn walk_parts(
         .into_iter()
         .map(|part| walk_pages(part, query.clone()))
         .collect();
+    let mut seen = SeenIds::new();
     merge_sorted(inputs, move |a: &Campaign, b: &Campaign| {
         query.compare(a, b)
     })
-    .scan(false, |failed, item| {
-        let out = (!*failed).then(|| {
-            *failed = item.is_err();
-            item
-        });
-        futures::future::ready(out)
+    .filter(move |item| {
+        let fresh = match item {
+            Ok(campaign) => seen.insert(&campaign.id),
+            Err(_) => true,
+        };
+        futures::future::ready(fresh)
     })
     .boxed()
 }

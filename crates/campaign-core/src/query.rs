@@ -257,7 +257,14 @@ impl CampaignQuery {
     /// Orders two campaigns by this query's sort: missing values last in
     /// either direction, ties (and queries without a sort) by id ascending.
     pub fn compare(&self, a: &Campaign, b: &Campaign) -> Ordering {
-        let by_key = match self.sort {
+        self.compare_key(a, b).then_with(|| a.id.cmp(&b.id))
+    }
+
+    /// [`compare`](Self::compare) without the id: the order of the sort
+    /// keys alone (`Equal` for every pair without a sort), which is all a
+    /// provider that sorts promises (see [`crate::order_break`]).
+    pub fn compare_key(&self, a: &Campaign, b: &Campaign) -> Ordering {
+        match self.sort {
             None => Ordering::Equal,
             Some(Sort { field, direction }) => {
                 let ordering = match field {
@@ -271,8 +278,7 @@ impl CampaignQuery {
                     (None, _) => missing_last(field, a, b),
                 }
             }
-        };
-        by_key.then_with(|| a.id.cmp(&b.id))
+        }
     }
 
     /// A stable 64-bit fingerprint of the filters and sort (not the page

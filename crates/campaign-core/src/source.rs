@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::model::Campaign;
 use crate::paginate::{walk_pages, walk_parts};
 use crate::query::CampaignQuery;
+use crate::warning::Warning;
 
 /// An opaque position in a source's listing. Only the source that issued it
 /// understands its contents; callers store and hand it back.
@@ -71,13 +72,14 @@ pub struct Page {
     /// `next` and these concurrently, up to [`WalkOptions::prefetch`].
     pub following: Vec<PageToken>,
     /// Anomalies worth reporting that did not stop the listing (e.g. a total
-    /// count that changed mid-walk), one sentence each, without secrets.
+    /// count that changed mid-walk, a record skipped because it could not be
+    /// decoded), without secrets.
     ///
     /// The walker logs them at warn level and hands them on with the page
     /// ([`walk_position_chunks`](crate::walk_position_chunks)), so an
     /// aggregate reports each one to its consumer, tagged with this source's
     /// id, as the page arrives. [`CampaignSource::stream`] only logs them.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl Page {
@@ -103,7 +105,7 @@ impl Page {
     }
 
     /// Adds a warning.
-    pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
+    pub fn with_warning(mut self, warning: impl Into<Warning>) -> Self {
         self.warnings.push(warning.into());
         self
     }
@@ -185,11 +187,21 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
         Vec::new()
     }
 
+    /// For one of another source's [`partitions`](CampaignSource::partitions):
+    /// its label as `key=value` (`contact_center=7`, `channel=sms`). The
+    /// walker stamps it on the part's errors and warnings that do not name a
+    /// partition yet, so a failure says which part failed while the others
+    /// go on. `None` (the default) for a source walked whole.
+    fn partition(&self) -> Option<String> {
+        None
+    }
+
     /// Every matching campaign, in query order, fetched lazily page by page;
     /// a source with [`partitions`](CampaignSource::partitions) is walked
     /// part by part, each with its own prefetch, merged in query order.
     ///
-    /// An error is yielded once and ends the stream. The stream owns what it
+    /// An error is yielded once and ends the stream; for a partitioned
+    /// source it ends only its part (naming it), and the other parts go on. The stream owns what it
     /// needs, so it outlives the borrow of `query`.
     ///
     /// Page [warnings](Page::warnings) cannot travel in a stream of

@@ -403,7 +403,8 @@ async fn position_chunks_carry_each_pages_warnings_even_without_items() {
                     .into_iter()
                     .map(|item| item.unwrap().campaign.id.native)
                     .collect();
-                (ids, chunk.warnings)
+                let warnings = chunk.warnings.iter().map(|w| w.message.clone()).collect();
+                (ids, warnings)
             })
             .collect()
             .await;

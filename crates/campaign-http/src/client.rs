@@ -18,6 +18,9 @@ use crate::response::{parse_retry_after, ErrorBodyParser};
 
 /// Error bodies are read only this far: enough for any provider's message.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// Largest success body checked for a rate-limit message: an error envelope
+/// is far smaller, a listing far larger.
+const RATE_LIMIT_BODY_MAX: usize = 1024;
 
 /// One request, described without secrets.
 ///
@@ -316,9 +319,24 @@ impl HttpClient {
     ) -> Result<Bytes, SourceError> {
         let status = response.status();
         if status.is_success() {
-            return self
+            let body = self
                 .read_body(request, response, self.config.max_body_bytes)
-                .await;
+                .await?;
+            // A provider may answer its rate-limit message with a 2xx; only
+            // a body as small as an error envelope is worth asking about.
+            if body.len() <= RATE_LIMIT_BODY_MAX {
+                if let Some(parsed) = (self.parse_error)(&body).filter(|p| p.rate_limited) {
+                    let message = parsed.message.unwrap_or_default();
+                    self.on_rate_limited(None);
+                    return Err(self
+                        .error(ErrorKind::RateLimited, request, status)
+                        .with_context(
+                            Redactor::new(&request.url, [&request.headers, credentials], token)
+                                .quote(&message),
+                        ));
+                }
+            }
+            return Ok(body);
         }
         if status.is_redirection() {
             let target = response
@@ -343,11 +361,16 @@ impl HttpClient {
             .read_body(request, response, ERROR_BODY_LIMIT)
             .await
             .unwrap_or_default();
-        let kind = ErrorKind::from_status(status.as_u16());
+        let parsed = (self.parse_error)(&body);
+        let kind = match &parsed {
+            // The documented rate-limit message, under whatever status.
+            Some(p) if p.rate_limited => ErrorKind::RateLimited,
+            _ => ErrorKind::from_status(status.as_u16()),
+        };
         let mut error = self.error(kind, request, status);
         // An error body may echo the request, credentials included.
         let redactor = || Redactor::new(&request.url, [&request.headers, credentials], token);
-        match (self.parse_error)(&body) {
+        match parsed {
             Some(parsed) => {
                 let redactor = redactor();
                 if let Some(code) = parsed.code {
@@ -364,17 +387,22 @@ impl HttpClient {
             None => {}
         }
         if kind == ErrorKind::RateLimited {
-            if let Some(limiter) = &self.limiter {
-                // A wait above the cap fails this request at once (see
-                // `execute`), so other requests wait only the cap, then try.
-                let cap = self.config.retry.max_retry_after;
-                limiter.on_rate_limited(retry_after.map(|wait| wait.min(cap)));
-            }
+            self.on_rate_limited(retry_after);
         }
         if let Some(wait) = retry_after {
             error = error.with_retry_after(wait);
         }
         Err(error)
+    }
+
+    /// Slows the client-side limiter down after the provider said "too many".
+    fn on_rate_limited(&self, retry_after: Option<Duration>) {
+        if let Some(limiter) = &self.limiter {
+            // A wait above the cap fails this request at once (see
+            // `execute`), so other requests wait only the cap, then try.
+            let cap = self.config.retry.max_retry_after;
+            limiter.on_rate_limited(retry_after.map(|wait| wait.min(cap)));
+        }
     }
 
     async fn read_body(

@@ -1,7 +1,8 @@
 //! A client-side request rate limiter that a 429 slows down.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota};
@@ -43,6 +44,27 @@ impl RateLimiter {
         }
     }
 
+    /// The limiter every caller naming the same `quota_key` shares while any
+    /// of them holds it: for a quota the provider counts per account, so
+    /// two sources on one account (say, one per channel, or two configs
+    /// naming the same account) draw from one quota. `quota_key` should
+    /// identify the provider's quota holder (base URL and account); it is
+    /// kept only in memory. The first caller's rate applies.
+    pub fn shared(quota_key: &str, per_minute: u32, burst: u32) -> Arc<Self> {
+        static SHARED: OnceLock<Mutex<HashMap<String, Weak<RateLimiter>>>> = OnceLock::new();
+        let mut shared = SHARED
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        shared.retain(|_, limiter| limiter.strong_count() > 0);
+        if let Some(limiter) = shared.get(quota_key).and_then(Weak::upgrade) {
+            return limiter;
+        }
+        let limiter = Arc::new(Self::per_minute(per_minute, burst));
+        shared.insert(quota_key.to_owned(), Arc::downgrade(&limiter));
+        limiter
+    }
+
     /// Waits until a request may go out.
     pub async fn acquire(&self) {
         let pause = *self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,6 +94,18 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callers_of_one_quota_share_a_limiter_while_they_hold_it() {
+        let a = RateLimiter::shared("https://k.example|acct-1", 60, 60);
+        let b = RateLimiter::shared("https://k.example|acct-1", 10, 10);
+        let other = RateLimiter::shared("https://k.example|acct-2", 60, 60);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
+        drop((a, b));
+        let fresh = RateLimiter::shared("https://k.example|acct-1", 5, 5);
+        assert_eq!(fresh.per_minute.get(), 5);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn burst_passes_then_requests_are_spaced_and_429_pauses() {

@@ -15,6 +15,22 @@ pub struct ProviderError {
     pub code: Option<String>,
     /// The provider's message.
     pub message: Option<String>,
+    /// The body says the caller is being rate limited, whatever the HTTP
+    /// status (a provider may not document which status carries its
+    /// rate-limit message): the request is then retried with backoff like
+    /// a 429.
+    pub rate_limited: bool,
+}
+
+impl ProviderError {
+    /// An error body with this code and message, not a rate limit.
+    pub fn new(code: Option<String>, message: Option<String>) -> Self {
+        Self {
+            code,
+            message,
+            rate_limited: false,
+        }
+    }
 }
 
 /// Reads a provider's error body; `None` when the body is not in its format.

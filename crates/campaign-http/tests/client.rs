@@ -25,6 +25,7 @@ fn parse_error(body: &[u8]) -> Option<ProviderError> {
             .get("errorMessage")
             .and_then(|c| c.as_str())
             .map(str::to_owned),
+        rate_limited: false,
     })
 }
 

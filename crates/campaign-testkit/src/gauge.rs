@@ -113,6 +113,10 @@ impl<S: CampaignSource + ?Sized> CampaignSource for Gauged<S> {
         self.inner.walk_options()
     }
 
+    fn partition(&self) -> Option<String> {
+        self.inner.partition()
+    }
+
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         self.gauge
             .count(|_| self.inner.fetch_page(query, token))

@@ -80,6 +80,8 @@ pub struct InMemorySource {
     /// Page warnings: a page holding the campaign at this index (in query
     /// order) carries the message.
     warnings: Arc<Vec<(usize, String)>>,
+    /// Its label when it stands for one partition of a larger source.
+    partition: Option<String>,
     /// The matching campaigns' indexes in query order, for the last query
     /// (by fingerprint): a walk asks the same query page after page, and
     /// sorting on every request made this stand-in provider's CPU a visible
@@ -113,8 +115,16 @@ impl InMemorySource {
             required: None,
             requests: Arc::default(),
             warnings: Arc::default(),
+            partition: None,
             order: Arc::default(),
         }
+    }
+
+    /// Makes this source stand for one partition of a larger source,
+    /// labelled `label` (`part=a`): its errors and warnings then name it.
+    pub fn with_partition(mut self, label: impl Into<String>) -> Self {
+        self.partition = Some(label.into());
+        self
     }
 
     /// The indexes of the campaigns matching `query`'s pushed-down filters,
@@ -311,6 +321,10 @@ impl CampaignSource for InMemorySource {
             prefetch: self.prefetch,
             ..WalkOptions::default()
         }
+    }
+
+    fn partition(&self) -> Option<String> {
+        self.partition.clone()
     }
 
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {

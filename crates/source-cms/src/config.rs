@@ -33,6 +33,12 @@ pub struct CmsConfig {
     /// page always downloads afresh. Zero disables reuse. Default
     /// [`DEFAULT_SNAPSHOT_TTL`].
     pub snapshot_ttl: Duration,
+    /// What a record that is not a usable campaign (a field of the wrong
+    /// type, no id) does: `false` (the default) skips it and reports it as
+    /// a page warning naming the contact center, the record's index and id
+    /// and the cause, so the rest of its contact center is still listed;
+    /// `true` fails that contact center's listing instead.
+    pub strict: bool,
     /// Timeouts, retries, body limit, user agent.
     pub http: HttpConfig,
 }
@@ -50,6 +56,7 @@ impl CmsConfig {
             contact_center_ids,
             concurrency: DEFAULT_CONCURRENCY,
             snapshot_ttl: DEFAULT_SNAPSHOT_TTL,
+            strict: false,
             http: HttpConfig::default(),
         }
     }

@@ -120,7 +120,7 @@ mod token;
 mod wire;
 
 pub use config::{CmsConfig, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, DEFAULT_SNAPSHOT_TTL};
-pub use normalize::{campaign_type, decode_campaigns, UNKNOWN_TYPE};
+pub use normalize::{campaign_type, decode_campaigns, decode_campaigns_with, UNKNOWN_TYPE};
 pub use source::CmsSource;
 pub use token::{CmsBasicAuthToken, DEFAULT_RENEW_BEFORE, DEFAULT_TOKEN_LIFETIME};
 

@@ -1,7 +1,8 @@
 //! The only place CMS vocabulary turns into the normalized model.
 
 use campaign_core::{
-    Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, Scope, SourceError,
+    Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, RecordIssues, Scope,
+    SourceError,
 };
 use campaign_http::{decode_json, snippet, JsonReader, RawRecords};
 use chrono::{DateTime, Utc};
@@ -95,31 +96,52 @@ pub fn campaign_type(text: &str) -> (Channel, Option<DialingMode>) {
 /// `request` names the request in errors (e.g. `GET campaigns contactCenterId=3`).
 /// The body must be a JSON array of records; a record needs a
 /// `campaignContextId`, every other field is optional. A malformed body or
-/// record is a `Decode` error quoting a short snippet.
+/// record is a `Decode` error quoting a short snippet (strict: see
+/// [`decode_campaigns_with`] to skip and report bad records instead).
 pub fn decode_campaigns(
     source_id: &str,
     request: &str,
     body: &[u8],
 ) -> Result<Vec<Campaign>, SourceError> {
-    decode_for_center(source_id, request, body, None)
+    decode_campaigns_with(source_id, request, body, &mut RecordIssues::new(true))
 }
 
-/// [`decode_campaigns`], scoping records that omit `contactCenterId` to
+/// [`decode_campaigns`], handing each record it cannot use (a field of the
+/// wrong type, no `campaignContextId`) to `issues`, which skips and reports
+/// it or, when strict, fails with it. A body that is not a JSON array of
+/// objects still fails whole.
+pub fn decode_campaigns_with(
+    source_id: &str,
+    request: &str,
+    body: &[u8],
+    issues: &mut RecordIssues,
+) -> Result<Vec<Campaign>, SourceError> {
+    decode_for_center(source_id, request, body, None, issues)
+}
+
+/// [`decode_campaigns_with`], scoping records that omit `contactCenterId` to
 /// `center` (the contact center the request asked for).
 pub(crate) fn decode_for_center(
     source_id: &str,
     request: &str,
     body: &[u8],
     center: Option<i64>,
+    issues: &mut RecordIssues,
 ) -> Result<Vec<Campaign>, SourceError> {
     // About one record per 256 bytes in the samples and generated pages;
     // growing by doubling moves every (large) campaign again.
     let mut campaigns = Vec::with_capacity(body.len() / 256 + 1);
-    scan_records(source_id, request, body, center, |_, record| {
+    scan_records(source_id, request, body, center, issues, |_, record| {
         campaigns.push(record.into_campaign(true));
         Ok(())
     })?;
     Ok(campaigns)
+}
+
+/// The partition label of `center` (`contact_center=7`), as failures and
+/// warnings name it.
+pub(crate) fn center_partition(center: i64) -> String {
+    format!("contact_center={center}")
 }
 
 /// One record as it was read, checked as decoding checks it (it has an id)
@@ -234,13 +256,16 @@ impl From<serde_json::Error> for Stop {
 /// Checks every record of `body` and hands each one to `each` with its byte
 /// range in `body`, in one pass: each record is decoded straight from the
 /// body (delimiting the records first, then decoding each slice, was a
-/// fifth of the decode time). A body this cannot read is decoded again by
+/// fifth of the decode time). A record that is well-formed JSON but not a
+/// usable campaign goes to `issues` (skipped and reported, or the error
+/// under strict mode). A body this cannot read is decoded again by
 /// [`decode_carefully`], whose error names exactly what is wrong.
 pub(crate) fn scan_records(
     source_id: &str,
     request: &str,
     body: &[u8],
     center: Option<i64>,
+    issues: &mut RecordIssues,
     mut each: impl FnMut(std::ops::Range<usize>, WireRecord<'_>) -> Result<(), SourceError>,
 ) -> Result<(), SourceError> {
     let Ok(text) = std::str::from_utf8(body) else {
@@ -248,14 +273,38 @@ pub(crate) fn scan_records(
     };
     let source: Arc<str> = source_id.into();
     let mut reader = JsonReader::new(text);
+    let mut index = 0usize;
     let walked = reader
         .array(|r| {
-            let (record, raw) = r.value::<CmsCampaign<'_>>()?;
-            let record =
-                WireRecord::new(&source, record, raw, center).map_err(|_| Stop::Unusual)?;
-            // `raw` borrows from `text`, so its offset is its place in the body.
-            let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-            each(start..start + raw.len(), record).map_err(Stop::Caller)
+            let at = index;
+            index += 1;
+            let before = r.clone();
+            let wire = match r.value::<CmsCampaign<'_>>() {
+                Ok((record, raw)) => WireRecord::new(&source, record, raw, center),
+                Err(_) => {
+                    // Well-formed but not a campaign (a field of the wrong
+                    // type): read past it and say why. Broken JSON fails
+                    // the body (`Stop::Unusual`).
+                    *r = before;
+                    let raw = r.skip()?;
+                    Err(parse_record(raw)
+                        .and_then(|record| WireRecord::new(&source, record, raw, center))
+                        .err()
+                        .unwrap_or_else(|| RecordError::unexplained(raw)))
+                }
+            };
+            match wire {
+                Ok(record) => {
+                    // `raw` borrows from `text`, so its offset is its place in the body.
+                    let start = record.raw.as_ptr() as usize - text.as_ptr() as usize;
+                    each(start..start + record.raw.len(), record).map_err(Stop::Caller)
+                }
+                Err(why) => {
+                    let id = readable_id(&why.raw);
+                    let error = record_error(source_id, request, center, at, why);
+                    issues.skip(at, id, error).map_err(Stop::Caller)
+                }
+            }
         })
         .and_then(|()| reader.end().map_err(Stop::from));
     match walked {
@@ -265,9 +314,35 @@ pub(crate) fn scan_records(
     }
 }
 
+/// The `campaignContextId` of a record that could not be decoded, if it
+/// holds a string or number.
+fn readable_id(raw: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct IdOnly {
+        campaign_context_id: Option<serde_json::Value>,
+    }
+    match serde_json::from_str::<IdOnly>(raw)
+        .ok()?
+        .campaign_context_id?
+    {
+        serde_json::Value::String(id) => Some(id),
+        serde_json::Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
 /// The error [`decode_carefully`] gives for a body the one-pass walk refused.
 fn explain(source_id: &str, request: &str, body: &[u8], center: Option<i64>) -> SourceError {
-    match decode_carefully(source_id, request, body, center) {
+    // Only the body as a whole is in question here: the one-pass walk
+    // handled its records' own problems already.
+    match decode_carefully(
+        source_id,
+        request,
+        body,
+        center,
+        &mut RecordIssues::new(false),
+    ) {
         Err(e) => e,
         // Not expected (a property test holds the two decoders to agreeing).
         Ok(_) => SourceError::new(
@@ -286,14 +361,23 @@ fn decode_carefully(
     request: &str,
     body: &[u8],
     center: Option<i64>,
+    issues: &mut RecordIssues,
 ) -> Result<Vec<Campaign>, SourceError> {
     let RawRecords(records) = decode_json(source_id, request, body)?;
     let source: Arc<str> = source_id.into();
     let mut campaigns = Vec::with_capacity(records.len());
     for (index, raw) in records.into_iter().enumerate() {
-        let campaign = decode_text(&source, center, raw.get(), true)
-            .map_err(|why| record_error(source_id, request, index, why))?;
-        campaigns.push(campaign);
+        match decode_text(&source, center, raw.get(), true) {
+            Ok(campaign) => campaigns.push(campaign),
+            Err(why) => {
+                let id = readable_id(&why.raw);
+                issues.skip(
+                    index,
+                    id,
+                    record_error(source_id, request, center, index, why),
+                )?;
+            }
+        }
     }
     Ok(campaigns)
 }
@@ -315,7 +399,7 @@ pub(crate) fn decode_record(
 ) -> Result<Campaign, SourceError> {
     // The scan read `text` as one record, so it is decoded (and kept) as is.
     decode_text(source, Some(center), text, keep_raw)
-        .map_err(|why| record_error(source, &center_request(center), index, why))
+        .map_err(|why| record_error(source, &center_request(center), Some(center), index, why))
 }
 
 /// Decodes one record's text, already delimited as one JSON value.
@@ -330,9 +414,15 @@ fn decode_text(
         .map(|record| record.into_campaign(keep_raw))
 }
 
-fn record_error(source_id: &str, request: &str, index: usize, why: RecordError) -> SourceError {
+fn record_error(
+    source_id: &str,
+    request: &str,
+    center: Option<i64>,
+    index: usize,
+    why: RecordError,
+) -> SourceError {
     let RecordError { message, raw } = why;
-    SourceError::new(
+    let error = SourceError::new(
         ErrorKind::Decode,
         source_id,
         format!(
@@ -340,12 +430,27 @@ fn record_error(source_id: &str, request: &str, index: usize, why: RecordError) 
             snippet(raw.as_bytes())
         ),
     )
-    .with_request(request)
+    .with_request(request);
+    match center {
+        Some(center) => error.with_partition(center_partition(center)),
+        None => error,
+    }
 }
 
 struct RecordError {
     message: String,
     raw: String,
+}
+
+impl RecordError {
+    /// A record the decoder refused without saying why (not expected: the
+    /// same text decodes the same way twice).
+    fn unexplained(raw: &str) -> Self {
+        Self {
+            message: "not a campaign record".into(),
+            raw: raw.to_owned(),
+        }
+    }
 }
 
 fn parse_record(text: &str) -> Result<CmsCampaign<'_>, RecordError> {
@@ -358,31 +463,56 @@ fn parse_record(text: &str) -> Result<CmsCampaign<'_>, RecordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use campaign_core::Warning;
     use campaign_sandbox::samples::CMS_RESPONSE;
     use campaign_testkit::mutation::{apply, edits};
     use proptest::prelude::*;
 
-    /// Both decoders' answers, errors as text.
-    fn both(body: &[u8]) -> [Result<Vec<Campaign>, String>; 2] {
-        let one_pass = decode_for_center("c", "GET x", body, Some(7));
-        let careful = decode_carefully("c", "GET x", body, Some(7));
+    type Decoded = Result<(Vec<Campaign>, Vec<Warning>), String>;
+
+    /// Both decoders' answers (campaigns and skipped records), errors as text.
+    fn both(body: &[u8]) -> [Decoded; 2] {
+        let mut one_pass_issues = RecordIssues::new(false);
+        let one_pass = decode_for_center("c", "GET x", body, Some(7), &mut one_pass_issues)
+            .map(|c| (c, one_pass_issues.into_warnings()));
+        let mut careful_issues = RecordIssues::new(false);
+        let careful = decode_carefully("c", "GET x", body, Some(7), &mut careful_issues)
+            .map(|c| (c, careful_issues.into_warnings()));
         [one_pass, careful].map(|r| r.map_err(|e| e.to_string()))
     }
 
     #[test]
     fn the_one_pass_decoder_agrees_on_the_sample_and_on_errors() {
         let [one_pass, careful] = both(CMS_RESPONSE.as_bytes());
-        assert!(!one_pass.as_ref().unwrap().is_empty());
+        assert!(!one_pass.as_ref().unwrap().0.is_empty());
         assert_eq!(one_pass, careful);
         for bad in [
-            "[{\"campaignContextId\": 1}, {\"campaignContextName\": \"no id\"}]",
             "[{\"campaignContextId\": 1} {\"campaignContextId\": 2}]",
-            "[{\"campaignContextId\": {}}]",
             "[{\"campaignContextId\": 1}] x",
+            "[{\"campaignContextId\": 1}, {\"processId\": \"x\"}, ]",
             "<html>",
         ] {
             let [one_pass, careful] = both(bad.as_bytes());
             assert!(one_pass.is_err(), "{bad}");
+            assert_eq!(one_pass, careful, "{bad}");
+        }
+        // Records that are JSON but not campaigns are skipped, the rest kept.
+        for (bad, kept, skipped) in [
+            (
+                "[{\"campaignContextId\": 1}, {\"campaignContextName\": \"no id\"}]",
+                1,
+                1,
+            ),
+            ("[{\"campaignContextId\": {}}]", 0, 1),
+            (
+                "[{\"campaignContextId\": 1, \"processId\": \"x\"}, {\"campaignContextId\": 2}]",
+                1,
+                1,
+            ),
+        ] {
+            let [one_pass, careful] = both(bad.as_bytes());
+            let (campaigns, warnings) = one_pass.clone().unwrap();
+            assert_eq!((campaigns.len(), warnings.len()), (kept, skipped), "{bad}");
             assert_eq!(one_pass, careful, "{bad}");
         }
         let not_utf8 = b"[{\"campaignContextId\": 1, \"description\": \"\xff\"}]";
@@ -448,7 +578,8 @@ mod tests {
     #[test]
     fn missing_contact_center_falls_back_to_the_requested_one() {
         let body = br#"[{"campaignContextId":5,"campaignContextName":"x"}]"#;
-        let scoped = decode_for_center("cms", "GET", body, Some(9)).unwrap();
+        let scoped =
+            decode_for_center("cms", "GET", body, Some(9), &mut RecordIssues::new(true)).unwrap();
         assert_eq!(
             scoped[0].scope,
             Scope::ContactCenter {
@@ -482,6 +613,29 @@ mod tests {
             let e = decode_campaigns("cms", "GET x", body).unwrap_err();
             assert_eq!((e.kind(), e.request()), (ErrorKind::Decode, Some("GET x")));
         }
+    }
+
+    /// Lenient decoding keeps the good records and reports each bad one
+    /// with its request, partition, index, id and cause.
+    #[test]
+    fn bad_records_are_skipped_and_reported() {
+        let body = br#"[{"campaignContextId":1},{"campaignContextId":17,"processId":"x"},{"campaignContextName":"no id"},{"campaignContextId":3}]"#;
+        let mut issues = RecordIssues::new(false);
+        let request = center_request(4);
+        let kept = decode_for_center("cms", &request, body, Some(4), &mut issues).unwrap();
+        let ids: Vec<&str> = kept.iter().map(|c| c.id.native.as_str()).collect();
+        assert_eq!(ids, ["1", "3"]);
+        let warnings = issues.into_warnings();
+        assert_eq!(warnings.len(), 2);
+        let first = &warnings[0];
+        assert_eq!(first.request.as_deref(), Some(request.as_str()));
+        assert_eq!(first.partition.as_deref(), Some("contact_center=4"));
+        let skipped = first.skipped.as_ref().unwrap();
+        assert_eq!((skipped.index, skipped.id.as_deref()), (1, Some("17")));
+        assert!(first.message.contains("processId"), "{first}");
+        let second = warnings[1].skipped.as_ref().unwrap();
+        assert_eq!((second.index, second.id.as_deref()), (2, None));
+        assert!(warnings[1].message.contains("campaignContextId is missing"));
     }
 
     #[test]

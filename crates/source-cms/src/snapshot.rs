@@ -10,14 +10,15 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use campaign_core::{
-    Campaign, CampaignQuery, ErrorKind, Sort, SortDirection, SortField, SourceError,
+    Campaign, CampaignQuery, ErrorKind, RecordIssues, Sort, SortDirection, SortField, SourceError,
+    Warning,
 };
 use chrono::{DateTime, Utc};
 use foldhash::fast::RandomState;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::normalize::{center_request, decode_record, scan_records, WireRecord};
+use crate::normalize::{center_partition, center_request, decode_record, scan_records, WireRecord};
 
 /// Sorted, filtered views kept per snapshot (one per recent query).
 const MAX_VIEWS: usize = 8;
@@ -294,7 +295,8 @@ pub(crate) struct Snapshot {
     bodies: Vec<(i64, Bytes)>,
     /// Every kept record, in configuration order, each center's as sent.
     records: Vec<Record>,
-    pub(crate) warnings: Vec<String>,
+    /// Records skipped and ids repeated, in configuration order.
+    pub(crate) warnings: Vec<Warning>,
     /// `(query fingerprint, view)`, most recent last.
     views: Mutex<Vec<(u64, Arc<View>)>>,
 }
@@ -390,6 +392,8 @@ pub(crate) struct Scanned {
     run: Vec<Entry>,
     /// The fingerprint of the query `run` was built for.
     query: Option<u64>,
+    /// The records skipped, one warning each.
+    warnings: Vec<Warning>,
 }
 
 struct ScannedRecord {
@@ -401,14 +405,17 @@ struct ScannedRecord {
 impl Scanned {
     /// Decodes every record of `body`, `center`'s response to `request`,
     /// keeping what the snapshot and `query`'s view need of each (`query`
-    /// must be the one the [`Builder`] was made for). Gives up once `stop` is
-    /// cancelled: nobody waits for the result any more.
+    /// must be the one the [`Builder`] was made for). A record that is not
+    /// a usable campaign is skipped with a warning, or (`strict`) fails the
+    /// body. Gives up once `stop` is cancelled: nobody waits for the result
+    /// any more.
     pub(crate) fn scan(
         source_id: &str,
         request: &str,
         center: i64,
         body: Bytes,
         query: Option<&CampaignQuery>,
+        strict: bool,
         stop: &CancellationToken,
     ) -> Result<Self, SourceError> {
         if u32::try_from(body.len()).is_err() {
@@ -422,29 +429,42 @@ impl Scanned {
         } else {
             0
         });
-        scan_records(source_id, request, &body, Some(center), |range, record| {
-            if stop.is_cancelled() {
-                return Err(SourceError::new(
-                    ErrorKind::Decode,
-                    source_id,
-                    "decoding stopped: the listing was dropped",
-                )
-                .with_request(request));
-            }
-            let id = int_id(source_id, record.native()).map_err(|e| e.with_request(request))?;
-            // Both fit: the body's length was checked above, and a
-            // record takes more than one byte.
-            let index = records.len() as u32;
-            records.push(ScannedRecord {
-                start: range.start as u32,
-                len: range.len() as u32,
-                id,
-            });
-            if let Some(key) = view_key.as_ref().and_then(|k| k.of(record)) {
-                run.push(Entry::new(key, id, index));
-            }
-            Ok(())
-        })?;
+        let mut issues = RecordIssues::new(strict);
+        scan_records(
+            source_id,
+            request,
+            &body,
+            Some(center),
+            &mut issues,
+            |range, record| {
+                if stop.is_cancelled() {
+                    return Err(SourceError::new(
+                        ErrorKind::Decode,
+                        source_id,
+                        "decoding stopped: the listing was dropped",
+                    )
+                    .with_request(request));
+                }
+                // The decoder only lets integer ids through, so this is a
+                // safeguard, not a path records take.
+                let id = int_id(source_id, record.native()).map_err(|e| {
+                    e.with_request(request)
+                        .with_partition(center_partition(center))
+                })?;
+                // Both fit: the body's length was checked above, and a
+                // record takes more than one byte.
+                let index = records.len() as u32;
+                records.push(ScannedRecord {
+                    start: range.start as u32,
+                    len: range.len() as u32,
+                    id,
+                });
+                if let Some(key) = view_key.as_ref().and_then(|k| k.of(record)) {
+                    run.push(Entry::new(key, id, index));
+                }
+                Ok(())
+            },
+        )?;
         let sort = query.and_then(CampaignQuery::sort);
         run.sort_unstable_by(|a, b| compare(sort, a, b));
         Ok(Self {
@@ -453,6 +473,7 @@ impl Scanned {
             records,
             run,
             query: query.map(CampaignQuery::fingerprint),
+            warnings: issues.into_warnings(),
         })
     }
 }
@@ -473,7 +494,7 @@ pub(crate) struct Builder<'q> {
     started: Instant,
     bodies: Vec<(i64, Bytes)>,
     records: Vec<Record>,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     /// Magnitudes of the ids seen so far, `[non-negative, negative]`: two
     /// sets of `u64` take half the memory of one of `IntId`s.
     seen: [HashSet<u64, RandomState>; 2],
@@ -506,6 +527,7 @@ impl<'q> Builder<'q> {
             .with_request(center_request(center))
         };
         let body_index = u32::try_from(self.bodies.len()).map_err(|_| too_many())?;
+        self.warnings.extend(scanned.warnings);
         self.seen[0].reserve(scanned.records.len());
         // Each scanned record's index in the snapshot, `DROPPED` if its id
         // was seen before.
@@ -514,9 +536,13 @@ impl<'q> Builder<'q> {
         for record in scanned.records {
             let id = record.id;
             if !self.seen[usize::from(id.neg)].insert(id.mag) {
-                self.warnings.push(format!(
-                    "campaign id {id} appeared again (contact center {center}); kept its first record"
-                ));
+                self.warnings.push(
+                    Warning::new(format!(
+                        "campaign id {id} appeared again; kept its first record"
+                    ))
+                    .with_request(center_request(center))
+                    .with_partition(center_partition(center)),
+                );
                 placed.push(DROPPED);
                 continue;
             }
@@ -681,7 +707,7 @@ mod tests {
         let body = Bytes::from_static(br#"[{"campaignContextId":1},{"campaignContextId":2}]"#);
         let stopped = CancellationToken::new();
         stopped.cancel();
-        let error = Scanned::scan("cms", "GET 1", 1, body, None, &stopped)
+        let error = Scanned::scan("cms", "GET 1", 1, body, None, false, &stopped)
             .err()
             .expect("a stopped scan gives up");
         assert!(error.to_string().contains("decoding stopped"), "{error}");
@@ -705,6 +731,7 @@ mod tests {
                 center,
                 body,
                 Some(&query),
+                true,
                 &CancellationToken::new(),
             )
             .unwrap();
@@ -713,7 +740,11 @@ mod tests {
         let snapshot = builder.finish();
         assert_eq!(snapshot.len(), 3);
         assert_eq!(snapshot.warnings.len(), 1, "{:?}", snapshot.warnings);
-        assert!(snapshot.warnings[0].contains("campaign id 5 appeared again (contact center 2)"));
+        assert_eq!(
+            snapshot.warnings[0].to_string(),
+            "contact_center=2: campaign id 5 appeared again; kept its first record \
+             [request: GET campaigns contactCenterId=2]"
+        );
         let view = snapshot.view(&"cms".into(), &query).unwrap();
         let names: Vec<String> = view
             .records(0..view.len())
@@ -781,8 +812,10 @@ mod tests {
         let mut expected_all: Vec<Campaign> = Vec::new();
         let mut repeated = 0;
         for (center, body) in bodies.iter().enumerate() {
-            for c in crate::normalize::decode_for_center("cms", "GET", body, Some(center as i64))
-                .unwrap()
+            let strict = &mut RecordIssues::new(true);
+            for c in
+                crate::normalize::decode_for_center("cms", "GET", body, Some(center as i64), strict)
+                    .unwrap()
             {
                 if expected_all.iter().any(|e| e.id == c.id) {
                     repeated += 1;
@@ -809,6 +842,7 @@ mod tests {
                     center as i64,
                     body.clone(),
                     Some(query),
+                    true,
                     &never,
                 );
                 builder.add("cms", scanned.unwrap()).unwrap();

@@ -16,7 +16,7 @@ use campaign_http::{
     join_segments, token_header, ApiRequest, Auth, AuthHeaders, HttpClient, Method, Url,
 };
 use futures::{StreamExt, TryStreamExt};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinError;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +24,7 @@ use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
 use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
-use crate::normalize::center_request;
+use crate::normalize::{center_partition, center_request};
 use crate::snapshot::{Builder, Probe, Scanned, Snapshot};
 use crate::wire::parse_error_body;
 use crate::{cursor, PROVIDER};
@@ -36,13 +36,31 @@ const SCAN_ELSEWHERE_BYTES: usize = 1 << 20;
 /// A [`CampaignSource`] over the CMS campaigns API
 /// (`GET /configuration/hierarchyconfig/campaign?contactCenterId=N`).
 ///
+/// Each configured contact center is a [partition](CampaignSource::partitions)
+/// (`contact_center=N`): an aggregate, or [`CampaignSource::stream`], walks
+/// them as separate inputs, so one contact center failing (unknown, 403, a
+/// 5xx after retries, a malformed body, a timeout) is reported with its
+/// partition while the others are listed in full. [`fetch_page`](CampaignSource::fetch_page)
+/// on the source itself lists every contact center together and fails if any does.
+///
 /// See the [crate docs](crate) for the mapping, paging and caching rules.
 pub struct CmsSource {
     base_url: Url,
-    centers: Vec<i64>,
     concurrency: usize,
+    /// Every contact center together.
+    whole: Arc<Listing>,
+    /// One listing per contact center, when there are several.
+    parts: Vec<Arc<Listing>>,
+}
+
+/// Some of a source's contact centers, downloaded together and then
+/// filtered, sorted and paged locally.
+struct Listing {
+    centers: Vec<i64>,
+    /// `contact_center=N` for a one-center partition of a larger source.
+    partition: Option<String>,
     snapshot_ttl: Duration,
-    /// Shared with the tasks that download the contact centers.
+    /// Shared with the source's other listings and the download tasks.
     fetcher: Arc<Fetcher>,
     /// The latest download; the lock also makes concurrent refreshes wait
     /// for one download instead of each starting their own.
@@ -58,17 +76,32 @@ struct Fetcher {
     tokens: Arc<dyn TokenProvider>,
     /// Puts the token into an `Authorization: Bearer` header.
     bearer: Box<AuthHeaders>,
+    /// Contact centers downloading at once, across all of the source's
+    /// listings (its partitions download side by side).
+    downloads: Semaphore,
+    /// Whether a bad record fails its contact center instead of being skipped.
+    strict: bool,
 }
 
 impl fmt::Debug for CmsSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CmsSource")
-            .field("source_id", &self.fetcher.source_id)
+            .field("source_id", &self.whole.fetcher.source_id)
             .field("base_url", &self.base_url.as_str())
-            .field("contact_center_ids", &self.centers)
+            .field("contact_center_ids", &self.whole.centers)
             .field("concurrency", &self.concurrency)
-            .field("snapshot_ttl", &self.snapshot_ttl)
-            .field("tokens", &self.fetcher.tokens)
+            .field("snapshot_ttl", &self.whole.snapshot_ttl)
+            .field("strict", &self.whole.fetcher.strict)
+            .field("tokens", &self.whole.fetcher.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Listing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CmsListing")
+            .field("source_id", &self.fetcher.source_id)
+            .field("contact_center_ids", &self.centers)
             .finish_non_exhaustive()
     }
 }
@@ -91,43 +124,66 @@ impl CmsSource {
             "Bearer ",
             "the token is not a valid header value",
         );
+        let fetcher = Arc::new(Fetcher {
+            source_id: id.into(),
+            campaigns_url,
+            client,
+            tokens,
+            bearer,
+            downloads: Semaphore::new(config.concurrency),
+            strict: config.strict,
+        });
+        let listing = |centers: Vec<i64>, partition: Option<String>| {
+            Arc::new(Listing {
+                centers,
+                partition,
+                snapshot_ttl: config.snapshot_ttl,
+                fetcher: Arc::clone(&fetcher),
+                snapshot: Mutex::new(None),
+            })
+        };
+        let centers = config.contact_center_ids;
+        let parts = if centers.len() > 1 {
+            centers
+                .iter()
+                .map(|&center| listing(vec![center], Some(center_partition(center))))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             base_url,
-            centers: config.contact_center_ids,
             concurrency: config.concurrency,
-            snapshot_ttl: config.snapshot_ttl,
-            fetcher: Arc::new(Fetcher {
-                source_id: id.into(),
-                campaigns_url,
-                client,
-                tokens,
-                bearer,
-            }),
-            snapshot: Mutex::new(None),
+            whole: listing(centers, None),
+            parts,
         })
     }
 
     /// The contact centers this source lists.
     pub fn contact_center_ids(&self) -> &[i64] {
-        &self.centers
+        &self.whole.centers
     }
 
     /// Downloads and decodes every configured contact center (at most
     /// `concurrency` at once). Campaigns come in configuration order, each
     /// center's in the order the CMS sent them; an id seen twice is kept once.
+    /// Records that are not usable campaigns are skipped (or, strict, fail).
     pub async fn fetch_all(&self) -> Result<Vec<Campaign>, SourceError> {
-        let snapshot = self.download(None).await?;
+        let snapshot = self.whole.download(None).await?;
         (0..snapshot.len() as u32)
-            .map(|index| snapshot.decode(&self.fetcher.source_id, index, true))
+            .map(|index| snapshot.decode(&self.whole.fetcher.source_id, index, true))
             .collect()
     }
+}
 
-    /// Downloads every contact center and scans each body as it arrives
-    /// (large ones in parallel), then indexes them in configuration order,
-    /// building `query`'s view in the same pass.
+impl Listing {
+    /// Downloads every contact center of this listing and scans each body
+    /// as it arrives (large ones in parallel), then indexes them in
+    /// configuration order, building `query`'s view in the same pass.
     async fn download(&self, query: Option<&CampaignQuery>) -> Result<Snapshot, SourceError> {
         let started = Instant::now();
         let shared_query = query.cloned().map(Arc::new);
+        let source_id = &self.fetcher.source_id;
         let mut scanned = std::pin::pin!(futures::stream::iter(self.centers.iter().copied())
             .map(|center| {
                 let fetcher = Arc::clone(&self.fetcher);
@@ -142,12 +198,15 @@ impl CmsSource {
                 let task = AbortOnDropHandle::new(tokio::spawn(
                     download.instrument(tracing::Span::current()),
                 ));
-                async move { joined(&self.fetcher.source_id, &center_request(center), task.await) }
+                async move {
+                    joined(source_id, &center_request(center), task.await)
+                        .map_err(|e| in_center(e, center))
+                }
             })
-            .buffered(self.concurrency));
+            .buffered(self.centers.len().max(1)));
         let mut builder = Builder::new(started, query);
         while let Some(body) = scanned.try_next().await? {
-            builder.add(&self.fetcher.source_id, body)?;
+            builder.add(source_id, body)?;
         }
         Ok(builder.finish())
     }
@@ -178,6 +237,15 @@ impl CmsSource {
     }
 }
 
+/// `error` as one of `center`'s, unless it already names a partition.
+fn in_center(error: SourceError, center: i64) -> SourceError {
+    if error.partition().is_some() {
+        error
+    } else {
+        error.with_partition(center_partition(center))
+    }
+}
+
 impl Fetcher {
     /// Scans `center`'s body: in place when small, on Tokio's blocking pool
     /// when large, so decoding tens of megabytes neither stalls the other
@@ -190,9 +258,18 @@ impl Fetcher {
     ) -> Result<Scanned, SourceError> {
         let request = center_request(center);
         let stop = CancellationToken::new();
+        let strict = self.strict;
         if body.len() < SCAN_ELSEWHERE_BYTES {
             let query = query.as_deref();
-            return Scanned::scan(&self.source_id, &request, center, body, query, &stop);
+            return Scanned::scan(
+                &self.source_id,
+                &request,
+                center,
+                body,
+                query,
+                strict,
+                &stop,
+            );
         }
         let source_id = Arc::clone(&self.source_id);
         let task_request = request.clone();
@@ -207,6 +284,7 @@ impl Fetcher {
                 center,
                 body,
                 query.as_deref(),
+                strict,
                 &task_stop,
             )
         })
@@ -231,6 +309,15 @@ impl Fetcher {
         let auth = Auth::Token {
             tokens: &*self.tokens,
             headers: &*self.bearer,
+        };
+        // Bounds downloads across the source's partitions, which the
+        // aggregate walks side by side.
+        let Ok(_permit) = self.downloads.acquire().await else {
+            return Err(SourceError::new(
+                ErrorKind::Config,
+                &*self.source_id,
+                "the download limiter was closed",
+            ));
         };
         self.client.execute(&request, auth).await
     }
@@ -257,24 +344,28 @@ fn joined<T>(
     }
 }
 
+/// Every filter and sort: the CMS applies none, but the source applies them
+/// all itself on the downloaded lists, so the walker has nothing left to do.
+/// `server_paging` is false: one response holds everything.
+fn capabilities() -> Capabilities {
+    Capabilities {
+        server_paging: false,
+        ..Capabilities::everything()
+    }
+}
+
 #[async_trait]
 impl CampaignSource for CmsSource {
     fn id(&self) -> &str {
-        &self.fetcher.source_id
+        &self.whole.fetcher.source_id
     }
 
     fn provider(&self) -> &str {
         PROVIDER
     }
 
-    /// Every filter and sort: the CMS applies none, but this source applies
-    /// them all itself in `fetch_page`, so the walker has nothing left to do.
-    /// `server_paging` is false: one response holds everything.
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            server_paging: false,
-            ..Capabilities::everything()
-        }
+        capabilities()
     }
 
     /// False: the CMS filters and sorts nothing; this source does it all on
@@ -283,17 +374,60 @@ impl CampaignSource for CmsSource {
         false
     }
 
+    /// A page of every contact center together; fails if any of them does
+    /// (walk the [partitions](CampaignSource::partitions) to keep the others).
     async fn fetch_page(
         &self,
         query: &CampaignQuery,
         token: Option<PageToken>,
     ) -> Result<Page, SourceError> {
+        self.whole.fetch_page(query, token).await
+    }
+
+    /// One partition per contact center (`contact_center=N`, in
+    /// configuration order) when there are several; none for one.
+    fn partitions(&self, _query: &CampaignQuery) -> Vec<Arc<dyn CampaignSource>> {
+        self.parts
+            .iter()
+            .map(|part| Arc::clone(part) as Arc<dyn CampaignSource>)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl CampaignSource for Listing {
+    fn id(&self) -> &str {
+        &self.fetcher.source_id
+    }
+
+    fn provider(&self) -> &str {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn capabilities_at_provider(&self) -> bool {
+        false
+    }
+
+    fn partition(&self) -> Option<String> {
+        self.partition.clone()
+    }
+
+    async fn fetch_page(
+        &self,
+        query: &CampaignQuery,
+        token: Option<PageToken>,
+    ) -> Result<Page, SourceError> {
+        let source_id = &self.fetcher.source_id;
         let after = token
             .as_ref()
-            .map(|t| cursor::decode(&self.fetcher.source_id, query, t))
+            .map(|t| cursor::decode(source_id, query, t))
             .transpose()?;
         let snapshot = self.snapshot(after.is_none(), query).await?;
-        let view = snapshot.view(&self.fetcher.source_id, query)?;
+        let view = snapshot.view(source_id, query)?;
         let start = match &after {
             None => 0,
             Some(last) => view.after(&Probe::new(query.sort(), last)),
@@ -302,7 +436,7 @@ impl CampaignSource for CmsSource {
         let end = start.saturating_add(size).min(view.len());
         let items = view
             .records(start..end)
-            .map(|index| snapshot.decode(&self.fetcher.source_id, index, true))
+            .map(|index| snapshot.decode(source_id, index, true))
             .collect::<Result<Vec<Campaign>, SourceError>>()?;
         let next = match items.last() {
             Some(last) if end < view.len() => Some(cursor::encode(query, last)),

@@ -73,6 +73,7 @@ pub(crate) fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
             return Some(ProviderError {
                 code: e.error_code,
                 message: e.error_message.or(e.status),
+                rate_limited: false,
             });
         }
     }
@@ -87,7 +88,7 @@ pub(crate) fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
         .iter()
         .find_map(|k| data.get(*k).and_then(Value::as_str))
         .map(str::to_owned);
-    (code.is_some() || message.is_some()).then_some(ProviderError { code, message })
+    (code.is_some() || message.is_some()).then(|| ProviderError::new(code, message))
 }
 
 /// Parses a timestamp as the CMS may write it: RFC 3339 (`Z` or an offset),
@@ -246,7 +247,8 @@ mod tests {
             parse_error_body(cms),
             Some(ProviderError {
                 code: Some("CONF-1001".into()),
-                message: Some("Object doesn't exist".into())
+                message: Some("Object doesn't exist".into()),
+                rate_limited: false
             })
         );
         let v2 = br#"{"http_code":401,"response":{"code":401,"status":"failure","error_data":{"code":1010,"message":"Authentication failed"}}}"#;
@@ -254,7 +256,8 @@ mod tests {
             parse_error_body(v2),
             Some(ProviderError {
                 code: Some("1010".into()),
-                message: Some("Authentication failed".into())
+                message: Some("Authentication failed".into()),
+                rate_limited: false
             })
         );
         assert_eq!(parse_error_body(b"<html>oops</html>"), None);

@@ -9,7 +9,7 @@ use campaign_core::{
     Secret, Sort, SortField, StaticToken, TokenProvider,
 };
 use campaign_http::{HttpConfig, RetryPolicy};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use source_cms::{CmsConfig, CmsSource};
 use wiremock::matchers::{header, method, path, query_param};
@@ -211,11 +211,124 @@ async fn malformed_bodies_are_decode_errors_with_a_snippet() {
             .expect(1) // a decode error is not retried
             .mount(&server)
             .await;
-        let e = first_error(&source(config(&server, vec![4]))).await;
+        // Strict: a bad record fails its contact center like a bad body.
+        let mut strict = config(&server, vec![4]);
+        strict.strict = true;
+        let e = first_error(&source(strict)).await;
         assert_eq!(e.kind(), ErrorKind::Decode, "{body}: {e}");
         assert_eq!(e.request(), Some("GET campaigns contactCenterId=4"));
+        assert_eq!(e.partition(), Some("contact_center=4"));
         assert!(e.to_string().contains(quoted), "{e}");
     }
+}
+
+/// By default a record that is not a usable campaign (a field of the wrong
+/// type, no id, an unreadable creation time) is skipped and reported with
+/// the request, its index, its id and the cause; the others are listed.
+#[tokio::test]
+async fn bad_records_are_skipped_with_a_warning_and_the_rest_listed() {
+    let server = MockServer::start().await;
+    let body = json!([
+        record(1, "Kept", "Chat", 4, "2026-01-01T00:00:00Z"),
+        {"campaignContextId": 2, "processId": "x"},
+        {"campaignContextName": "No id"},
+        {"campaignContextId": 3, "dateAdded": "last tuesday"},
+        record(5, "Also kept", "Chat", 4, "2026-01-02T00:00:00Z"),
+    ]);
+    mount_center(&server, 4, body).await;
+    let page = source(config(&server, vec![4]))
+        .fetch_page(&CampaignQuery::all(), None)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page.items.iter().map(|c| c.id.native.as_str()).collect();
+    assert_eq!(ids, ["1", "5"]);
+    let skipped: Vec<(usize, Option<&str>)> = page
+        .warnings
+        .iter()
+        .map(|w| {
+            let s = w.skipped.as_ref().expect("a skipped-record warning");
+            (s.index, s.id.as_deref())
+        })
+        .collect();
+    assert_eq!(skipped, [(1, Some("2")), (2, None), (3, Some("3"))]);
+    for (warning, cause) in
+        page.warnings
+            .iter()
+            .zip(["processId", "campaignContextId is missing", "last tuesday"])
+    {
+        assert_eq!(
+            warning.request.as_deref(),
+            Some("GET campaigns contactCenterId=4")
+        );
+        assert_eq!(warning.partition.as_deref(), Some("contact_center=4"));
+        assert!(warning.message.contains(cause), "{warning}");
+    }
+}
+
+/// Each contact center is a partition: an unknown one (404 CONF-1001) fails
+/// alone, naming its partition, and the others are listed complete, in order.
+#[tokio::test]
+async fn a_failing_contact_center_keeps_the_others() {
+    let server = MockServer::start().await;
+    mount_center(
+        &server,
+        1,
+        json!([
+            record(11, "B", "Chat", 1, "2026-01-01T00:00:00Z"),
+            record(12, "D", "Chat", 1, "2026-01-01T00:00:00Z")
+        ]),
+    )
+    .await;
+    mount_center(
+        &server,
+        2,
+        json!([
+            record(21, "A", "Chat", 2, "2026-01-01T00:00:00Z"),
+            record(22, "C", "Chat", 2, "2026-01-01T00:00:00Z")
+        ]),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(PATH))
+        .and(query_param("contactCenterId", "7"))
+        .respond_with(ResponseTemplate::new(404).set_body_raw(ERROR_404, "application/json"))
+        .mount(&server)
+        .await;
+    let source = source(config(&server, vec![1, 2, 7]));
+    let query = CampaignQuery::builder()
+        .sort(campaign_core::Sort::asc(campaign_core::SortField::Name))
+        .page_size(1)
+        .build()
+        .unwrap();
+    let parts = source.partitions(&query);
+    let labels: Vec<Option<String>> = parts.iter().map(|p| p.partition()).collect();
+    assert_eq!(
+        labels,
+        ["contact_center=1", "contact_center=2", "contact_center=7"].map(|l| Some(l.to_owned()))
+    );
+    let listed: Vec<Result<String, campaign_core::SourceError>> = Arc::clone(&source)
+        .stream(&query)
+        .map(|item| item.map(|c| c.name))
+        .collect()
+        .await;
+    let names: Vec<&str> = listed
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(names, ["A", "B", "C", "D"]);
+    let errors: Vec<&campaign_core::SourceError> =
+        listed.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let e = errors[0];
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(e.status(), Some(404));
+    assert_eq!(e.code(), Some("CONF-1001"));
+    assert_eq!(e.partition(), Some("contact_center=7"));
+    assert_eq!(e.source_id(), "cms-test");
+    // The source's own pages list every contact center together, so they fail.
+    let whole = first_error(&source).await;
+    assert_eq!(whole.partition(), Some("contact_center=7"));
 }
 
 #[tokio::test]
@@ -476,7 +589,7 @@ async fn duplicate_ids_across_centers_are_kept_once_with_a_warning() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.warnings.len(), 1);
     assert!(
-        page.warnings[0].contains("contact center 2"),
+        page.warnings[0].to_string().contains("contact_center=2"),
         "{:?}",
         page.warnings
     );

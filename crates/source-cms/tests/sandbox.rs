@@ -29,6 +29,15 @@ fn http() -> HttpConfig {
 }
 
 fn source_for(sandbox: &Sandbox, centers: Vec<i64>, http: HttpConfig) -> Arc<CmsSource> {
+    configured(sandbox, centers, http, |_| {})
+}
+
+fn configured(
+    sandbox: &Sandbox,
+    centers: Vec<i64>,
+    http: HttpConfig,
+    adjust: impl FnOnce(&mut CmsConfig),
+) -> Arc<CmsSource> {
     let creds = sandbox.credentials();
     let tokens = CmsBasicAuthToken::new(
         SOURCE,
@@ -41,6 +50,7 @@ fn source_for(sandbox: &Sandbox, centers: Vec<i64>, http: HttpConfig) -> Arc<Cms
     .unwrap();
     let mut config = CmsConfig::new(SOURCE, sandbox.cms_url().to_string(), centers);
     config.http = http;
+    adjust(&mut config);
     Arc::new(CmsSource::new(config, Arc::new(tokens)).unwrap())
 }
 
@@ -391,17 +401,29 @@ async fn html_truncated_and_mistyped_bodies_are_typed_errors() {
     assert_eq!(e.kind(), ErrorKind::Server);
     assert!(e.to_string().to_lowercase().contains("html"), "{e}");
 
-    for fault in [Fault::TruncatedJson, Fault::WrongFieldType] {
-        sandbox.cms().clear_faults();
-        sandbox.cms().inject(fault.clone(), None);
-        let e = fetch_error(&source).await;
-        assert_eq!(e.kind(), ErrorKind::Decode, "{fault:?}: {e}");
-        assert_eq!(e.request(), Some("GET campaigns contactCenterId=1"));
-        assert!(
-            e.to_string().contains("body starts") || e.to_string().contains("record starts"),
-            "{e}"
-        );
-    }
+    sandbox.cms().clear_faults();
+    sandbox.cms().inject(Fault::TruncatedJson, None);
+    let e = fetch_error(&source).await;
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert_eq!(e.request(), Some("GET campaigns contactCenterId=1"));
+    assert!(e.to_string().contains("body starts"), "{e}");
+
+    // A record with an unusable id is skipped and reported, never dropped
+    // silently; a strict source fails on it instead.
+    sandbox.cms().clear_faults();
+    sandbox.cms().inject(Fault::WrongFieldType, None);
+    let page = source
+        .fetch_page(&CampaignQuery::all(), None)
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    let skipped = page.warnings[0].skipped.as_ref().unwrap();
+    assert_eq!((skipped.index, skipped.id.as_deref()), (0, Some("x")));
+    let strict = configured(&sandbox, vec![1], http(), |c| c.strict = true);
+    let e = fetch_error(&strict).await;
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert_eq!(e.request(), Some("GET campaigns contactCenterId=1"));
+    assert!(e.to_string().contains("record starts"), "{e}");
 }
 
 #[tokio::test]

@@ -63,6 +63,11 @@ pub struct KoreConfig {
     /// included) waits for. Default 60 per minute, burst 60; `None` turns it
     /// off (for the sandbox and tests).
     pub rate_limit: Option<RateLimit>,
+    /// What a record that is not a usable campaign (a field of the wrong
+    /// type, no id) does: `false` (the default) skips it and reports it as
+    /// a page warning naming the request, the record's index and id and the
+    /// cause; `true` fails its page instead.
+    pub strict: bool,
     /// Timeouts, retries, body limits and the insecure-http switch.
     pub http: HttpConfig,
 }
@@ -79,6 +84,7 @@ impl fmt::Debug for KoreConfig {
             .field("page_size", &self.page_size)
             .field("prefetch", &self.prefetch)
             .field("rate_limit", &self.rate_limit)
+            .field("strict", &self.strict)
             .field("http", &self.http)
             .finish()
     }
@@ -103,6 +109,7 @@ impl KoreConfig {
             page_size: DEFAULT_PAGE_SIZE,
             prefetch: 4,
             rate_limit: Some(RateLimit::default()),
+            strict: false,
             http: HttpConfig::default(),
         }
     }

@@ -61,6 +61,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod channel;
 mod config;
 mod jwt;
 mod normalize;
@@ -71,7 +72,7 @@ mod wire;
 
 pub use config::{KoreConfig, RateLimit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use jwt::KoreJwtMinter;
-pub use normalize::{decode_page, KorePage};
+pub use normalize::{decode_page, decode_page_with, KorePage};
 pub use source::KoreSource;
 
 /// The provider name every Kore campaign carries.

@@ -21,8 +21,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use campaign_core::{
-    Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, Schedule, Scope, SourceError,
-    Status,
+    Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, RecordIssues, Schedule,
+    Scope, SourceError, Status,
 };
 use campaign_http::{decode_json, parse_rfc3339_utc, JsonReader};
 use chrono::{DateTime, Utc};
@@ -71,7 +71,27 @@ pub fn decode_page(
     channel: &Channel,
     body: &[u8],
 ) -> Result<KorePage, SourceError> {
-    decode_scoped(source_id, request, channel, &Scope::Unscoped, body)
+    decode_page_with(
+        source_id,
+        request,
+        channel,
+        body,
+        &mut RecordIssues::new(true),
+    )
+}
+
+/// [`decode_page`], handing each record it cannot use (a field of the wrong
+/// type, no `_id`/`id`, an unreadable timestamp) to `issues`, which skips
+/// and reports it or, when strict, fails with it. A body that is not the
+/// documented envelope still fails whole.
+pub fn decode_page_with(
+    source_id: &str,
+    request: &str,
+    channel: &Channel,
+    body: &[u8],
+    issues: &mut RecordIssues,
+) -> Result<KorePage, SourceError> {
+    decode_scoped(source_id, request, channel, &Scope::Unscoped, body, issues)
 }
 
 pub(crate) fn decode_scoped(
@@ -80,12 +100,15 @@ pub(crate) fn decode_scoped(
     channel: &Channel,
     scope: &Scope,
     body: &[u8],
+    issues: &mut RecordIssues,
 ) -> Result<KorePage, SourceError> {
+    // The one pass takes only bodies where every record is usable; the
+    // careful pass decodes the rest record by record.
     std::str::from_utf8(body)
         .ok()
         .and_then(|text| decode_in_one_pass(source_id, channel, scope, text))
         .map_or_else(
-            || decode_or_explain(source_id, request, channel, scope, body),
+            || decode_or_explain(source_id, request, channel, scope, body, issues),
             Ok,
         )
 }
@@ -211,6 +234,7 @@ fn decode_or_explain(
     channel: &Channel,
     scope: &Scope,
     body: &[u8],
+    issues: &mut RecordIssues,
 ) -> Result<KorePage, SourceError> {
     let envelope: Envelope<'_> = match std::str::from_utf8(body) {
         Ok(text) => parse_text(source_id, request, text)?,
@@ -242,17 +266,22 @@ fn decode_or_explain(
     for (index, raw) in data.results.0.into_iter().enumerate() {
         // The envelope pass only delimits the record; its typed view is read
         // from that slice, borrowing strings, and `raw` is the same slice copied once.
-        let record: Record<'_> = parse_text(source_id, request, raw.get())
-            .map_err(|e| e.with_context(format!("in data.results[{index}]")))?;
-        let campaign = normalize(&source, channel, scope, record, raw.get()).map_err(|why| {
-            SourceError::new(
-                ErrorKind::Decode,
-                source_id,
-                format!("data.results[{index}]: {why}"),
-            )
-            .with_request(request)
-        })?;
-        campaigns.push(campaign);
+        let campaign = parse_text::<Record<'_>>(source_id, request, raw.get())
+            .map_err(|e| e.with_context(format!("in data.results[{index}]")))
+            .and_then(|record| {
+                normalize(&source, channel, scope, record, raw.get()).map_err(|why| {
+                    SourceError::new(
+                        ErrorKind::Decode,
+                        source_id,
+                        format!("data.results[{index}]: {why}"),
+                    )
+                    .with_request(request)
+                })
+            });
+        match campaign {
+            Ok(campaign) => campaigns.push(campaign),
+            Err(error) => issues.skip(index, readable_id(raw.get()), error)?,
+        }
     }
     Ok(KorePage {
         campaigns,
@@ -262,6 +291,17 @@ fn decode_or_explain(
         total_pages: data.total_pages,
         total_results: data.total_results,
     })
+}
+
+/// The `_id` or `id` of a record that could not be decoded, if it holds a
+/// string or number.
+fn readable_id(raw: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    match value.get("_id").or_else(|| value.get("id"))? {
+        serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
+        serde_json::Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    }
 }
 
 /// Parses text already known to be UTF-8 (the body checked once, or a
@@ -350,8 +390,14 @@ mod tests {
             (Channel::Sms, KORE_SMS_RESPONSE),
         ] {
             let fast = one_pass(&channel, sample.as_bytes()).expect("one pass");
-            let careful =
-                decode_or_explain("k", "POST x", &channel, &Scope::Unscoped, sample.as_bytes());
+            let careful = decode_or_explain(
+                "k",
+                "POST x",
+                &channel,
+                &Scope::Unscoped,
+                sample.as_bytes(),
+                &mut RecordIssues::new(true),
+            );
             assert!(!fast.campaigns.is_empty());
             assert_eq!(Ok(fast), careful.map_err(|e| e.to_string()));
         }
@@ -386,7 +432,8 @@ mod tests {
             };
             let body = apply(sample.as_bytes(), &edits);
             if let Some(fast) = one_pass(&channel, &body) {
-                let careful = decode_or_explain("k", "POST x", &channel, &Scope::Unscoped, &body);
+                let strict = &mut RecordIssues::new(true);
+                let careful = decode_or_explain("k", "POST x", &channel, &Scope::Unscoped, &body, strict);
                 prop_assert_eq!(Ok(fast), careful.map_err(|e| e.to_string()));
             }
         }
@@ -486,5 +533,44 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BadRequest);
         assert!(e.to_string().contains("Invalid type"));
+    }
+
+    /// Leniently, each bad record is skipped and reported (index, id,
+    /// cause, request) and the page's other records are kept.
+    #[test]
+    fn bad_records_are_skipped_and_reported() {
+        let body = br#"{"status":"success","data":{"results":[
+            {"_id":"cd-1","name":"kept"},
+            {"_id":"cd-2","priority":{"x":1}},
+            {"name":"no id"},
+            {"_id":"cd-4","createdAt":"yesterday"},
+            {"_id":"cd-5","contactLists":7},
+            {"_id":"cd-6","name":"kept too"}],"hasMore":false}}"#;
+        let mut issues = RecordIssues::new(false);
+        let page = decode_page_with("k", "POST x", &Channel::Voice, body, &mut issues).unwrap();
+        let ids: Vec<&str> = page
+            .campaigns
+            .iter()
+            .map(|c| c.id.native.as_str())
+            .collect();
+        assert_eq!(ids, ["cd-1", "cd-6"]);
+        let skipped: Vec<(usize, Option<String>)> = issues
+            .into_warnings()
+            .into_iter()
+            .map(|w| {
+                assert_eq!(w.request.as_deref(), Some("POST x"));
+                let s = w.skipped.unwrap();
+                (s.index, s.id)
+            })
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                (1, Some("cd-2".to_owned())),
+                (2, None),
+                (3, Some("cd-4".to_owned())),
+                (4, Some("cd-5".to_owned()))
+            ]
+        );
     }
 }

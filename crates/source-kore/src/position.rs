@@ -9,7 +9,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use campaign_core::{CampaignQuery, Channel, ErrorKind, PageToken, SourceError};
+use campaign_core::{CampaignQuery, Channel, ErrorKind, KeysetMark, PageToken, SourceError};
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "kore1.";
@@ -40,6 +40,26 @@ pub(crate) struct ChannelPos {
     /// token differ from the announced one, which drops the walker's plan.
     #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) resync: bool,
+    /// Server offset of the page before this one, where the run of equal
+    /// sort keys this page may continue is looked up.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) prev: Option<u64>,
+    /// Set once the server's order was found broken: the rest of the
+    /// channel is read whole and sorted locally.
+    #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) local: Option<LocalPos>,
+}
+
+/// Where a walk stands in a channel listed locally (the server's order broke).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LocalPos {
+    /// Server offset where the server-ordered part of the walk stopped:
+    /// the campaigns before it were listed in the server's order already.
+    #[serde(rename = "f")]
+    pub(crate) from: u64,
+    /// The last campaign listed from it; `None` at its start.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) after: Option<KeysetMark>,
 }
 
 impl ChannelPos {
@@ -52,6 +72,8 @@ impl ChannelPos {
             anchor: None,
             total: None,
             resync: false,
+            prev: None,
+            local: None,
         }
     }
 }
@@ -114,7 +136,12 @@ pub(crate) fn decode(
         return Err(invalid("it covers different channels"));
     }
     // The API's numbers are JavaScript numbers: no offset beyond 2^53 is real.
-    if position.ch.iter().any(|pos| pos.skip > MAX_SKIP) {
+    let far = |n: &u64| *n > MAX_SKIP;
+    if position.ch.iter().any(|pos| {
+        far(&pos.skip)
+            || pos.prev.as_ref().is_some_and(far)
+            || pos.local.as_ref().is_some_and(|l| far(&l.from))
+    }) {
         return Err(invalid("its offset is out of range"));
     }
     Ok(position.ch)

@@ -1,18 +1,19 @@
 //! Turning the pushed-down part of a query into the documented request body.
 //!
-//! Sent to the server: `type`, `skip`/`limit`/`page`, `startDate`/`endDate`
-//! (the created range, start rounded down and end rounded up to the
-//! millisecond so nothing in range is lost), `sortBy` with one field, and
-//! `filters.status` / `filters.priority` / `filters.dialingMode` (voice
-//! only). A filter holding a value outside the documented allowed values
-//! (an unknown status, a priority outside 1..=5, a dialing mode other than
-//! Progressive or Preview) is not sent at all, since sending only part of it
-//! would drop campaigns; the source then applies it to each page itself.
+//! Sent to the server: `type`, `skip`/`limit`/`page`, `sortBy` (the sorted
+//! field, plus `name` for a server that insists on it), and `filters.status`
+//! / `filters.priority` / `filters.dialingMode` (voice only). A filter
+//! holding a value outside the documented allowed values (an unknown status,
+//! a priority outside 1..=5, a dialing mode other than Progressive or
+//! Preview) is not sent at all, since sending only part of it would drop
+//! campaigns; the source then applies it to each page itself.
+//!
+//! `startDate`/`endDate` are never sent: the spec does not say what they
+//! filter, and its own voice sample (a Dec 1-4 window answered with
+//! campaigns created Dec 4-8) shows it is not the creation time.
 
+use crate::wire::{Filters, RequestBody, SortBy};
 use campaign_core::{Channel, DialingMode, QueryPlan, SortDirection, SortField, Status};
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-
-use crate::wire::{Filters, RequestBody};
 
 /// The documented spelling of a status, if it is an allowed value.
 fn status_name(status: &Status) -> Option<&'static str> {
@@ -46,29 +47,16 @@ fn all_or_none<T, U>(values: &[T], map: impl Fn(&T) -> Option<U>) -> Vec<U> {
         .unwrap_or_default()
 }
 
-fn iso_millis(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-/// `at` rounded up to the next whole millisecond.
-fn ceil_millis(at: DateTime<Utc>) -> DateTime<Utc> {
-    let floor = at.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(at);
-    if floor == at {
-        at
-    } else {
-        floor + TimeDelta::milliseconds(1)
-    }
-}
-
-/// The body for one page of `channel` under `plan`.
+/// The body for one page of `channel` under `plan`; `with_name` adds
+/// `name` to `sortBy` after the sorted field.
 pub(crate) fn body<'a>(
     plan: &QueryPlan,
     channel: &'a Channel,
     skip: u64,
     limit: u32,
+    with_name: bool,
 ) -> RequestBody<'a> {
     let pushed = &plan.pushdown;
-    let created = pushed.created();
     let filters = Filters {
         status: all_or_none(pushed.statuses(), status_name),
         priority: all_or_none(pushed.priorities(), |&p| (1..=5).contains(&p).then_some(p)),
@@ -78,26 +66,25 @@ pub(crate) fn body<'a>(
             Vec::new()
         },
     };
-    let sort_by = pushed.sort().filter(|_| plan.sort_pushed).map(|sort| {
-        let field = match sort.field {
-            SortField::Name => "name",
-            SortField::CreatedAt => "createdAt",
-            SortField::UpdatedAt => "updatedAt",
-        };
-        let direction = match sort.direction {
-            SortDirection::Asc => "asc",
-            SortDirection::Desc => "desc",
-        };
-        serde_json::Map::from_iter([(field.to_owned(), direction.into())])
-    });
+    let sort_by = pushed
+        .sort()
+        .filter(|_| plan.sort_pushed)
+        .map(|sort| SortBy {
+            field: match sort.field {
+                SortField::Name => "name",
+                SortField::CreatedAt => "createdAt",
+                SortField::UpdatedAt => "updatedAt",
+            },
+            direction: match sort.direction {
+                SortDirection::Asc => "asc",
+                SortDirection::Desc => "desc",
+            },
+            with_name,
+        });
     RequestBody {
         limit,
         skip,
         page: (skip / u64::from(limit.max(1))).saturating_add(1),
-        start_date: created
-            .start
-            .map(|t| iso_millis(t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t))),
-        end_date: created.end.map(|t| iso_millis(ceil_millis(t))),
         kind: channel.as_str(),
         sort_by,
         filters,
@@ -122,7 +109,8 @@ mod tests {
             .sort(Sort::asc(SortField::Name))
             .build()
             .unwrap();
-        let json = serde_json::to_value(body(&plan(&query), &Channel::Voice, 0, 10)).unwrap();
+        let json =
+            serde_json::to_value(body(&plan(&query), &Channel::Voice, 0, 10, false)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"limit": 10, "skip": 0, "page": 1, "type": "voice", "sortBy": {"name": "asc"}})
@@ -130,17 +118,26 @@ mod tests {
     }
 
     #[test]
-    fn dates_round_outwards_to_milliseconds() {
-        let start: DateTime<Utc> = "2025-12-01T00:00:00.0005Z".parse().unwrap();
-        let end: DateTime<Utc> = "2025-12-04T00:00:00.0005Z".parse().unwrap();
+    fn dates_are_never_sent_and_name_follows_the_sorted_field() {
+        let start: chrono::DateTime<chrono::Utc> = "2025-12-01T00:00:00Z".parse().unwrap();
         let query = CampaignQuery::builder()
             .created_from(start)
-            .created_to(end)
+            .updated_from(start)
+            .sort(Sort::desc(SortField::UpdatedAt))
             .build()
             .unwrap();
-        let b = body(&plan(&query), &Channel::Sms, 100, 50);
-        assert_eq!(b.start_date.as_deref(), Some("2025-12-01T00:00:00.000Z"));
-        assert_eq!(b.end_date.as_deref(), Some("2025-12-04T00:00:00.001Z"));
-        assert_eq!(b.page, 3);
+        let json =
+            serde_json::to_string(&body(&plan(&query), &Channel::Sms, 100, 50, true)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"limit":50,"skip":100,"page":3,"type":"sms","sortBy":{"updatedAt":"desc","name":"asc"}}"#
+        );
+        let by_name = CampaignQuery::builder()
+            .sort(Sort::desc(SortField::Name))
+            .build()
+            .unwrap();
+        let json =
+            serde_json::to_string(&body(&plan(&by_name), &Channel::Sms, 0, 50, true)).unwrap();
+        assert!(json.ends_with(r#""sortBy":{"name":"desc"}}"#), "{json}");
     }
 }

@@ -1,35 +1,27 @@
-//! The [`CampaignSource`] over `getAllCampaignDetails`: requests, paging,
-//! per-channel streams and their merge.
+//! The [`CampaignSource`] over `getAllCampaignDetails`: requests, the
+//! per-channel partitions, and a merged page of several channels.
 
-use std::convert::Infallible;
 use std::fmt;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use campaign_core::{
-    merge_sorted, Campaign, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind,
-    Filter, Page, PageToken, QueryPlan, Result, Scope, SortField, SourceError, TokenProvider,
-    WalkOptions,
+    fetch_merged_page, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Filter,
+    Page, PageToken, Result, Scope, SortField, SourceError, TokenProvider, WalkOptions, Warning,
 };
 use campaign_http::header::{HeaderMap, HeaderName};
 use campaign_http::{
     join_segments, token_header, ApiRequest, Auth, AuthHeaders, HttpClient, Method, ProviderError,
     RateLimiter, Url,
 };
-use futures::future::try_join_all;
-use futures::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 
+use crate::channel::{channel_partition, LocalListing, RawPage, RawPages};
 use crate::config::{mask, KoreConfig, MAX_PAGE_SIZE};
-use crate::normalize::decode_scoped;
 use crate::position::{self, ChannelPos};
-use crate::request;
 use crate::PROVIDER;
-
-/// Most pages announced for prefetch after a first page, so an absurd
-/// `totalResults` cannot make us plan an absurd walk.
-const MAX_ANNOUNCED_PAGES: u64 = 10_000;
 
 /// A Kore.ai SMS/voice campaigns source.
 ///
@@ -39,16 +31,17 @@ const MAX_ANNOUNCED_PAGES: u64 = 10_000;
 /// fetches up to [`KoreConfig::prefetch`] of them at once. Every request of
 /// the source (prefetches included) waits for one shared rate limiter.
 ///
-/// What the server applies: channel, status, priority, dialing mode (voice
-/// only), the created range and the sort; the updated range and the name
-/// are applied locally. Page tokens record each channel's offset.
+/// What the server applies: channel, status, priority and dialing mode
+/// (voice only), and the sort, which every page checks (see the crate
+/// docs); the created and updated ranges and the name are applied locally.
+/// Page tokens record each channel's offset.
 #[derive(Clone)]
 pub struct KoreSource {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    source_id: String,
+pub(crate) struct Inner {
+    pub(crate) source_id: String,
     client: HttpClient,
     tokens: Arc<dyn TokenProvider>,
     /// The token's `auth` header.
@@ -61,9 +54,17 @@ struct Inner {
     channels: Vec<Channel>,
     page_size: u32,
     prefetch: usize,
-    scope: Scope,
+    pub(crate) scope: Scope,
     host: String,
     rate_limit: Option<crate::RateLimit>,
+    /// Whether a bad record fails its page instead of being skipped.
+    pub(crate) strict: bool,
+    /// Set once the server refused a `sortBy` without `name`.
+    pub(crate) sort_needs_name: AtomicBool,
+    /// Server pages read recently or being read.
+    pub(crate) raw_pages: RawPages,
+    /// Channels listed locally after the server's order broke.
+    pub(crate) local: tokio::sync::Mutex<Vec<Arc<LocalListing>>>,
 }
 
 impl fmt::Debug for KoreSource {
@@ -113,10 +114,14 @@ impl KoreSource {
         headers.insert(HeaderName::from_static("accountid"), valid.account);
         let mut client = HttpClient::new(id, config.http.clone(), parse_error_body)?;
         if let Some(limit) = config.rate_limit {
-            client = client.with_rate_limiter(Arc::new(RateLimiter::per_minute(
+            // Kore counts its quota per account: every source of this
+            // process on the same host and account shares one limiter.
+            let quota = format!("{}|{}", valid.base_url, config.account_id.expose());
+            client = client.with_rate_limiter(RateLimiter::shared(
+                &quota,
                 limit.per_minute,
                 limit.burst,
-            )));
+            ));
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -140,8 +145,26 @@ impl KoreSource {
                 },
                 host: valid.base_url.host_str().unwrap_or_default().to_owned(),
                 rate_limit: config.rate_limit,
+                strict: config.strict,
+                sort_needs_name: AtomicBool::new(false),
+                // Each page is read by itself and looked back at by the
+                // next, both within the prefetch window of each channel.
+                raw_pages: RawPages::new(4 * config.prefetch + 8),
+                local: tokio::sync::Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    fn channel_views(&self, channels: Vec<Channel>) -> Vec<Arc<dyn CampaignSource>> {
+        channels
+            .into_iter()
+            .map(|channel| {
+                Arc::new(ChannelView {
+                    inner: Arc::clone(&self.inner),
+                    channel,
+                }) as Arc<dyn CampaignSource>
+            })
+            .collect()
     }
 
     /// The channels a query reaches: the configured ones it asks for, without
@@ -155,12 +178,13 @@ impl KoreSource {
 /// The capabilities every Kore source reports.
 pub(crate) fn capabilities() -> Capabilities {
     Capabilities {
+        // Not the created range: `startDate`/`endDate` filter something the
+        // spec does not name, and its own sample shows it is not `createdAt`.
         filters: [
             Filter::Channel,
             Filter::Status,
             Filter::Priority,
             Filter::DialingMode,
-            Filter::CreatedRange,
         ]
         .into(),
         sorts: SortField::ALL.into(),
@@ -193,18 +217,29 @@ fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
     let message = parsed
         .message
         .or_else(|| first.and_then(|i| i.msg.or(i.message)));
-    (code.is_some() || message.is_some()).then_some(ProviderError { code, message })
+    let rate_limited = message.as_deref().is_some_and(is_rate_limit_message);
+    (code.is_some() || message.is_some()).then_some(ProviderError {
+        code,
+        message,
+        rate_limited,
+    })
 }
 
-/// One channel's page, read and checked.
-struct Step {
-    /// Campaigns as the server sent them (pushed filters not yet re-checked).
-    items: Vec<Campaign>,
+/// Whether `message` is the documented rate-limit message ("You've exceeded
+/// the per-minute rate limit. Please wait for sometime before retrying.").
+fn is_rate_limit_message(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("exceeded the per-minute rate limit")
+}
+
+/// What a channel's server page says about the walk: where it continues.
+pub(crate) struct Step {
     /// Where the channel continues; `done` when it ended.
-    next: ChannelPos,
+    pub(crate) next: ChannelPos,
     /// The page size the server used.
-    page_limit: u64,
-    warnings: Vec<String>,
+    pub(crate) page_limit: u64,
+    pub(crate) warnings: Vec<Warning>,
 }
 
 impl Inner {
@@ -217,7 +252,7 @@ impl Inner {
             .collect()
     }
 
-    fn page_limit(&self, query: &CampaignQuery) -> u32 {
+    pub(crate) fn page_limit(&self, query: &CampaignQuery) -> u32 {
         query
             .page_size()
             .unwrap_or(self.page_size)
@@ -229,7 +264,7 @@ impl Inner {
     }
 
     /// Sends one listing request and returns the body.
-    async fn send(&self, body: Bytes, description: &str) -> Result<Bytes> {
+    pub(crate) async fn send(&self, body: Bytes, description: &str) -> Result<Bytes> {
         let request = ApiRequest {
             method: Method::POST,
             url: self.endpoint.clone(),
@@ -244,31 +279,26 @@ impl Inner {
         self.client.execute(&request, auth).await
     }
 
-    /// Reads the page of `channel` at `pos` and decides where it continues.
-    async fn step(
+    /// Checks the server page `raw` of `channel`, read at `pos`, and decides
+    /// where the channel continues.
+    pub(crate) fn interpret(
         &self,
-        plan: &QueryPlan,
         channel: &Channel,
         pos: &ChannelPos,
+        raw: &RawPage,
         limit: u32,
     ) -> Result<Step> {
-        let body = request::body(plan, channel, pos.skip, limit);
-        // Serializing strings and numbers cannot fail.
-        let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-        let description = format!(
-            "POST getAllCampaignDetails (type {channel}, skip {}, limit {limit})",
-            pos.skip
-        );
-        let raw = self.send(body, &description).await?;
-        let page = decode_scoped(&self.source_id, &description, channel, &self.scope, &raw)?;
+        let page = &raw.page;
+        let description = raw.description.as_str();
+        let protocol = |message: String| {
+            self.protocol(description, message)
+                .with_partition(channel_partition(channel))
+        };
         if let Some(echoed) = page.skip.filter(|&s| s != pos.skip) {
-            return Err(self.protocol(
-                &description,
-                format!(
-                    "asked for skip {} but the server answered skip {echoed}",
-                    pos.skip
-                ),
-            ));
+            return Err(protocol(format!(
+                "asked for skip {} but the server answered skip {echoed}",
+                pos.skip
+            )));
         }
         let first_id = page.campaigns.first().map(|c| c.id.native.clone());
         // k campaigns created at the head of the listing since the first page
@@ -279,29 +309,31 @@ impl Inner {
             _ => 0,
         };
         if pos.skip > 0 && first_id.is_some() && first_id == pos.anchor && grown < pos.skip {
-            return Err(self.protocol(
-                &description,
-                format!(
-                    "the server ignored skip: the page at skip {} starts with the listing's \
-                     first campaign again; stopping instead of repeating pages",
-                    pos.skip
-                ),
-            ));
+            return Err(protocol(format!(
+                "the server ignored skip: the page at skip {} starts with the listing's \
+                 first campaign again; stopping instead of repeating pages",
+                pos.skip
+            )));
         }
         let n = page.campaigns.len() as u64;
         let page_limit = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
         // Saturating: `skip` and `limit` may come from a page token or the server.
         let end = pos.skip.saturating_add(n);
         let mut warnings = Vec::new();
+        let warn = |message: String| {
+            Warning::new(message)
+                .with_request(description)
+                .with_partition(channel_partition(channel))
+        };
         let more = match page.has_more {
             Some(false) => false,
             _ if n == 0 => {
                 if page.total_results.is_some_and(|t| pos.skip < t) {
-                    warnings.push(format!(
-                        "{channel}: empty page at skip {} while totalResults says {}; stopping",
+                    warnings.push(warn(format!(
+                        "empty page at skip {} while totalResults says {}; stopping",
                         pos.skip,
                         page.total_results.unwrap_or_default()
-                    ));
+                    )));
                 }
                 false
             }
@@ -316,10 +348,10 @@ impl Inner {
                 // change and miss what it shifted: read on one page at a time
                 // (repeats are dropped) instead of trusting them.
                 resync = true;
-                warnings.push(format!(
-                    "{channel}: totalResults changed from {before} to {now} during the walk; \
+                warnings.push(warn(format!(
+                    "totalResults changed from {before} to {now} during the walk; \
                      reading the rest page by page"
-                ));
+                )));
             }
         }
         let next = ChannelPos {
@@ -333,144 +365,14 @@ impl Inner {
             },
             total: pos.total.or(page.total_results),
             resync,
+            prev: Some(pos.skip),
+            local: None,
         };
         Ok(Step {
-            items: page.campaigns,
             next,
             page_limit,
             warnings,
         })
-    }
-
-    /// One page of a single channel, announcing the following pages after the first.
-    async fn fetch_channel(
-        &self,
-        query: &CampaignQuery,
-        channel: &Channel,
-        token: Option<PageToken>,
-    ) -> Result<Page> {
-        let plan = capabilities().split(query);
-        let channels = [channel.clone()];
-        let pos = position::decode(&self.source_id, query, &channels, token.as_ref())?
-            .pop()
-            .unwrap_or_else(|| ChannelPos::start(channel));
-        if pos.done {
-            return Ok(Page::new(Vec::new(), None));
-        }
-        let first = token.is_none();
-        let step = self
-            .step(&plan, channel, &pos, self.page_limit(query))
-            .await?;
-        let mut items = step.items;
-        // The server's filters may differ in detail (case, inclusive ends,
-        // values not sent); the pushed-down part is re-checked here so the
-        // capabilities hold exactly.
-        items.retain(|c| plan.pushdown.matches(c));
-        let next_pos = step.next;
-        let mut following = Vec::new();
-        if let (true, false, Some(total)) = (first, next_pos.done, next_pos.total) {
-            let mut skip = next_pos.skip.saturating_add(step.page_limit);
-            while skip < total && (following.len() as u64) < MAX_ANNOUNCED_PAGES {
-                let pos = ChannelPos {
-                    skip,
-                    ..next_pos.clone()
-                };
-                following.push(position::encode(query, vec![pos]));
-                skip = skip.saturating_add(step.page_limit);
-            }
-        }
-        let next = (!next_pos.done).then(|| position::encode(query, vec![next_pos.clone()]));
-        let mut page = Page::new(items, next).with_following(following);
-        if let Some(total) = next_pos.total {
-            page = page.with_total_hint(total);
-        }
-        for warning in step.warnings {
-            page = page.with_warning(warning);
-        }
-        Ok(page)
-    }
-
-    /// One page of several channels merged in query order. Each channel's
-    /// page is read at its own offset; merged items are taken until a
-    /// channel that has more runs out of read items (its next item could
-    /// sort before anything left), and the offsets advance by what was taken.
-    async fn fetch_merged(
-        &self,
-        query: &CampaignQuery,
-        channels: &[Channel],
-        token: Option<PageToken>,
-    ) -> Result<Page> {
-        let plan = capabilities().split(query);
-        let positions = position::decode(&self.source_id, query, channels, token.as_ref())?;
-        let limit = self.page_limit(query);
-        let steps = try_join_all(channels.iter().zip(&positions).map(|(channel, pos)| {
-            let plan = &plan;
-            async move {
-                if pos.done {
-                    return Ok(None);
-                }
-                self.step(plan, channel, pos, limit).await.map(Some)
-            }
-        }))
-        .await?;
-        let mut fetched = vec![0usize; channels.len()];
-        let mut more = vec![false; channels.len()];
-        let mut inputs: Vec<
-            BoxStream<'static, std::result::Result<(usize, Campaign), Infallible>>,
-        > = Vec::new();
-        let mut warnings = Vec::new();
-        let mut next_positions = positions.clone();
-        for (index, step) in steps.into_iter().enumerate() {
-            let Some(step) = step else { continue };
-            fetched[index] = step.items.len();
-            more[index] = !step.next.done;
-            warnings.extend(step.warnings);
-            // Offsets advance only by what is taken below; keep the rest.
-            next_positions[index] = ChannelPos {
-                skip: positions[index].skip,
-                ..step.next
-            };
-            inputs.push(stream::iter(step.items.into_iter().map(move |c| Ok((index, c)))).boxed());
-        }
-        let merged: Vec<(usize, Campaign)> =
-            merge_sorted(inputs, |a: &(usize, Campaign), b: &(usize, Campaign)| {
-                query.compare(&a.1, &b.1)
-            })
-            .filter_map(|item| async move { item.ok() })
-            .collect()
-            .await;
-        let mut taken = vec![0usize; channels.len()];
-        let mut items = Vec::with_capacity(merged.len());
-        for (index, campaign) in merged {
-            let starved = (0..channels.len()).any(|c| more[c] && taken[c] == fetched[c]);
-            if starved {
-                break;
-            }
-            taken[index] += 1;
-            items.push(campaign);
-        }
-        for (index, pos) in next_positions.iter_mut().enumerate() {
-            if positions[index].done {
-                continue;
-            }
-            pos.skip = pos.skip.saturating_add(taken[index] as u64);
-            pos.done = !more[index] && taken[index] == fetched[index];
-        }
-        items.retain(|c| plan.pushdown.matches(c));
-        // Saturating: each total is the server's claim.
-        let total = next_positions
-            .iter()
-            .try_fold(0u64, |sum, p| Some(sum.saturating_add(p.total?)));
-        let next = (!next_positions.iter().all(|p| p.done))
-            .then(|| position::encode(query, next_positions));
-        let mut page = Page::new(items, next);
-        if let Some(total) = total {
-            page = page.with_total_hint(total);
-        }
-        for warning in warnings {
-            page = page.with_warning(warning);
-        }
-        Ok(page)
     }
 }
 
@@ -500,7 +402,11 @@ impl CampaignSource for KoreSource {
                 Ok(Page::new(Vec::new(), None))
             }
             [channel] => self.inner.fetch_channel(query, channel, token).await,
-            several => self.inner.fetch_merged(query, several, token).await,
+            // Each channel's own checked pages, merged in query order.
+            _ => {
+                let parts = self.channel_views(channels);
+                fetch_merged_page(&self.inner.source_id, &parts, query, token).await
+            }
         }
     }
 
@@ -519,15 +425,7 @@ impl CampaignSource for KoreSource {
         if channels.len() < 2 {
             return Vec::new();
         }
-        channels
-            .into_iter()
-            .map(|channel| {
-                Arc::new(ChannelView {
-                    inner: Arc::clone(&self.inner),
-                    channel,
-                }) as Arc<dyn CampaignSource>
-            })
-            .collect()
+        self.channel_views(channels)
     }
 }
 
@@ -562,6 +460,10 @@ impl CampaignSource for ChannelView {
 
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         self.inner.fetch_channel(query, &self.channel, token).await
+    }
+
+    fn partition(&self) -> Option<String> {
+        Some(channel_partition(&self.channel))
     }
 
     fn walk_options(&self) -> WalkOptions {

@@ -217,16 +217,37 @@ pub(crate) struct RequestBody<'a> {
     pub(crate) limit: u32,
     pub(crate) skip: u64,
     pub(crate) page: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) start_date: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) end_date: Option<String>,
     #[serde(rename = "type")]
     pub(crate) kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) sort_by: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(crate) sort_by: Option<SortBy>,
     #[serde(skip_serializing_if = "Filters::is_empty")]
     pub(crate) filters: Filters,
+}
+
+/// `sortBy`: the sorted field first, then (for a server that enforces the
+/// spec's "`sortBy.name` must be included if any sort field is used")
+/// `name` as a second key. Written by hand because key order is sort order
+/// and a JSON map would sort its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SortBy {
+    pub(crate) field: &'static str,
+    pub(crate) direction: &'static str,
+    /// Add `"name": "asc"` after the field (never when the field is `name`).
+    pub(crate) with_name: bool,
+}
+
+impl Serialize for SortBy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let with_name = self.with_name && self.field != "name";
+        let mut map = serializer.serialize_map(Some(1 + usize::from(with_name)))?;
+        map.serialize_entry(self.field, self.direction)?;
+        if with_name {
+            map.serialize_entry("name", "asc")?;
+        }
+        map.end()
+    }
 }
 
 /// `filters`; only the set ones are sent.

@@ -74,6 +74,17 @@ async fn assert_documented_headers(server: &MockServer) {
     }
 }
 
+/// The spec's sample request without its date window: the client never
+/// sends `startDate`/`endDate` (the spec does not say what they filter, and
+/// its own voice sample shows it is not the creation time).
+fn without_dates(name: &str) -> Value {
+    let mut body = data(name);
+    let fields = body.as_object_mut().unwrap();
+    fields.remove("startDate");
+    fields.remove("endDate");
+    body
+}
+
 #[tokio::test]
 async fn voice_sample_request_is_sent_exactly() {
     let server = MockServer::start().await;
@@ -84,30 +95,45 @@ async fn voice_sample_request_is_sent_exactly() {
         .and(header("iid", IID))
         .and(header("accountId", ACCOUNT))
         .and(header("content-type", "application/json"))
-        .and(body_json(data("voice-request.json")))
+        .and(body_json(without_dates("voice-request.json")))
         .respond_with(ResponseTemplate::new(200).set_body_string(raw("voice-response.json")))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     let query = CampaignQuery::builder()
         .statuses([Status::Ready, Status::Stopped])
         .priority(5)
         .dialing_modes([DialingMode::Progressive, DialingMode::Preview])
-        .created_from(at("2025-12-01T00:00:00Z"))
-        .created_to(at("2025-12-04T00:00:00Z"))
         .sort(Sort::desc(SortField::CreatedAt))
         .page_size(50)
         .build()
         .unwrap();
     // Both channels configured: the dialing-mode filter leaves only voice.
-    let got: Vec<_> = source(&server, vec![Channel::Voice, Channel::Sms])
+    let source = source(&server, vec![Channel::Voice, Channel::Sms]);
+    let got: Vec<_> = Arc::clone(&source)
         .stream(&query)
         .try_collect()
         .await
         .unwrap();
-    // The sample answer lies outside its own date range: the re-check drops it.
-    assert!(got.is_empty());
+    let sample = data("voice-response.json");
+    let expected: Vec<&str> = sample["data"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["_id"].as_str().unwrap())
+        .collect();
+    let ids: Vec<&str> = got.iter().map(|c| c.id.native.as_str()).collect();
+    assert_eq!(ids, expected, "the sample response, in its order");
     assert_documented_headers(&server).await;
+
+    // A created range is applied here, never sent as the date window.
+    let windowed = query
+        .to_builder()
+        .created_from(at("2025-12-08T00:00:00Z"))
+        .build()
+        .unwrap();
+    let got: Vec<_> = source.stream(&windowed).try_collect().await.unwrap();
+    assert_eq!(got.len(), 3, "the three created on Dec 8");
 }
 
 #[tokio::test]
@@ -116,7 +142,7 @@ async fn sms_sample_request_is_sent_exactly_and_no_dialing_mode_for_sms() {
     Mock::given(method("POST"))
         .and(path(ENDPOINT))
         .and(header("auth", TOKEN))
-        .and(body_json(data("sms-request.json")))
+        .and(body_json(without_dates("sms-request.json")))
         .respond_with(ResponseTemplate::new(200).set_body_string(raw("sms-response.json")))
         .expect(1)
         .mount(&server)
@@ -125,8 +151,6 @@ async fn sms_sample_request_is_sent_exactly_and_no_dialing_mode_for_sms() {
         .channel(Channel::Sms)
         .statuses([Status::Ready, Status::Stopped])
         .priority(5)
-        .created_from(at("2025-12-01T00:00:00Z"))
-        .created_to(at("2025-12-08T00:00:00Z"))
         .sort(Sort::desc(SortField::CreatedAt))
         .build()
         .unwrap();
@@ -268,13 +292,50 @@ async fn control_characters_fail_before_any_request() {
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
+/// A bad record is skipped and reported (request, index, id, cause, the
+/// channel), the page's others listed; strict, it fails the page.
+#[tokio::test]
+async fn bad_records_are_skipped_or_fail_the_page_when_strict() {
+    let body =
+        raw("voice-response.json").replacen("\"priority\": \"5\"", "\"priority\": {\"x\": 1}", 1);
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(body))
+        .mount(&server)
+        .await;
+    let page = source(&server, vec![Channel::Voice])
+        .fetch_page(&CampaignQuery::all(), None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 4);
+    assert_eq!(page.warnings.len(), 1, "{:?}", page.warnings);
+    let warning = &page.warnings[0];
+    let skipped = warning.skipped.as_ref().unwrap();
+    assert_eq!(skipped.index, 0);
+    assert_eq!(
+        skipped.id.as_deref(),
+        Some("cd-c1b940c-7012-4e7d-98d9-4707177xxxxx")
+    );
+    assert_eq!(warning.partition.as_deref(), Some("channel=voice"));
+    assert!(warning.request.as_deref().unwrap().contains("type voice"));
+    assert!(warning.message.contains("priority"), "{warning}");
+
+    let mut strict = config(&server, vec![Channel::Voice]);
+    strict.strict = true;
+    let e = Arc::new(KoreSource::new(strict, Arc::new(StaticToken::new(TOKEN))).unwrap())
+        .fetch_page(&CampaignQuery::all(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert_eq!(e.partition(), Some("channel=voice"));
+    assert_no_secret(&format!("{e} {e:?}"));
+}
+
 #[tokio::test]
 async fn malformed_bodies_are_decode_errors_naming_source_and_request() {
     let bodies = [
         "<html><body>502 Bad Gateway</body></html>".to_owned(),
         raw("voice-response.json")[..900].to_owned(),
-        raw("voice-response.json").replacen("\"priority\": \"5\"", "\"priority\": {\"x\": 1}", 1),
-        r#"{"status":"success","data":{"results":[{"name":"no id"}]}}"#.to_owned(),
     ];
     for body in bodies {
         let server = MockServer::start().await;

@@ -1,7 +1,8 @@
 //! End to end against the sandbox's Kore.ai emulator, faults included.
 
+mod sandboxed;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Channel, ErrorKind, Secret, Sort, SortField,
@@ -26,18 +27,7 @@ async fn sandbox(voice: usize, sms: usize) -> Sandbox {
 }
 
 fn config(sandbox: &Sandbox) -> KoreConfig {
-    let creds = sandbox.credentials();
-    let mut c = KoreConfig::new(
-        "kore-e2e",
-        sandbox.kore_url().as_str(),
-        creds.kore_stream_id.clone(),
-        creds.kore_account_id.clone(),
-    );
-    c.iid = Some(creds.kore_iid.clone().into());
-    c.rate_limit = None;
-    c.http.retry.initial_backoff = Duration::from_millis(10);
-    c.http.retry.max_backoff = Duration::from_millis(50);
-    c
+    sandboxed::config(sandbox, "kore-e2e")
 }
 
 fn source(sandbox: &Sandbox, tokens: Arc<dyn TokenProvider>) -> Arc<KoreSource> {
@@ -129,7 +119,10 @@ async fn ignore_skip_terminates_with_a_protocol_error() {
     let results: Vec<_> = Arc::clone(&source).stream(&by_created()).collect().await;
     let error = results.last().unwrap().as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Protocol, "{error}");
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 50);
+    // The first page, but for the run of equal keys at its end (held back
+    // until the next page shows where it ends, which never comes).
+    let listed = results.iter().filter(|r| r.is_ok()).count();
+    assert!((45..=50).contains(&listed), "{listed}");
 }
 
 #[tokio::test]
@@ -217,8 +210,10 @@ async fn expired_tokens_renew_with_the_minter_and_fail_with_a_static_jwt() {
         .unwrap();
     let before = minter.token().await.unwrap();
     sandbox.kore().expire_tokens();
+    // Other page sizes: server pages read moments ago are reused, these are not.
+    let smaller = by_created().to_builder().page_size(7).build().unwrap();
     let again: Vec<Campaign> = Arc::clone(&minted)
-        .stream(&by_created())
+        .stream(&smaller)
         .try_collect()
         .await
         .unwrap();
@@ -233,7 +228,7 @@ async fn expired_tokens_renew_with_the_minter_and_fail_with_a_static_jwt() {
     fixed.fetch_page(&by_created(), None).await.unwrap();
     sandbox.kore().expire_tokens();
     let e = Arc::clone(&fixed)
-        .stream(&by_created())
+        .stream(&by_created().to_builder().page_size(9).build().unwrap())
         .try_collect::<Vec<_>>()
         .await
         .unwrap_err();
@@ -251,16 +246,27 @@ async fn expired_tokens_renew_with_the_minter_and_fail_with_a_static_jwt() {
 
 #[tokio::test]
 async fn html_truncated_and_wrong_types_are_decode_errors() {
-    for fault in [Fault::TruncatedJson, Fault::WrongFieldType] {
-        let sandbox = sandbox(5, 0).await;
-        let source = source(&sandbox, jwt(&sandbox));
-        sandbox.kore().inject(fault.clone(), None);
-        let e = source
+    let truncated = sandbox(5, 0).await;
+    truncated.kore().inject(Fault::TruncatedJson, None);
+    let e = source(&truncated, jwt(&truncated))
+        .fetch_page(&CampaignQuery::all(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Decode, "{e}");
+    assert!(e.request().unwrap().contains("getAllCampaignDetails"));
+    // A record with a field of the wrong type is skipped and reported.
+    for fault in [Fault::WrongFieldType, Fault::BadOptionalField] {
+        let faulty = sandbox(5, 0).await;
+        let lenient = source(&faulty, jwt(&faulty));
+        faulty.kore().inject(fault.clone(), None);
+        let page = lenient
             .fetch_page(&CampaignQuery::all(), None)
             .await
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Decode, "{fault:?}: {e}");
-        assert!(e.request().unwrap().contains("getAllCampaignDetails"));
+            .unwrap();
+        assert_eq!(page.items.len(), 4, "{fault:?}");
+        let skipped = page.warnings[0].skipped.as_ref().expect("reported");
+        assert_eq!(skipped.index, 0);
+        assert!(skipped.id.is_some());
     }
     let sandbox = sandbox(5, 0).await;
     let source = source(&sandbox, jwt(&sandbox));

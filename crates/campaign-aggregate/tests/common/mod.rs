@@ -84,13 +84,18 @@ pub async fn walk(
             .await
             .expect("a page");
         items.extend(page.items.iter().cloned());
-        let stuck = page.items.is_empty() && !page.failures.is_empty();
+        // A page with no campaigns carries a cursor only while a source is
+        // still advancing; a failing source never keeps it alive alone.
+        assert!(
+            !(page.items.is_empty() && page.next.is_some() && !page.failures.is_empty()),
+            "an empty page kept the cursor alive for a failing source"
+        );
         cursor = page
             .next
             .as_ref()
             .map(|c| c.to_string().parse().expect("own cursor parses"));
         pages.push(page);
-        if cursor.is_none() || stuck {
+        if cursor.is_none() {
             return (items, pages);
         }
     }
