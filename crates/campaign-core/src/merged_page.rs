@@ -70,6 +70,8 @@ pub async fn fetch_merged_page(
             state.push(PartState::done());
             continue;
         };
+        // Resuming inside this page must read it again, not start anew.
+        let token = page.this_page.take().or_else(|| pos.token.clone());
         if pos.offset == 0 {
             // A page resumed inside was read, and its warnings reported, before.
             warnings.append(&mut page.warnings);
@@ -82,7 +84,7 @@ pub async fn fetch_merged_page(
         left.drain(..offset);
         state.push(PartState {
             left,
-            token: pos.token.clone(),
+            token,
             offset,
             next: page.next,
             done: false,

@@ -216,6 +216,7 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
                 Ok(page) => page,
                 Err(e) => return Some((Chunk::new(vec![Err(self.labelled(e))]), None)),
             };
+            let token = page.this_page.take().or(token);
             self.pages += 1;
             let mut warnings = std::mem::take(&mut page.warnings);
             let more = self.plan_after(&mut page);

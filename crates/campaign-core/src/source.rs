@@ -67,6 +67,12 @@ pub struct Page {
     pub next: Option<PageToken>,
     /// The provider's count of matching campaigns, where it reports one.
     pub total_hint: Option<u64>,
+    /// A token that reads this same page again, for a page read without
+    /// one (a walk's first page): a source that binds a walk's pages
+    /// together (Kore's walk id, which keeps its re-reads consistent) sets
+    /// it, and the walker then records positions inside this page with it
+    /// rather than with "the first page", which would start a new walk.
+    pub this_page: Option<PageToken>,
     /// Tokens of the pages after `next`, in order, when the source already
     /// knows them (e.g. from a total page count). The walker then fetches
     /// `next` and these concurrently, up to [`WalkOptions::prefetch`].
@@ -95,6 +101,12 @@ impl Page {
     /// Sets the provider's total count.
     pub fn with_total_hint(mut self, total: u64) -> Self {
         self.total_hint = Some(total);
+        self
+    }
+
+    /// Sets the token that reads this page again (see [`Page::this_page`]).
+    pub fn with_this_page(mut self, token: PageToken) -> Self {
+        self.this_page = Some(token);
         self
     }
 

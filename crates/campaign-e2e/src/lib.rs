@@ -115,6 +115,9 @@ pub struct RigOptions {
     pub concurrency: usize,
     /// Largest response body either source accepts.
     pub max_body_bytes: usize,
+    /// Contact centers the CMS source lists besides the data's (ones the
+    /// sandbox does not know answer 404 `CONF-1001`).
+    pub extra_cms_centers: Vec<i64>,
 }
 
 impl Default for RigOptions {
@@ -145,6 +148,7 @@ impl Default for RigOptions {
             latency: Duration::ZERO,
             concurrency: 16,
             max_body_bytes: 1024 * 1024,
+            extra_cms_centers: Vec::new(),
         }
     }
 }
@@ -160,6 +164,8 @@ pub struct Listing {
     pub warnings: Vec<SourceWarning>,
     /// Aggregate pages read (0 for an event listing).
     pub pages: usize,
+    /// Aggregate pages with no campaign but a next cursor.
+    pub empty_pages_with_next: usize,
 }
 
 impl Listing {
@@ -242,7 +248,9 @@ impl Rig {
             credentials.cms_api_token.clone(),
             http.clone(),
         )?)));
-        let mut cms_config = CmsConfig::new(CMS, cms_base, sandbox.cms_contact_center_ids());
+        let mut centers = sandbox.cms_contact_center_ids();
+        centers.extend(&options.extra_cms_centers);
+        let mut cms_config = CmsConfig::new(CMS, cms_base, centers);
         cms_config.http = http.clone();
         let cms = Arc::new(CmsSource::new(cms_config, cms_tokens.clone())?);
 
@@ -302,21 +310,31 @@ impl Rig {
     }
 
     /// The whole listing through [`Aggregator::page`] and its cursors, at
-    /// most `max_pages` pages. A page with failures ends the walk (its
-    /// cursor would retry the failed source, which a persistent fault fails again).
+    /// most `max_pages` pages, following `next` until it ends (a failing
+    /// source is retried on every page but never keeps it going alone).
     pub async fn list_pages(&self, max_pages: usize) -> Result<Listing, SourceError> {
+        self.list_pages_with(&self.query, max_pages).await
+    }
+
+    /// [`Rig::list_pages`] for `query` (another page size, say).
+    pub async fn list_pages_with(
+        &self,
+        query: &CampaignQuery,
+        max_pages: usize,
+    ) -> Result<Listing, SourceError> {
         let mut listing = Listing::default();
         let mut cursor = None;
         while listing.pages < max_pages {
-            let page = self.aggregate.page(&self.query, cursor.as_ref()).await?;
+            let page = self.aggregate.page(query, cursor.as_ref()).await?;
             listing.pages += 1;
+            listing.empty_pages_with_next +=
+                usize::from(page.items.is_empty() && page.next.is_some());
             listing.ids.extend(page.items.into_iter().map(|c| c.id));
-            let failed = !page.failures.is_empty();
             listing.failures.extend(page.failures);
             listing.warnings.extend(page.warnings);
             match page.next {
-                Some(next) if !failed => cursor = Some(next),
-                _ => break,
+                Some(next) => cursor = Some(next),
+                None => break,
             }
         }
         Ok(listing)

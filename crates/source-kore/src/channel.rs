@@ -58,6 +58,9 @@ const RAW_TTL: Duration = Duration::from_secs(15);
 /// the page that lists it and the next page, which looks back at its end.
 pub(crate) struct RawPage {
     pub(crate) page: KorePage,
+    /// Records the response held, skipped ones included: what the server's
+    /// offsets count.
+    pub(crate) records: u64,
     /// The records the decoder skipped, one warning each.
     pub(crate) skipped: Vec<Warning>,
     pub(crate) description: String,
@@ -67,6 +70,10 @@ type RawFetch = Shared<BoxFuture<'static, Result<Arc<RawPage>>>>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct RawKey {
+    /// Pages are shared within a walk only.
+    walk: u64,
+    /// Read page by page after the listing moved (never one read ahead).
+    resync: bool,
     query: u64,
     channel: String,
     skip: u64,
@@ -111,7 +118,8 @@ impl RawPages {
 
 /// A channel's remaining campaigns, read whole and sorted locally.
 pub(crate) struct LocalListing {
-    key: (u64, String, u64),
+    /// Walk, query fingerprint, channel, where the server's order broke.
+    key: (u64, u64, String, (u64, usize)),
     read_at: Instant,
     /// Sorted by the query, pushed-down filters re-checked.
     items: Vec<Campaign>,
@@ -125,14 +133,17 @@ struct Held {
     items: Vec<Campaign>,
     /// The last campaign of the page before, for the check across the seam.
     previous_last: Option<Campaign>,
-    /// Server offset of the run's first campaign.
-    from: u64,
+    /// Server offset of the page the run starts in, and the run's first
+    /// index among that page's campaigns.
+    page: u64,
+    index: usize,
 }
 
-/// Whether a channel has more after the page at `skip` that `page` answered
-/// (asked with `limit`), and the page size the server used.
-fn more_after(page: &KorePage, limit: u32) -> (bool, u64) {
-    let n = page.campaigns.len() as u64;
+/// Whether a channel has more after the server page `raw` (asked with
+/// `limit`), and the page size the server used.
+fn more_after(raw: &RawPage, limit: u32) -> (bool, u64) {
+    let page = &raw.page;
+    let n = raw.records;
     let page_limit = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
     let more = match page.has_more {
         Some(false) => false,
@@ -148,15 +159,21 @@ fn more_after(page: &KorePage, limit: u32) -> (bool, u64) {
 
 impl Inner {
     /// The server page of `channel` at `skip`, read once for everyone who
-    /// asks while it is kept.
+    /// asks while it is kept. `resync` pages (the listing moved) are read
+    /// apart from those read ahead before: a page read ahead may have been
+    /// answered before the page before it and miss what moved in between.
     pub(crate) async fn raw(
         self: &Arc<Self>,
+        resync: bool,
+        walk: u64,
         query: &CampaignQuery,
         channel: &Channel,
         skip: u64,
         limit: u32,
     ) -> Result<Arc<RawPage>> {
         let key = RawKey {
+            walk,
+            resync,
             query: query.fingerprint(),
             channel: channel.as_str().to_owned(),
             skip,
@@ -224,6 +241,7 @@ impl Inner {
             &mut issues,
         )
         .map_err(|e| e.with_partition(channel_partition(channel)))?;
+        let records = (page.campaigns.len() + issues.skipped()) as u64;
         let skipped = issues
             .into_warnings()
             .into_iter()
@@ -231,6 +249,7 @@ impl Inner {
             .collect();
         Ok(RawPage {
             page,
+            records,
             skipped,
             description,
         })
@@ -246,12 +265,18 @@ impl Inner {
     ) -> Result<Page> {
         let plan = capabilities().split(query);
         let channels = [channel.clone()];
-        let pos = position::decode(&self.source_id, query, &channels, token.as_ref())?
+        let mut pos = position::decode(&self.source_id, query, &channels, token.as_ref())?
             .pop()
             .unwrap_or_else(|| ChannelPos::start(channel));
         if pos.done {
             return Ok(Page::new(Vec::new(), None));
         }
+        // A walk starts here: its pages share server reads with each other
+        // only, so it sees the server as it is now.
+        let this_page = token.is_none().then(|| {
+            pos.walk = rand::random();
+            position::encode(query, vec![pos.clone()])
+        });
         if let Some(local) = &pos.local {
             return self
                 .local_page(query, &plan, channel, &pos, local, Vec::new())
@@ -259,7 +284,11 @@ impl Inner {
         }
         let first = token.is_none();
         let limit = self.page_limit(query);
-        let raw = self.raw(query, channel, pos.skip, limit).await?;
+        // Once the listing moved, a page read ahead before the one
+        // before it may miss what moved between them: read it now.
+        let raw = self
+            .raw(pos.resync, pos.walk, query, channel, pos.skip, limit)
+            .await?;
         let step = self.interpret(channel, &pos, &raw, limit)?;
         let mut warnings = raw.skipped.clone();
         warnings.extend(step.warnings);
@@ -270,11 +299,27 @@ impl Inner {
                 0 => Held::default(),
                 skip => {
                     let prev = pos.prev.unwrap_or(skip.saturating_sub(step.page_limit));
-                    self.held_back(query, channel, prev, step.page_limit, limit)
+                    self.held_back(&pos, query, channel, prev, step.page_limit, limit)
                         .await?
                 }
             };
-            if let Some(at) = order_break(query, held.previous_last.as_ref(), &items) {
+            // The listing moved under the walk (its total changed): campaigns
+            // added at its head push earlier ones onto this page, so a page
+            // that starts before where the last one ended repeats what was
+            // listed; those are dropped, and only a break inside the page
+            // itself says the server does not sort.
+            let moved = pos.resync || (pos.total.is_some() && raw.page.total_results != pos.total);
+            if moved {
+                if let Some(last) = &held.previous_last {
+                    let repeated = items
+                        .iter()
+                        .take_while(|c| query.compare_key(c, last).is_lt())
+                        .count();
+                    items.drain(..repeated);
+                }
+            }
+            let previous = held.previous_last.as_ref().filter(|_| !moved);
+            if let Some(at) = order_break(query, previous, &items) {
                 let sort = query.sort().map(|s| s.to_string()).unwrap_or_default();
                 warnings.insert(
                     0,
@@ -289,21 +334,28 @@ impl Inner {
                 // Everything before the held run was listed in the
                 // server's order; the rest is listed from a local sort.
                 let local = LocalPos {
-                    from: held.from,
+                    page: held.page,
+                    index: held.index,
                     after: None,
                 };
                 let late_key = held.items.first();
-                let listing = self.local_items(query, &plan, channel, &local).await?;
+                let listing = self
+                    .local_items(pos.walk, query, &plan, channel, &local)
+                    .await?;
                 if let Some(late) = late_warning(query, late_key, &listing.items, channel) {
                     warnings.push(late);
                 }
-                return self
+                let mut page = self
                     .local_page(query, &plan, channel, &pos, &local, warnings)
-                    .await;
+                    .await?;
+                page.this_page = this_page;
+                return Ok(page);
             }
             let mut combined = held.items;
             combined.append(&mut items);
             combined.sort_by(|a, b| query.compare(a, b));
+            // A campaign held back and read again on this page (the listing moved).
+            combined.dedup_by(|a, b| a.id == b.id);
             if !step.next.done {
                 // Their place among equal keys on the next page is not known yet.
                 combined.truncate(tie_run_start(query, &combined));
@@ -334,6 +386,7 @@ impl Inner {
             page = page.with_total_hint(total);
         }
         page.warnings = warnings;
+        page.this_page = this_page;
         Ok(page)
     }
 
@@ -341,6 +394,7 @@ impl Inner {
     /// (and of pages before it, while the run fills them whole).
     async fn held_back(
         self: &Arc<Self>,
+        pos: &ChannelPos,
         query: &CampaignQuery,
         channel: &Channel,
         prev: u64,
@@ -348,12 +402,14 @@ impl Inner {
         limit: u32,
     ) -> Result<Held> {
         let mut held = Held {
-            from: prev,
+            page: prev,
             ..Held::default()
         };
         let mut skip = prev;
         for _ in 0..MAX_LOOK_BACK {
-            let raw = self.raw(query, channel, skip, limit).await?;
+            let raw = self
+                .raw(pos.prev_resync, pos.walk, query, channel, skip, limit)
+                .await?;
             let items = &raw.page.campaigns;
             if held.previous_last.is_none() {
                 held.previous_last = items.last().cloned();
@@ -369,7 +425,8 @@ impl Inner {
             let mut run: Vec<Campaign> = items[start..].to_vec();
             run.append(&mut held.items);
             held.items = run;
-            held.from = skip + start as u64;
+            held.page = skip;
+            held.index = start;
             if start > 0 || skip == 0 {
                 break;
             }
@@ -389,7 +446,9 @@ impl Inner {
         local: &LocalPos,
         mut warnings: Vec<Warning>,
     ) -> Result<Page> {
-        let listing = self.local_items(query, plan, channel, local).await?;
+        let listing = self
+            .local_items(pos.walk, query, plan, channel, local)
+            .await?;
         let limit = self.page_limit(query);
         let start = match &local.after {
             None => {
@@ -421,20 +480,26 @@ impl Inner {
     }
 
     /// The campaigns of the channel not listed yet once the server's order
-    /// broke at `local.from`, sorted locally: kept from an earlier page, or
-    /// read. Those listed already are the ones before `local.from` in the
+    /// broke at `local` (page and index), sorted locally: kept from an
+    /// earlier page, or read. Those listed already are the ones before it in the
     /// reads the server-ordered pages used; the channel is then read whole
     /// again, so a campaign the server's changing order moved before
-    /// `from` is not lost (one moved after it is dropped as listed).
+    /// that point is not lost (one moved after it is dropped as listed).
     async fn local_items(
         self: &Arc<Self>,
+        walk: u64,
         query: &CampaignQuery,
         plan: &QueryPlan,
         channel: &Channel,
         local: &LocalPos,
     ) -> Result<Arc<LocalListing>> {
         let limit = self.page_limit(query);
-        let key = (query.fingerprint(), channel.as_str().to_owned(), local.from);
+        let key = (
+            walk,
+            query.fingerprint(),
+            channel.as_str().to_owned(),
+            (local.page, local.index),
+        );
         // One reader at a time: pages asking for the same listing wait for it.
         let mut kept = self.local.lock().await;
         kept.retain(|l| l.read_at.elapsed() < LOCAL_TTL);
@@ -443,16 +508,21 @@ impl Inner {
         }
         let mut listed = std::collections::HashSet::new();
         let mut skip = 0;
-        while skip < local.from {
-            let raw = self.raw(query, channel, skip, limit).await?;
+        while skip <= local.page {
+            let raw = self.raw(false, walk, query, channel, skip, limit).await?;
             let campaigns = &raw.page.campaigns;
-            let before = (local.from - skip).min(campaigns.len() as u64) as usize;
+            let before = if skip == local.page {
+                local.index.min(campaigns.len())
+            } else {
+                campaigns.len()
+            };
             listed.extend(campaigns[..before].iter().map(|c| c.id.native.clone()));
-            if campaigns.is_empty() {
+            if raw.records == 0 || skip == local.page {
                 break;
             }
-            skip += campaigns.len() as u64;
+            skip += raw.records;
         }
+        let resumed = local.page > 0 || local.index > 0;
         let mut items = Vec::new();
         let mut warnings = Vec::new();
         let mut skip = 0;
@@ -466,12 +536,12 @@ impl Inner {
                 .with_partition(channel_partition(channel)));
             }
             // Read again when part of the walk was listed from earlier reads.
-            let raw = if local.from == 0 {
-                self.raw(query, channel, skip, limit).await?
+            let raw = if !resumed {
+                self.raw(false, walk, query, channel, skip, limit).await?
             } else {
                 Arc::new(self.read_raw(query, channel, skip, limit).await?)
             };
-            if skip >= local.from {
+            if skip >= local.page {
                 warnings.extend(raw.skipped.iter().cloned());
             }
             let campaigns = &raw.page.campaigns;
@@ -481,11 +551,11 @@ impl Inner {
                     .filter(|c| !listed.contains(&c.id.native))
                     .cloned(),
             );
-            let (more, _) = more_after(&raw.page, limit);
+            let (more, _) = more_after(&raw, limit);
             if !more {
                 break;
             }
-            skip = skip.saturating_add(campaigns.len() as u64);
+            skip = skip.saturating_add(raw.records);
         }
         items.retain(|c| plan.pushdown.matches(c));
         items.sort_by(|a, b| query.compare(a, b));

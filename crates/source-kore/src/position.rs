@@ -44,6 +44,15 @@ pub(crate) struct ChannelPos {
     /// sort keys this page may continue is looked up.
     #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub(crate) prev: Option<u64>,
+    /// Whether the page before was read page by page (`resync`), which
+    /// tells which read of it this page looks back at.
+    #[serde(rename = "q", default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) prev_resync: bool,
+    /// The walk this position belongs to (random, from its first page):
+    /// server pages are shared between the pages of one walk only, so a new
+    /// walk always reads the server afresh.
+    #[serde(rename = "w", default)]
+    pub(crate) walk: u64,
     /// Set once the server's order was found broken: the rest of the
     /// channel is read whole and sorted locally.
     #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
@@ -53,10 +62,13 @@ pub(crate) struct ChannelPos {
 /// Where a walk stands in a channel listed locally (the server's order broke).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LocalPos {
-    /// Server offset where the server-ordered part of the walk stopped:
-    /// the campaigns before it were listed in the server's order already.
-    #[serde(rename = "f")]
-    pub(crate) from: u64,
+    /// Server offset of the page where the server-ordered part of the walk
+    /// stopped, and the index among that page's campaigns: the campaigns
+    /// before it were listed in the server's order already.
+    #[serde(rename = "p")]
+    pub(crate) page: u64,
+    #[serde(rename = "i", default)]
+    pub(crate) index: usize,
     /// The last campaign listed from it; `None` at its start.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub(crate) after: Option<KeysetMark>,
@@ -73,6 +85,8 @@ impl ChannelPos {
             total: None,
             resync: false,
             prev: None,
+            prev_resync: false,
+            walk: 0,
             local: None,
         }
     }
@@ -140,7 +154,7 @@ pub(crate) fn decode(
     if position.ch.iter().any(|pos| {
         far(&pos.skip)
             || pos.prev.as_ref().is_some_and(far)
-            || pos.local.as_ref().is_some_and(|l| far(&l.from))
+            || pos.local.as_ref().is_some_and(|l| far(&l.page))
     }) {
         return Err(invalid("its offset is out of range"));
     }

@@ -315,7 +315,8 @@ impl Inner {
                 pos.skip
             )));
         }
-        let n = page.campaigns.len() as u64;
+        // Skipped records count: the server's offsets do.
+        let n = raw.records;
         let page_limit = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
         // Saturating: `skip` and `limit` may come from a page token or the server.
         let end = pos.skip.saturating_add(n);
@@ -366,6 +367,8 @@ impl Inner {
             total: pos.total.or(page.total_results),
             resync,
             prev: Some(pos.skip),
+            prev_resync: pos.resync,
+            walk: pos.walk,
             local: None,
         };
         Ok(Step {
