@@ -57,14 +57,33 @@
 //!   undocumented stay in [`Campaign::raw`](campaign_core::Campaign::raw),
 //!   which holds each record byte for byte.
 //! - Only `campaignContextId` is required; missing optional fields, `null`s
-//!   and extra fields are tolerated. A malformed body or record is a `Decode`
-//!   error naming the source, the request (`GET campaigns contactCenterId=N`)
-//!   and quoting a short snippet.
+//!   and extra fields are tolerated. A malformed body is a `Decode` error
+//!   naming the source, the contact center (partition `contact_center=N`),
+//!   the request (`GET campaigns contactCenterId=N`) and quoting a short
+//!   snippet. A record that is JSON but not a usable campaign (a field of
+//!   the wrong type such as `"processId": "x"`, no id, an unreadable date)
+//!   is skipped and reported as a page warning naming the request, the
+//!   record's index and id (when readable) and the cause, so the rest of
+//!   its contact center is listed; [`CmsConfig::strict`] makes it fail
+//!   that contact center instead ([`decode_campaigns`] is strict,
+//!   [`decode_campaigns_with`] takes either).
+//!
+//! # Contact centers are partitions
+//! Each configured contact center is a
+//! [partition](campaign_core::CampaignSource::partitions) of the source,
+//! labelled `contact_center=N`: an aggregate (and
+//! [`CampaignSource::stream`](campaign_core::CampaignSource::stream)) walks
+//! them as separate inputs, so a contact center that fails (unknown: `404
+//! CONF-1001`; 403; a 5xx after retries; a malformed body; a timeout) is
+//! reported as one failure naming its partition, its HTTP status and
+//! provider code, while the other contact centers are listed complete and
+//! in order. The source's own `fetch_page` lists every contact center
+//! together and fails when any of them does.
 //!
 //! # Paging and caching
-//! The API returns a contact center's campaigns all at once. A source
-//! downloads every configured contact center concurrently (at most
-//! [`CmsConfig::concurrency`] at once), then filters, sorts
+//! The API returns a contact center's campaigns all at once. A listing
+//! downloads its contact centers concurrently (at most
+//! [`CmsConfig::concurrency`] at once across the source), then filters, sorts
 //! ([`CampaignQuery::compare`](campaign_core::CampaignQuery::compare)) and
 //! pages locally. It therefore declares every filter and sort in its
 //! capabilities, so the walker has nothing left to do, and says with

@@ -11,21 +11,41 @@
 //!   a ready JWT ([`StaticToken`](campaign_core::StaticToken)) or a
 //!   [`KoreJwtMinter`] that signs HS256 tokens from the app's client id and
 //!   secret, caches them and renews them before expiry and after a 401.
-//! - Lists voice and SMS with one request stream per channel, merged in
-//!   query order; after a channel's first page, the following pages are
-//!   fetched [`KoreConfig::prefetch`] at a time under one client-side rate
-//!   limiter (60 requests a minute by default, slowed down by a 429).
-//! - Pushes status, priority, dialing mode (voice only), the created range
-//!   and the sort to the server; the rest is applied locally. See
-//!   [`decode_page`] and the `normalize` table for the field mapping.
-//!   The sort goes out as one `sortBy` field, as in both of the spec's sample
-//!   requests; the spec's table also says `sortBy.name` "must be included if
-//!   any sort field is used", which the samples contradict. Sending it as a
-//!   second key would make the server break `createdAt` ties by name where
-//!   the unified view breaks them by id, so the source follows the samples.
+//! - Lists voice and SMS as two partitions (`channel=voice`, `channel=sms`),
+//!   each its own request stream, merged in query order; a channel that
+//!   fails is reported with its partition while the other is still listed.
+//!   After a channel's first page, the following pages are fetched
+//!   [`KoreConfig::prefetch`] at a time under one client-side rate limiter,
+//!   shared by every source of the process on the same host and account
+//!   (Kore's 60 requests a minute are per account), slowed down by a 429 or
+//!   by the documented rate-limit message under any status.
+//! - Pushes status, priority and dialing mode (voice only) to the server,
+//!   and the sort; the rest is applied locally. `startDate`/`endDate` are
+//!   never sent: the spec does not say what they filter, and its own voice
+//!   sample (a Dec 1-4 window answered with campaigns created Dec 4-8)
+//!   shows it is not the creation time, so created and updated ranges run
+//!   locally. See [`decode_page`] and the `normalize` table for the field
+//!   mapping.
+//! - Checks the server's sort instead of trusting it. The spec documents
+//!   `sortBy` but not how ties are broken, and says `sortBy.name` "must be
+//!   included if any sort field is used" while its samples send `createdAt`
+//!   alone. So the sort goes out as one field, as in the samples; a server
+//!   that refuses that (400) is asked again with `name` after the field,
+//!   and so is every later request. Every page's keys are checked against
+//!   each other and against the page before: equal keys in any id order
+//!   are fine (the run of equal keys at a page's end is held back and
+//!   listed with the next page's, sorted by id, so ties come in the unified
+//!   order across pages); a key out of order means the server did not sort,
+//!   and the rest of the channel is read whole, sorted locally and paged
+//!   from memory, with a warning. Server pages are read once per walk and
+//!   shared by the pages that look at them.
+//! - Skips a record it cannot use (a field of the wrong type, no id, an
+//!   unreadable timestamp) with a warning naming the request, the record's
+//!   index and id and the cause; [`KoreConfig::strict`] fails the page instead.
 //! - Never loops on a misbehaving server: it stops on `hasMore: false`, an
 //!   empty or short page, reports a server that ignores `skip` as a
-//!   `Protocol` error, and warns when `totalResults` changes mid-walk.
+//!   `Protocol` error, and warns when `totalResults` changes mid-walk
+//!   (reading on page by page from there).
 //!
 //! # Example
 //!
