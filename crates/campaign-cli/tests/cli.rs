@@ -1,143 +1,14 @@
 //! End-to-end tests: the built `campaigns` binary against sandboxes started here.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Output;
 
 use assert_cmd::Command;
-use campaign_sandbox::{Fault, GeneratedData, Sandbox};
+use campaign_sandbox::Fault;
 use serde_json::Value;
 
-const CMS_TOKEN_VAR: &str = "TEST_CMS_TOKEN";
-const KORE_SECRET_VAR: &str = "TEST_KORE_SECRET";
-
-struct Env {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Env {
-    async fn generated() -> Env {
-        let sandbox = Sandbox::builder()
-            .generated(GeneratedData {
-                seed: 7,
-                cms_contact_centers: vec![1, 2],
-                cms_per_contact_center: 15,
-                kore_voice: 20,
-                kore_sms: 17,
-            })
-            .start()
-            .await
-            .expect("sandbox starts");
-        Env::over(sandbox)
-    }
-
-    fn over(sandbox: Sandbox) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("campaigns.toml");
-        std::fs::write(&config, Env::config_text(&sandbox)).unwrap();
-        Env {
-            sandbox,
-            dir,
-            config,
-        }
-    }
-
-    fn config_text(sandbox: &Sandbox) -> String {
-        let credentials = sandbox.credentials();
-        let ids: Vec<String> = sandbox
-            .cms_contact_center_ids()
-            .iter()
-            .map(i64::to_string)
-            .collect();
-        format!(
-            r#"
-[defaults]
-timeout_secs = 5
-max_retries = 2
-
-[[sources]]
-name = "cms"
-provider = "cms"
-base_url = "{cms}"
-token_env = "{CMS_TOKEN_VAR}"
-contact_center_ids = [{ids}]
-
-[[sources]]
-name = "kore"
-provider = "kore"
-base_url = "{kore}"
-stream_id = "{stream}"
-account_id = "{account}"
-iid = "{iid}"
-client_id = "{client}"
-client_secret_env = "{KORE_SECRET_VAR}"
-rate_limit_per_minute = 0
-page_size = 7
-"#,
-            cms = sandbox.cms_url(),
-            kore = sandbox.kore_url(),
-            ids = ids.join(", "),
-            stream = credentials.kore_stream_id,
-            account = credentials.kore_account_id,
-            iid = credentials.kore_iid,
-            client = credentials.kore_client_id,
-        )
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        let c = self.sandbox.credentials();
-        vec![
-            c.cms_token.expose().to_owned(),
-            c.kore_client_secret.expose().to_owned(),
-            c.kore_account_id.clone(),
-        ]
-    }
-
-    /// Runs the binary off the async runtime so the sandbox keeps serving.
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::cargo_bin("campaigns").unwrap();
-        command
-            .args(args)
-            .env(CMS_TOKEN_VAR, self.sandbox.credentials().cms_token.expose())
-            .env(
-                KORE_SECRET_VAR,
-                self.sandbox.credentials().kore_client_secret.expose(),
-            )
-            .env_remove("CAMPAIGNS_CONFIG")
-            .env_remove("RUST_LOG")
-            .current_dir(self.dir.path());
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap()
-    }
-
-    async fn list(&self, extra: &[&str]) -> Output {
-        let config = self.config.to_str().unwrap().to_owned();
-        let mut args = vec!["list", "--config", &config];
-        args.extend_from_slice(extra);
-        self.run(&args).await
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&output.stdout)))
-}
-
-fn ids(document: &Value) -> Vec<String> {
-    document["campaigns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect()
-}
+use common::{ids, json, text, walk, walked_ids, Env};
 
 const TOTAL: usize = 15 * 2 + 20 + 17;
 
@@ -296,26 +167,12 @@ async fn filters_reach_every_source() {
 /// Every campaign `list` prints for `query_args`, walked in pages of 9
 /// with `--limit` and `--cursor`.
 async fn walk_with_cursors(env: &Env, query_args: &[&str]) -> Vec<String> {
-    let mut walked = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..100 {
-        let mut args = vec!["--format", "json", "--limit", "9"];
-        args.extend_from_slice(query_args);
-        if let Some(c) = cursor.as_deref() {
-            args.extend_from_slice(&["--cursor", c]);
-        }
-        let output = env.list(&args).await;
-        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-        let page = json(&output);
-        let page_ids = ids(&page);
-        assert!(page_ids.len() <= 9);
-        walked.extend(page_ids);
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return walked,
-        }
+    let pages = walk(env, &env.config, 9, query_args, 100).await;
+    for page in &pages {
+        assert_eq!(page.code, Some(0), "{}", page.stderr);
+        assert!(ids(&page.document).len() <= 9);
     }
-    panic!("more than 100 pages of 9");
+    walked_ids(&pages)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,7 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use campaign_core::{
     order_break, tie_run_start, Campaign, CampaignQuery, Channel, ErrorKind, KeysetMark, Page,
-    PageToken, QueryPlan, RecordIssues, Result, SourceError, Warning,
+    PageToken, QueryPlan, RecordIssues, Result, Sort, SortDirection, SourceError, Warning,
 };
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
@@ -319,14 +319,22 @@ impl Inner {
                 }
             }
             let previous = held.previous_last.as_ref().filter(|_| !moved);
-            if let Some(at) = order_break(query, previous, &items) {
+            let mut broken = order_break(query, previous, &items).map(|at| {
+                format!(
+                    "the campaign at offset {} comes out of order",
+                    pos.skip + at as u64
+                )
+            });
+            if broken.is_none() && pos.skip == 0 && !step.next.done {
+                broken = self.sort_ignored(query, channel, &items).await?;
+            }
+            if let Some(reason) = broken {
                 let sort = query.sort().map(|s| s.to_string()).unwrap_or_default();
                 warnings.insert(
                     0,
                     Warning::new(format!(
-                        "the server did not sort by {sort}: the campaign at offset {} comes out \
-                         of order; reading the rest of the channel whole and sorting it locally",
-                        pos.skip + at as u64
+                        "the server did not sort by {sort}: {reason}; reading the rest of the \
+                         channel whole and sorting it locally"
                     ))
                     .with_request(raw.description.clone())
                     .with_partition(channel_partition(channel)),
@@ -388,6 +396,50 @@ impl Inner {
         page.warnings = warnings;
         page.this_page = this_page;
         Ok(page)
+    }
+
+    /// Whether the server ignores `sortBy`, by asking for the first
+    /// campaign the other way round: a server that sorts starts the
+    /// reversed listing with one that sorts at or after the first page's
+    /// first (`first_page`); one that ignores the sort answers in its own
+    /// order both times, so with the same campaign. A first page can look
+    /// sorted by chance (small pages, many equal keys); this one request
+    /// per walk catches that before anything is listed.
+    async fn sort_ignored(
+        &self,
+        query: &CampaignQuery,
+        channel: &Channel,
+        first_page: &[Campaign],
+    ) -> Result<Option<String>> {
+        let (Some(first), Some(sort)) = (first_page.first(), query.sort()) else {
+            return Ok(None);
+        };
+        let reversed = match sort.direction {
+            SortDirection::Asc => Sort::desc(sort.field),
+            SortDirection::Desc => Sort::asc(sort.field),
+        };
+        let probe = query
+            .to_builder()
+            .sort(reversed)
+            .page_size(1)
+            .build()
+            .map_err(|e| SourceError::config(&self.source_id, e.to_string()))?;
+        let answer = self.read_raw(&probe, channel, 0, 1).await?;
+        let Some(last) = answer.page.campaigns.first() else {
+            return Ok(None);
+        };
+        if query.compare_key(last, first).is_lt() {
+            return Ok(Some(format!(
+                "asked for {reversed}, it starts with a campaign that sorts before the first \
+                 one it gave for {sort}"
+            )));
+        }
+        let varied = first_page
+            .iter()
+            .any(|c| query.compare_key(c, first).is_ne());
+        Ok((last.id == first.id && varied).then(|| {
+            format!("asked for {reversed}, it starts with the same campaign as for {sort}")
+        }))
     }
 
     /// The run of campaigns sharing the last sort key of the page at `prev`
@@ -589,7 +641,8 @@ fn late_warning(
         .count();
     (late > 0).then(|| {
         Warning::new(format!(
-            "{late} campaign(s) sort before campaigns already listed: the server's order hid              them until now, so they are listed late, first in the local listing"
+            "{late} campaign(s) sort before campaigns already listed: the server's order hid \
+             them until now, so they are listed late, first in the local listing"
         ))
         .with_partition(channel_partition(channel))
     })

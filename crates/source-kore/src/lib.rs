@@ -37,8 +37,11 @@
 //!   listed with the next page's, sorted by id, so ties come in the unified
 //!   order across pages); a key out of order means the server did not sort,
 //!   and the rest of the channel is read whole, sorted locally and paged
-//!   from memory, with a warning. Server pages are read once per walk and
-//!   shared by the pages that look at them.
+//!   from memory, with a warning. Since a small first page can look sorted
+//!   by chance, a walk of more than one page also asks once for the first
+//!   campaign the other way round: a server that ignores `sortBy` answers
+//!   with the same campaign. Server pages are read once per walk and shared
+//!   by the pages that look at them.
 //! - Skips a record it cannot use (a field of the wrong type, no id, an
 //!   unreadable timestamp) with a warning naming the request, the record's
 //!   index and id and the cause; [`KoreConfig::strict`] fails the page instead.

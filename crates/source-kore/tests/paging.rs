@@ -73,9 +73,22 @@ async fn two_hundred_thirty_seven_campaigns_once_in_order_with_pages_in_flight_t
     assert_eq!(got.len(), 237);
     let all: Vec<Campaign> = got.clone();
     assert_eq!(ids(&got), expected(all, &query));
-    let mut skips: Vec<u64> = fake.requests().iter().map(|r| r.skip).collect();
+    let requests = fake.requests();
+    let mut skips: Vec<u64> = requests
+        .iter()
+        .filter(|r| r.limit == 50)
+        .map(|r| r.skip)
+        .collect();
     skips.sort_unstable();
     assert_eq!(skips, [0, 50, 100, 150, 200], "each page exactly once");
+    // And one request for the first campaign the other way round, which
+    // tells a server that sorts from one that ignores `sortBy`.
+    let probes: Vec<&serde_json::Value> = requests
+        .iter()
+        .filter(|r| r.limit == 1)
+        .map(|r| &r.body["sortBy"])
+        .collect();
+    assert_eq!(probes, [&serde_json::json!({"createdAt": "asc"})]);
 }
 
 #[tokio::test]
