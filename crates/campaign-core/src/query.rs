@@ -256,6 +256,7 @@ impl CampaignQuery {
 
     /// Orders two campaigns by this query's sort: missing values last in
     /// either direction, ties (and queries without a sort) by id ascending.
+    #[inline]
     pub fn compare(&self, a: &Campaign, b: &Campaign) -> Ordering {
         self.compare_key(a, b).then_with(|| a.id.cmp(&b.id))
     }
@@ -263,6 +264,7 @@ impl CampaignQuery {
     /// [`compare`](Self::compare) without the id: the order of the sort
     /// keys alone (`Equal` for every pair without a sort), which is all a
     /// provider that sorts promises (see [`crate::order_break`]).
+    #[inline]
     pub fn compare_key(&self, a: &Campaign, b: &Campaign) -> Ordering {
         match self.sort {
             None => Ordering::Equal,
