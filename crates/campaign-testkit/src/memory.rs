@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result,
-    Secret, SourceError, WalkOptions,
+    Secret, SourceError, WalkOptions, Warning,
 };
 
 use crate::gauge::Gauge;
@@ -79,7 +79,7 @@ pub struct InMemorySource {
     requests: Arc<Gauge>,
     /// Page warnings: a page holding the campaign at this index (in query
     /// order) carries the message.
-    warnings: Arc<Vec<(usize, String)>>,
+    warnings: Arc<Vec<(usize, Warning)>>,
     /// Its label when it stands for one partition of a larger source.
     partition: Option<String>,
     /// The matching campaigns' indexes in query order, for the last query
@@ -186,9 +186,20 @@ impl InMemorySource {
     /// Every page that holds the `at`-th matching campaign (0-based, in the
     /// query's order) carries `message` in [`Page::warnings`], as a provider
     /// reports an anomaly that did not stop the listing. May be repeated.
-    pub fn warn_at(mut self, at: usize, message: impl Into<String>) -> Self {
+    pub fn warn_at(mut self, at: usize, message: impl Into<Warning>) -> Self {
         Arc::make_mut(&mut self.warnings).push((at, message.into()));
         self
+    }
+
+    /// The page holding the `at`-th matching campaign also reports that the
+    /// provider sent a record there that could not be used (native id
+    /// `id`), as a decoder does when it skips a record: a listing that is
+    /// complete but for that record.
+    pub fn skip_record_at(self, at: usize, id: &str) -> Self {
+        let error = SourceError::new(ErrorKind::Decode, &self.id, "a field of the wrong type")
+            .with_request(format!("GET page holding #{at}"));
+        let warning = Warning::skipped_record(0, Some(id.to_owned()), &error);
+        self.warn_at(at, warning)
     }
 
     /// Fetches `0..pages` succeed; every later fetch fails with `error_kind`.

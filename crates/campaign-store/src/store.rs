@@ -1,0 +1,259 @@
+//! Opening a store: the URL, the connection pool, the schema.
+
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
+
+use crate::error::{redact_url, StoreError};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a store lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A campaigns store: a local copy of the sources' campaigns, kept fresh by
+/// [`Store::sync_source`], with a change log and a run log.
+///
+/// Cheap to clone (a connection pool).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+    /// The URL without credentials, for messages.
+    label: String,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("url", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store at `url`, creating it if missing, and brings its
+    /// schema up to date (the migrations are embedded in the binary).
+    ///
+    /// - `sqlite://PATH` (or `sqlite:PATH`): an embedded file, created if
+    ///   missing, in WAL mode with a busy timeout, so readers never wait
+    ///   for a sync and two writers wait for each other.
+    /// - `postgres://USER@HOST:PORT/DB` (or `postgresql://`): a server.
+    ///
+    /// # Errors
+    /// [`StoreError::BadUrl`] for another scheme; [`StoreError::NotAStore`]
+    /// for a file or database that holds something else (never reset);
+    /// [`StoreError::NewerSchema`] for a store a newer version wrote;
+    /// [`StoreError::Database`] when the database cannot be reached.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let label = redact_url(url);
+        let (backend, url) = normalize(url).map_err(|why| StoreError::BadUrl {
+            url: label.clone(),
+            why,
+        })?;
+        let options: AnyConnectOptions =
+            url.parse().map_err(|e: sqlx::Error| StoreError::BadUrl {
+                url: label.clone(),
+                why: e.to_string(),
+            })?;
+        // One connection first, outside the pool, so a file that is not a
+        // database fails here at once (a pool would retry until it times out).
+        let mut probe = AnyConnection::connect_with(&options)
+            .await
+            .map_err(|cause| StoreError::Database {
+                what: format!("cannot open {label}"),
+                cause,
+            })?;
+        if backend == Backend::Sqlite {
+            probe
+                .execute(sqlx::raw_sql(SQLITE_PRAGMAS))
+                .await
+                .map_err(|cause| not_a_store_or(cause, &label))?;
+        }
+        let _ = probe.close().await;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|cause| not_a_store_or(cause, &label))?;
+        let store = Self {
+            pool,
+            backend,
+            label,
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which database this store is in.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The store's URL, without credentials.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Closes the connections (waiting for those in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Refuses a database that is not a store, or a store from a newer
+    /// version, then applies the migrations it lacks.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let tables = self
+            .tables()
+            .await
+            .map_err(|cause| not_a_store_or(cause, &self.label))?;
+        let known = self.migrator().iter().map(|m| m.version).max().unwrap_or(0);
+        if !tables.is_empty() {
+            if !tables.iter().any(|t| t == "_sqlx_migrations") {
+                return Err(StoreError::NotAStore {
+                    url: self.label.clone(),
+                    why: format!(
+                        "it holds other tables ({}) and no store schema",
+                        tables.join(", ")
+                    ),
+                });
+            }
+            let found: Option<i64> = sqlx::query("SELECT MAX(version) FROM _sqlx_migrations")
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(StoreError::db("cannot read the schema version"))?;
+            if let Some(found) = found.filter(|&found| found > known) {
+                return Err(StoreError::NewerSchema {
+                    url: self.label.clone(),
+                    found,
+                    known,
+                });
+            }
+        }
+        self.migrator().run(&self.pool).await.map_err(|e| match e {
+            MigrateError::VersionMissing(found) => StoreError::NewerSchema {
+                url: self.label.clone(),
+                found,
+                known,
+            },
+            MigrateError::Execute(cause) => {
+                StoreError::db(format!("cannot update the schema of {}", self.label))(cause)
+            }
+            other => StoreError::NotAStore {
+                url: self.label.clone(),
+                why: other.to_string(),
+            },
+        })
+    }
+
+    /// The user tables of the database.
+    async fn tables(&self) -> Result<Vec<String>, sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                 ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() \
+                 ORDER BY tablename"
+            }
+        };
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(|row| row.try_get::<String, _>(0)).collect()
+    }
+}
+
+/// WAL: readers never wait for a sync. The busy timeout: two writers wait
+/// for each other instead of failing at once.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000;";
+
+/// The backend and the URL sqlx gets for `url`.
+fn normalize(url: &str) -> Result<(Backend, String), String> {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err("no file path".into());
+        }
+        // Create the file when missing; wait for other writers.
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("sqlite://{path}");
+        if !path.contains("mode=") {
+            url.push(separator);
+            url.push_str("mode=rwc");
+        }
+        return Ok((Backend::Sqlite, url));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    Err("the scheme must be sqlite or postgres".into())
+}
+
+/// `cause` as [`StoreError::NotAStore`] when SQLite says the file is not a
+/// database, else as a database error opening `label`.
+fn not_a_store_or(cause: sqlx::Error, label: &str) -> StoreError {
+    if cause.to_string().contains("not a database") {
+        StoreError::NotAStore {
+            url: label.to_owned(),
+            why: cause.to_string(),
+        }
+    } else {
+        StoreError::Database {
+            what: format!("cannot open {label}"),
+            cause,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_backend() {
+        let (backend, url) = normalize("sqlite://data/campaigns.db").unwrap();
+        assert_eq!(backend, Backend::Sqlite);
+        assert_eq!(url, "sqlite://data/campaigns.db?mode=rwc");
+        assert_eq!(
+            normalize("sqlite:/tmp/x.db").unwrap().1,
+            "sqlite:///tmp/x.db?mode=rwc"
+        );
+        assert_eq!(normalize("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert!(normalize("mysql://h/db").is_err());
+        assert!(normalize("sqlite://").is_err());
+    }
+}

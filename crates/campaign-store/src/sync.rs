@@ -1,0 +1,577 @@
+//! Syncing sources into the store: each partition read whole, compared with
+//! what is stored, and its changes committed at once with its run entry.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use campaign_core::{
+    walk_position_chunks, CampaignQuery, CampaignSource, Capabilities, Page, PageToken,
+    SourceError, SourcePosition, WalkOptions,
+};
+use chrono::Utc;
+use futures::StreamExt;
+use serde::Serialize;
+use sqlx::{Acquire, AnyConnection, Row};
+
+use crate::error::StoreError;
+use crate::rows::{timestamp, CampaignRow};
+use crate::store::{Backend, Store};
+
+/// Rows staged per `INSERT` statement (13 parameters each).
+const STAGE_BATCH: usize = 100;
+
+/// How a sync reads its sources.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SyncOptions {
+    /// Campaigns per provider request; `None` leaves each source's default.
+    pub page_size: Option<u32>,
+}
+
+/// What a sync did to one partition of a source (a CMS contact center, a
+/// Kore channel, or a source read whole).
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct PartitionReport {
+    /// The partition's label (`contact_center=7`); `None` for a source read whole.
+    pub partition: Option<String>,
+    /// Campaigns new to the store (or back after a deletion).
+    pub added: u64,
+    /// Campaigns whose fields or raw record changed.
+    pub updated: u64,
+    /// Campaigns gone from a complete listing of the partition.
+    pub deleted: u64,
+    /// Campaigns listed as stored: not written.
+    pub unchanged: u64,
+    /// Records the source skipped (reported as warnings): the listing was
+    /// then incomplete, so nothing was deleted.
+    pub skipped: u64,
+    /// Pages requested from the source.
+    pub requests: u64,
+    /// Whether the partition was read whole (not incrementally).
+    pub full: bool,
+    /// Why the partition failed; then nothing of it was written.
+    #[serde(serialize_with = "error_text")]
+    pub error: Option<SourceError>,
+}
+
+/// What a sync did to one source: its partitions' counts summed.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct SourceReport {
+    /// The source's name.
+    pub source: String,
+    /// Sum over the partitions.
+    pub added: u64,
+    /// Sum over the partitions.
+    pub updated: u64,
+    /// Sum over the partitions.
+    pub deleted: u64,
+    /// Sum over the partitions.
+    pub unchanged: u64,
+    /// Sum over the partitions.
+    pub skipped: u64,
+    /// Sum over the partitions.
+    pub requests: u64,
+    /// Whether every partition was read whole.
+    pub full: bool,
+    /// The partitions' failures, one line each; `None` when none failed.
+    pub error: Option<String>,
+    /// Per partition.
+    pub partitions: Vec<PartitionReport>,
+}
+
+impl SourceReport {
+    /// Whether some partition failed.
+    pub fn failed(&self) -> bool {
+        self.partitions.iter().any(|p| p.error.is_some())
+    }
+
+    /// Whether every partition failed (nothing of the source was synced).
+    pub fn failed_entirely(&self) -> bool {
+        !self.partitions.is_empty() && self.partitions.iter().all(|p| p.error.is_some())
+    }
+
+    fn add(&mut self, part: PartitionReport) {
+        self.added += part.added;
+        self.updated += part.updated;
+        self.deleted += part.deleted;
+        self.unchanged += part.unchanged;
+        self.skipped += part.skipped;
+        self.requests += part.requests;
+        self.full &= part.full;
+        if let Some(error) = &part.error {
+            let line = error.to_string();
+            self.error = Some(match self.error.take() {
+                Some(earlier) => format!("{earlier}; {line}"),
+                None => line,
+            });
+        }
+        self.partitions.push(part);
+    }
+}
+
+fn error_text<S: serde::Serializer>(
+    error: &Option<SourceError>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match error {
+        Some(error) => serializer.serialize_some(&error.to_string()),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl Store {
+    /// Starts a sync run and returns its number (for the run and change logs).
+    pub async fn start_run(&self) -> Result<i64, StoreError> {
+        sqlx::query(
+            "UPDATE store_counters SET next_run = next_run + 1 WHERE id = 1 \
+             RETURNING next_run - 1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .and_then(|row| row.try_get::<i64, _>(0))
+        .map_err(StoreError::db("cannot start a sync run"))
+    }
+
+    /// Syncs `source` as part of run `run`: each of its partitions (or the
+    /// source whole) is read completely, then compared with the store and
+    /// its changes, change-log entries and run entry committed in one
+    /// transaction. A partition that fails writes nothing but its run
+    /// entry; one whose listing skipped records deletes nothing.
+    ///
+    /// # Errors
+    /// Only store failures; a source's failures are in the report.
+    pub async fn sync_source(
+        &self,
+        run: i64,
+        source: Arc<dyn CampaignSource>,
+        options: &SyncOptions,
+    ) -> Result<SourceReport, StoreError> {
+        let mut query = CampaignQuery::builder().unsorted();
+        if let Some(size) = options.page_size {
+            query = query.page_size(size);
+        }
+        let query = query.build().map_err(|e| StoreError::Corrupt {
+            id: source.id().to_owned(),
+            why: e.to_string(),
+        })?;
+        let parts = match source.partitions(&query) {
+            parts if parts.is_empty() => vec![Arc::clone(&source)],
+            parts => parts,
+        };
+        let mut report = SourceReport {
+            source: source.id().to_owned(),
+            full: true,
+            ..SourceReport::default()
+        };
+        for part in parts {
+            let part = self.sync_partition(run, part, &query).await?;
+            report.add(part);
+        }
+        Ok(report)
+    }
+
+    async fn sync_partition(
+        &self,
+        run: i64,
+        part: Arc<dyn CampaignSource>,
+        query: &CampaignQuery,
+    ) -> Result<PartitionReport, StoreError> {
+        let started = timestamp(Utc::now());
+        let label = part.partition();
+        let source_id = part.id().to_owned();
+        let counted = Arc::new(Counted::new(part));
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(StoreError::db("cannot get a connection"))?;
+        self.prepare_staging(&mut conn).await?;
+        let mut report = PartitionReport {
+            partition: label.clone(),
+            full: true,
+            ..PartitionReport::default()
+        };
+        // Read the whole partition into the staging table (outside the
+        // write transaction: the provider may be slow, readers go on).
+        let mut staged = Vec::with_capacity(STAGE_BATCH);
+        let mut walk = walk_position_chunks(
+            Arc::clone(&counted) as Arc<dyn CampaignSource>,
+            query.clone(),
+            SourcePosition::default(),
+        );
+        let part_key = label.clone().unwrap_or_default();
+        // One transaction for the staged rows (the staging table only: no
+        // lock on the store), rolled back if this future is dropped.
+        let mut stage = conn.begin().await.map_err(StoreError::db("cannot stage"))?;
+        while let Some(chunk) = walk.next().await {
+            report.skipped += chunk
+                .warnings
+                .iter()
+                .filter(|w| w.skipped.is_some())
+                .count() as u64;
+            for item in chunk.items {
+                match item {
+                    Ok(positioned) => {
+                        staged.push(CampaignRow::new(&positioned.campaign)?);
+                        if staged.len() == STAGE_BATCH {
+                            self.stage(&mut stage, &part_key, &staged).await?;
+                            staged.clear();
+                        }
+                    }
+                    Err(error) => report.error = Some(error),
+                }
+            }
+        }
+        drop(walk);
+        self.stage(&mut stage, &part_key, &staged).await?;
+        stage
+            .commit()
+            .await
+            .map_err(StoreError::db("cannot stage"))?;
+        report.requests = counted.requests();
+        let finished = timestamp(Utc::now());
+        if report.error.is_some() {
+            self.log_run(
+                &mut conn, run, &source_id, &part_key, &started, &finished, &report,
+            )
+            .await?;
+            return Ok(report);
+        }
+        self.merge(&mut conn, run, &source_id, &part_key, &started, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    /// A connection's staging table, emptied.
+    async fn prepare_staging(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let collate = match self.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " COLLATE \"C\"",
+        };
+        let create = format!(
+            "CREATE TEMP TABLE IF NOT EXISTS sync_staging (\
+             source TEXT{collate} NOT NULL, native_id TEXT{collate} NOT NULL, \
+             part TEXT{collate} NOT NULL, provider TEXT NOT NULL, name TEXT{collate} NOT NULL, \
+             channel TEXT NOT NULL, status TEXT, priority BIGINT, dialing_mode TEXT, \
+             created_at TEXT{collate}, updated_at TEXT{collate}, campaign TEXT NOT NULL, \
+             content_hash TEXT NOT NULL, action TEXT NOT NULL DEFAULT 'added', \
+             PRIMARY KEY (source, native_id))"
+        );
+        sqlx::query(&create)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("cannot create the staging table"))?;
+        sqlx::query("DELETE FROM sync_staging")
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("cannot empty the staging table"))?;
+        Ok(())
+    }
+
+    async fn stage(
+        &self,
+        conn: &mut AnyConnection,
+        part: &str,
+        rows: &[CampaignRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from(
+            "INSERT INTO sync_staging (source, native_id, part, provider, name, channel, status, \
+             priority, dialing_mode, created_at, updated_at, campaign, content_hash) VALUES ",
+        );
+        for i in 0..rows.len() {
+            let base = i * 13;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for column in 1..=13 {
+                if column > 1 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${}", base + column));
+            }
+            sql.push(')');
+        }
+        let mut insert = sqlx::query(&sql);
+        for row in rows {
+            insert = insert
+                .bind(row.source.clone())
+                .bind(row.native_id.clone())
+                .bind(part.to_owned())
+                .bind(row.provider.clone())
+                .bind(row.name.clone())
+                .bind(row.channel.clone())
+                .bind(row.status.clone())
+                .bind(row.priority)
+                .bind(row.dialing_mode.clone())
+                .bind(row.created_at.clone())
+                .bind(row.updated_at.clone())
+                .bind(row.campaign.clone())
+                .bind(row.content_hash.clone());
+        }
+        insert
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("cannot stage campaigns"))?;
+        Ok(())
+    }
+
+    /// Compares the staged partition with the store and writes the
+    /// differences, the change log and the run entry in one transaction.
+    async fn merge(
+        &self,
+        conn: &mut AnyConnection,
+        run: i64,
+        source: &str,
+        part: &str,
+        started: &str,
+        report: &mut PartitionReport,
+    ) -> Result<(), StoreError> {
+        let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
+        // Rolled back when dropped: a crash or a cancelled sync leaves the
+        // store as of the last commit.
+        let mut tx = conn.begin().await.map_err(db("begin"))?;
+        self.merge_in_transaction(&mut tx, run, source, part, started, report)
+            .await?;
+        tx.commit().await.map_err(db("commit"))
+    }
+
+    async fn merge_in_transaction(
+        &self,
+        conn: &mut AnyConnection,
+        run: i64,
+        source: &str,
+        part: &str,
+        started: &str,
+        report: &mut PartitionReport,
+    ) -> Result<(), StoreError> {
+        let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
+        // The first statement writes, so a SQLite transaction takes the
+        // write lock at once (waiting out another writer) rather than
+        // failing when it upgrades; on PostgreSQL it locks the counters
+        // row, which keeps the change log without gaps.
+        sqlx::query("UPDATE store_counters SET next_seq = next_seq WHERE id = 1")
+            .execute(&mut *conn)
+            .await
+            .map_err(db("lock"))?;
+        let mut next_seq: i64 = sqlx::query("SELECT next_seq FROM store_counters WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(db("counters"))?;
+        let now = timestamp(Utc::now());
+        sqlx::query(
+            "UPDATE sync_staging SET action = CASE \
+               WHEN c.deleted_at IS NOT NULL THEN 'added' \
+               WHEN c.content_hash = sync_staging.content_hash THEN 'unchanged' \
+               ELSE 'updated' END \
+             FROM campaigns c \
+             WHERE c.source = sync_staging.source AND c.native_id = sync_staging.native_id",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(db("compare"))?;
+        for row in sqlx::query("SELECT action, COUNT(*) FROM sync_staging GROUP BY action")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db("count"))?
+        {
+            let action: String = row.try_get(0).map_err(db("count"))?;
+            let count: i64 = row.try_get(1).map_err(db("count"))?;
+            let count = u64::try_from(count).unwrap_or_default();
+            match action.as_str() {
+                "added" => report.added = count,
+                "updated" => report.updated = count,
+                _ => report.unchanged = count,
+            }
+        }
+        let written = sqlx::query(
+            "INSERT INTO changes (seq, at, action, source, native_id, run, campaign) \
+             SELECT $1 + ROW_NUMBER() OVER (ORDER BY native_id) - 1, $2, action, source, \
+                    native_id, $3, campaign \
+             FROM sync_staging WHERE action <> 'unchanged'",
+        )
+        .bind(next_seq)
+        .bind(now.clone())
+        .bind(run)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("change log"))?
+        .rows_affected();
+        next_seq += i64::try_from(written).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO campaigns (source, native_id, part, provider, name, channel, status, \
+               priority, dialing_mode, created_at, updated_at, campaign, content_hash, \
+               first_seen_at, last_seen_at, deleted_at) \
+             SELECT source, native_id, part, provider, name, channel, status, priority, \
+               dialing_mode, created_at, updated_at, campaign, content_hash, $1, $1, NULL \
+             FROM sync_staging WHERE action <> 'unchanged' \
+             ON CONFLICT (source, native_id) DO UPDATE SET part = excluded.part, \
+               provider = excluded.provider, name = excluded.name, channel = excluded.channel, \
+               status = excluded.status, priority = excluded.priority, \
+               dialing_mode = excluded.dialing_mode, created_at = excluded.created_at, \
+               updated_at = excluded.updated_at, campaign = excluded.campaign, \
+               content_hash = excluded.content_hash, last_seen_at = excluded.last_seen_at, \
+               deleted_at = NULL",
+        )
+        .bind(now.clone())
+        .execute(&mut *conn)
+        .await
+        .map_err(db("campaigns"))?;
+        // An unchanged campaign listed under another partition moves there,
+        // quietly (its content did not change).
+        sqlx::query(
+            "UPDATE campaigns SET part = s.part FROM sync_staging s \
+             WHERE campaigns.source = s.source AND campaigns.native_id = s.native_id \
+               AND s.action = 'unchanged' AND campaigns.part <> s.part",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(db("partitions"))?;
+        // Deletes only from complete evidence: this partition read whole,
+        // without a failure or a skipped record.
+        if report.skipped == 0 {
+            let gone = "FROM campaigns c WHERE c.source = $4 AND c.part = $5 \
+                 AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
+                 WHERE s.source = c.source AND s.native_id = c.native_id)";
+            let deleted = sqlx::query(&format!(
+                "INSERT INTO changes (seq, at, action, source, native_id, run, campaign) \
+                 SELECT $1 + ROW_NUMBER() OVER (ORDER BY c.native_id) - 1, $2, 'deleted', \
+                        c.source, c.native_id, $3, c.campaign {gone}"
+            ))
+            .bind(next_seq)
+            .bind(now.clone())
+            .bind(run)
+            .bind(source.to_owned())
+            .bind(part.to_owned())
+            .execute(&mut *conn)
+            .await
+            .map_err(db("change log"))?
+            .rows_affected();
+            sqlx::query(
+                "UPDATE campaigns SET deleted_at = $1 WHERE source = $2 AND part = $3 \
+                   AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
+                   WHERE s.source = campaigns.source AND s.native_id = campaigns.native_id)",
+            )
+            .bind(now.clone())
+            .bind(source.to_owned())
+            .bind(part.to_owned())
+            .execute(&mut *conn)
+            .await
+            .map_err(db("deletions"))?;
+            report.deleted = deleted;
+            next_seq += i64::try_from(deleted).unwrap_or(i64::MAX);
+        }
+        sqlx::query("UPDATE store_counters SET next_seq = $1 WHERE id = 1")
+            .bind(next_seq)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("counters"))?;
+        let full_at = (report.full && report.skipped == 0).then(|| now.clone());
+        sqlx::query(
+            "INSERT INTO sync_state (source, part, last_full_at, bookmark) VALUES ($1, $2, $3, NULL) \
+             ON CONFLICT (source, part) DO UPDATE SET \
+               last_full_at = COALESCE(excluded.last_full_at, sync_state.last_full_at)",
+        )
+        .bind(source.to_owned())
+        .bind(part.to_owned())
+        .bind(full_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("sync state"))?;
+        self.log_run(conn, run, source, part, started, &now, report)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn log_run(
+        &self,
+        conn: &mut AnyConnection,
+        run: i64,
+        source: &str,
+        part: &str,
+        started: &str,
+        finished: &str,
+        report: &PartitionReport,
+    ) -> Result<(), StoreError> {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        sqlx::query(
+            "INSERT INTO runs (run, source, part, started_at, finished_at, full_listing, added, \
+               updated, deleted, unchanged, skipped, requests, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(run)
+        .bind(source.to_owned())
+        .bind(part.to_owned())
+        .bind(started.to_owned())
+        .bind(finished.to_owned())
+        .bind(i64::from(report.full))
+        .bind(count(report.added))
+        .bind(count(report.updated))
+        .bind(count(report.deleted))
+        .bind(count(report.unchanged))
+        .bind(count(report.skipped))
+        .bind(count(report.requests))
+        .bind(report.error.as_ref().map(ToString::to_string))
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db(format!("cannot log the run of {source}")))?;
+        Ok(())
+    }
+}
+
+/// A partition whose page requests are counted.
+#[derive(Debug)]
+struct Counted {
+    inner: Arc<dyn CampaignSource>,
+    requests: AtomicU64,
+}
+
+impl Counted {
+    fn new(inner: Arc<dyn CampaignSource>) -> Self {
+        Self {
+            inner,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+#[async_trait]
+impl CampaignSource for Counted {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    fn provider(&self) -> &str {
+        self.inner.provider()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn capabilities_at_provider(&self) -> bool {
+        self.inner.capabilities_at_provider()
+    }
+    fn walk_options(&self) -> WalkOptions {
+        self.inner.walk_options()
+    }
+    fn partition(&self) -> Option<String> {
+        self.inner.partition()
+    }
+    async fn fetch_page(
+        &self,
+        query: &CampaignQuery,
+        token: Option<PageToken>,
+    ) -> campaign_core::Result<Page> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.inner.fetch_page(query, token).await
+    }
+}
