@@ -31,6 +31,89 @@ pub enum Command {
     Sources(SourcesArgs),
     /// Run the CMS and Kore.ai emulators in the foreground.
     Sandbox(SandboxArgs),
+    /// Copy every configured source into a local store (SQLite or PostgreSQL), logging what changed.
+    Sync(SyncArgs),
+    /// Print the store's change log: what was added, updated and deleted, in order.
+    Changes(ChangesArgs),
+}
+
+/// Output formats of `sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncFormat {
+    /// One row per source.
+    Table,
+    /// One JSON document: `{"run", "sources": [...]}`.
+    Json,
+}
+
+/// Output formats of `changes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangesFormat {
+    /// One JSON change per line, streamed.
+    Ndjson,
+    /// One JSON document: `{"changes": [...], "last_seq"}`.
+    Json,
+    /// Aligned columns.
+    Table,
+}
+
+/// Arguments of `campaigns sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Config file (TOML); without it the embedded sandbox is synced.
+    #[arg(long, env = "CAMPAIGNS_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// The store: sqlite://PATH or postgres://... (else CAMPAIGNS_STORE, else the
+    /// config's [store] url, else sqlite://campaigns.db).
+    #[arg(long)]
+    pub store: Option<String>,
+
+    /// Read every source whole, even where an incremental read would do.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Sync only this source (repeatable); default every configured source.
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
+
+    /// Keep syncing, this long apart (e.g. 5m, 30s), until interrupted.
+    #[arg(long, value_parser = parse_duration)]
+    pub watch: Option<std::time::Duration>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SyncFormat::Table)]
+    pub format: SyncFormat,
+}
+
+/// Arguments of `campaigns changes`.
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// The store: sqlite://PATH or postgres://... (else CAMPAIGNS_STORE, else
+    /// sqlite://campaigns.db). No config file is read.
+    #[arg(long)]
+    pub store: Option<String>,
+
+    /// Only changes after this sequence number.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
+    pub since: i64,
+
+    /// Only this source's changes.
+    #[arg(long = "source", value_name = "NAME")]
+    pub source: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ChangesFormat::Ndjson)]
+    pub format: ChangesFormat,
+}
+
+fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(value.trim())
+        .map_err(|e| format!("not a duration ({e}), e.g. 30s, 5m or 1h"))?;
+    if duration.is_zero() {
+        return Err("the interval must be longer than zero".into());
+    }
+    Ok(duration)
 }
 
 /// Output formats of `list`.
@@ -116,6 +199,15 @@ pub struct ListArgs {
     /// Include each provider's original record (`raw`) in json and ndjson output.
     #[arg(long)]
     pub raw: bool,
+
+    /// List from this store (sqlite://PATH or postgres://...), kept by `campaigns sync`,
+    /// instead of the live sources; no config file is read.
+    #[arg(long)]
+    pub store: Option<String>,
+
+    /// With --store: also list campaigns deleted at their provider.
+    #[arg(long, requires = "store")]
+    pub include_deleted: bool,
 
     /// Fail a source's page (or contact center) on a record it cannot use,
     /// instead of skipping the record with a warning (every source, as

@@ -217,6 +217,18 @@ pub struct Config {
     pub defaults: Defaults,
     /// Sources in file order.
     pub sources: Vec<SourceSpec>,
+    /// The `[store]` section.
+    pub store: StoreSettings,
+}
+
+/// The `[store]` section: where `campaigns sync` keeps its copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `sqlite://PATH` or `postgres://...`; `--store` and `CAMPAIGNS_STORE`
+    /// take precedence. A password belongs in the environment
+    /// (`CAMPAIGNS_STORE`), not in the file.
+    pub url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -226,6 +238,8 @@ struct RawFile {
     defaults: Defaults,
     #[serde(default)]
     sources: Vec<toml::Table>,
+    #[serde(default)]
+    store: StoreSettings,
 }
 
 #[derive(Deserialize)]
@@ -323,6 +337,7 @@ impl Config {
             file: path.to_path_buf(),
             defaults: raw.defaults,
             sources,
+            store: raw.store,
         })
     }
 }

@@ -33,3 +33,4 @@ pub mod config;
 pub mod output;
 pub mod progress;
 pub mod run;
+pub mod store_cmd;

@@ -31,6 +31,8 @@ fn main() -> ExitCode {
             Command::List(args) => run::list(args, progress).await,
             Command::Sources(args) => run::sources(args).await,
             Command::Sandbox(args) => run::sandbox(args).await,
+            Command::Sync(args) => campaign_cli::store_cmd::sync(args).await,
+            Command::Changes(args) => campaign_cli::store_cmd::changes(args).await,
         }
     });
     match outcome {

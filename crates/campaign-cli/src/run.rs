@@ -1,4 +1,4 @@
-//! The commands: `list`, `sources` and `sandbox`.
+//! The commands: `list`, `sources` and `sandbox` (`sync` and `changes`: `store_cmd`).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -66,7 +66,7 @@ impl From<ConfigError> for Failure {
 
 /// A config error raised while building sources (the config was valid TOML
 /// but a provider refused a value) is still the user's to fix: exit 2.
-fn build_failure(file: &Path, error: SourceError) -> Failure {
+pub(crate) fn build_failure(file: &Path, error: SourceError) -> Failure {
     match error.kind() {
         ErrorKind::Config => Failure::Usage(format!("config error in {}: {error}", file.display())),
         _ => Failure::Fetch(error.to_string()),
@@ -99,7 +99,14 @@ pub async fn setup(path: Option<&Path>) -> Result<Setup, Failure> {
             sandbox: None,
         });
     }
-    let sandbox = Sandbox::start_default()
+    // The specs' Kore ids, as in their samples: the same every run, so a
+    // store synced from the embedded sandbox sees no spurious changes.
+    let sandbox = Sandbox::builder()
+        .kore_ids(
+            campaign_sandbox::samples::KORE_STREAM_ID,
+            campaign_sandbox::samples::KORE_ACCOUNT_ID,
+        )
+        .start()
         .await
         .map_err(|e| Failure::Fetch(format!("cannot start the embedded sandbox: {e}")))?;
     eprintln!(
@@ -128,6 +135,7 @@ pub fn sandbox_config(sandbox: &Sandbox) -> Config {
     Config {
         file: "<embedded sandbox>".into(),
         defaults: Defaults::default(),
+        store: Default::default(),
         sources: vec![
             SourceSpec::Cms {
                 common: common("cms", &sandbox.cms_url()),
@@ -175,7 +183,7 @@ fn exit_code(tally: &Tally, sources: usize) -> u8 {
     }
 }
 
-fn report(error: &ErrorRecord) {
+pub(crate) fn report(error: &ErrorRecord) {
     eprintln!(
         "campaigns: source \"{}\" failed: {}",
         error.source, error.message
@@ -192,15 +200,26 @@ fn report_warning(warning: &SourceWarning) {
 
 /// `campaigns list`: returns the exit code.
 pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Failure> {
-    let mut setup = setup(args.config.as_deref()).await?;
-    if args.strict {
-        setup.config.make_strict();
-    }
-    let aggregate =
-        build::aggregate(&setup.config).map_err(|e| build_failure(&setup.config.file, e))?;
+    // From a store, no config is read; live, the config (or the sandbox).
+    let (setup, aggregate, default_page_size) = match &args.store {
+        Some(url) => {
+            let aggregate = crate::store_cmd::store_aggregate(url, args.include_deleted).await?;
+            (None, aggregate, None)
+        }
+        None => {
+            let mut setup = setup(args.config.as_deref()).await?;
+            if args.strict {
+                setup.config.make_strict();
+            }
+            let aggregate = build::aggregate(&setup.config)
+                .map_err(|e| build_failure(&setup.config.file, e))?;
+            let page_size = setup.config.defaults.page_size;
+            (Some(setup), aggregate, page_size)
+        }
+    };
     let page_size = args
         .limit
-        .or(setup.config.defaults.page_size)
+        .or(default_page_size)
         .unwrap_or(DEFAULT_PAGE_SIZE);
     let query = args.query(page_size).map_err(Failure::Usage)?;
     let stdout = io::stdout().lock();
@@ -241,11 +260,11 @@ pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Fail
 
 const BROKEN_PIPE: &str = "output closed";
 
-fn is_broken_pipe(message: &str) -> bool {
+pub(crate) fn is_broken_pipe(message: &str) -> bool {
     message == BROKEN_PIPE
 }
 
-fn write_failure(error: io::Error) -> Failure {
+pub(crate) fn write_failure(error: io::Error) -> Failure {
     if error.kind() == io::ErrorKind::BrokenPipe {
         // `campaigns list | head` closing the pipe early is a normal end.
         Failure::Fetch(BROKEN_PIPE.into())

@@ -1,0 +1,307 @@
+//! The store commands: `sync` (copy the sources into a store), `changes`
+//! (its change log), and the store behind `list --store`.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use campaign_aggregate::Aggregator;
+use campaign_core::{CampaignSource, RetryBudget};
+use campaign_store::{Change, SourceReport, Store, StoreSource, SyncOptions};
+use comfy_table::{presets, Table};
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::args::{ChangesArgs, ChangesFormat, SyncArgs, SyncFormat};
+use crate::build;
+use crate::run::{
+    build_failure, is_broken_pipe, setup, write_failure, Failure, EXIT_FAILED, EXIT_OK,
+    EXIT_PARTIAL,
+};
+
+/// The environment variable naming the store when `--store` does not.
+pub const STORE_VAR: &str = "CAMPAIGNS_STORE";
+/// The store when nothing names one.
+pub const DEFAULT_STORE: &str = "sqlite://campaigns.db";
+
+/// Opens the store at `url`; its errors are the user's to fix (exit 2),
+/// except an unreachable server (exit 1).
+async fn open(url: &str) -> Result<Store, Failure> {
+    Store::connect(url).await.map_err(|e| match e {
+        campaign_store::StoreError::Database { .. } => Failure::Fetch(e.to_string()),
+        _ => Failure::Usage(e.to_string()),
+    })
+}
+
+/// `--store`, else `CAMPAIGNS_STORE`, else `configured`, else the default.
+fn store_url(flag: Option<&str>, configured: Option<&str>) -> String {
+    flag.map(str::to_owned)
+        .or_else(|| {
+            std::env::var(STORE_VAR)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        })
+        .or_else(|| configured.map(str::to_owned))
+        .unwrap_or_else(|| DEFAULT_STORE.to_owned())
+}
+
+/// The aggregate `list --store` pages: the store as its one source.
+pub async fn store_aggregate(url: &str, include_deleted: bool) -> Result<Aggregator, Failure> {
+    let store = open(url).await?;
+    let source = StoreSource::new(store).including_deleted(include_deleted);
+    Aggregator::builder("campaigns")
+        .source(Arc::new(source))
+        .build()
+        .map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// One source's line of `sync --format json`.
+#[derive(Debug, Serialize)]
+struct SourceLine<'a> {
+    source: &'a str,
+    added: u64,
+    updated: u64,
+    deleted: u64,
+    unchanged: u64,
+    requests: u64,
+    full: bool,
+    error: Option<&'a str>,
+}
+
+impl<'a> From<&'a SourceReport> for SourceLine<'a> {
+    fn from(report: &'a SourceReport) -> Self {
+        Self {
+            source: &report.source,
+            added: report.added,
+            updated: report.updated,
+            deleted: report.deleted,
+            unchanged: report.unchanged,
+            requests: report.requests,
+            full: report.full,
+            error: report.error.as_deref(),
+        }
+    }
+}
+
+/// `campaigns sync`: returns the exit code (of the last run, with `--watch`).
+pub async fn sync(args: SyncArgs) -> Result<u8, Failure> {
+    let setup = setup(args.config.as_deref()).await?;
+    let config = &setup.config;
+    let url = store_url(args.store.as_deref(), config.store.url.as_deref());
+    let budget = Arc::new(RetryBudget::default());
+    let mut sources: Vec<Arc<dyn CampaignSource>> = Vec::new();
+    for name in &args.sources {
+        if !config.sources.iter().any(|s| &s.common().name == name) {
+            let known: Vec<&str> = config
+                .sources
+                .iter()
+                .map(|s| s.common().name.as_str())
+                .collect();
+            return Err(Failure::Usage(format!(
+                "--source {name:?} is not configured (configured: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    for spec in &config.sources {
+        if args.sources.is_empty() || args.sources.contains(&spec.common().name) {
+            let source = build::source(spec, &config.defaults, &budget)
+                .map_err(|e| build_failure(&config.file, e))?;
+            sources.push(source);
+        }
+    }
+    let store = open(&url).await?;
+    let options = SyncOptions::default();
+    loop {
+        let code = sync_once(&store, &sources, &options, args.format).await?;
+        let Some(every) = args.watch else {
+            return Ok(code);
+        };
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(code),
+        }
+    }
+}
+
+async fn sync_once(
+    store: &Store,
+    sources: &[Arc<dyn CampaignSource>],
+    options: &SyncOptions,
+    format: SyncFormat,
+) -> Result<u8, Failure> {
+    let run = store
+        .start_run()
+        .await
+        .map_err(|e| Failure::Fetch(e.to_string()))?;
+    // Sources sync side by side; each partition commits on its own.
+    let reports = futures::future::join_all(
+        sources
+            .iter()
+            .map(|source| store.sync_source(run, Arc::clone(source), options)),
+    )
+    .await;
+    let mut done = Vec::with_capacity(reports.len());
+    for report in reports {
+        done.push(report.map_err(|e| Failure::Fetch(e.to_string()))?);
+    }
+    for report in &done {
+        if let Some(error) = &report.error {
+            eprintln!("campaigns: source \"{}\" failed: {error}", report.source);
+        }
+    }
+    let mut out = io::stdout().lock();
+    match format {
+        SyncFormat::Json => {
+            #[derive(Serialize)]
+            struct Document<'a> {
+                run: i64,
+                sources: Vec<SourceLine<'a>>,
+            }
+            let document = Document {
+                run,
+                sources: done.iter().map(SourceLine::from).collect(),
+            };
+            serde_json::to_writer(&mut out, &document).map_err(json_failure)?;
+            writeln!(out).map_err(write_failure)?;
+        }
+        SyncFormat::Table => {
+            let mut table = Table::new();
+            table.load_preset(presets::NOTHING).set_header([
+                "SOURCE",
+                "ADDED",
+                "UPDATED",
+                "DELETED",
+                "UNCHANGED",
+                "REQUESTS",
+                "READ",
+                "ERROR",
+            ]);
+            for report in &done {
+                table.add_row([
+                    report.source.clone(),
+                    report.added.to_string(),
+                    report.updated.to_string(),
+                    report.deleted.to_string(),
+                    report.unchanged.to_string(),
+                    report.requests.to_string(),
+                    if report.full { "full" } else { "incremental" }.to_owned(),
+                    report.error.clone().unwrap_or_default(),
+                ]);
+            }
+            writeln!(out, "run {run}\n{table}").map_err(write_failure)?;
+        }
+    }
+    Ok(
+        if done.iter().all(SourceReport::failed_entirely) && !done.is_empty() {
+            EXIT_FAILED
+        } else if done.iter().any(SourceReport::failed) {
+            EXIT_PARTIAL
+        } else {
+            EXIT_OK
+        },
+    )
+}
+
+/// One line of `changes --format ndjson` (and an element of json's `changes`).
+#[derive(Serialize)]
+struct ChangeLine<'a> {
+    seq: i64,
+    at: String,
+    action: &'static str,
+    id: &'a str,
+    source: &'a str,
+    campaign: &'a campaign_core::Campaign,
+}
+
+impl<'a> From<&'a Change> for ChangeLine<'a> {
+    fn from(change: &'a Change) -> Self {
+        Self {
+            seq: change.seq,
+            at: change
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            action: change.action.as_str(),
+            id: &change.id,
+            source: &change.source,
+            campaign: &change.campaign,
+        }
+    }
+}
+
+/// `campaigns changes`: returns the exit code.
+pub async fn changes(args: ChangesArgs) -> Result<u8, Failure> {
+    match print_changes(args).await {
+        // `campaigns changes | head` closing the pipe is a normal end.
+        Err(Failure::Fetch(message)) if is_broken_pipe(&message) => Ok(EXIT_OK),
+        other => other,
+    }
+}
+
+/// `serde_json`'s write error as a failure (a closed pipe as `write_failure` says it).
+fn json_failure(error: serde_json::Error) -> Failure {
+    match error.io_error_kind() {
+        Some(kind) => write_failure(io::Error::from(kind)),
+        None => Failure::Fetch(format!("cannot write the output: {error}")),
+    }
+}
+
+async fn print_changes(args: ChangesArgs) -> Result<u8, Failure> {
+    let store = open(&store_url(args.store.as_deref(), None)).await?;
+    // Read first: entries of other sources up to it are no news to a
+    // caller that asked for one source.
+    let known = store
+        .last_seq()
+        .await
+        .map_err(|e| Failure::Fetch(e.to_string()))?;
+    let mut entries = store.changes(args.since, args.source.as_deref());
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut last = args.since.max(known);
+    let mut table = (args.format == ChangesFormat::Table).then(|| {
+        let mut table = Table::new();
+        table
+            .load_preset(presets::NOTHING)
+            .set_header(["SEQ", "AT", "ACTION", "ID", "NAME"]);
+        table
+    });
+    if args.format == ChangesFormat::Json {
+        out.write_all(b"{\"changes\":[").map_err(write_failure)?;
+    }
+    let mut first = true;
+    while let Some(change) = entries.next().await {
+        let change = change.map_err(|e| Failure::Fetch(e.to_string()))?;
+        last = last.max(change.seq);
+        match (args.format, table.as_mut()) {
+            (ChangesFormat::Table, Some(table)) => {
+                table.add_row([
+                    change.seq.to_string(),
+                    change.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    change.action.to_string(),
+                    change.id.clone(),
+                    change.campaign.name.clone(),
+                ]);
+            }
+            (format, _) => {
+                if format == ChangesFormat::Json && !std::mem::take(&mut first) {
+                    out.write_all(b",").map_err(write_failure)?;
+                }
+                serde_json::to_writer(&mut out, &ChangeLine::from(&change))
+                    .map_err(json_failure)?;
+                if format == ChangesFormat::Ndjson {
+                    out.write_all(b"\n").map_err(write_failure)?;
+                }
+            }
+        }
+    }
+    match (args.format, table) {
+        (ChangesFormat::Json, _) => {
+            writeln!(out, "],\"last_seq\":{last}}}").map_err(write_failure)?;
+        }
+        (ChangesFormat::Table, Some(table)) => {
+            writeln!(out, "{table}").map_err(write_failure)?;
+            writeln!(out, "last seq: {last}").map_err(write_failure)?;
+        }
+        _ => {}
+    }
+    out.flush().map_err(write_failure)?;
+    Ok(EXIT_OK)
+}
