@@ -234,10 +234,11 @@ async fn what_is_not_a_store_is_refused_never_reset() {
         {
             use sqlx::Connection;
             let mut conn = sqlx::AnyConnection::connect(&fresh.url).await.unwrap();
-            sqlx::query(
+            let checksum = if fresh.label == "postgres" { "'\\x00'::bytea" } else { "x'00'" };
+            sqlx::query(&format!(
                 "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-                 VALUES (99990101000000, 'from the future', TRUE, x'00', 0)",
-            )
+                 VALUES (99990101000000, 'from the future', TRUE, {checksum}, 0)"
+            ))
             .execute(&mut conn)
             .await
             .unwrap();
