@@ -81,6 +81,10 @@ impl CampaignSource for Limited {
         self.inner.partition()
     }
 
+    fn lists_changes_cheaply(&self) -> bool {
+        self.inner.lists_changes_cheaply()
+    }
+
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         let id = self.inner.id().to_owned();
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

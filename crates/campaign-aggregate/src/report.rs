@@ -81,6 +81,9 @@ pub struct SourceWarning {
     /// The record the source skipped, when the warning reports one (its
     /// partition's listing is then incomplete).
     pub skipped: Option<SkippedRecord>,
+    /// The provider did not sort as asked; the source sorted locally.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sorted_locally: bool,
 }
 
 impl SourceWarning {
@@ -96,6 +99,7 @@ impl SourceWarning {
             request,
             partition,
             skipped,
+            sorted_locally,
             ..
         } = warning;
         Self {
@@ -104,6 +108,7 @@ impl SourceWarning {
             partition,
             request,
             skipped,
+            sorted_locally,
         }
     }
 
@@ -122,6 +127,7 @@ impl SourceWarning {
         warning.request.clone_from(&self.request);
         warning.partition.clone_from(&self.partition);
         warning.skipped.clone_from(&self.skipped);
+        warning.sorted_locally = self.sorted_locally;
         warning
     }
 }

@@ -221,7 +221,8 @@ pub struct Config {
     pub store: StoreSettings,
 }
 
-/// The `[store]` section: where `campaigns sync` keeps its copy.
+/// The `[store]` section: where `campaigns sync` keeps its copy, and how
+/// often it reads sources whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
@@ -229,6 +230,22 @@ pub struct StoreSettings {
     /// take precedence. A password belongs in the environment
     /// (`CAMPAIGNS_STORE`), not in the file.
     pub url: Option<String>,
+    /// How far an incremental read looks back before the last change it
+    /// saw, e.g. `"5m"` (the default).
+    #[serde(default, deserialize_with = "duration")]
+    pub overlap: Option<Duration>,
+    /// How old a source's last full read may get before a sync reads it
+    /// whole again, e.g. `"24h"` (the default).
+    #[serde(default, deserialize_with = "duration")]
+    pub full_refresh_every: Option<Duration>,
+}
+
+/// A duration written as text (`"30s"`, `"5m"`, `"24h"`).
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(text.trim())
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("not a duration like 30s, 5m or 24h ({e})")))
 }
 
 #[derive(Deserialize)]

@@ -65,6 +65,8 @@ struct SourceLine<'a> {
     requests: u64,
     full: bool,
     error: Option<&'a str>,
+    /// Who was syncing this source, when another process was (skipped).
+    busy: Option<&'a str>,
 }
 
 impl<'a> From<&'a SourceReport> for SourceLine<'a> {
@@ -78,6 +80,7 @@ impl<'a> From<&'a SourceReport> for SourceLine<'a> {
             requests: report.requests,
             full: report.full,
             error: report.error.as_deref(),
+            busy: report.busy.as_deref(),
         }
     }
 }
@@ -110,7 +113,16 @@ pub async fn sync(args: SyncArgs) -> Result<u8, Failure> {
         }
     }
     let store = open(&url).await?;
-    let options = SyncOptions::default();
+    let mut options = SyncOptions {
+        full: args.full,
+        ..SyncOptions::default()
+    };
+    if let Some(overlap) = config.store.overlap {
+        options.overlap = overlap;
+    }
+    if let Some(every) = config.store.full_refresh_every {
+        options.full_refresh_every = every;
+    }
     loop {
         let code = sync_once(&store, &sources, &options, args.format).await?;
         let Some(every) = args.watch else {
@@ -148,6 +160,12 @@ async fn sync_once(
         if let Some(error) = &report.error {
             eprintln!("campaigns: source \"{}\" failed: {error}", report.source);
         }
+        if let Some(holder) = &report.busy {
+            eprintln!(
+                "campaigns: source \"{}\" skipped: {holder} is syncing it",
+                report.source
+            );
+        }
     }
     let mut out = io::stdout().lock();
     match format {
@@ -184,7 +202,12 @@ async fn sync_once(
                     report.deleted.to_string(),
                     report.unchanged.to_string(),
                     report.requests.to_string(),
-                    if report.full { "full" } else { "incremental" }.to_owned(),
+                    match (&report.busy, report.full) {
+                        (Some(_), _) => "skipped (busy)",
+                        (None, true) => "full",
+                        (None, false) => "incremental",
+                    }
+                    .to_owned(),
                     report.error.clone().unwrap_or_default(),
                 ]);
             }

@@ -199,6 +199,16 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
         Vec::new()
     }
 
+    /// Whether the provider can list this source's campaigns newest change
+    /// first (`updated_at` descending, sorted and paged at the provider) at
+    /// little cost, so a sync may read only what changed since its last
+    /// run and stop at the first older campaign (the sort still checked:
+    /// see [`Warning::sorted_locally`](crate::Warning::sorted_locally)).
+    /// `false` (the default) means every sync reads the source whole.
+    fn lists_changes_cheaply(&self) -> bool {
+        false
+    }
+
     /// For one of another source's [`partitions`](CampaignSource::partitions):
     /// its label as `key=value` (`contact_center=7`, `channel=sms`). The
     /// walker stamps it on the part's errors and warnings that do not name a

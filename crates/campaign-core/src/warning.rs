@@ -24,6 +24,11 @@ pub struct Warning {
     /// The record that was skipped, when the warning reports one: the
     /// listing it belongs to is then incomplete.
     pub skipped: Option<SkippedRecord>,
+    /// The provider did not sort as asked, so the source sorted the listing
+    /// itself (reading it whole): its order is right, but no reader may
+    /// count on the provider's order for this listing (to stop early, say).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sorted_locally: bool,
 }
 
 /// A record a source left out of its listing because it could not use it.
@@ -43,7 +48,15 @@ impl Warning {
             request: None,
             partition: None,
             skipped: None,
+            sorted_locally: false,
         }
+    }
+
+    /// Marks the warning as saying the provider's order was not kept and
+    /// the source sorted the listing locally.
+    pub fn sorted_locally(mut self) -> Self {
+        self.sorted_locally = true;
+        self
     }
 
     /// Names the request whose answer the warning concerns.
@@ -75,6 +88,7 @@ impl Warning {
             request: error.request().map(str::to_owned),
             partition: error.partition().map(str::to_owned),
             skipped: Some(SkippedRecord { index, id }),
+            sorted_locally: false,
         }
     }
 }

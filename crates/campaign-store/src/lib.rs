@@ -41,12 +41,24 @@
 //!   store's write lock; the comparison and the writes are set-based SQL.
 //! - `last_seen_at` is the last sync that wrote the row (unchanged rows are
 //!   not written); a partition's last complete listing is in its sync state.
+//! - **Incremental where the provider allows it.** A source that
+//!   [lists changes cheaply](campaign_core::CampaignSource::lists_changes_cheaply)
+//!   (Kore) is read newest change first and the read stops at the first
+//!   campaign older than its partition's bookmark less
+//!   [`SyncOptions::overlap`] (ties at the boundary are re-read). Such a
+//!   read deletes nothing; a full one runs on [`SyncOptions::full`], when
+//!   the last was longer than [`SyncOptions::full_refresh_every`] ago, and
+//!   whenever the provider's order could not be trusted. CMS is always read whole.
+//! - **One sync per source at a time.** [`Store::try_lease`]: a PostgreSQL
+//!   advisory lock (released when its process dies), or a renewed lease row
+//!   on SQLite; a source leased elsewhere is reported `busy` and skipped.
 
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod changes;
 mod error;
+mod lease;
 mod rows;
 mod source;
 mod store;
@@ -54,6 +66,9 @@ mod sync;
 
 pub use changes::{Action, Change};
 pub use error::StoreError;
+pub use lease::Lease;
 pub use source::{StoreSource, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use store::{Backend, Store};
-pub use sync::{PartitionReport, SourceReport, SyncOptions};
+pub use sync::{
+    PartitionReport, SourceReport, SyncOptions, DEFAULT_FULL_REFRESH_EVERY, DEFAULT_OVERLAP,
+};

@@ -3,30 +3,63 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use campaign_core::{
-    walk_position_chunks, CampaignQuery, CampaignSource, Capabilities, Page, PageToken,
-    SourceError, SourcePosition, WalkOptions,
+    walk_position_chunks, CampaignQuery, CampaignSource, Capabilities, Page, PageToken, Sort,
+    SortField, SourceError, SourcePosition, WalkOptions,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Serialize;
 use sqlx::{Acquire, AnyConnection, Row};
 
 use crate::error::StoreError;
-use crate::rows::{timestamp, CampaignRow};
+use crate::rows::{parse_timestamp, timestamp, CampaignRow};
 use crate::store::{Backend, Store};
 
 /// Rows staged per `INSERT` statement (13 parameters each).
 const STAGE_BATCH: usize = 100;
 
-/// How a sync reads its sources.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
+/// How long an incremental read looks back before the last change it saw
+/// (campaigns changed at the same instant, or seen late, are read again).
+pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(5 * 60);
+/// How old a partition's last complete listing may get before a sync reads
+/// it whole again (incremental reads cannot see deletions).
+pub const DEFAULT_FULL_REFRESH_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How a sync reads its sources. Start from [`SyncOptions::default`] and set
+/// the fields.
+#[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Campaigns per provider request; `None` leaves each source's default.
     pub page_size: Option<u32>,
+    /// Read every partition whole, even where an incremental read would do.
+    pub full: bool,
+    /// See [`DEFAULT_OVERLAP`].
+    pub overlap: Duration,
+    /// See [`DEFAULT_FULL_REFRESH_EVERY`].
+    pub full_refresh_every: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            page_size: None,
+            full: false,
+            overlap: DEFAULT_OVERLAP,
+            full_refresh_every: DEFAULT_FULL_REFRESH_EVERY,
+        }
+    }
+}
+
+/// What a partition's last syncs left: when it was last read whole, and
+/// the newest change seen.
+#[derive(Debug, Default)]
+struct SyncState {
+    last_full_at: Option<DateTime<Utc>>,
+    bookmark: Option<DateTime<Utc>>,
 }
 
 /// What a sync did to one partition of a source (a CMS contact center, a
@@ -78,6 +111,10 @@ pub struct SourceReport {
     pub full: bool,
     /// The partitions' failures, one line each; `None` when none failed.
     pub error: Option<String>,
+    /// When another process was syncing this source: who (nothing was
+    /// done; not a failure: several `sync --watch` processes split the
+    /// sources this way).
+    pub busy: Option<String>,
     /// Per partition.
     pub partitions: Vec<PartitionReport>,
 }
@@ -166,18 +203,72 @@ impl Store {
             full: true,
             ..SourceReport::default()
         };
+        // Two syncs of one source never write at once.
+        let Some(lease) = self.try_lease(source.id()).await? else {
+            report.full = false;
+            report.busy = Some(self.lease_holder(source.id()).await);
+            return Ok(report);
+        };
+        let incremental_query = query
+            .to_builder()
+            .sort(Sort::desc(SortField::UpdatedAt))
+            .build()
+            .map_err(|e| StoreError::Corrupt {
+                id: source.id().to_owned(),
+                why: e.to_string(),
+            })?;
         for part in parts {
-            let part = self.sync_partition(run, part, &query).await?;
+            lease.renew().await?;
+            let state = self
+                .sync_state(source.id(), &part.partition().unwrap_or_default())
+                .await?;
+            let since = incremental_since(&state, source.lists_changes_cheaply(), options);
+            let query = match since {
+                Some(_) => &incremental_query,
+                None => &query,
+            };
+            let part = self
+                .sync_partition(run, part, query, since, state.bookmark)
+                .await?;
             report.add(part);
         }
+        lease.release().await?;
         Ok(report)
     }
 
+    async fn sync_state(&self, source: &str, part: &str) -> Result<SyncState, StoreError> {
+        let row = sqlx::query(
+            "SELECT last_full_at, bookmark FROM sync_state WHERE source = $1 AND part = $2",
+        )
+        .bind(source.to_owned())
+        .bind(part.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db("cannot read the sync state"))?;
+        let Some(row) = row else {
+            return Ok(SyncState::default());
+        };
+        let read = |i: usize| -> Result<Option<DateTime<Utc>>, StoreError> {
+            let text: Option<String> = row
+                .try_get(i)
+                .map_err(StoreError::db("cannot read the sync state"))?;
+            Ok(text.as_deref().and_then(parse_timestamp))
+        };
+        Ok(SyncState {
+            last_full_at: read(0)?,
+            bookmark: read(1)?,
+        })
+    }
+
+    /// Reads one partition (whole, or `since` an instant: newest change
+    /// first, stopping at the first older one) and saves what changed.
     async fn sync_partition(
         &self,
         run: i64,
         part: Arc<dyn CampaignSource>,
         query: &CampaignQuery,
+        since: Option<DateTime<Utc>>,
+        bookmark: Option<DateTime<Utc>>,
     ) -> Result<PartitionReport, StoreError> {
         let started = timestamp(Utc::now());
         let label = part.partition();
@@ -191,9 +282,11 @@ impl Store {
         self.prepare_staging(&mut conn).await?;
         let mut report = PartitionReport {
             partition: label.clone(),
-            full: true,
+            full: since.is_none(),
             ..PartitionReport::default()
         };
+        // The newest change seen: where the next incremental read starts.
+        let mut newest = bookmark;
         // Read the whole partition into the staging table (outside the
         // write transaction: the provider may be slow, readers go on).
         let mut staged = Vec::with_capacity(STAGE_BATCH);
@@ -206,22 +299,37 @@ impl Store {
         // One transaction for the staged rows (the staging table only: no
         // lock on the store), rolled back if this future is dropped.
         let mut stage = conn.begin().await.map_err(StoreError::db("cannot stage"))?;
-        while let Some(chunk) = walk.next().await {
+        'walk: while let Some(chunk) = walk.next().await {
             report.skipped += chunk
                 .warnings
                 .iter()
                 .filter(|w| w.skipped.is_some())
                 .count() as u64;
+            if chunk.warnings.iter().any(|w| w.sorted_locally) {
+                // The provider's order cannot be trusted to stop early: the
+                // source read the rest whole, so this is a full listing.
+                report.full = true;
+            }
             for item in chunk.items {
-                match item {
-                    Ok(positioned) => {
-                        staged.push(CampaignRow::new(&positioned.campaign)?);
-                        if staged.len() == STAGE_BATCH {
-                            self.stage(&mut stage, &part_key, &staged).await?;
-                            staged.clear();
-                        }
+                let campaign = match item {
+                    Ok(positioned) => positioned.campaign,
+                    Err(error) => {
+                        report.error = Some(error);
+                        continue;
                     }
-                    Err(error) => report.error = Some(error),
+                };
+                if let (Some(since), false) = (since, report.full) {
+                    // Newest change first: the first one older than the
+                    // bookmark (less the overlap) ends what changed.
+                    if campaign.updated_at.is_none_or(|at| at < since) {
+                        break 'walk;
+                    }
+                }
+                newest = newest.max(campaign.updated_at);
+                staged.push(CampaignRow::new(&campaign)?);
+                if staged.len() == STAGE_BATCH {
+                    self.stage(&mut stage, &part_key, &staged).await?;
+                    staged.clear();
                 }
             }
         }
@@ -240,8 +348,16 @@ impl Store {
             .await?;
             return Ok(report);
         }
-        self.merge(&mut conn, run, &source_id, &part_key, &started, &mut report)
-            .await?;
+        let bookmark = newest.map(timestamp);
+        self.merge(
+            &mut conn,
+            run,
+            (&source_id, &part_key),
+            &started,
+            bookmark,
+            &mut report,
+        )
+        .await?;
         Ok(report)
     }
 
@@ -328,16 +444,16 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
         run: i64,
-        source: &str,
-        part: &str,
+        (source, part): (&str, &str),
         started: &str,
+        bookmark: Option<String>,
         report: &mut PartitionReport,
     ) -> Result<(), StoreError> {
         let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
         // Rolled back when dropped: a crash or a cancelled sync leaves the
         // store as of the last commit.
         let mut tx = conn.begin().await.map_err(db("begin"))?;
-        self.merge_in_transaction(&mut tx, run, source, part, started, report)
+        self.merge_in_transaction(&mut tx, run, (source, part), started, bookmark, report)
             .await?;
         tx.commit().await.map_err(db("commit"))
     }
@@ -346,9 +462,9 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
         run: i64,
-        source: &str,
-        part: &str,
+        (source, part): (&str, &str),
         started: &str,
+        bookmark: Option<String>,
         report: &mut PartitionReport,
     ) -> Result<(), StoreError> {
         let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
@@ -436,7 +552,7 @@ impl Store {
         .map_err(db("partitions"))?;
         // Deletes only from complete evidence: this partition read whole,
         // without a failure or a skipped record.
-        if report.skipped == 0 {
+        if report.full && report.skipped == 0 {
             let gone = "FROM campaigns c WHERE c.source = $4 AND c.part = $5 \
                  AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
                  WHERE s.source = c.source AND s.native_id = c.native_id)";
@@ -474,14 +590,20 @@ impl Store {
             .await
             .map_err(db("counters"))?;
         let full_at = (report.full && report.skipped == 0).then(|| now.clone());
+        // The bookmark only moves forward (an incremental read sees the
+        // newest changes first, a full one all of them).
         sqlx::query(
-            "INSERT INTO sync_state (source, part, last_full_at, bookmark) VALUES ($1, $2, $3, NULL) \
+            "INSERT INTO sync_state (source, part, last_full_at, bookmark) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (source, part) DO UPDATE SET \
-               last_full_at = COALESCE(excluded.last_full_at, sync_state.last_full_at)",
+               last_full_at = COALESCE(excluded.last_full_at, sync_state.last_full_at), \
+               bookmark = CASE WHEN sync_state.bookmark IS NULL \
+                 OR excluded.bookmark > sync_state.bookmark \
+                 THEN excluded.bookmark ELSE sync_state.bookmark END",
         )
         .bind(source.to_owned())
         .bind(part.to_owned())
         .bind(full_at)
+        .bind(bookmark)
         .execute(&mut *conn)
         .await
         .map_err(db("sync state"))?;
@@ -526,6 +648,29 @@ impl Store {
     }
 }
 
+/// Where an incremental read of a partition starts (its bookmark less the
+/// overlap), or `None` when it must be read whole: the source cannot list
+/// changes cheaply, `--full` was asked for, the partition was never read
+/// whole or not for `full_refresh_every`, or nothing marks where to start.
+fn incremental_since(
+    state: &SyncState,
+    cheap: bool,
+    options: &SyncOptions,
+) -> Option<DateTime<Utc>> {
+    if options.full || !cheap {
+        return None;
+    }
+    let refresh = chrono::TimeDelta::from_std(options.full_refresh_every).ok()?;
+    let fresh = state
+        .last_full_at
+        .is_some_and(|at| Utc::now().signed_duration_since(at) < refresh);
+    let overlap = chrono::TimeDelta::from_std(options.overlap).ok()?;
+    fresh
+        .then_some(state.bookmark)
+        .flatten()
+        .and_then(|bookmark| bookmark.checked_sub_signed(overlap))
+}
+
 /// A partition whose page requests are counted.
 #[derive(Debug)]
 struct Counted {
@@ -565,6 +710,10 @@ impl CampaignSource for Counted {
     }
     fn partition(&self) -> Option<String> {
         self.inner.partition()
+    }
+
+    fn lists_changes_cheaply(&self) -> bool {
+        self.inner.lists_changes_cheaply()
     }
     async fn fetch_page(
         &self,

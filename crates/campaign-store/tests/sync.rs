@@ -234,7 +234,11 @@ async fn what_is_not_a_store_is_refused_never_reset() {
         {
             use sqlx::Connection;
             let mut conn = sqlx::AnyConnection::connect(&fresh.url).await.unwrap();
-            let checksum = if fresh.label == "postgres" { "'\\x00'::bytea" } else { "x'00'" };
+            let checksum = if fresh.label == "postgres" {
+                "'\\x00'::bytea"
+            } else {
+                "x'00'"
+            };
             sqlx::query(&format!(
                 "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
                  VALUES (99990101000000, 'from the future', TRUE, {checksum}, 0)"
@@ -249,5 +253,39 @@ async fn what_is_not_a_store_is_refused_never_reset() {
             "{}: {e}",
             fresh.label
         );
+    }
+}
+
+/// Two syncs of one source at once: one takes the source's lease, the other
+/// is told it is busy; nothing is written twice. The lease is released at
+/// the end, so the next sync goes ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_syncs_of_one_source_never_write_at_once() {
+    for test in backends("leases").await {
+        let label = test.label;
+        let store = connect(&test).await;
+        let other = connect(&test).await;
+        let slow = || -> Arc<dyn CampaignSource> {
+            Arc::new(
+                InMemorySource::new("crm", five())
+                    .with_page_size(1)
+                    .with_latency(std::time::Duration::from_millis(20)),
+            )
+        };
+        let (a, b) = tokio::join!(sync(&store, slow()), sync(&other, slow()));
+        let busy = [&a, &b].iter().filter(|r| r.busy.is_some()).count();
+        assert_eq!(busy, 1, "{label}: one of them was turned away");
+        assert_eq!(a.added + b.added, 5, "{label}: each campaign added once");
+        assert_eq!(store.last_seq().await.unwrap(), 5, "{label}");
+        let again = sync(&store, crm(five())).await;
+        assert!(again.busy.is_none(), "{label}: the lease was released");
+        assert_eq!(again.unchanged, 5);
+        // A lease dropped without release (a cancelled sync) frees the source too.
+        let lease = store.try_lease("crm").await.unwrap().expect("free");
+        assert!(other.try_lease("crm").await.unwrap().is_none(), "{label}");
+        lease.release().await.unwrap();
+        assert!(other.try_lease("crm").await.unwrap().is_some(), "{label}");
+        store.close().await;
+        other.close().await;
     }
 }

@@ -117,6 +117,10 @@ impl<S: CampaignSource + ?Sized> CampaignSource for Gauged<S> {
         self.inner.partition()
     }
 
+    fn lists_changes_cheaply(&self) -> bool {
+        self.inner.lists_changes_cheaply()
+    }
+
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         self.gauge
             .count(|_| self.inner.fetch_page(query, token))

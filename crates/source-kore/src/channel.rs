@@ -337,7 +337,8 @@ impl Inner {
                          channel whole and sorting it locally"
                     ))
                     .with_request(raw.description.clone())
-                    .with_partition(channel_partition(channel)),
+                    .with_partition(channel_partition(channel))
+                    .sorted_locally(),
                 );
                 // Everything before the held run was listed in the
                 // server's order; the rest is listed from a local sort.

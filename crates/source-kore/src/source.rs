@@ -420,6 +420,12 @@ impl CampaignSource for KoreSource {
         }
     }
 
+    /// True: Kore sorts by `updatedAt` and pages at the server (and every
+    /// page's order is checked).
+    fn lists_changes_cheaply(&self) -> bool {
+        true
+    }
+
     /// One part per channel when the query covers several (each pages on
     /// its own and announces its following pages, so an aggregate can
     /// prefetch each); none for a single channel, which pages that way already.
@@ -467,6 +473,10 @@ impl CampaignSource for ChannelView {
 
     fn partition(&self) -> Option<String> {
         Some(channel_partition(&self.channel))
+    }
+
+    fn lists_changes_cheaply(&self) -> bool {
+        true
     }
 
     fn walk_options(&self) -> WalkOptions {

@@ -1,0 +1,164 @@
+//! Incremental syncs against the sandbox's Kore emulator, on every backend:
+//! newest change first, stopping at the bookmark (less the overlap); no
+//! deletions from a partial read; a full read when asked, when the last
+//! one is too old, or when the server's order cannot be trusted.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use campaign_core::{Campaign, CampaignId, CampaignSource, Channel, StaticToken, Status};
+use campaign_sandbox::{Fault, Sandbox};
+use campaign_store::{Store, SyncOptions};
+use chrono::{DateTime, TimeDelta, Utc};
+use common::{backends, connect};
+use source_kore::{KoreConfig, KoreSource};
+
+const VOICE: usize = 90;
+const SMS: usize = 60;
+
+/// Campaigns updated one hour apart, the newest now.
+fn campaigns(now: DateTime<Utc>) -> Vec<Campaign> {
+    (0..VOICE + SMS)
+        .map(|i| {
+            let channel = if i < VOICE {
+                Channel::Voice
+            } else {
+                Channel::Sms
+            };
+            let mut c = Campaign::new(
+                CampaignId::new("kore", format!("cd-{i:04}")),
+                "kore",
+                format!("Campaign {i}"),
+                channel,
+            );
+            c.status = Some(Status::Ready);
+            c.priority = Some(3);
+            c.created_at = Some(now - TimeDelta::days(30) + TimeDelta::minutes(i as i64));
+            c.updated_at = Some(now - TimeDelta::hours(i as i64));
+            c
+        })
+        .collect()
+}
+
+fn source(sandbox: &Sandbox) -> Arc<dyn CampaignSource> {
+    let creds = sandbox.credentials();
+    let mut config = KoreConfig::new(
+        "kore",
+        sandbox.kore_url().as_str(),
+        creds.kore_stream_id.clone(),
+        creds.kore_account_id.clone(),
+    );
+    config.iid = Some(creds.kore_iid.clone().into());
+    config.rate_limit = None;
+    config.page_size = 20;
+    config.http.retry.initial_backoff = Duration::from_millis(5);
+    let tokens = Arc::new(StaticToken::new(creds.kore_jwt.clone()));
+    Arc::new(KoreSource::new(config, tokens).unwrap())
+}
+
+async fn sync(
+    store: &Store,
+    sandbox: &Sandbox,
+    options: &SyncOptions,
+) -> campaign_store::SourceReport {
+    let run = store.start_run().await.unwrap();
+    store
+        .sync_source(run, source(sandbox), options)
+        .await
+        .unwrap()
+}
+
+fn listing_requests(sandbox: &Sandbox) -> usize {
+    let n = sandbox.kore().requests().len();
+    sandbox.kore().clear_requests();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
+    for test in backends("incremental").await {
+        let label = test.label;
+        let sandbox = Sandbox::builder()
+            .kore_max_page_size(20)
+            .start()
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let mut data = campaigns(now);
+        sandbox.kore().load_campaigns(&data);
+        let store = connect(&test).await;
+        let options = SyncOptions::default();
+
+        let first = sync(&store, &sandbox, &options).await;
+        assert!(first.full, "{label}: a first sync reads whole");
+        assert_eq!(first.added as usize, VOICE + SMS, "{label}");
+        listing_requests(&sandbox);
+
+        // Nothing changed: each channel reads its newest page (the changes
+        // within the 5-minute overlap are re-read, found unchanged).
+        let again = sync(&store, &sandbox, &options).await;
+        assert!(!again.full, "{label}");
+        assert_eq!(
+            (again.added, again.updated, again.deleted),
+            (0, 0, 0),
+            "{label}"
+        );
+        let requests = listing_requests(&sandbox);
+        // Per channel: its first page, and the reversed-sort check.
+        assert!(requests <= 4, "{label}: {requests} requests");
+
+        // One campaign changed, one removed at the provider.
+        data[5].name = "Campaign 5, renamed".into();
+        data[5].updated_at = Some(now + TimeDelta::minutes(1));
+        let removed = data.remove(VOICE + 3);
+        sandbox.kore().load_campaigns(&data);
+        let third = sync(&store, &sandbox, &options).await;
+        assert!(!third.full, "{label}");
+        assert_eq!(
+            (third.added, third.updated, third.deleted),
+            (0, 1, 0),
+            "{label}: no deletion seen"
+        );
+
+        // A full read (asked for) sees the deletion.
+        let full = sync(
+            &store,
+            &sandbox,
+            &SyncOptions {
+                full: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await;
+        assert!(full.full, "{label}");
+        assert_eq!((full.updated, full.deleted), (0, 1), "{label}");
+        let deleted: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(store.changes(0, None))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.action == campaign_store::Action::Deleted)
+            .map(|c| c.campaign.id)
+            .collect();
+        assert_eq!(deleted, std::slice::from_ref(&removed.id), "{label}");
+
+        // A last full read older than full_refresh_every: read whole again.
+        let stale = SyncOptions {
+            full_refresh_every: Duration::ZERO,
+            ..SyncOptions::default()
+        };
+        assert!(sync(&store, &sandbox, &stale).await.full, "{label}");
+
+        // A server that ignores the sort cannot be trusted to stop early:
+        // the listing is read whole (and sorted locally), nothing lost.
+        data[40].updated_at = Some(now + TimeDelta::minutes(2));
+        data[40].name = "Campaign 40, renamed".into();
+        sandbox.kore().load_campaigns(&data);
+        sandbox.kore().inject(Fault::SortIgnored, None);
+        let unsorted = sync(&store, &sandbox, &options).await;
+        assert!(unsorted.full, "{label}: fell back to a full read");
+        assert_eq!((unsorted.updated, unsorted.deleted), (1, 0), "{label}");
+        store.close().await;
+    }
+}
