@@ -44,6 +44,15 @@ pub enum StoreError {
         /// Who holds it (host and process, or "another session").
         holder: String,
     },
+    /// The lock file that keeps two syncs of a source apart could not be used.
+    #[error("cannot use the lock file {path}: {cause}")]
+    Lock {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        cause: std::io::Error,
+    },
     /// A stored row could not be read back.
     #[error("stored campaign {id} could not be read: {why}")]
     Corrupt {
@@ -76,6 +85,7 @@ impl StoreError {
             StoreError::BadUrl { .. } | StoreError::NotAStore { .. } => ErrorKind::Config,
             StoreError::NewerSchema { .. } => ErrorKind::Config,
             StoreError::Busy { .. } => ErrorKind::RateLimited,
+            StoreError::Lock { .. } => ErrorKind::Config,
             StoreError::Corrupt { .. } => ErrorKind::Decode,
             StoreError::Database { .. } => ErrorKind::Transport,
         };

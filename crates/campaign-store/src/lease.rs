@@ -4,22 +4,16 @@
 //!
 //! PostgreSQL: a session advisory lock, held on a connection of its own;
 //! a process that dies closes its connection, which releases the lock.
-//! SQLite (one machine): a row in `leases` with an expiry the holder renews;
-//! a process that dies stops renewing, and its lease lapses.
+//! SQLite (one machine): an exclusive lock on a file beside the database
+//! (`<db>.sync-<source>.lock`), which the system releases when its process
+//! dies, however it dies.
 
-use std::fmt;
-use std::time::Duration;
-
-use chrono::Utc;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
+use std::fmt;
 
 use crate::error::StoreError;
-use crate::rows::timestamp;
 use crate::store::{Backend, Store};
-
-/// How long an SQLite lease lasts without renewal.
-const LEASE_TTL: Duration = Duration::from_secs(120);
 
 /// The right to sync one source, until dropped or [`Lease::release`]d.
 pub struct Lease {
@@ -31,8 +25,8 @@ pub struct Lease {
 enum Held {
     /// The connection holding the advisory lock.
     Postgres(Option<PoolConnection<Any>>),
-    /// The store, to renew and release the row.
-    Sqlite(Store),
+    /// The locked file (unlocked as it closes).
+    Sqlite { _locked: std::fs::File },
 }
 
 impl fmt::Debug for Lease {
@@ -82,86 +76,74 @@ impl Store {
                 }))
             }
             Backend::Sqlite => {
-                let now = Utc::now();
-                let expires = now + LEASE_TTL;
-                let taken = sqlx::query(
-                    "INSERT INTO leases (source, holder, expires_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, \
-                       expires_at = excluded.expires_at \
-                     WHERE leases.expires_at < $4",
-                )
-                .bind(source.to_owned())
-                .bind(holder.clone())
-                .bind(timestamp(expires))
-                .bind(timestamp(now))
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::db("cannot lease a source"))?
-                .rows_affected()
-                    == 1;
-                Ok(taken.then(|| Lease {
+                let Some(path) = self.lock_path(source) else {
+                    // No file to lock (an in-memory database): no one else can see it.
+                    return Ok(None);
+                };
+                let lock_error = |e: std::io::Error| StoreError::Lock {
+                    path: path.display().to_string(),
+                    cause: e,
+                };
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .map_err(lock_error)?;
+                match file.try_lock() {
+                    Ok(()) => {}
+                    Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                    Err(std::fs::TryLockError::Error(e)) => return Err(lock_error(e)),
+                }
+                // Who holds it, for the message another process prints.
+                use std::io::{Seek, Write};
+                file.set_len(0)
+                    .and_then(|()| file.rewind())
+                    .and_then(|()| file.write_all(holder.as_bytes()))
+                    .map_err(lock_error)?;
+                Ok(Some(Lease {
                     source: source.to_owned(),
                     holder,
-                    inner: Held::Sqlite(self.clone()),
+                    inner: Held::Sqlite { _locked: file },
                 }))
             }
         }
     }
 
+    /// The lock file of `source` beside an SQLite database.
+    fn lock_path(&self, source: &str) -> Option<std::path::PathBuf> {
+        let db = self.sqlite_path()?;
+        let name: String = source.bytes().map(|b| format!("{b:02x}")).collect();
+        let mut file = db.as_os_str().to_owned();
+        file.push(format!(".sync-{name}.lock"));
+        Some(file.into())
+    }
+
     /// Who holds `source`'s lease, for messages ("another process" when
     /// the database does not say).
     pub async fn lease_holder(&self, source: &str) -> String {
-        if self.backend() == Backend::Postgres {
-            return "another process".into();
-        }
-        sqlx::query("SELECT holder FROM leases WHERE source = $1")
-            .bind(source.to_owned())
-            .fetch_optional(&self.pool)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|row| row.try_get::<String, _>(0).ok())
+        self.lock_path(source)
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .filter(|holder| !holder.trim().is_empty())
             .unwrap_or_else(|| "another process".into())
     }
 }
 
 impl Lease {
-    /// Extends an SQLite lease (a PostgreSQL one lasts as long as its
-    /// connection): called between partitions of a long sync.
-    pub async fn renew(&self) -> Result<(), StoreError> {
-        if let Held::Sqlite(store) = &self.inner {
-            sqlx::query("UPDATE leases SET expires_at = $1 WHERE source = $2 AND holder = $3")
-                .bind(timestamp(Utc::now() + LEASE_TTL))
-                .bind(self.source.clone())
-                .bind(self.holder.clone())
-                .execute(&store.pool)
-                .await
-                .map_err(StoreError::db("cannot renew a lease"))?;
-        }
-        Ok(())
-    }
-
-    /// Gives the lease back.
+    /// Gives the lease back (dropping it does too; this also reports
+    /// whether the database took the release).
     pub async fn release(mut self) -> Result<(), StoreError> {
-        match &mut self.inner {
-            Held::Postgres(conn) => {
-                if let Some(mut conn) = conn.take() {
-                    sqlx::query(UNLOCK_SQL)
-                        .bind(self.source.clone())
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(StoreError::db("cannot release a lease"))?;
-                }
-            }
-            Held::Sqlite(store) => {
-                sqlx::query("DELETE FROM leases WHERE source = $1 AND holder = $2")
+        if let Held::Postgres(conn) = &mut self.inner {
+            if let Some(mut conn) = conn.take() {
+                sqlx::query(UNLOCK_SQL)
                     .bind(self.source.clone())
-                    .bind(self.holder.clone())
-                    .execute(&store.pool)
+                    .execute(&mut *conn)
                     .await
                     .map_err(StoreError::db("cannot release a lease"))?;
             }
         }
+        // A file lock goes with its file, when `self` drops.
         Ok(())
     }
 }
@@ -170,7 +152,7 @@ impl Drop for Lease {
     fn drop(&mut self) {
         // Not released (an error, a cancelled sync): a PostgreSQL connection
         // still holding the lock is closed rather than reused, which frees
-        // it; an SQLite row lapses at its expiry.
+        // it; a locked file unlocks as it closes.
         if let Held::Postgres(Some(conn)) = &mut self.inner {
             conn.close_on_drop();
         }

@@ -50,8 +50,9 @@
 //!   the last was longer than [`SyncOptions::full_refresh_every`] ago, and
 //!   whenever the provider's order could not be trusted. CMS is always read whole.
 //! - **One sync per source at a time.** [`Store::try_lease`]: a PostgreSQL
-//!   advisory lock (released when its process dies), or a renewed lease row
-//!   on SQLite; a source leased elsewhere is reported `busy` and skipped.
+//!   advisory lock, or on SQLite an exclusive lock on a file beside the
+//!   database (both released when their process dies); a source leased
+//!   elsewhere is reported `busy` and skipped.
 
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -63,6 +64,7 @@ mod rows;
 mod source;
 mod store;
 mod sync;
+mod verify;
 
 pub use changes::{Action, Change};
 pub use error::StoreError;
@@ -72,3 +74,4 @@ pub use store::{Backend, Store};
 pub use sync::{
     PartitionReport, SourceReport, SyncOptions, DEFAULT_FULL_REFRESH_EVERY, DEFAULT_OVERLAP,
 };
+pub use verify::Verification;

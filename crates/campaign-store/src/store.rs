@@ -29,6 +29,8 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// The database file, for SQLite.
+    sqlite_path: Option<std::path::PathBuf>,
     /// The URL without credentials, for messages.
     label: String,
 }
@@ -100,9 +102,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|cause| not_a_store_or(cause, &label))?;
+        let sqlite_path = (backend == Backend::Sqlite).then(|| sqlite_file(&url));
         let store = Self {
             pool,
             backend,
+            sqlite_path,
             label,
         };
         store.migrate().await?;
@@ -112,6 +116,11 @@ impl Store {
     /// Which database this store is in.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The database file of an SQLite store.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
     }
 
     /// The store's URL, without credentials.
@@ -199,6 +208,12 @@ impl Store {
 /// for each other instead of failing at once.
 const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000;";
+
+/// The file of a normalized `sqlite://PATH?...` URL.
+fn sqlite_file(url: &str) -> std::path::PathBuf {
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    path.split('?').next().unwrap_or(path).into()
+}
 
 /// The backend and the URL sqlx gets for `url`.
 fn normalize(url: &str) -> Result<(Backend, String), String> {

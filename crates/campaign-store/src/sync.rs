@@ -218,7 +218,6 @@ impl Store {
                 why: e.to_string(),
             })?;
         for part in parts {
-            lease.renew().await?;
             let state = self
                 .sync_state(source.id(), &part.partition().unwrap_or_default())
                 .await?;

@@ -159,6 +159,8 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
         let unsorted = sync(&store, &sandbox, &options).await;
         assert!(unsorted.full, "{label}: fell back to a full read");
         assert_eq!((unsorted.updated, unsorted.deleted), (1, 0), "{label}");
+        let verified = store.verify().await.unwrap();
+        assert!(verified.is_sound(), "{}: {verified:?}", test.label);
         store.close().await;
     }
 }

@@ -114,6 +114,8 @@ async fn upserts_write_only_changes_and_log_each_once() {
             .iter()
             .any(|c| c.action == Action::Added && c.campaign.id.native == "4"));
         assert_eq!(store.last_seq().await.unwrap(), 11, "{label}: no gap");
+        let verified = store.verify().await.unwrap();
+        assert!(verified.is_sound(), "{}: {verified:?}", test.label);
         store.close().await;
     }
 }
@@ -182,6 +184,8 @@ async fn a_failed_or_incomplete_partition_deletes_nothing() {
             log.iter().filter(|c| c.action == Action::Deleted).count(),
             1
         );
+        let verified = store.verify().await.unwrap();
+        assert!(verified.is_sound(), "{}: {verified:?}", test.label);
         store.close().await;
     }
 }

@@ -73,10 +73,3 @@ CREATE TABLE sync_state (
     PRIMARY KEY (source, part)
 );
 
--- Who syncs a source now (SQLite only: here advisory locks do it; kept so
--- both schemas hold the same tables).
-CREATE TABLE leases (
-    source TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);

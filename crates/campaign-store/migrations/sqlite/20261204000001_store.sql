@@ -73,9 +73,3 @@ CREATE TABLE sync_state (
     PRIMARY KEY (source, part)
 );
 
--- Who syncs a source now (SQLite; PostgreSQL uses advisory locks).
-CREATE TABLE leases (
-    source TEXT PRIMARY KEY,
-    holder TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
