@@ -295,13 +295,13 @@ fn generated_row(n: u32) -> Row {
         .single()
         .unwrap_or_default();
     // Every fifth row shares its creation time with the row before (sort ties).
-    let week = if n % 5 == 0 { n - 1 } else { n };
+    let week = if n.is_multiple_of(5) { n - 1 } else { n };
     let created = base + Duration::days(7 * i64::from(week));
-    let created = (n % 9 != 0).then_some(created);
+    let created = (!n.is_multiple_of(9)).then_some(created);
     let updated = created
-        .filter(|_| n % 7 != 0)
+        .filter(|_| !n.is_multiple_of(7))
         .map(|c| c + Duration::days(40));
-    let name = if n % 2 == 0 {
+    let name = if n.is_multiple_of(2) {
         NAMES[i % NAMES.len()].to_owned()
     } else {
         format!("{} Q{}", NAMES[i % NAMES.len()], n % 4 + 1)
@@ -311,7 +311,7 @@ fn generated_row(n: u32) -> Row {
         name,
         channel: channels[i % channels.len()].clone(),
         status: statuses[i % statuses.len()].clone(),
-        priority: (n % 6 != 0).then_some((n % 5 + 1) as u8),
+        priority: (!n.is_multiple_of(6)).then_some((n % 5 + 1) as u8),
         mode: modes[i % modes.len()].clone(),
         created,
         updated,
