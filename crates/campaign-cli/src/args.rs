@@ -65,7 +65,7 @@ pub struct SyncArgs {
     pub config: Option<PathBuf>,
 
     /// The store: sqlite://PATH or postgres://... (else CAMPAIGNS_STORE, else the
-    /// config's [store] url, else sqlite://campaigns.db).
+    /// config's `[store] url`, else sqlite://campaigns.db).
     #[arg(long)]
     pub store: Option<String>,
 
