@@ -15,7 +15,10 @@ use tracing_subscriber::Layer;
 fn main() -> ExitCode {
     // clap exits with 2 on usage errors and 0 for --help / --version.
     let cli = Cli::parse();
-    let progress = init_tracing(cli.verbose, matches!(cli.command, Command::List(_)));
+    let progress = init_tracing(
+        cli.verbose,
+        matches!(cli.command, Command::List(_) | Command::Sync(_)),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,7 +34,7 @@ fn main() -> ExitCode {
             Command::List(args) => run::list(args, progress).await,
             Command::Sources(args) => run::sources(args).await,
             Command::Sandbox(args) => run::sandbox(args).await,
-            Command::Sync(args) => campaign_cli::store_cmd::sync(args).await,
+            Command::Sync(args) => campaign_cli::store_cmd::sync(args, progress).await,
             Command::Changes(args) => campaign_cli::store_cmd::changes(args).await,
         }
     });

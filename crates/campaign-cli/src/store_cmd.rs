@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::args::{ChangesArgs, ChangesFormat, SyncArgs, SyncFormat};
 use crate::build;
+use crate::progress::{Progress, Ticker};
 use crate::run::{
     build_failure, is_broken_pipe, setup, write_failure, Failure, EXIT_FAILED, EXIT_OK,
     EXIT_PARTIAL,
@@ -86,7 +87,8 @@ impl<'a> From<&'a SourceReport> for SourceLine<'a> {
 }
 
 /// `campaigns sync`: returns the exit code (of the last run, with `--watch`).
-pub async fn sync(args: SyncArgs) -> Result<u8, Failure> {
+/// `progress` (a terminal) shows the requests per source as they go.
+pub async fn sync(args: SyncArgs, progress: Option<Progress>) -> Result<u8, Failure> {
     let setup = setup(args.config.as_deref()).await?;
     let config = &setup.config;
     let url = store_url(args.store.as_deref(), config.store.url.as_deref());
@@ -124,7 +126,7 @@ pub async fn sync(args: SyncArgs) -> Result<u8, Failure> {
         options.full_refresh_every = every;
     }
     loop {
-        let code = sync_once(&store, &sources, &options, args.format).await?;
+        let code = sync_once(&store, &sources, &options, args.format, progress.clone()).await?;
         let Some(every) = args.watch else {
             return Ok(code);
         };
@@ -140,18 +142,41 @@ async fn sync_once(
     sources: &[Arc<dyn CampaignSource>],
     options: &SyncOptions,
     format: SyncFormat,
+    progress: Option<Progress>,
 ) -> Result<u8, Failure> {
     let run = store
         .start_run()
         .await
         .map_err(|e| Failure::Fetch(e.to_string()))?;
     // Sources sync side by side; each partition commits on its own.
-    let reports = futures::future::join_all(
-        sources
-            .iter()
-            .map(|source| store.sync_source(run, Arc::clone(source), options)),
-    )
-    .await;
+    let syncs = futures::future::join_all(sources.iter().map(|source| {
+        let progress = progress.clone();
+        async move {
+            let report = store.sync_source(run, Arc::clone(source), options).await;
+            if let Some(progress) = &progress {
+                let ok = report.as_ref().is_ok_and(|r| !r.failed());
+                progress.finished(source.id(), ok);
+            }
+            report
+        }
+    }));
+    let reports = match progress {
+        None => syncs.await,
+        Some(progress) => {
+            // The live line (requests and retries per source) while syncing.
+            let mut ticker = Ticker::new(progress);
+            let mut syncs = std::pin::pin!(syncs);
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+            let reports = loop {
+                tokio::select! {
+                    reports = &mut syncs => break reports,
+                    _ = every.tick() => ticker.tick(),
+                }
+            };
+            ticker.clear();
+            reports
+        }
+    };
     let mut done = Vec::with_capacity(reports.len());
     for report in reports {
         done.push(report.map_err(|e| Failure::Fetch(e.to_string()))?);
