@@ -110,7 +110,7 @@ pub async fn setup(path: Option<&Path>) -> Result<Setup, Failure> {
         .await
         .map_err(|e| Failure::Fetch(format!("cannot start the embedded sandbox: {e}")))?;
     eprintln!(
-        "campaigns: no --config given (nor CAMPAIGNS_CONFIG): listing from the embedded sandbox \
+        "campaigns: no --config given (nor CAMPAIGNS_CONFIG): using the embedded sandbox \
          (CMS at {}, Kore.ai at {}) serving the API specs' sample data",
         sandbox.cms_url(),
         sandbox.kore_url()

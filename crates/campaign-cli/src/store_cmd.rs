@@ -26,8 +26,14 @@ pub const DEFAULT_STORE: &str = "sqlite://campaigns.db";
 
 /// Opens the store at `url`; its errors are the user's to fix (exit 2),
 /// except an unreachable server (exit 1).
-async fn open(url: &str) -> Result<Store, Failure> {
-    Store::connect(url).await.map_err(|e| match e {
+/// Opens the store at `url`; only a writer creates a missing one.
+async fn open(url: &str, create: bool) -> Result<Store, Failure> {
+    let store = if create {
+        Store::connect(url).await
+    } else {
+        Store::connect_existing(url).await
+    };
+    store.map_err(|e| match e {
         campaign_store::StoreError::Database { .. } => Failure::Fetch(e.to_string()),
         _ => Failure::Usage(e.to_string()),
     })
@@ -47,7 +53,7 @@ fn store_url(flag: Option<&str>, configured: Option<&str>) -> String {
 
 /// The aggregate `list --store` pages: the store as its one source.
 pub async fn store_aggregate(url: &str, include_deleted: bool) -> Result<Aggregator, Failure> {
-    let store = open(url).await?;
+    let store = open(url, false).await?;
     let source = StoreSource::new(store).including_deleted(include_deleted);
     Aggregator::builder("campaigns")
         .source(Arc::new(source))
@@ -114,7 +120,7 @@ pub async fn sync(args: SyncArgs, progress: Option<Progress>) -> Result<u8, Fail
             sources.push(source);
         }
     }
-    let store = open(&url).await?;
+    let store = open(&url, true).await?;
     let mut options = SyncOptions {
         full: args.full,
         ..SyncOptions::default()
@@ -125,14 +131,24 @@ pub async fn sync(args: SyncArgs, progress: Option<Progress>) -> Result<u8, Fail
     if let Some(every) = config.store.full_refresh_every {
         options.full_refresh_every = every;
     }
+    let Some(every) = args.watch else {
+        return sync_once(&store, &sources, &options, args.format, progress).await;
+    };
+    // One listener for the whole watch: a Ctrl-C during a run stops the
+    // watch too (partitions already merged stay committed).
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    let mut code = EXIT_OK;
     loop {
-        let code = sync_once(&store, &sources, &options, args.format, progress.clone()).await?;
-        let Some(every) = args.watch else {
-            return Ok(code);
-        };
+        tokio::select! {
+            result = sync_once(&store, &sources, &options, args.format, progress.clone()) => {
+                code = result?;
+            }
+            _ = &mut interrupted => return Ok(code),
+        }
         tokio::select! {
             () = tokio::time::sleep(every) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(code),
+            _ = &mut interrupted => return Ok(code),
         }
     }
 }
@@ -294,7 +310,7 @@ fn json_failure(error: serde_json::Error) -> Failure {
 }
 
 async fn print_changes(args: ChangesArgs) -> Result<u8, Failure> {
-    let store = open(&store_url(args.store.as_deref(), None)).await?;
+    let store = open(&store_url(args.store.as_deref(), None), false).await?;
     // Read first: entries of other sources up to it are no news to a
     // caller that asked for one source.
     let known = store
@@ -303,7 +319,9 @@ async fn print_changes(args: ChangesArgs) -> Result<u8, Failure> {
         .map_err(|e| Failure::Fetch(e.to_string()))?;
     let mut entries = store.changes(args.since, args.source.as_deref());
     let mut out = io::BufWriter::new(io::stdout().lock());
-    let mut last = args.since.max(known);
+    // The store's own newest seq, even below `--since`: the next poll
+    // resumes from it, so a stale or foreign `--since` loses nothing.
+    let mut last = known;
     let mut table = (args.format == ChangesFormat::Table).then(|| {
         let mut table = Table::new();
         table

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use campaign_core::{Campaign, CampaignQuery, CampaignSource, Sort, SortField};
 use campaign_sandbox::{GeneratedData, Sandbox};
 use campaign_store::{Store, StoreSource};
-use common::{Env, CMS_TOKEN_VAR, KORE_SECRET_VAR};
+use common::Env;
 use futures::TryStreamExt;
 
 /// Random enough for kill times (no need for a crate here).
@@ -23,23 +23,14 @@ fn jitter(seed: &mut u64, below: u64) -> u64 {
 }
 
 fn spawn_sync(env: &Env, store: &str) -> Child {
-    let config = env.config.to_str().unwrap().to_owned();
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("campaigns"))
-        .args([
-            "sync", "--config", &config, "--store", store, "--format", "json",
-        ])
-        .env(CMS_TOKEN_VAR, env.sandbox.credentials().cms_token.expose())
-        .env(
-            KORE_SECRET_VAR,
-            env.sandbox.credentials().kore_client_secret.expose(),
-        )
-        .env_remove("CAMPAIGNS_CONFIG")
-        .env_remove("CAMPAIGNS_STORE")
-        .current_dir(env.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn campaigns sync")
+    let config = env.config.to_str().unwrap();
+    env.process(&[
+        "sync", "--config", config, "--store", store, "--format", "json",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn campaigns sync")
 }
 
 /// What the providers hold now, as the store should once synced.

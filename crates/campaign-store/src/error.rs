@@ -15,6 +15,15 @@ pub enum StoreError {
         /// What is wrong with it.
         why: String,
     },
+    /// No store at this URL, where one was to be read, or no directory to
+    /// create it in.
+    #[error("no campaigns store at {url}: {why}")]
+    Missing {
+        /// The URL, credentials removed.
+        url: String,
+        /// What is missing.
+        why: String,
+    },
     /// The database holds something else than a campaigns store.
     #[error("{url} is not a campaigns store: {why}")]
     NotAStore {
@@ -82,7 +91,9 @@ impl StoreError {
     /// This error as a source failure of the store source `source_id`.
     pub fn to_source_error(&self, source_id: &str) -> SourceError {
         let kind = match self {
-            StoreError::BadUrl { .. } | StoreError::NotAStore { .. } => ErrorKind::Config,
+            StoreError::BadUrl { .. }
+            | StoreError::NotAStore { .. }
+            | StoreError::Missing { .. } => ErrorKind::Config,
             StoreError::NewerSchema { .. } => ErrorKind::Config,
             StoreError::Busy { .. } => ErrorKind::RateLimited,
             StoreError::Lock { .. } => ErrorKind::Config,

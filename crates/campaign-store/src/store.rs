@@ -59,12 +59,46 @@ impl Store {
     /// [`StoreError::NewerSchema`] for a store a newer version wrote;
     /// [`StoreError::Database`] when the database cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, true).await
+    }
+
+    /// Opens the store at `url` like [`Store::connect`], but never creates
+    /// an SQLite file: for readers, a mistyped path is an error rather than
+    /// a new, empty store.
+    ///
+    /// # Errors
+    /// As [`Store::connect`], and [`StoreError::Missing`] for an SQLite
+    /// file that does not exist.
+    pub async fn connect_existing(url: &str) -> Result<Self, StoreError> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let label = redact_url(url);
-        let (backend, url) = normalize(url).map_err(|why| StoreError::BadUrl {
+        let (backend, url) = normalize(url, create).map_err(|why| StoreError::BadUrl {
             url: label.clone(),
             why,
         })?;
+        if backend == Backend::Sqlite {
+            let file = sqlite_file(&url);
+            let missing = if create {
+                // A missing directory is a mistyped path, not a reason to make one.
+                let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+                dir.filter(|d| !d.is_dir())
+                    .map(|d| format!("the directory {} does not exist", d.display()))
+            } else {
+                (!file.exists()).then(|| {
+                    format!(
+                        "the file {} does not exist (campaigns sync creates it)",
+                        file.display()
+                    )
+                })
+            };
+            if let Some(why) = missing {
+                return Err(StoreError::Missing { url: label, why });
+            }
+        }
         let options: AnyConnectOptions =
             url.parse().map_err(|e: sqlx::Error| StoreError::BadUrl {
                 url: label.clone(),
@@ -216,19 +250,19 @@ fn sqlite_file(url: &str) -> std::path::PathBuf {
 }
 
 /// The backend and the URL sqlx gets for `url`.
-fn normalize(url: &str) -> Result<(Backend, String), String> {
+fn normalize(url: &str, create: bool) -> Result<(Backend, String), String> {
     let url = url.trim();
     if let Some(rest) = url.strip_prefix("sqlite:") {
         let path = rest.strip_prefix("//").unwrap_or(rest);
         if path.is_empty() {
             return Err("no file path".into());
         }
-        // Create the file when missing; wait for other writers.
+        // Create the file when missing (for writers only).
         let separator = if path.contains('?') { '&' } else { '?' };
         let mut url = format!("sqlite://{path}");
         if !path.contains("mode=") {
             url.push(separator);
-            url.push_str("mode=rwc");
+            url.push_str(if create { "mode=rwc" } else { "mode=rw" });
         }
         return Ok((Backend::Sqlite, url));
     }
@@ -260,15 +294,36 @@ mod tests {
 
     #[test]
     fn urls_name_their_backend() {
-        let (backend, url) = normalize("sqlite://data/campaigns.db").unwrap();
+        let (backend, url) = normalize("sqlite://data/campaigns.db", true).unwrap();
         assert_eq!(backend, Backend::Sqlite);
         assert_eq!(url, "sqlite://data/campaigns.db?mode=rwc");
         assert_eq!(
-            normalize("sqlite:/tmp/x.db").unwrap().1,
+            normalize("sqlite:/tmp/x.db", true).unwrap().1,
             "sqlite:///tmp/x.db?mode=rwc"
         );
-        assert_eq!(normalize("postgres://u@h/db").unwrap().0, Backend::Postgres);
-        assert!(normalize("mysql://h/db").is_err());
-        assert!(normalize("sqlite://").is_err());
+        assert_eq!(
+            normalize("postgres://u@h/db", true).unwrap().0,
+            Backend::Postgres
+        );
+        assert!(normalize("mysql://h/db", true).is_err());
+        assert!(normalize("sqlite://", true).is_err());
+        assert_eq!(
+            normalize("sqlite://c.db", false).unwrap().1,
+            "sqlite://c.db?mode=rw"
+        );
+    }
+
+    #[tokio::test]
+    async fn readers_never_create_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("typo.db").display());
+        let error = Store::connect_existing(&url).await.unwrap_err();
+        assert!(matches!(error, StoreError::Missing { .. }), "{error}");
+        assert!(!dir.path().join("typo.db").exists());
+        let nowhere = format!("sqlite://{}", dir.path().join("no/such/dir/c.db").display());
+        let error = Store::connect(&nowhere).await.unwrap_err();
+        assert!(error.to_string().contains("does not exist"), "{error}");
+        Store::connect(&url).await.unwrap().close().await;
+        Store::connect_existing(&url).await.unwrap().close().await;
     }
 }

@@ -127,9 +127,15 @@ page_size = 7
         ]
     }
 
-    /// Runs the binary off the async runtime so the sandbox keeps serving.
-    pub async fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::cargo_bin("campaigns").unwrap();
+    /// The binary with `args`, the sandbox's secrets, no `CAMPAIGNS_*` or
+    /// `RUST_LOG` from the caller's environment, in the temporary directory.
+    pub fn command(&self, args: &[&str]) -> Command {
+        Command::from_std(self.process(args))
+    }
+
+    /// [`Env::command`] as a process to spawn and signal.
+    pub fn process(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("campaigns"));
         command
             .args(args)
             .env(CMS_TOKEN_VAR, self.sandbox.credentials().cms_token.expose())
@@ -138,11 +144,15 @@ page_size = 7
                 self.sandbox.credentials().kore_client_secret.expose(),
             )
             .env_remove("CAMPAIGNS_CONFIG")
+            .env_remove("CAMPAIGNS_STORE")
             .env_remove("RUST_LOG")
             .current_dir(self.dir.path());
-        tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap()
+        command
+    }
+
+    /// Runs the binary off the async runtime so the sandbox keeps serving.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        output(self.command(args)).await
     }
 
     /// `campaigns list` with the default config and `extra` arguments.
@@ -157,6 +167,13 @@ page_size = 7
         args.extend_from_slice(extra);
         self.run(&args).await
     }
+}
+
+/// Runs `command` off the async runtime, so a sandbox on it keeps serving.
+pub async fn output(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
 }
 
 /// One page of a `--limit`/`--cursor` walk.
@@ -176,16 +193,30 @@ pub async fn walk(
     args: &[&str],
     max_pages: usize,
 ) -> Vec<Page> {
+    let config = config.to_str().unwrap();
+    walk_from(env, &["list", "--config", config], limit, args, max_pages).await
+}
+
+/// [`walk`] of `<base> --format json --limit <limit> <args>`, e.g. with
+/// `base` `list --store <url>`.
+pub async fn walk_from(
+    env: &Env,
+    base: &[&str],
+    limit: usize,
+    args: &[&str],
+    max_pages: usize,
+) -> Vec<Page> {
     let limit = limit.to_string();
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     while pages.len() < max_pages {
-        let mut all = vec!["--format", "json", "--limit", &limit];
+        let mut all = base.to_vec();
+        all.extend_from_slice(&["--format", "json", "--limit", &limit]);
         all.extend_from_slice(args);
         if let Some(c) = cursor.as_deref() {
             all.extend_from_slice(&["--cursor", c]);
         }
-        let output = env.list_with(config, &all).await;
+        let output = env.run(&all).await;
         let page = Page {
             code: output.status.code(),
             document: json(&output),
