@@ -35,6 +35,25 @@ pub enum Command {
     Sync(SyncArgs),
     /// Print the store's change log: what was added, updated and deleted, in order.
     Changes(ChangesArgs),
+    /// List the providers this binary knows and the config keys of each.
+    Providers(ProvidersArgs),
+}
+
+/// Output formats of `providers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProvidersFormat {
+    /// Each provider and its keys, for reading.
+    Text,
+    /// One JSON document: `{"providers": [{provider, description, keys: [{name, required, description}]}]}`.
+    Json,
+}
+
+/// Arguments of `campaigns providers`.
+#[derive(Debug, Args)]
+pub struct ProvidersArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ProvidersFormat::Text)]
+    pub format: ProvidersFormat,
 }
 
 /// Output formats of `sync`.

@@ -1,23 +1,34 @@
-//! The TOML config file: parsing, validation and secret resolution.
+//! The TOML config file: the host's keys, each `[[sources]]` table handed to
+//! its provider's config type through the [`Registry`].
 //!
-//! Parsing is two-phase so every error names the file, the source and the
-//! key: the `[[sources]]` tables are read as plain tables first, then each is
-//! decoded into its provider's shape with unknown keys rejected.
+//! The CLI knows only the keys every source has (`name`, `provider`,
+//! `timeout_secs`, `max_retries`, `allow_insecure_http`, `strict`) and its
+//! own sections (`[defaults]`, `[store]`); the rest of a source's table goes
+//! to the provider registered under its `provider` value, which refuses
+//! unknown keys and checks every value. Every error names the file, the
+//! source and the key, never a value.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use campaign_core::{Channel, Secret};
+use campaign_aggregate::Aggregator;
+use campaign_core::{CampaignSource, RetryBudget, SourceError};
+use campaign_http::HttpConfig;
+use campaign_registry::{Env, Registry, SourceSettings};
+use serde::Deserialize;
 
 use crate::args::MAX_PAGE_SIZE;
-use serde::Deserialize;
+
+/// The aggregate's id: campaign ids carry the source names, not this.
+pub const AGGREGATE_ID: &str = "campaigns";
 
 /// Where a config error was found and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The config file (or `<embedded>` for the built-in sandbox config).
+    /// The config file (or `<embedded sandbox>` for the built-in one).
     pub file: PathBuf,
     /// The `name` of the source the error is in, when it is in one.
     pub source_name: Option<String>,
@@ -45,6 +56,16 @@ impl ConfigError {
     fn at_key(mut self, key: &str) -> Self {
         self.key = Some(key.to_owned());
         self
+    }
+
+    /// A provider's (or the registry's) error, placed in `file` and `source`.
+    fn from_registry(file: &Path, source: &str, error: campaign_registry::ConfigError) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            source_name: Some(source.to_owned()),
+            key: error.key,
+            message: error.message,
+        }
     }
 }
 
@@ -77,150 +98,6 @@ pub struct Defaults {
     pub page_size: Option<u32>,
 }
 
-/// Settings every source accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommonSettings {
-    /// Unique source name; campaign ids are `<name>:<native id>`.
-    pub name: String,
-    /// Base URL as written (validated by the provider).
-    pub base_url: String,
-    /// Accept `http://` for a non-loopback host.
-    pub allow_insecure_http: bool,
-    /// Per-request timeout.
-    pub timeout: Option<Duration>,
-    /// Retries per request.
-    pub max_retries: Option<u32>,
-    /// A record the source cannot use fails its page (or contact center)
-    /// instead of being skipped with a warning. Key `strict`, default false.
-    pub strict: bool,
-}
-
-/// How a source gets its credential.
-#[derive(Clone, PartialEq, Eq)]
-pub enum CredentialSpec {
-    /// A ready token (Bearer for CMS, JWT for Kore.ai).
-    Token(Secret),
-    /// CMS: the vendor's basic-auth token endpoint.
-    CmsBasicAuth {
-        /// Account SID in the token endpoint's path.
-        account_sid: String,
-        /// API key (the basic-auth user).
-        api_key: String,
-        /// API token (the basic-auth password).
-        api_token: Secret,
-        /// Base URL of the token endpoint, when it differs from the API's.
-        token_url: Option<String>,
-    },
-    /// Kore.ai: mint JWTs from the app's client id and secret.
-    KoreClient {
-        /// The app's client id (`appId` claim).
-        client_id: String,
-        /// The app's client secret (HS256 key).
-        client_secret: Secret,
-        /// JWT lifetime.
-        lifetime: Option<Duration>,
-    },
-}
-
-impl fmt::Debug for CredentialSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Secrets redact themselves; the client id is shown so misconfigurations
-        // can be diagnosed. The account SID is part of the token URL, so hidden.
-        match self {
-            CredentialSpec::Token(_) => f.write_str("Token([REDACTED])"),
-            CredentialSpec::CmsBasicAuth { token_url, .. } => f
-                .debug_struct("CmsBasicAuth")
-                .field("account_sid", &"[REDACTED]")
-                .field("api_key", &"[REDACTED]")
-                .field("token_url", token_url)
-                .finish_non_exhaustive(),
-            CredentialSpec::KoreClient {
-                client_id,
-                lifetime,
-                ..
-            } => f
-                .debug_struct("KoreClient")
-                .field("client_id", client_id)
-                .field("lifetime", lifetime)
-                .finish_non_exhaustive(),
-        }
-    }
-}
-
-/// One configured source, validated and with its secrets resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceSpec {
-    /// A CMS source.
-    Cms {
-        /// Shared settings.
-        common: CommonSettings,
-        /// Contact centers this source covers.
-        contact_center_ids: Vec<i64>,
-        /// Contact centers fetched at once.
-        concurrency: Option<usize>,
-        /// How to authenticate.
-        credential: CredentialSpec,
-    },
-    /// A Kore.ai source.
-    Kore {
-        /// Shared settings.
-        common: CommonSettings,
-        /// The bot's stream id (also the `iid` header unless `iid` is set,
-        /// so treated as a credential).
-        stream_id: Secret,
-        /// The account id.
-        account_id: Secret,
-        /// The `iid` header; defaults to the stream id.
-        iid: Option<Secret>,
-        /// Channels covered.
-        channels: Vec<Channel>,
-        /// Records per request.
-        page_size: Option<u32>,
-        /// Page requests in flight per channel.
-        prefetch: Option<usize>,
-        /// Client-side limit in requests per minute; `Some(0)` turns it off.
-        rate_limit_per_minute: Option<u32>,
-        /// How to authenticate.
-        credential: CredentialSpec,
-    },
-}
-
-impl SourceSpec {
-    /// The shared settings.
-    pub fn common(&self) -> &CommonSettings {
-        match self {
-            SourceSpec::Cms { common, .. } | SourceSpec::Kore { common, .. } => common,
-        }
-    }
-
-    fn common_mut(&mut self) -> &mut CommonSettings {
-        match self {
-            SourceSpec::Cms { common, .. } | SourceSpec::Kore { common, .. } => common,
-        }
-    }
-
-    /// The provider's name as written in the config.
-    pub fn provider(&self) -> &'static str {
-        match self {
-            SourceSpec::Cms { .. } => "cms",
-            SourceSpec::Kore { .. } => "kore",
-        }
-    }
-}
-
-/// A whole validated config.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    /// The file it came from.
-    pub file: PathBuf,
-    /// Shared defaults.
-    pub defaults: Defaults,
-    /// Sources in file order.
-    pub sources: Vec<SourceSpec>,
-    /// The `[store]` section.
-    pub store: StoreSettings,
-}
-
 /// The `[store]` section: where `campaigns sync` keeps its copy, and how
 /// often it reads sources whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -248,6 +125,207 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
         .map_err(|e| serde::de::Error::custom(format!("not a duration like 30s, 5m or 24h ({e})")))
 }
 
+/// One configured source, built by its provider (nothing sent yet).
+#[derive(Debug, Clone)]
+pub struct ConfiguredSource {
+    /// Its `name`: the `source` part of its campaign ids.
+    pub name: String,
+    /// Its `provider` value.
+    pub provider: String,
+    /// The source.
+    pub source: Arc<dyn CampaignSource>,
+}
+
+/// A whole validated config, its sources built.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Shared defaults.
+    pub defaults: Defaults,
+    /// Sources in file order.
+    pub sources: Vec<ConfiguredSource>,
+    /// The `[store]` section.
+    pub store: StoreSettings,
+    /// The retry budget every source's requests share.
+    pub retry_budget: Arc<RetryBudget>,
+}
+
+impl Config {
+    /// Reads and validates `path` with the built-in providers, resolving
+    /// `*_env` keys from the process environment.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Loader::new(&crate::providers::builtin()).load(path)
+    }
+
+    /// Parses and validates config text with the built-in providers,
+    /// reading `*_env` variables with `env`; `path` is only used in messages.
+    pub fn parse(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
+        Loader::new(&crate::providers::builtin())
+            .env(Env::new(env))
+            .parse(path, text)
+    }
+
+    /// The source named `name`.
+    pub fn source(&self, name: &str) -> Option<&ConfiguredSource> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The aggregate over every source, sharing the retry budget.
+    pub fn aggregate(&self) -> Result<Aggregator, SourceError> {
+        let mut builder = Aggregator::builder(AGGREGATE_ID)
+            .sources(self.sources.iter().map(|s| Arc::clone(&s.source)))
+            .retry_budget(Arc::clone(&self.retry_budget));
+        if let Some(n) = self.defaults.concurrency {
+            builder = builder.concurrency(n);
+        }
+        builder.build()
+    }
+}
+
+/// Reads a variable from the environment (or a test's map).
+pub type EnvLookup<'a> = &'a (dyn Fn(&str) -> Option<String> + Send + Sync);
+
+/// Reads config files with a registry of providers: the built-in one, or a
+/// plugin host's.
+#[derive(Debug)]
+pub struct Loader<'a> {
+    registry: &'a Registry,
+    env: Env<'a>,
+    strict: bool,
+}
+
+impl<'a> Loader<'a> {
+    /// A loader of `registry`'s providers, reading the process environment.
+    pub fn new(registry: &'a Registry) -> Self {
+        Self {
+            registry,
+            env: Env::process(),
+            strict: false,
+        }
+    }
+
+    /// Reads `*_env` variables from `env` instead.
+    pub fn env(mut self, env: Env<'a>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Makes every source strict (`--strict`): a record a source cannot use
+    /// fails its page instead of being skipped with a warning.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Reads and validates `path`.
+    pub fn load(&self, path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(path, format!("cannot read the file: {e}")))?;
+        self.parse(path, &text)
+    }
+
+    /// Parses and validates config text, building every source (nothing is
+    /// sent); `path` is only used in messages.
+    pub fn parse(&self, path: &Path, text: &str) -> Result<Config, ConfigError> {
+        // Sources are read as tables here and handed to their providers
+        // below; a wrongly typed `[defaults]` value is named by its key path.
+        let raw: RawFile = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| keyed_error(path, None, &e))?;
+        validate_defaults(path, &raw.defaults)?;
+        if raw.sources.is_empty() {
+            return Err(ConfigError::new(path, "no [[sources]] configured").at_key("sources"));
+        }
+        let budget = Arc::new(RetryBudget::default());
+        let mut names = BTreeSet::new();
+        let mut sources = Vec::with_capacity(raw.sources.len());
+        for (index, table) in raw.sources.into_iter().enumerate() {
+            let source = self.source(path, index, table, &raw.defaults, &budget)?;
+            if !names.insert(source.name.clone()) {
+                return Err(ConfigError::new(path, "duplicate source name")
+                    .in_source(&source.name)
+                    .at_key("name"));
+            }
+            sources.push(source);
+        }
+        Ok(Config {
+            file: path.to_path_buf(),
+            defaults: raw.defaults,
+            sources,
+            store: raw.store,
+            retry_budget: budget,
+        })
+    }
+
+    fn source(
+        &self,
+        path: &Path,
+        index: usize,
+        mut table: toml::Table,
+        defaults: &Defaults,
+        budget: &Arc<RetryBudget>,
+    ) -> Result<ConfiguredSource, ConfigError> {
+        let label = match table.get("name") {
+            Some(toml::Value::String(name)) => name.clone(),
+            _ => format!("#{}", index + 1),
+        };
+        // The host's keys come out of the table; the rest is the provider's.
+        let mut common = toml::Table::new();
+        for key in COMMON_KEYS {
+            if let Some(value) = table.remove(key) {
+                common.insert(key.to_owned(), value);
+            }
+        }
+        let common: CommonKeys = serde_path_to_error::deserialize(toml::Value::Table(common))
+            .map_err(|e| keyed_error(path, Some(&label), &e))?;
+        let bad = |key: &str, message: &str| {
+            ConfigError::new(path, message)
+                .in_source(&label)
+                .at_key(key)
+        };
+        if common.name.is_empty()
+            || !common
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(bad(
+                "name",
+                "must be non-empty and use only letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if common.timeout_secs == Some(0) {
+            return Err(bad("timeout_secs", "must be greater than zero"));
+        }
+        let mut http = HttpConfig {
+            allow_insecure_http: common.allow_insecure_http,
+            retry_budget: Some(Arc::clone(budget)),
+            ..HttpConfig::default()
+        };
+        if let Some(secs) = common.timeout_secs.or(defaults.timeout_secs) {
+            http.timeout = Duration::from_secs(secs);
+        }
+        if let Some(retries) = common.max_retries.or(defaults.max_retries) {
+            http.retry.max_retries = retries as usize;
+        }
+        let mut settings = SourceSettings::named(common.name.as_str());
+        settings.http = http;
+        settings.strict = common.strict || self.strict;
+        settings.page_size = defaults.page_size;
+        let keys = serde_json::to_value(&table)
+            .map_err(|e| bad("provider", &format!("cannot read the table: {e}")))?;
+        let source = self
+            .registry
+            .build(&common.provider, keys, settings, &self.env)
+            .map_err(|e| ConfigError::from_registry(path, &common.name, e))?;
+        Ok(ConfiguredSource {
+            name: common.name,
+            provider: common.provider,
+            source,
+        })
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -259,171 +337,45 @@ struct RawFile {
     store: StoreSettings,
 }
 
+/// The keys every `[[sources]]` table may have, whatever its provider.
+const COMMON_KEYS: [&str; 6] = [
+    "name",
+    "provider",
+    "allow_insecure_http",
+    "timeout_secs",
+    "max_retries",
+    "strict",
+];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawCms {
+struct CommonKeys {
     name: String,
-    #[allow(dead_code)]
     provider: String,
-    base_url: String,
     #[serde(default)]
     allow_insecure_http: bool,
     timeout_secs: Option<u64>,
     max_retries: Option<u32>,
     #[serde(default)]
     strict: bool,
-    contact_center_ids: Vec<i64>,
-    concurrency: Option<usize>,
-    token: Option<String>,
-    token_env: Option<String>,
-    account_sid: Option<String>,
-    api_key: Option<String>,
-    api_token_env: Option<String>,
-    token_url: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawKore {
-    name: String,
-    #[allow(dead_code)]
-    provider: String,
-    base_url: String,
-    #[serde(default)]
-    allow_insecure_http: bool,
-    timeout_secs: Option<u64>,
-    max_retries: Option<u32>,
-    #[serde(default)]
-    strict: bool,
-    stream_id: String,
-    account_id: String,
-    iid: Option<String>,
-    channels: Option<Vec<String>>,
-    page_size: Option<u32>,
-    prefetch: Option<usize>,
-    rate_limit_per_minute: Option<u32>,
-    token: Option<String>,
-    token_env: Option<String>,
-    client_id: Option<String>,
-    client_secret_env: Option<String>,
-    jwt_lifetime_secs: Option<u64>,
-}
-
-/// Reads a variable from the environment (or a test's map).
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-impl Config {
-    /// Makes every source strict (`--strict`): a record a source cannot use
-    /// fails its page instead of being skipped with a warning.
-    pub fn make_strict(&mut self) {
-        for source in &mut self.sources {
-            source.common_mut().strict = true;
-        }
-    }
-
-    /// Reads and validates `path`, resolving `*_env` keys from the process environment.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::new(path, format!("cannot read the file: {e}")))?;
-        Config::parse(path, &text, &|name| std::env::var(name).ok())
-    }
-
-    /// Parses and validates config text; `path` is only used in messages.
-    pub fn parse(path: &Path, text: &str, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
-        // Sources are read as tables here and checked one by one below; a
-        // wrongly typed `[defaults]` value is named by its key path.
-        let raw: RawFile = serde_path_to_error::deserialize(toml::Deserializer::new(text))
-            .map_err(|e| keyed_error(path, None, &e))?;
-        validate_defaults(path, &raw.defaults)?;
-        if raw.sources.is_empty() {
-            return Err(ConfigError::new(path, "no [[sources]] configured").at_key("sources"));
-        }
-        let mut names = BTreeSet::new();
-        let mut sources = Vec::with_capacity(raw.sources.len());
-        for (index, table) in raw.sources.into_iter().enumerate() {
-            let spec = parse_source(path, index, table, env)?;
-            let name = spec.common().name.clone();
-            if !names.insert(name.clone()) {
-                return Err(ConfigError::new(path, "duplicate source name")
-                    .in_source(&name)
-                    .at_key("name"));
-            }
-            sources.push(spec);
-        }
-        Ok(Config {
-            file: path.to_path_buf(),
-            defaults: raw.defaults,
-            sources,
-            store: raw.store,
-        })
-    }
-}
-
-/// A `ConfigError` for `error`, at `key` when it is known.
-fn toml_error(
-    path: &Path,
-    source: Option<&str>,
-    key: Option<String>,
-    error: &toml::de::Error,
-) -> ConfigError {
-    let message = without_values(error.message().trim());
-    let mut err = ConfigError::new(path, message);
-    if let Some(name) = source {
-        err = err.in_source(name);
-    }
-    if let Some(key) = key.or_else(|| unknown_or_missing_key(error.message())) {
-        err = err.at_key(&key);
-    }
-    err
-}
-
-/// Deserializes one source's table, naming the key at fault in errors.
-fn source_table<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    label: &str,
-    table: toml::Value,
-) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(table).map_err(|e| keyed_error(path, Some(label), &e))
-}
-
-/// A `ConfigError` at the key `error`'s path names.
+/// A `ConfigError` at the key `error`'s path names, without any value.
 fn keyed_error(
     path: &Path,
     source: Option<&str>,
     error: &serde_path_to_error::Error<toml::de::Error>,
 ) -> ConfigError {
-    // The table itself (`.`) is where unknown and missing fields are reported.
-    let key = error.path().to_string();
-    toml_error(path, source, (key != ".").then_some(key), error.inner())
-}
-
-/// serde's messages quote the key in backticks: "unknown field `x`", "missing field `y`".
-fn unknown_or_missing_key(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("missing field `"))?;
-    Some(rest[..rest.find('`')?].to_owned())
-}
-
-/// serde's "invalid type: integer `677771933253`, expected a string" quotes
-/// the value, which may be a credential: keep its kind only ("invalid type:
-/// integer, expected a string").
-fn without_values(message: &str) -> String {
-    for prefix in ["invalid type: ", "invalid value: "] {
-        // The expectation is the deserializer's own text; the value comes before it.
-        if let Some((found, expected)) = message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.rsplit_once(", expected "))
-        {
-            let kind = found
-                .split(['`', '"'])
-                .next()
-                .unwrap_or_default()
-                .trim_end();
-            return format!("{prefix}{kind}, expected {expected}");
-        }
+    let found = campaign_registry::ConfigError::deserializing(
+        &error.path().to_string(),
+        error.inner().message(),
+    );
+    let mut err = ConfigError::new(path, found.message);
+    err.key = found.key;
+    if let Some(name) = source {
+        err = err.in_source(name);
     }
-    message.to_owned()
+    err
 }
 
 fn validate_defaults(path: &Path, defaults: &Defaults) -> Result<(), ConfigError> {
@@ -447,304 +399,6 @@ fn validate_defaults(path: &Path, defaults: &Defaults) -> Result<(), ConfigError
         .at_key("defaults.page_size"));
     }
     Ok(())
-}
-
-fn parse_source(
-    path: &Path,
-    index: usize,
-    table: toml::Table,
-    env: EnvLookup<'_>,
-) -> Result<SourceSpec, ConfigError> {
-    let label = match table.get("name") {
-        Some(toml::Value::String(name)) => name.clone(),
-        Some(_) => {
-            return Err(ConfigError::new(path, "must be a string")
-                .in_source(&format!("#{}", index + 1))
-                .at_key("name"))
-        }
-        None => {
-            return Err(ConfigError::new(path, "missing field `name`")
-                .in_source(&format!("#{}", index + 1))
-                .at_key("name"))
-        }
-    };
-    let bad = |key: &str, message: String| {
-        ConfigError::new(path, message)
-            .in_source(&label)
-            .at_key(key)
-    };
-    if label.is_empty()
-        || !label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        return Err(bad(
-            "name",
-            "must be non-empty and use only letters, digits, '-', '_' or '.'".into(),
-        ));
-    }
-    let provider = match table.get("provider") {
-        Some(toml::Value::String(p)) => p.clone(),
-        Some(_) => return Err(bad("provider", "must be a string".into())),
-        None => return Err(bad("provider", "missing field `provider`".into())),
-    };
-    let value = toml::Value::Table(table);
-    match provider.as_str() {
-        "cms" => cms_spec(source_table(path, &label, value)?, env, &bad),
-        "kore" => kore_spec(source_table(path, &label, value)?, env, &bad),
-        other => Err(bad(
-            "provider",
-            format!("unknown provider \"{other}\" (expected \"cms\" or \"kore\")"),
-        )),
-    }
-}
-
-type Bad<'a> = &'a dyn Fn(&str, String) -> ConfigError;
-
-fn common(
-    name: String,
-    base_url: String,
-    allow_insecure_http: bool,
-    timeout_secs: Option<u64>,
-    max_retries: Option<u32>,
-    strict: bool,
-    bad: Bad<'_>,
-) -> Result<CommonSettings, ConfigError> {
-    if timeout_secs == Some(0) {
-        return Err(bad("timeout_secs", "must be greater than zero".into()));
-    }
-    if base_url.trim().is_empty() {
-        return Err(bad("base_url", "must not be empty".into()));
-    }
-    Ok(CommonSettings {
-        name,
-        base_url,
-        allow_insecure_http,
-        timeout: timeout_secs.map(Duration::from_secs),
-        max_retries,
-        strict,
-    })
-}
-
-/// Reads a secret from the variable named under `key`; never echoes its value.
-fn secret_from_env(
-    key: &str,
-    variable: &str,
-    env: EnvLookup<'_>,
-    bad: Bad<'_>,
-) -> Result<Secret, ConfigError> {
-    match env(variable) {
-        Some(value) if !value.is_empty() => check_header_safe(key, Secret::from(value), bad),
-        Some(_) => Err(bad(
-            key,
-            format!("environment variable {variable} is empty"),
-        )),
-        None => Err(bad(
-            key,
-            format!("environment variable {variable} is not set"),
-        )),
-    }
-}
-
-/// A CR or LF in a header value would let a config inject headers: refuse before any request.
-fn check_header_safe(key: &str, secret: Secret, bad: Bad<'_>) -> Result<Secret, ConfigError> {
-    if secret.has_control_chars() {
-        return Err(bad(key, "contains control characters (CR/LF)".into()));
-    }
-    Ok(secret)
-}
-
-fn check_plain_header_safe(key: &str, value: &str, bad: Bad<'_>) -> Result<(), ConfigError> {
-    if value.chars().any(char::is_control) {
-        return Err(bad(key, "contains control characters (CR/LF)".into()));
-    }
-    if value.trim().is_empty() {
-        return Err(bad(key, "must not be empty".into()));
-    }
-    Ok(())
-}
-
-fn inline_token(key: &str, value: String, bad: Bad<'_>) -> Result<Secret, ConfigError> {
-    if value.is_empty() {
-        return Err(bad(key, "must not be empty".into()));
-    }
-    check_header_safe(key, Secret::from(value), bad)
-}
-
-/// A source's credential: an inline `token`, a `token_env`, or the
-/// provider's own way (`other`, given when any of its keys is set; its keys
-/// are `other_keys` in errors). Exactly one of the three.
-fn credential(
-    token: Option<String>,
-    token_env: Option<String>,
-    other: Option<impl FnOnce() -> Result<CredentialSpec, ConfigError>>,
-    other_keys: &str,
-    env: EnvLookup<'_>,
-    bad: Bad<'_>,
-) -> Result<CredentialSpec, ConfigError> {
-    match (token, token_env, other) {
-        (Some(token), None, None) => Ok(CredentialSpec::Token(inline_token("token", token, bad)?)),
-        (None, Some(variable), None) => Ok(CredentialSpec::Token(secret_from_env(
-            "token_env",
-            &variable,
-            env,
-            bad,
-        )?)),
-        (None, None, Some(other)) => other(),
-        (None, None, None) => Err(bad(
-            "token_env",
-            format!("no credential: set token_env (or token), or {other_keys}"),
-        )),
-        _ => Err(bad(
-            "token",
-            format!("give exactly one of token, token_env, or {other_keys}"),
-        )),
-    }
-}
-
-fn cms_spec(raw: RawCms, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpec, ConfigError> {
-    let common = common(
-        raw.name,
-        raw.base_url,
-        raw.allow_insecure_http,
-        raw.timeout_secs,
-        raw.max_retries,
-        raw.strict,
-        bad,
-    )?;
-    if raw.contact_center_ids.is_empty() {
-        return Err(bad(
-            "contact_center_ids",
-            "must list at least one id".into(),
-        ));
-    }
-    let unique: BTreeSet<_> = raw.contact_center_ids.iter().collect();
-    if unique.len() != raw.contact_center_ids.len() {
-        return Err(bad("contact_center_ids", "lists an id twice".into()));
-    }
-    if raw.concurrency == Some(0) {
-        return Err(bad("concurrency", "must be greater than zero".into()));
-    }
-    let basic_auth =
-        raw.account_sid.is_some() || raw.api_key.is_some() || raw.api_token_env.is_some();
-    let basic_auth = basic_auth.then_some(|| {
-        let account_sid = raw
-            .account_sid
-            .ok_or_else(|| bad("account_sid", "required with api_key/api_token_env".into()))?;
-        check_plain_header_safe("account_sid", &account_sid, bad)?;
-        let api_key = raw
-            .api_key
-            .ok_or_else(|| bad("api_key", "required with account_sid".into()))?;
-        check_plain_header_safe("api_key", &api_key, bad)?;
-        let variable = raw
-            .api_token_env
-            .ok_or_else(|| bad("api_token_env", "required with account_sid".into()))?;
-        Ok(CredentialSpec::CmsBasicAuth {
-            account_sid,
-            api_key,
-            api_token: secret_from_env("api_token_env", &variable, env, bad)?,
-            token_url: raw.token_url,
-        })
-    });
-    let credential = credential(
-        raw.token,
-        raw.token_env,
-        basic_auth,
-        "account_sid + api_key + api_token_env",
-        env,
-        bad,
-    )?;
-    Ok(SourceSpec::Cms {
-        common,
-        contact_center_ids: raw.contact_center_ids,
-        concurrency: raw.concurrency,
-        credential,
-    })
-}
-
-fn kore_spec(raw: RawKore, env: EnvLookup<'_>, bad: Bad<'_>) -> Result<SourceSpec, ConfigError> {
-    let common = common(
-        raw.name,
-        raw.base_url,
-        raw.allow_insecure_http,
-        raw.timeout_secs,
-        raw.max_retries,
-        raw.strict,
-        bad,
-    )?;
-    check_plain_header_safe("stream_id", &raw.stream_id, bad)?;
-    check_plain_header_safe("account_id", &raw.account_id, bad)?;
-    if let Some(iid) = &raw.iid {
-        check_plain_header_safe("iid", iid, bad)?;
-    }
-    let channels = match raw.channels {
-        None => vec![Channel::Voice, Channel::Sms],
-        Some(names) => {
-            let mut channels = Vec::new();
-            for name in names {
-                let channel = match name.to_ascii_lowercase().as_str() {
-                    "voice" => Channel::Voice,
-                    "sms" => Channel::Sms,
-                    _ => {
-                        return Err(bad(
-                            "channels",
-                            format!("unknown channel \"{name}\" (expected \"voice\" or \"sms\")"),
-                        ))
-                    }
-                };
-                if !channels.contains(&channel) {
-                    channels.push(channel);
-                }
-            }
-            if channels.is_empty() {
-                return Err(bad("channels", "must list at least one channel".into()));
-            }
-            channels
-        }
-    };
-    if raw.page_size == Some(0) {
-        return Err(bad("page_size", "must be greater than zero".into()));
-    }
-    if raw.prefetch == Some(0) {
-        return Err(bad("prefetch", "must be greater than zero".into()));
-    }
-    if raw.jwt_lifetime_secs == Some(0) {
-        return Err(bad("jwt_lifetime_secs", "must be greater than zero".into()));
-    }
-    let minting = raw.client_id.is_some() || raw.client_secret_env.is_some();
-    let minting = minting.then_some(|| {
-        let client_id = raw
-            .client_id
-            .ok_or_else(|| bad("client_id", "required with client_secret_env".into()))?;
-        check_plain_header_safe("client_id", &client_id, bad)?;
-        let variable = raw
-            .client_secret_env
-            .ok_or_else(|| bad("client_secret_env", "required with client_id".into()))?;
-        Ok(CredentialSpec::KoreClient {
-            client_id,
-            client_secret: secret_from_env("client_secret_env", &variable, env, bad)?,
-            lifetime: raw.jwt_lifetime_secs.map(Duration::from_secs),
-        })
-    });
-    let credential = credential(
-        raw.token,
-        raw.token_env,
-        minting,
-        "client_id + client_secret_env",
-        env,
-        bad,
-    )?;
-    Ok(SourceSpec::Kore {
-        common,
-        stream_id: Secret::from(raw.stream_id),
-        account_id: Secret::from(raw.account_id),
-        iid: raw.iid.map(Secret::from),
-        channels,
-        page_size: raw.page_size,
-        prefetch: raw.prefetch,
-        rate_limit_per_minute: raw.rate_limit_per_minute,
-        credential,
-    })
 }
 
 #[cfg(test)]
@@ -793,37 +447,34 @@ channels = ["voice"]
     fn the_documented_example_parses() {
         let config = parse(FULL).unwrap();
         assert_eq!(config.defaults.page_size, Some(25));
-        assert_eq!(config.sources.len(), 2);
-        match &config.sources[0] {
-            SourceSpec::Cms {
-                common,
-                contact_center_ids,
-                credential,
-                ..
-            } => {
-                assert_eq!(common.name, "cc-main");
-                assert_eq!(contact_center_ids, &[1, 2]);
-                assert!(
-                    matches!(credential, CredentialSpec::Token(t) if t.expose() == "cms-token-value")
-                );
-            }
-            other => panic!("expected cms, got {other:?}"),
-        }
-        match &config.sources[1] {
-            SourceSpec::Kore {
-                channels,
-                credential,
-                iid,
-                ..
-            } => {
-                assert_eq!(channels, &[Channel::Voice]);
-                assert!(iid.is_none());
-                assert!(
-                    matches!(credential, CredentialSpec::KoreClient { client_id, .. } if client_id == "cs-1")
-                );
-            }
-            other => panic!("expected kore, got {other:?}"),
-        }
+        let built: Vec<(&str, &str, &str)> = config
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.provider.as_str(), s.source.id()))
+            .collect();
+        assert_eq!(
+            built,
+            [("cc-main", "cms", "cc-main"), ("kore", "kore", "kore")]
+        );
+        assert_eq!(config.sources[1].source.provider(), "kore");
+        assert!(config.source("kore").is_some() && config.source("nope").is_none());
+        let aggregate = config.aggregate().unwrap();
+        assert_eq!(aggregate.sources().len(), 2);
+    }
+
+    #[test]
+    fn strict_and_defaults_reach_the_sources() {
+        let registry = crate::providers::builtin();
+        let config = Loader::new(&registry)
+            .env(Env::new(&env))
+            .strict(true)
+            .parse(Path::new("campaigns.toml"), FULL)
+            .unwrap();
+        let shown = format!("{:?}", config.sources[0].source);
+        assert!(shown.contains("strict: true"), "{shown}");
+        // `[defaults] page_size = 25` is Kore's page size (its own key unset).
+        let shown = format!("{:?}", config.sources[1].source);
+        assert!(shown.contains("page_size: 25"), "{shown}");
     }
 
     #[test]

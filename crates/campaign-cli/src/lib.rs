@@ -1,7 +1,8 @@
 //! The `campaigns` command-line tool as a library: argument parsing, the TOML
-//! config, source construction and output formats. The binary in
-//! `src/main.rs` only wires these together, so everything here is testable
-//! (and fuzzable) without spawning a process.
+//! config, the providers' registry and output formats. The binary in
+//! `src/main.rs` is one line, [`main_with`] over the built-in
+//! [`providers`], so a plugin author's binary is the same line over a
+//! registry with their provider added.
 //!
 //! # Example
 //!
@@ -19,7 +20,7 @@
 //! "#;
 //! let env = |name: &str| (name == "CMS_TOKEN").then(|| "t0ken".to_string());
 //! let config = Config::parse(Path::new("campaigns.toml"), text, &env).unwrap();
-//! assert_eq!(config.sources[0].common().name, "cc-main");
+//! assert_eq!(config.sources[0].name, "cc-main");
 //! // Secrets are resolved but never shown.
 //! assert!(!format!("{config:?}").contains("t0ken"));
 //! ```
@@ -28,9 +29,13 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod args;
-pub mod build;
 pub mod config;
+mod entry;
 pub mod output;
 pub mod progress;
+pub mod providers;
 pub mod run;
+pub mod sandbox_cmd;
 pub mod store_cmd;
+
+pub use entry::{main_from, main_with};

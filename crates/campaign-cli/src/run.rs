@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use campaign_aggregate::{AggregateEvent, Aggregator, Cursor, SourceWarning};
-use campaign_core::{CampaignQuery, CampaignSource, Channel, ErrorKind, SourceError};
-use campaign_sandbox::{GeneratedData, Sandbox};
+use campaign_core::{CampaignQuery, CampaignSource, ErrorKind, SourceError};
+use campaign_registry::Registry;
 use futures::{FutureExt, StreamExt};
 
-use crate::args::{Format, ListArgs, SandboxArgs, SourcesArgs};
-use crate::build;
-use crate::config::{CommonSettings, Config, ConfigError, CredentialSpec, Defaults, SourceSpec};
+use crate::args::{Format, ListArgs, SourcesArgs};
+use crate::config::ConfigError;
 use crate::output::{ErrorRecord, Sink};
 use crate::progress::{Progress, Ticker};
+use crate::sandbox_cmd::setup;
 
 /// Every source answered.
 pub const EXIT_OK: u8 = 0;
@@ -73,96 +73,6 @@ pub(crate) fn build_failure(file: &Path, error: SourceError) -> Failure {
     }
 }
 
-/// The config to use and, without a config file, the sandbox serving it
-/// (kept alive as long as the config is used).
-pub struct Setup {
-    /// The validated config.
-    pub config: Config,
-    /// The embedded sandbox, when no config file was given.
-    pub sandbox: Option<Sandbox>,
-}
-
-impl std::fmt::Debug for Setup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Setup")
-            .field("config", &self.config)
-            .field("sandbox", &self.sandbox.is_some())
-            .finish()
-    }
-}
-
-/// Loads `path`, or starts the embedded sandbox and describes it as a config.
-pub async fn setup(path: Option<&Path>) -> Result<Setup, Failure> {
-    if let Some(path) = path {
-        return Ok(Setup {
-            config: Config::load(path)?,
-            sandbox: None,
-        });
-    }
-    // The specs' Kore ids, as in their samples: the same every run, so a
-    // store synced from the embedded sandbox sees no spurious changes.
-    let sandbox = Sandbox::builder()
-        .kore_ids(
-            campaign_sandbox::samples::KORE_STREAM_ID,
-            campaign_sandbox::samples::KORE_ACCOUNT_ID,
-        )
-        .start()
-        .await
-        .map_err(|e| Failure::Fetch(format!("cannot start the embedded sandbox: {e}")))?;
-    eprintln!(
-        "campaigns: no --config given (nor CAMPAIGNS_CONFIG): using the embedded sandbox \
-         (CMS at {}, Kore.ai at {}) serving the API specs' sample data",
-        sandbox.cms_url(),
-        sandbox.kore_url()
-    );
-    Ok(Setup {
-        config: sandbox_config(&sandbox),
-        sandbox: Some(sandbox),
-    })
-}
-
-/// The config that points one CMS and one Kore.ai source at `sandbox`.
-pub fn sandbox_config(sandbox: &Sandbox) -> Config {
-    let credentials = sandbox.credentials();
-    let common = |name: &str, url: &campaign_http::Url| CommonSettings {
-        name: name.to_owned(),
-        base_url: url.to_string(),
-        allow_insecure_http: false,
-        timeout: None,
-        max_retries: None,
-        strict: false,
-    };
-    Config {
-        file: "<embedded sandbox>".into(),
-        defaults: Defaults::default(),
-        store: Default::default(),
-        sources: vec![
-            SourceSpec::Cms {
-                common: common("cms", &sandbox.cms_url()),
-                contact_center_ids: sandbox.cms_contact_center_ids(),
-                concurrency: None,
-                credential: CredentialSpec::Token(credentials.cms_token.clone()),
-            },
-            SourceSpec::Kore {
-                common: common("kore", &sandbox.kore_url()),
-                stream_id: credentials.kore_stream_id.clone().into(),
-                account_id: credentials.kore_account_id.clone().into(),
-                iid: Some(credentials.kore_iid.clone().into()),
-                channels: vec![Channel::Voice, Channel::Sms],
-                page_size: None,
-                prefetch: None,
-                // The emulator does not rate-limit, so neither does the client.
-                rate_limit_per_minute: Some(0),
-                credential: CredentialSpec::KoreClient {
-                    client_id: credentials.kore_client_id.clone(),
-                    client_secret: credentials.kore_client_secret.clone(),
-                    lifetime: None,
-                },
-            },
-        ],
-    }
-}
-
 /// What a listing delivered, for the exit code and the json document.
 #[derive(Debug, Default)]
 struct Tally {
@@ -199,7 +109,11 @@ fn report_warning(warning: &SourceWarning) {
 }
 
 /// `campaigns list`: returns the exit code.
-pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Failure> {
+pub async fn list(
+    args: ListArgs,
+    registry: &Registry,
+    progress: Option<Progress>,
+) -> Result<u8, Failure> {
     // From a store, no config is read; live, the config (or the sandbox).
     let (setup, aggregate, default_page_size) = match &args.store {
         Some(url) => {
@@ -207,11 +121,10 @@ pub async fn list(args: ListArgs, progress: Option<Progress>) -> Result<u8, Fail
             (None, aggregate, None)
         }
         None => {
-            let mut setup = setup(args.config.as_deref()).await?;
-            if args.strict {
-                setup.config.make_strict();
-            }
-            let aggregate = build::aggregate(&setup.config)
+            let setup = setup(args.config.as_deref(), registry, args.strict).await?;
+            let aggregate = setup
+                .config
+                .aggregate()
                 .map_err(|e| build_failure(&setup.config.file, e))?;
             let page_size = setup.config.defaults.page_size;
             (Some(setup), aggregate, page_size)
@@ -423,10 +336,12 @@ async fn everything<W: Write>(
 }
 
 /// `campaigns sources`: returns the exit code.
-pub async fn sources(args: SourcesArgs) -> Result<u8, Failure> {
-    let setup = setup(args.config.as_deref()).await?;
-    let aggregate =
-        build::aggregate(&setup.config).map_err(|e| build_failure(&setup.config.file, e))?;
+pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failure> {
+    let setup = setup(args.config.as_deref(), registry, false).await?;
+    let aggregate = setup
+        .config
+        .aggregate()
+        .map_err(|e| build_failure(&setup.config.file, e))?;
     let checks = futures::future::join_all(
         aggregate
             .sources()
@@ -500,92 +415,4 @@ async fn live_check(source: Arc<dyn CampaignSource>) -> Result<usize, SourceErro
                 "live check took over 120 s",
             ))
         })
-}
-
-/// `total` generated campaigns: about half to CMS, the same number per
-/// contact center, the rest to Kore.ai's two channels; exactly `total` in all.
-fn generated(total: usize) -> GeneratedData {
-    let centers = vec![1, 2, 3];
-    let per_center = total / 2 / centers.len();
-    let kore = total - per_center * centers.len();
-    GeneratedData {
-        cms_contact_centers: centers,
-        cms_per_contact_center: per_center,
-        kore_voice: kore / 2,
-        kore_sms: kore - kore / 2,
-        ..GeneratedData::default()
-    }
-}
-
-/// `campaigns sandbox`: serves until Ctrl-C.
-pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
-    let mut builder = Sandbox::builder().latency(Duration::from_millis(args.latency_ms));
-    if args.port != 0 {
-        let kore_port = args.port.checked_add(1).ok_or_else(|| {
-            Failure::Usage("--port must leave room for the next port (Kore.ai)".into())
-        })?;
-        builder = builder.cms_port(args.port).kore_port(kore_port);
-    }
-    if let Some(total) = args.campaigns {
-        builder = builder.generated(generated(total));
-    }
-    let sandbox = builder
-        .start()
-        .await
-        .map_err(|e| Failure::Fetch(format!("cannot start the sandbox: {e}")))?;
-    let credentials = sandbox.credentials();
-    let ids: Vec<String> = sandbox
-        .cms_contact_center_ids()
-        .iter()
-        .map(i64::to_string)
-        .collect();
-    let mut out = io::stdout().lock();
-    let text = format!(
-        "CMS emulator:     {cms}\n  Bearer token:   {cms_token}\n  contact centers: {ids}\n  token endpoint: POST {cms}v2/accounts/{sid}/configuration/basicauth (basic auth {key}:{api_token})\n\
-         Kore.ai emulator: {kore}\n  stream id:      {stream}\n  account id:     {account}\n  iid:            {iid}\n  client id:      {client}\n  client secret:  {secret}\n  ready JWT:      {jwt}\n\n\
-         # a config for these emulators (CMS_TOKEN and KORE_CLIENT_SECRET as above):\n\
-         [[sources]]\nname = \"cms\"\nprovider = \"cms\"\nbase_url = \"{cms}\"\ntoken_env = \"CMS_TOKEN\"\ncontact_center_ids = [{ids}]\n\n\
-         [[sources]]\nname = \"kore\"\nprovider = \"kore\"\nbase_url = \"{kore}\"\nstream_id = \"{stream}\"\naccount_id = \"{account}\"\niid = \"{iid}\"\nclient_id = \"{client}\"\nclient_secret_env = \"KORE_CLIENT_SECRET\"\nrate_limit_per_minute = 0\n\n\
-         Serving until Ctrl-C.\n",
-        cms = sandbox.cms_url(),
-        cms_token = credentials.cms_token.expose(),
-        ids = ids.join(", "),
-        sid = credentials.cms_account_sid,
-        key = credentials.cms_api_key,
-        api_token = credentials.cms_api_token.expose(),
-        kore = sandbox.kore_url(),
-        stream = credentials.kore_stream_id,
-        account = credentials.kore_account_id,
-        iid = credentials.kore_iid,
-        client = credentials.kore_client_id,
-        secret = credentials.kore_client_secret.expose(),
-        jwt = credentials.kore_jwt.expose(),
-    );
-    // These are the emulator's own throwaway credentials: printing them is the point.
-    out.write_all(text.as_bytes()).map_err(write_failure)?;
-    out.flush().map_err(write_failure)?;
-    drop(out);
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Failure::Fetch(format!("cannot wait for Ctrl-C: {e}")))?;
-    sandbox.shutdown().await;
-    Ok(EXIT_OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sandbox_generates_exactly_the_campaigns_asked_for() {
-        for total in [0, 1, 2, 5, 10, 11, 3000, 200_000, 200_001] {
-            let data = generated(total);
-            let cms = data.cms_per_contact_center * data.cms_contact_centers.len();
-            assert_eq!(cms + data.kore_voice + data.kore_sms, total, "{total}");
-            assert!(
-                cms <= total / 2 && total / 2 - cms < 3,
-                "{total}: {cms} to CMS"
-            );
-        }
-    }
 }

@@ -5,28 +5,25 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use campaign_aggregate::Aggregator;
-use campaign_core::{CampaignSource, RetryBudget};
+use campaign_core::CampaignSource;
+use campaign_registry::Registry;
 use campaign_store::{Change, SourceReport, Store, StoreSource, SyncOptions};
 use comfy_table::{presets, Table};
 use futures::StreamExt;
 use serde::Serialize;
 
 use crate::args::{ChangesArgs, ChangesFormat, SyncArgs, SyncFormat};
-use crate::build;
 use crate::progress::{Progress, Ticker};
-use crate::run::{
-    build_failure, is_broken_pipe, setup, write_failure, Failure, EXIT_FAILED, EXIT_OK,
-    EXIT_PARTIAL,
-};
+use crate::run::{is_broken_pipe, write_failure, Failure, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL};
+use crate::sandbox_cmd::setup;
 
 /// The environment variable naming the store when `--store` does not.
 pub const STORE_VAR: &str = "CAMPAIGNS_STORE";
 /// The store when nothing names one.
 pub const DEFAULT_STORE: &str = "sqlite://campaigns.db";
 
-/// Opens the store at `url`; its errors are the user's to fix (exit 2),
-/// except an unreachable server (exit 1).
-/// Opens the store at `url`; only a writer creates a missing one.
+/// Opens the store at `url`; only a writer creates a missing one. Its
+/// errors are the user's to fix (exit 2), except an unreachable server (exit 1).
 async fn open(url: &str, create: bool) -> Result<Store, Failure> {
     let store = if create {
         Store::connect(url).await
@@ -94,32 +91,29 @@ impl<'a> From<&'a SourceReport> for SourceLine<'a> {
 
 /// `campaigns sync`: returns the exit code (of the last run, with `--watch`).
 /// `progress` (a terminal) shows the requests per source as they go.
-pub async fn sync(args: SyncArgs, progress: Option<Progress>) -> Result<u8, Failure> {
-    let setup = setup(args.config.as_deref()).await?;
+pub async fn sync(
+    args: SyncArgs,
+    registry: &Registry,
+    progress: Option<Progress>,
+) -> Result<u8, Failure> {
+    let setup = setup(args.config.as_deref(), registry, false).await?;
     let config = &setup.config;
     let url = store_url(args.store.as_deref(), config.store.url.as_deref());
-    let budget = Arc::new(RetryBudget::default());
-    let mut sources: Vec<Arc<dyn CampaignSource>> = Vec::new();
     for name in &args.sources {
-        if !config.sources.iter().any(|s| &s.common().name == name) {
-            let known: Vec<&str> = config
-                .sources
-                .iter()
-                .map(|s| s.common().name.as_str())
-                .collect();
+        if config.source(name).is_none() {
+            let known: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
             return Err(Failure::Usage(format!(
                 "--source {name:?} is not configured (configured: {})",
                 known.join(", ")
             )));
         }
     }
-    for spec in &config.sources {
-        if args.sources.is_empty() || args.sources.contains(&spec.common().name) {
-            let source = build::source(spec, &config.defaults, &budget)
-                .map_err(|e| build_failure(&config.file, e))?;
-            sources.push(source);
-        }
-    }
+    let sources: Vec<Arc<dyn CampaignSource>> = config
+        .sources
+        .iter()
+        .filter(|s| args.sources.is_empty() || args.sources.contains(&s.name))
+        .map(|s| Arc::clone(&s.source))
+        .collect();
     let store = open(&url, true).await?;
     let mut options = SyncOptions {
         full: args.full,

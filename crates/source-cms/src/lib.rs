@@ -133,6 +133,7 @@
 mod config;
 mod cursor;
 mod normalize;
+mod settings;
 mod snapshot;
 mod source;
 mod token;
@@ -140,6 +141,7 @@ mod wire;
 
 pub use config::{CmsConfig, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, DEFAULT_SNAPSHOT_TTL};
 pub use normalize::{campaign_type, decode_campaigns, decode_campaigns_with, UNKNOWN_TYPE};
+pub use settings::CmsSettings;
 pub use source::CmsSource;
 pub use token::{CmsBasicAuthToken, DEFAULT_RENEW_BEFORE, DEFAULT_TOKEN_LIFETIME};
 

@@ -90,12 +90,14 @@ mod jwt;
 mod normalize;
 mod position;
 mod request;
+mod settings;
 mod source;
 mod wire;
 
 pub use config::{KoreConfig, RateLimit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use jwt::KoreJwtMinter;
 pub use normalize::{decode_page, decode_page_with, KorePage};
+pub use settings::KoreSettings;
 pub use source::KoreSource;
 
 /// The provider name every Kore campaign carries.

@@ -1,0 +1,199 @@
+//! The keys of a `[[sources]]` table with `provider = "kore"`: how a host
+//! (the `campaigns` CLI, a service, a plugin host) configures a Kore.ai source.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use campaign_core::{CampaignSource, Channel, Secret, StaticToken, TokenProvider};
+use campaign_registry::{
+    credential, plain_header_value, ConfigError, ConfigKey, Credential, Env, ProviderConfig,
+    SourceSettings,
+};
+use serde::Deserialize;
+
+use crate::{KoreConfig, KoreJwtMinter, KoreSource, RateLimit, MAX_PAGE_SIZE, PROVIDER};
+
+/// A Kore.ai source's own keys (the host's common keys aside); unknown keys
+/// are refused. The stream id, account id and `iid` are [`Secret`]s: they
+/// travel in headers and identify the account.
+///
+/// The credential is exactly one of: `token`, `token_env` (a ready JWT), or
+/// `client_id` + `client_secret_env` (JWTs minted from the app's client
+/// credentials, renewed before they expire).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct KoreSettings {
+    /// The host, e.g. `https://platform.kore.ai`.
+    pub base_url: String,
+    /// The bot's stream id (also the `iid` header unless `iid` is set).
+    pub stream_id: Secret,
+    /// The account id.
+    pub account_id: Secret,
+    /// The `iid` header, when it differs from the stream id.
+    pub iid: Option<Secret>,
+    /// `["voice"]`, `["sms"]` or both (the default).
+    pub channels: Option<Vec<String>>,
+    /// Records per request, 1 to 100 (default: the host's page size, else 50).
+    pub page_size: Option<u32>,
+    /// Page requests in flight per channel (default 4).
+    pub prefetch: Option<usize>,
+    /// Client-side requests per minute (default 60, Kore.ai's quota); 0 turns it off.
+    pub rate_limit_per_minute: Option<u32>,
+    /// A ready JWT, inline (prefer `token_env`).
+    pub token: Option<Secret>,
+    /// The environment variable holding a ready JWT.
+    pub token_env: Option<String>,
+    /// The app's client id (the JWT's `appId`).
+    pub client_id: Option<String>,
+    /// The environment variable holding the app's client secret.
+    pub client_secret_env: Option<String>,
+    /// Lifetime of a minted JWT in seconds.
+    pub jwt_lifetime_secs: Option<u64>,
+}
+
+impl ProviderConfig for KoreSettings {
+    const PROVIDER: &'static str = PROVIDER;
+    const DESCRIPTION: &'static str = "Kore.ai SmartAssist: the voice and SMS campaigns of a bot";
+    const KEYS: &'static [ConfigKey] = &[
+        ConfigKey::required("base_url", "the host, e.g. https://platform.kore.ai"),
+        ConfigKey::required("stream_id", "the bot's stream id"),
+        ConfigKey::required("account_id", "the account id"),
+        ConfigKey::optional("iid", "the iid header (default stream_id)"),
+        ConfigKey::optional("channels", "[\"voice\"], [\"sms\"] or both (default)"),
+        ConfigKey::optional("page_size", "records per request, 1-100"),
+        ConfigKey::optional(
+            "prefetch",
+            "page requests in flight per channel (default 4)",
+        ),
+        ConfigKey::optional(
+            "rate_limit_per_minute",
+            "client-side quota (default 60); 0 turns it off",
+        ),
+        ConfigKey::optional("token_env", "variable holding a ready JWT"),
+        ConfigKey::optional("token", "a ready JWT, inline (prefer token_env)"),
+        ConfigKey::optional("client_id", "JWT minting: the app's client id"),
+        ConfigKey::optional(
+            "client_secret_env",
+            "JWT minting: variable holding the client secret",
+        ),
+        ConfigKey::optional("jwt_lifetime_secs", "JWT minting: lifetime in seconds"),
+    ];
+
+    fn build(
+        self,
+        settings: SourceSettings,
+        env: &Env<'_>,
+    ) -> Result<Arc<dyn CampaignSource>, ConfigError> {
+        plain_header_value("stream_id", self.stream_id.expose())?;
+        plain_header_value("account_id", self.account_id.expose())?;
+        if let Some(iid) = &self.iid {
+            plain_header_value("iid", iid.expose())?;
+        }
+        let channels = match &self.channels {
+            None => vec![Channel::Voice, Channel::Sms],
+            Some(names) => channels(names)?,
+        };
+        if self
+            .page_size
+            .is_some_and(|size| !(1..=MAX_PAGE_SIZE).contains(&size))
+        {
+            return Err(ConfigError::at(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        if self.prefetch == Some(0) {
+            return Err(ConfigError::at("prefetch", "must be greater than zero"));
+        }
+        if self.jwt_lifetime_secs == Some(0) {
+            return Err(ConfigError::at(
+                "jwt_lifetime_secs",
+                "must be greater than zero",
+            ));
+        }
+        let minting = self.client_id.is_some() || self.client_secret_env.is_some();
+        let (client_id, client_secret_env) = (self.client_id, self.client_secret_env);
+        let minting = minting.then_some(|| {
+            let client_id = client_id
+                .ok_or_else(|| ConfigError::at("client_id", "required with client_secret_env"))?;
+            plain_header_value("client_id", &client_id)?;
+            let variable = client_secret_env
+                .ok_or_else(|| ConfigError::at("client_secret_env", "required with client_id"))?;
+            Ok((client_id, env.secret("client_secret_env", &variable)?))
+        });
+        let credential = credential(
+            self.token,
+            self.token_env,
+            minting,
+            "client_id + client_secret_env",
+            env,
+        )?;
+        let tokens: Arc<dyn TokenProvider> = match credential {
+            Credential::Token(token) => Arc::new(StaticToken::new(token)),
+            Credential::Own((client_id, client_secret)) => {
+                let mut minter = KoreJwtMinter::new(client_id, client_secret);
+                if let Some(secs) = self.jwt_lifetime_secs {
+                    minter = minter.with_lifetime(Duration::from_secs(secs));
+                }
+                Arc::new(minter)
+            }
+        };
+        let mut config = KoreConfig::new(
+            settings.name,
+            self.base_url,
+            self.stream_id.expose(),
+            self.account_id,
+        );
+        config.http = settings.http;
+        config.strict = settings.strict;
+        config.iid = self.iid;
+        config.channels = channels;
+        // The host's page size is a default for every provider: kept within ours.
+        if let Some(size) = self
+            .page_size
+            .or(settings.page_size.map(|size| size.clamp(1, MAX_PAGE_SIZE)))
+        {
+            config.page_size = size;
+        }
+        if let Some(n) = self.prefetch {
+            config.prefetch = n;
+        }
+        config.rate_limit = match self.rate_limit_per_minute {
+            Some(0) => None,
+            Some(n) => Some(RateLimit {
+                per_minute: n,
+                burst: n,
+            }),
+            None => config.rate_limit,
+        };
+        Ok(Arc::new(KoreSource::new(config, tokens)?))
+    }
+}
+
+/// The `channels` key's names as channels, each once.
+fn channels(names: &[String]) -> Result<Vec<Channel>, ConfigError> {
+    let mut channels = Vec::new();
+    for name in names {
+        let channel = match name.to_ascii_lowercase().as_str() {
+            "voice" => Channel::Voice,
+            "sms" => Channel::Sms,
+            _ => {
+                return Err(ConfigError::at(
+                    "channels",
+                    format!("unknown channel \"{name}\" (expected \"voice\" or \"sms\")"),
+                ))
+            }
+        };
+        if !channels.contains(&channel) {
+            channels.push(channel);
+        }
+    }
+    if channels.is_empty() {
+        return Err(ConfigError::at(
+            "channels",
+            "must list at least one channel",
+        ));
+    }
+    Ok(channels)
+}
