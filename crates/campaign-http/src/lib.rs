@@ -3,7 +3,8 @@
 //! capped, one deadline per retry loop, a retry budget shared across sources,
 //! a client-side rate limiter (`governor`), response size limits, no
 //! redirects (credential headers never reach another host), a single token
-//! refresh on 401, provider error bodies parsed into [`SourceError`](campaign_core::SourceError)
+//! refresh on 401 (and a [`TokenCache`] for the providers that renew tokens),
+//! provider error bodies parsed into [`SourceError`](campaign_core::SourceError)
 //! (quoted short, on one line, with every credential the request carried
 //! masked, in case the server echoes the request), and the `https` rule for
 //! base URLs.
@@ -43,6 +44,7 @@ mod json_reader;
 mod limiter;
 mod redact;
 mod response;
+mod token_cache;
 mod url_rules;
 mod wire;
 
@@ -61,6 +63,7 @@ pub use config::{HttpConfig, RetryPolicy};
 pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;
 pub use response::{decode_json, parse_retry_after, snippet, ErrorBodyParser, ProviderError};
+pub use token_cache::{TokenCache, DEFAULT_MAX_REUSE};
 pub use url_rules::{check_base_url, is_loopback, join_segments};
 pub use wire::{optional_str, parse_rfc3339_utc, parse_utc_fast, RawRecords};
 

@@ -9,11 +9,10 @@ use base64::Engine;
 use campaign_core::{ErrorKind, Secret, SourceError, TokenProvider};
 use campaign_http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use campaign_http::{
-    check_base_url, join_segments, ApiRequest, Auth, HttpClient, HttpConfig, Method, Url,
+    check_base_url, join_segments, ApiRequest, Auth, HttpClient, HttpConfig, Method, TokenCache,
+    Url,
 };
 use serde_json::Value;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use crate::wire::parse_error_body;
 
@@ -29,28 +28,22 @@ pub const DEFAULT_RENEW_BEFORE: Duration = Duration::from_secs(300);
 
 const REQUEST: &str = "POST token (configuration/basicauth)";
 
-struct Cached {
-    token: Secret,
-    renew_at: Instant,
-}
-
 /// A [`TokenProvider`] for the CMS token-generation endpoint:
 /// `POST /v2/accounts/{account_sid}/configuration/basicauth` with
 /// `Authorization: Basic base64(api_key:api_token)`.
 ///
-/// It caches the token, renews it shortly before it expires (by
-/// [`DEFAULT_RENEW_BEFORE`] or half its lifetime, whichever is shorter) and
-/// after a 401 reported through [`TokenProvider::invalidate`]. Renewal runs
-/// under one async lock, so concurrent callers wait for the same renewal
-/// instead of starting their own. Debug output and errors never show the
-/// account SID, the key, the secret or a token.
+/// It caches the token in a [`TokenCache`], renews it shortly before it
+/// expires (by [`DEFAULT_RENEW_BEFORE`] or half its lifetime, whichever is
+/// shorter) and after a 401 reported through [`TokenProvider::invalidate`];
+/// concurrent callers wait for the same renewal instead of starting their
+/// own. Debug output and errors never show the account SID, the key, the
+/// secret or a token.
 pub struct CmsBasicAuthToken {
     source_id: String,
     url: Url,
     basic: Secret,
     client: HttpClient,
-    renew_before: Duration,
-    cached: Mutex<Option<Cached>>,
+    cache: TokenCache,
 }
 
 impl fmt::Debug for CmsBasicAuthToken {
@@ -59,7 +52,7 @@ impl fmt::Debug for CmsBasicAuthToken {
             .field("source_id", &self.source_id)
             .field("host", &self.url.host_str().unwrap_or("?"))
             .field("credentials", &"[REDACTED]")
-            .field("renew_before", &self.renew_before)
+            .field("renew_before", &self.cache.renew_before())
             .finish_non_exhaustive()
     }
 }
@@ -119,15 +112,15 @@ impl CmsBasicAuthToken {
             url,
             basic,
             client,
-            renew_before: DEFAULT_RENEW_BEFORE,
-            cached: Mutex::new(None),
+            // Half the lifetime is the cache's default margin cap.
+            cache: TokenCache::new(DEFAULT_RENEW_BEFORE),
         })
     }
 
     /// Renews a token once less than `margin` of its lifetime remains
     /// (capped at half the lifetime). Default [`DEFAULT_RENEW_BEFORE`].
     pub fn renew_before(mut self, margin: Duration) -> Self {
-        self.renew_before = margin;
+        self.cache = self.cache.with_renew_before(margin);
         self
     }
 
@@ -144,7 +137,9 @@ impl CmsBasicAuthToken {
             description: REQUEST.to_owned(),
         };
         let body = self.client.execute(&request, Auth::None).await?;
-        parse_token(&self.source_id, &body)
+        let (token, lifetime) = parse_token(&self.source_id, &body)?;
+        tracing::debug!(source = %self.source_id, lifetime_s = lifetime.as_secs(), "renewed the CMS token");
+        Ok((token, lifetime))
     }
 }
 
@@ -199,36 +194,18 @@ fn parse_token(source_id: &str, body: &[u8]) -> Result<(Secret, Duration), Sourc
 #[async_trait]
 impl TokenProvider for CmsBasicAuthToken {
     async fn token(&self) -> Result<Secret, SourceError> {
-        // Held across the renewal: concurrent callers share one request.
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref() {
-            if Instant::now() < c.renew_at {
-                return Ok(c.token.clone());
-            }
-        }
-        let requested = Instant::now();
-        let (token, lifetime) = self.fetch().await?;
-        let margin = self.renew_before.min(lifetime / 2);
-        tracing::debug!(source = %self.source_id, lifetime_s = lifetime.as_secs(), "renewed the CMS token");
-        *cached = Some(Cached {
-            token: token.clone(),
-            renew_at: requested + (lifetime - margin),
-        });
-        Ok(token)
+        self.cache.token(|| self.fetch()).await
     }
 
     async fn invalidate(&self, rejected: &Secret) {
-        let mut cached = self.cached.lock().await;
-        // Only the rejected token is dropped; one renewed meanwhile stays.
-        if cached.as_ref().is_some_and(|c| &c.token == rejected) {
-            *cached = None;
-        }
+        self.cache.invalidate(rejected).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Instant;
 
     #[test]
     fn token_answers_are_read_tolerantly_and_never_quoted() {

@@ -1,11 +1,12 @@
 //! Minting the short-lived JWTs Kore.ai's public APIs accept.
 
 use std::fmt;
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use campaign_core::{Secret, SourceError, TokenProvider};
+use campaign_http::TokenCache;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
@@ -13,6 +14,12 @@ use crate::PROVIDER;
 
 /// The longest a minted token is reused, whatever its lifetime.
 const MAX_REUSE: Duration = Duration::from_secs(86_400);
+
+/// A token is renewed this long before it expires at most …
+const RENEW_BEFORE: Duration = Duration::from_secs(60);
+
+/// … and at most a fifth (1 / this) of its lifetime before.
+const RENEW_MARGIN_CAP: u32 = 5;
 
 /// The claims Kore.ai documents for public-API tokens, plus the lifetime.
 #[derive(Serialize)]
@@ -28,24 +35,19 @@ struct Claims<'a> {
     jti: String,
 }
 
-struct Cached {
-    token: Secret,
-    renew_at: Instant,
-}
-
 /// A [`TokenProvider`] that signs Kore.ai JWTs from an app's client id and
 /// secret: HS256, claims `appId` (the client id), `sub`, `iat` and `exp`.
 ///
 /// Tokens live one hour by default ([`with_lifetime`](Self::with_lifetime)),
-/// are cached, renewed a little before they expire (a fifth of the lifetime,
-/// at most a minute, early) and after the server rejects one
-/// ([`TokenProvider::invalidate`]).
+/// are cached in a [`TokenCache`], renewed a little before they expire (a
+/// fifth of the lifetime, at most a minute, early) and after the server
+/// rejects one ([`TokenProvider::invalidate`]).
 pub struct KoreJwtMinter {
     client_id: String,
     subject: String,
     key: EncodingKey,
     lifetime: Duration,
-    cached: Mutex<Option<Cached>>,
+    cache: TokenCache,
 }
 
 impl KoreJwtMinter {
@@ -58,7 +60,11 @@ impl KoreJwtMinter {
             key: EncodingKey::from_secret(client_secret.expose().as_bytes()),
             client_id,
             lifetime: Duration::from_secs(3600),
-            cached: Mutex::new(None),
+            // Reuse is capped at a day, so an absurd configured lifetime
+            // cannot overflow the clock; minting is local and cheap.
+            cache: TokenCache::new(RENEW_BEFORE)
+                .with_margin_cap(RENEW_MARGIN_CAP)
+                .with_max_reuse(MAX_REUSE),
         }
     }
 
@@ -72,11 +78,6 @@ impl KoreJwtMinter {
     pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
         self.subject = subject.into();
         self
-    }
-
-    /// How long before the token expires it is replaced: a fifth of its lifetime, at most a minute.
-    fn renew_margin(&self) -> Duration {
-        (self.lifetime / 5).min(Duration::from_secs(60))
     }
 
     fn mint(&self) -> Result<Secret, SourceError> {
@@ -97,10 +98,6 @@ impl KoreJwtMinter {
                 SourceError::config(PROVIDER, "could not sign the Kore.ai JWT").with_cause(e)
             })
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
-        self.cached.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 impl fmt::Debug for KoreJwtMinter {
@@ -116,33 +113,13 @@ impl fmt::Debug for KoreJwtMinter {
 #[async_trait]
 impl TokenProvider for KoreJwtMinter {
     async fn token(&self) -> Result<Secret, SourceError> {
-        let now = Instant::now();
-        let mut cached = self.lock();
-        if let Some(current) = cached.as_ref().filter(|c| now < c.renew_at) {
-            return Ok(current.token.clone());
-        }
-        let token = self.mint()?;
-        // Capped, so an absurd configured lifetime cannot overflow the clock;
-        // minting is local and cheap.
-        let renew_at = now
-            + self
-                .lifetime
-                .saturating_sub(self.renew_margin())
-                .min(MAX_REUSE);
-        *cached = Some(Cached {
-            token: token.clone(),
-            renew_at,
-        });
-        Ok(token)
+        self.cache
+            .token(|| future::ready(self.mint().map(|token| (token, self.lifetime))))
+            .await
     }
 
     async fn invalidate(&self, rejected: &Secret) {
-        let mut cached = self.lock();
-        // Only drop the token that was rejected: a concurrent request may
-        // already have renewed it.
-        if cached.as_ref().is_some_and(|c| &c.token == rejected) {
-            *cached = None;
-        }
+        self.cache.invalidate(rejected).await
     }
 }
 
