@@ -10,7 +10,8 @@ use rand::Rng;
 use serde::Deserialize;
 
 /// The credentials a sandbox accepts. `Debug` hides secrets, the CMS account
-/// SID and the Kore identifiers (which double as credentials).
+/// SID, the Kore identifiers (which double as credentials) and the Genesys
+/// client id.
 #[derive(Clone)]
 pub struct SandboxCredentials {
     /// A ready `Bearer` token the CMS campaigns endpoint accepts (issued at
@@ -34,6 +35,13 @@ pub struct SandboxCredentials {
     pub kore_account_id: String,
     /// The `iid` header value; equal to the stream id.
     pub kore_iid: String,
+    /// The Genesys OAuth client id (Basic auth user of `POST /oauth/token`).
+    pub genesys_client_id: String,
+    /// The Genesys OAuth client secret (Basic auth password).
+    pub genesys_client_secret: Secret,
+    /// A ready `Bearer` token the Genesys API accepts (issued at start, so it
+    /// follows the token lifetime and `expire_tokens`).
+    pub genesys_token: Secret,
 }
 
 impl std::fmt::Debug for SandboxCredentials {
@@ -50,6 +58,9 @@ impl std::fmt::Debug for SandboxCredentials {
             .field("kore_stream_id", &HIDDEN)
             .field("kore_account_id", &HIDDEN)
             .field("kore_iid", &HIDDEN)
+            .field("genesys_client_id", &HIDDEN)
+            .field("genesys_client_secret", &self.genesys_client_secret)
+            .field("genesys_token", &self.genesys_token)
             .finish()
     }
 }
@@ -78,6 +89,8 @@ pub(crate) struct Identities {
     pub(crate) kore_client_secret: Secret,
     pub(crate) kore_stream_id: String,
     pub(crate) kore_account_id: String,
+    pub(crate) genesys_client_id: String,
+    pub(crate) genesys_client_secret: Secret,
 }
 
 impl Identities {
@@ -90,28 +103,38 @@ impl Identities {
             kore_client_secret: Secret::new(random_text(44)),
             kore_stream_id: format!("st-{}", random_hex(32)),
             kore_account_id: random_hex(24),
+            // Genesys client ids are UUIDs and secrets 43 characters.
+            genesys_client_id: format!(
+                "{}-{}-4{}-a{}-{}",
+                random_hex(8),
+                random_hex(4),
+                random_hex(3),
+                random_hex(3),
+                random_hex(12)
+            ),
+            genesys_client_secret: Secret::new(random_text(43)),
         }
     }
 }
 
-/// One CMS token: when it lapses and which `expire_tokens` era issued it.
+/// One bearer token: when it lapses and which `expire_tokens` era issued it.
 #[derive(Debug)]
 struct IssuedToken {
     expires_at: Instant,
     era: u64,
 }
 
-/// Bearer tokens issued by the CMS token endpoint. `Debug` shows only how
+/// Opaque bearer tokens issued by a token endpoint (CMS, Genesys). `Debug` shows only how
 /// many there are: the map is keyed by the tokens themselves.
-pub(crate) struct CmsTokens {
+pub(crate) struct BearerTokens {
     lifetime: Duration,
     era: u64,
     issued: HashMap<String, IssuedToken>,
 }
 
-impl std::fmt::Debug for CmsTokens {
+impl std::fmt::Debug for BearerTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CmsTokens")
+        f.debug_struct("BearerTokens")
             .field("lifetime", &self.lifetime)
             .field("era", &self.era)
             .field("issued", &self.issued.len())
@@ -119,7 +142,7 @@ impl std::fmt::Debug for CmsTokens {
     }
 }
 
-impl CmsTokens {
+impl BearerTokens {
     pub(crate) fn new(lifetime: Duration) -> Self {
         Self {
             lifetime,
@@ -278,7 +301,7 @@ mod tests {
 
     #[test]
     fn cms_tokens_expire_by_lifetime_and_by_revocation() {
-        let mut tokens = CmsTokens::new(Duration::from_secs(60));
+        let mut tokens = BearerTokens::new(Duration::from_secs(60));
         let first = tokens.issue();
         assert!(tokens.accepts(&first));
         assert!(!tokens.accepts("made-up"));
@@ -286,14 +309,14 @@ mod tests {
         assert!(!tokens.accepts(&first));
         let second = tokens.issue();
         assert!(tokens.accepts(&second));
-        let mut short = CmsTokens::new(Duration::ZERO);
+        let mut short = BearerTokens::new(Duration::ZERO);
         let lapsed = short.issue();
         assert!(!short.accepts(&lapsed));
     }
 
     #[test]
     fn token_stores_do_not_debug_print_tokens_or_keys() {
-        let mut cms = CmsTokens::new(Duration::from_secs(60));
+        let mut cms = BearerTokens::new(Duration::from_secs(60));
         let token = cms.issue();
         let debug = format!("{cms:?}");
         assert!(!debug.contains(&token), "{debug}");

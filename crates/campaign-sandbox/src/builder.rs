@@ -13,10 +13,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::auth::{mint_kore_jwt, CmsTokens, Identities, KoreTokens, SandboxCredentials};
+use crate::auth::{mint_kore_jwt, BearerTokens, Identities, KoreTokens, SandboxCredentials};
 use crate::cms::{self, CmsData, CmsState};
 use crate::data::{cms_sample, kore_sample};
 use crate::generate::{cms_campaigns, kore_campaigns, GeneratedData};
+use crate::genesys::{
+    self, GenesysState, GenesysStore, OutOfRangePaging, QueryOptions, RateWindows,
+};
 use crate::kore::{self, KoreState, RateWindow};
 use crate::kore_store::{unsort, KoreStore, KoreType};
 use crate::log::{log_requests, Latency, LogLayerState, RequestLog, Server};
@@ -30,6 +33,34 @@ const SAMPLE_SHUFFLE_SEED: u64 = 0x5A4D_F1E5;
 const DEFAULT_KORE_TIES: usize = 10;
 /// The default maximum Kore page size.
 const DEFAULT_KORE_MAX_PAGE_SIZE: usize = 100;
+/// The default Genesys client-credentials token lifetime (spec §1.2: 24 h).
+const DEFAULT_GENESYS_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
+
+/// The Genesys emulator's settings.
+#[derive(Debug, Clone)]
+struct GenesysOptions {
+    port: u16,
+    token_lifetime: Duration,
+    rate_limit: Option<u32>,
+    generated: usize,
+    ties: usize,
+    divisions: Option<Vec<String>>,
+    query: QueryOptions,
+}
+
+impl Default for GenesysOptions {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            token_lifetime: DEFAULT_GENESYS_TOKEN_LIFETIME,
+            rate_limit: None,
+            generated: 0,
+            ties: DEFAULT_KORE_TIES,
+            divisions: None,
+            query: QueryOptions::default(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 enum DataChoice {
@@ -62,6 +93,7 @@ pub struct SandboxBuilder {
     kore_rate_limit: Option<u32>,
     kore_ids: Option<KoreIds>,
     kore_ties: usize,
+    genesys: GenesysOptions,
 }
 
 impl Default for SandboxBuilder {
@@ -76,20 +108,25 @@ impl Default for SandboxBuilder {
             kore_rate_limit: None,
             kore_ids: None,
             kore_ties: DEFAULT_KORE_TIES,
+            genesys: GenesysOptions::default(),
         }
     }
 }
 
 impl SandboxBuilder {
     /// Serve the specs' sample records verbatim (the default): CMS contact
-    /// center 1 with its one campaign, Kore's 5 voice and 7 SMS campaigns.
+    /// center 1 with its one campaign, Kore's 5 voice and 7 SMS campaigns,
+    /// Genesys's 3 sample campaigns plus the sandbox's 4 that make the
+    /// sample's `total` of 7.
     pub fn sample_data(mut self) -> Self {
         self.data = DataChoice::Sample;
         self
     }
 
     /// Serve generated campaigns instead of the samples; the same
-    /// [`GeneratedData`] always gives the same campaigns.
+    /// [`GeneratedData`] always gives the same campaigns. Genesys gets
+    /// [`SandboxBuilder::genesys_generated`] campaigns (default 0), seeded by
+    /// [`GeneratedData::seed`].
     pub fn generated(mut self, data: GeneratedData) -> Self {
         self.data = DataChoice::Generated(data);
         self
@@ -103,7 +140,7 @@ impl SandboxBuilder {
         self
     }
 
-    /// Delay added to every request on both servers (changeable later with
+    /// Delay added to every request on every emulator (changeable later with
     /// [`ProviderControl::set_latency`]).
     pub fn latency(mut self, d: Duration) -> Self {
         self.latency = d;
@@ -164,21 +201,93 @@ impl SandboxBuilder {
         self
     }
 
-    /// Binds the three listeners on 127.0.0.1 and starts serving.
+    /// The Genesys server's port (default 0: any free port).
+    pub fn genesys_port(mut self, p: u16) -> Self {
+        self.genesys.port = p;
+        self
+    }
+
+    /// Lifetime of Genesys tokens, reported as `expires_in` (default
+    /// 86,400 s, the documented 24 h); shorten it to test expiry.
+    pub fn genesys_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.genesys.token_lifetime = lifetime;
+        self
+    }
+
+    /// Switches on Genesys's documented per-token rate limit (300 per
+    /// minute for client-credentials tokens; any value here): beyond this
+    /// many authenticated requests per token in a fixed 60 s window the
+    /// emulator answers 429 `too.many.requests` with `Retry-After`, and every
+    /// authenticated answer carries `inin-ratelimit-count`, `-allowed` and
+    /// `-reset`. Off by default (no limit, no such headers).
+    pub fn genesys_rate_limit(mut self, per_minute: u32) -> Self {
+        self.genesys.rate_limit = Some(per_minute);
+        self
+    }
+
+    /// How many Genesys campaigns [`SandboxBuilder::generated`] makes,
+    /// seeded by [`GeneratedData::seed`] (default 0). It lives here rather
+    /// than in [`GeneratedData`] so that code building that struct field by
+    /// field keeps compiling. No effect on the sample data.
+    pub fn genesys_generated(mut self, count: usize) -> Self {
+        self.genesys.generated = count;
+        self
+    }
+
+    /// Tie groups in generated Genesys data, as [`SandboxBuilder::kore_ties`]
+    /// does for Kore: campaigns `k * every` to `k * every + 2` share `name`,
+    /// `dateCreated` and `dateModified`. Default 10; 0 turns ties off.
+    pub fn genesys_ties(mut self, every: usize) -> Self {
+        self.genesys.ties = every;
+        self
+    }
+
+    /// The divisions in which the OAuth client's role grants
+    /// `outbound:campaign:view` (default: all). Campaigns in other
+    /// divisions are never listed; with none at all, every listing gets 403
+    /// `missing.any.permissions` (spec §1.3).
+    pub fn genesys_divisions<I, S>(mut self, division_ids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.genesys.divisions = Some(division_ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// What Genesys does with a `pageSize` outside 1..=100 or a `pageNumber`
+    /// below 1, which the spec leaves open (default: clamp).
+    pub fn genesys_out_of_range_paging(mut self, policy: OutOfRangePaging) -> Self {
+        self.genesys.query.paging = policy;
+        self
+    }
+
+    /// Whether the Genesys `name` filter (every `filterType`, `RegEx`
+    /// included) tells case apart. Default `false`: the spec calls
+    /// case-insensitive matching the safer choice, case sensitivity being
+    /// unconfirmed.
+    pub fn genesys_name_case_sensitive(mut self, sensitive: bool) -> Self {
+        self.genesys.query.name_case_sensitive = sensitive;
+        self
+    }
+
+    /// Binds the four listeners on 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<Sandbox> {
         let mut ids = Identities::random();
         if let Some(fixed) = self.kore_ids.clone() {
             ids.kore_stream_id = fixed.stream_id;
             ids.kore_account_id = fixed.account_id;
         }
-        let (cms_data, mut kore_voice, mut kore_sms, seed) = match &self.data {
+        let (cms_data, mut kore_voice, mut kore_sms, mut genesys_records, seed) = match &self.data {
             DataChoice::Sample => {
                 let cms = cms_sample().map_err(std::io::Error::other)?;
                 let (voice, sms) = kore_sample().map_err(std::io::Error::other)?;
+                let genesys = genesys::genesys_sample().map_err(std::io::Error::other)?;
                 (
                     CmsData::from_records(cms, &[]),
                     voice,
                     sms,
+                    genesys,
                     SAMPLE_SHUFFLE_SEED,
                 )
             }
@@ -186,6 +295,7 @@ impl SandboxBuilder {
                 CmsData::from_records(cms_campaigns(spec), &spec.cms_contact_centers),
                 kore_campaigns(spec, KoreType::Voice, self.kore_ties),
                 kore_campaigns(spec, KoreType::Sms, self.kore_ties),
+                genesys::genesys_campaigns(spec.seed, self.genesys.generated, self.genesys.ties),
                 spec.seed,
             ),
         };
@@ -193,17 +303,22 @@ impl SandboxBuilder {
         // so, a listing that ignores `sortBy` would still look sorted.
         unsort(&mut kore_voice, seed);
         unsort(&mut kore_sms, seed);
+        genesys::unsort(&mut genesys_records, seed);
         let cms_listener = TcpListener::bind(("127.0.0.1", self.cms_port)).await?;
         let kore_listener = TcpListener::bind(("127.0.0.1", self.kore_port)).await?;
+        let genesys_listener = TcpListener::bind(("127.0.0.1", self.genesys.port)).await?;
         let other_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let cms_url = base_url(&cms_listener)?;
         let kore_url = base_url(&kore_listener)?;
+        let genesys_url = base_url(&genesys_listener)?;
         let other_url = base_url(&other_listener)?;
 
-        let mut cms_tokens = CmsTokens::new(self.cms_token_lifetime);
+        let mut cms_tokens = BearerTokens::new(self.cms_token_lifetime);
         let cms_token = cms_tokens.issue();
         let kore_jwt = mint_kore_jwt(&ids.kore_client_id, &ids.kore_client_secret)
             .map_err(std::io::Error::other)?;
+        let mut genesys_tokens = BearerTokens::new(self.genesys.token_lifetime);
+        let genesys_token = genesys_tokens.issue();
         let credentials = SandboxCredentials {
             cms_token: cms_token.into(),
             cms_account_sid: ids.cms_account_sid.clone(),
@@ -215,6 +330,9 @@ impl SandboxBuilder {
             kore_stream_id: ids.kore_stream_id.clone(),
             kore_account_id: ids.kore_account_id.clone(),
             kore_iid: ids.kore_stream_id.clone(),
+            genesys_client_id: ids.genesys_client_id.clone(),
+            genesys_client_secret: ids.genesys_client_secret.clone(),
+            genesys_token: genesys_token.into(),
         };
 
         let cms_state = Arc::new(CmsState {
@@ -239,6 +357,19 @@ impl SandboxBuilder {
             max_page_size: self.kore_max_page_size,
             drift_serial: AtomicU64::new(1),
             rate_limit: self.kore_rate_limit.map(|n| Mutex::new(RateWindow::new(n))),
+        });
+        let genesys_state = Arc::new(GenesysState {
+            common: Common::new(self.latency, &other_url),
+            store: Mutex::new(GenesysStore::new(genesys_records, self.genesys.divisions)),
+            tokens: Mutex::new(genesys_tokens),
+            client_id: ids.genesys_client_id,
+            client_secret: ids.genesys_client_secret,
+            options: self.genesys.query,
+            rate_limit: self
+                .genesys
+                .rate_limit
+                .map(|n| Mutex::new(RateWindows::new(n))),
+            drift_serial: AtomicU64::new(1),
         });
         let other_log = RequestLog::default();
 
@@ -265,6 +396,12 @@ impl SandboxBuilder {
             &kore_state.common.log,
             &kore_state.common.latency,
         );
+        let genesys_router = with_log(
+            genesys::router(Arc::clone(&genesys_state)),
+            Server::Genesys,
+            &genesys_state.common.log,
+            &genesys_state.common.latency,
+        );
         let other_router = with_log(
             Router::new().fallback(other_host),
             Server::OtherHost,
@@ -274,11 +411,13 @@ impl SandboxBuilder {
         let tasks = vec![
             serve(cms_listener, cms_router, stopped.clone()),
             serve(kore_listener, kore_router, stopped.clone()),
+            serve(genesys_listener, genesys_router, stopped.clone()),
             serve(other_listener, other_router, stopped),
         ];
         Ok(Sandbox {
             cms_url,
             kore_url,
+            genesys_url,
             other_url,
             credentials,
             cms: ProviderControl {
@@ -286,6 +425,9 @@ impl SandboxBuilder {
             },
             kore: ProviderControl {
                 provider: Provider::Kore(kore_state),
+            },
+            genesys: ProviderControl {
+                provider: Provider::Genesys(genesys_state),
             },
             other_log,
             stop,

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use campaign_core::Secret;
 use serde::Serialize;
 
-use crate::auth::{random_hex, CmsTokens};
+use crate::auth::{random_hex, BearerTokens};
 use crate::data::CmsRecord;
 use crate::faults::{self, Fault, FaultStage};
 use crate::generate::cms_drift_campaign;
@@ -92,7 +92,7 @@ impl Center {
 pub(crate) struct CmsState {
     pub(crate) common: Common,
     pub(crate) data: Mutex<CmsData>,
-    pub(crate) tokens: Mutex<CmsTokens>,
+    pub(crate) tokens: Mutex<BearerTokens>,
     pub(crate) account_sid: String,
     pub(crate) api_key: String,
     pub(crate) api_token: Secret,
@@ -172,6 +172,8 @@ fn early_fault(state: &CmsState, fault: &Fault, uri: &Uri) -> Response<Body> {
         Fault::RateLimitedWithStatus(status) => {
             cms_error(faults::final_status(*status), "Too many requests")
         }
+        // The CMS has no reset header: a 429 without `Retry-After`.
+        Fault::RateLimitedResetHeader(_) => cms_error(429, "Too many requests"),
         Fault::HtmlError => faults::html_error(502),
         Fault::DropConnection => faults::drop_connection("[{\"campaignContextId\":1,"),
         Fault::Oversized(bytes) => {

@@ -42,6 +42,31 @@ pub mod samples {
     pub const KORE_STREAM_ID: &str = "st-0603182c-7ffb-53c3-b307-47ca14bxxxxx";
     /// The account id of the Kore sample requests' `accountid` header.
     pub const KORE_ACCOUNT_ID: &str = "67777ce93e25326494exxxxx";
+    /// The Genesys sample response (§6 of the Genesys note): the first page
+    /// of three, sorted by name, of the seven campaigns the sandbox holds by
+    /// default.
+    pub const GENESYS_RESPONSE: &str = include_str!("../data/genesys-sample-response.json");
+    /// The request line of the Genesys sample response (§6), as printed:
+    /// `GET /api/v2/outbound/campaigns?pageSize=3&pageNumber=1&sortBy=name&sortOrder=ascending`.
+    /// The spec gives no headers with it; those of [`GENESYS_LIST_REQUEST`]
+    /// (a bearer token, `Accept`) make it a complete request.
+    pub const GENESYS_REQUEST: &str = include_str!("../data/genesys-sample-request.http");
+    /// The Genesys request of §2 as printed (request line, `Host`,
+    /// `Authorization: Bearer <token>`, `Accept`); the placeholders are the
+    /// host and `<token>`.
+    pub const GENESYS_LIST_REQUEST: &str = include_str!("../data/genesys-list-sample.http");
+    /// The Genesys token request of §1.2 as printed; the placeholders are
+    /// `https://login.<domain>` and `base64(<client_id>:<client_secret>)`.
+    pub const GENESYS_TOKEN_REQUEST: &str = include_str!("../data/genesys-token-sample.http");
+    /// The Genesys token response of §1.2 (its values are the spec's
+    /// invented ones; the sandbox answers with the same keys and types).
+    pub const GENESYS_TOKEN_RESPONSE: &str =
+        include_str!("../data/genesys-token-sample-response.json");
+    /// The sandbox's own four Genesys campaigns that, with the sample's
+    /// three, make the seven the sample's `total` promises. They sort after
+    /// the sample's three by name. Not from the spec.
+    pub const GENESYS_EXTRA_CAMPAIGNS: &str =
+        include_str!("../data/genesys-sample-extra-campaigns.json");
 }
 
 /// A CMS record ready to serve, with the contact center it belongs to.

@@ -13,30 +13,45 @@ use futures::stream::{self, StreamExt};
 ///
 /// Inject with [`ProviderControl::inject`](crate::ProviderControl::inject).
 /// Faults apply only to the provider's campaign endpoint (never to the CMS
-/// token endpoint), one use per request, in injection order: the first
-/// injected response fault that still has uses left shapes the response.
-/// The data faults ([`Fault::PageDrift`], [`Fault::WrongTotalResults`],
+/// or Genesys token endpoints), one use per request, in injection order: the
+/// first injected response fault that still has uses left shapes the
+/// response. The data faults ([`Fault::PageDrift`], [`Fault::WrongTotalResults`],
 /// [`Fault::IgnoreSkip`], [`Fault::SortNameRequired`], [`Fault::TiesReversed`]
 /// and [`Fault::SortIgnored`]) apply alongside it: each listing request that
 /// passes authentication and validation takes one use of every data fault
 /// queued (on the CMS too, where only `PageDrift` has an effect). Injected
 /// with `times` `None`, a fault lasts until cleared, e.g. for a whole walk.
+///
+/// Genesys answers errors in its `ErrorBody` shape (`message`, `code`,
+/// `status`, `contextId`, ...), with the documented `code` for the status
+/// (e.g. 503 `service.unavailable`; `sandbox.status.N` where the spec lists
+/// none), and every answer carries `ININ-Correlation-Id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
     /// Answer with this status and the provider's error body (CMS:
     /// `statusCode`/`status`/`errorCode`/`errorMessage`; Kore:
-    /// `{"status":"error","message":...}`), before authentication.
+    /// `{"status":"error","message":...}`; Genesys: `ErrorBody`), before
+    /// authentication.
     Status(u16),
     /// Answer 429 with this `Retry-After` and the provider's error body (Kore:
-    /// the documented per-minute rate-limit message).
+    /// the documented per-minute rate-limit message; Genesys:
+    /// `too.many.requests` with its `limit`, plus `inin-ratelimit-allowed`
+    /// and `-count`, and `inin-ratelimit-reset` when `Retry-After` is in
+    /// seconds).
     RateLimited(RetryAfter),
+    /// Genesys: answer 429 `too.many.requests` without `Retry-After` but
+    /// with `inin-ratelimit-reset: N`, the header the spec says to fall back
+    /// on (§5.3). CMS and Kore, which have no such header: the same as
+    /// `RateLimited(RetryAfter::None)`.
+    RateLimitedResetHeader(u64),
     /// Answer with this status (any: 400, 403, 500, even 200) and the
     /// rate-limit error body, without `Retry-After`: the vendor documents
     /// Kore's rate-limit message but not which status carries it. Kore:
     /// `{"status":"error","message":`[`KORE_RATE_LIMIT_MESSAGE`](crate::KORE_RATE_LIMIT_MESSAGE)`}`;
-    /// CMS: its error body with `errorMessage` `"Too many requests"`. A
-    /// status below 200 (not a final response) or above 999 counts as 500.
+    /// CMS: its error body with `errorMessage` `"Too many requests"`;
+    /// Genesys: the `too.many.requests` body. A status below 200 (not a
+    /// final response) or above 999 counts as 500.
     RateLimitedWithStatus(u16),
     /// Answer `502 Bad Gateway` with an HTML page, as a proxy would.
     HtmlError,
@@ -46,14 +61,21 @@ pub enum Fault {
     /// first result's `priority` is an object, or `data.totalResults` is a
     /// string when there are no results; CMS: the first record's
     /// `campaignContextId` is the string `"x"`, or the body is an object
-    /// instead of an array when there are no records).
+    /// instead of an array when there are no records; Genesys: the first
+    /// entity's `name` is the number `7`, or `total` is a string when there
+    /// are no entities).
     WrongFieldType,
     /// Answer with the real body, but one optional field of the first record
     /// is malformed while its id stays valid (Kore: the first result's
     /// `contactLists` is the number `7`; CMS: the first record's `processId`
-    /// is the string `"x"`). A body without records, or an error body, is
-    /// left alone.
+    /// is the string `"x"`; Genesys: the first entity's `contactList` is the
+    /// number `7`). A body without records, or an error body, is left alone.
     BadOptionalField,
+    /// Genesys: leave out every empty array of the body (an empty page's
+    /// `entities`, `dncLists: []`, `errors: []`, ...), which the spec says a
+    /// client must accept (§2.3, §4.4, §8.7). Key order is not kept. No
+    /// effect on the CMS and Kore.
+    OmitEmptyArrays,
     /// Send the real body in 16-byte chunks, pausing this long before each.
     SlowDrip(Duration),
     /// Send a 200 status, a `Content-Length` of 1 MiB and the first bytes of a
@@ -68,14 +90,21 @@ pub enum Fault {
     /// After each listing request, insert one new campaign that is newer than
     /// every other (Kore: of the requested type; CMS: in the requested
     /// contact center), so offset paging sorted by `createdAt desc` drifts.
+    /// Genesys: the campaign is also named to sort first by name
+    /// (`0 Drift Campaign N`) and copies the references (contact list, DNC
+    /// lists, queue, edge group, response set, division) of the listing's
+    /// first match, so page-number paging by name drifts too.
     PageDrift,
     /// Kore: report `totalResults` 10 higher than the truth, and `totalPages`
-    /// computed from that; `hasMore` stays truthful. No effect on the CMS,
-    /// which does not page.
+    /// computed from that; `hasMore` stays truthful. Genesys: `total`,
+    /// `pageCount` and `lastUri` likewise; `nextUri` stays truthful. No
+    /// effect on the CMS, which does not page.
     WrongTotalResults,
     /// Kore: ignore `skip`/`page` and always serve the first page, while still
     /// echoing the requested offset in `skip` and reporting `hasMore` as if it
-    /// had been honoured. No effect on the CMS.
+    /// had been honoured. Genesys: likewise serve page 1 whatever
+    /// `pageNumber` says, with `pageNumber` and the links as if honoured. No
+    /// effect on the CMS.
     IgnoreSkip,
     /// Kore: enforce the spec's `sortBy.name` row ("must be included if any
     /// sort field is used"): a request whose `sortBy` has any key but not
@@ -84,15 +113,16 @@ pub enum Fault {
     /// any position), or without `sortBy`, it sorts as usual, by the keys in
     /// the order given. No effect on the CMS.
     SortNameRequired,
-    /// Kore: break ties of every sort key by id descending instead of
-    /// ascending. No effect on the CMS.
+    /// Kore and Genesys: break ties of every sort key by id descending
+    /// instead of ascending. No effect on the CMS.
     TiesReversed,
     /// Kore: accept and validate `sortBy` but ignore it, serving records in
     /// storage order (paging still honoured). Storage order is insertion
     /// order: for the sample and generated data a fixed seeded order that no
     /// sort gives; for [`ProviderControl::load_campaigns`](crate::ProviderControl::load_campaigns)
     /// the order given; page-drift inserts last. Overrides
-    /// [`Fault::TiesReversed`]. No effect on the CMS.
+    /// [`Fault::TiesReversed`]. Genesys: likewise ignores `sortBy` and
+    /// `sortOrder` (filters and paging still honoured). No effect on the CMS.
     SortIgnored,
 }
 
@@ -136,6 +166,7 @@ impl Fault {
             Fault::Status(_)
             | Fault::RateLimited(_)
             | Fault::RateLimitedWithStatus(_)
+            | Fault::RateLimitedResetHeader(_)
             | Fault::HtmlError
             | Fault::DropConnection
             | Fault::Oversized(_)
@@ -143,6 +174,7 @@ impl Fault {
             Fault::TruncatedJson
             | Fault::WrongFieldType
             | Fault::BadOptionalField
+            | Fault::OmitEmptyArrays
             | Fault::SlowDrip(_) => FaultStage::Body,
             Fault::PageDrift
             | Fault::WrongTotalResults
@@ -377,6 +409,9 @@ pub(crate) async fn bend_body(
     response: Response<Body>,
     rewrite: fn(&Fault, &mut serde_json::Value),
 ) -> Response<Body> {
+    if matches!(fault, Fault::WrongFieldType | Fault::BadOptionalField) {
+        return edit_json(response, |value| rewrite(fault, value)).await;
+    }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return Response::from_parts(parts, Body::empty());
@@ -386,16 +421,6 @@ pub(crate) async fn bend_body(
         Fault::TruncatedJson => {
             let cut = bytes.slice(..bytes.len() / 2);
             Response::from_parts(parts, Body::from(cut))
-        }
-        Fault::WrongFieldType | Fault::BadOptionalField => {
-            let bent = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-                Ok(mut value) => {
-                    rewrite(fault, &mut value);
-                    Bytes::from(value.to_string())
-                }
-                Err(_) => bytes,
-            };
-            Response::from_parts(parts, Body::from(bent))
         }
         Fault::SlowDrip(chunk_delay) => {
             let delay = *chunk_delay;
@@ -408,6 +433,27 @@ pub(crate) async fn bend_body(
         }
         _ => Response::from_parts(parts, Body::from(bytes)),
     }
+}
+
+/// A finished response with its JSON body edited by `edit`; a body that is
+/// not JSON is left as it is.
+pub(crate) async fn edit_json(
+    response: Response<Body>,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let edited = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut value) => {
+            edit(&mut value);
+            Bytes::from(value.to_string())
+        }
+        Err(_) => bytes,
+    };
+    Response::from_parts(parts, Body::from(edited))
 }
 
 /// A status code from a number, falling back to 500 for out-of-range values.

@@ -32,11 +32,12 @@ pub struct GeneratedData {
 const CMS_ANCHOR_MS: i64 = 1_774_355_332_354;
 /// 2025-12-08T09:17:21.090Z, the newest Kore sample's date.
 const KORE_ANCHOR_MS: i64 = 1_765_185_441_090;
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const DAY_MS: i64 = 86_400_000;
 /// Campaigns per tie group in generated Kore data.
 const TIE_GROUP: usize = 3;
 
-const TOPICS: [&str; 12] = [
+/// What generated campaigns are about, for every provider's names.
+pub(crate) const TOPICS: [&str; 12] = [
     "Billing Reminder",
     "Service Renewal",
     "Payment Due",

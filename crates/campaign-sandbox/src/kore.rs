@@ -139,6 +139,8 @@ fn early_fault(state: &KoreState, fault: &Fault, uri: &Uri) -> Response<Body> {
     match fault {
         Fault::Status(status) => kore_error(*status, "Injected failure"),
         Fault::RateLimited(retry_after) => rate_limited(retry_after.header_value()),
+        // Kore has no reset header: a 429 without `Retry-After`.
+        Fault::RateLimitedResetHeader(_) => rate_limited(None),
         Fault::RateLimitedWithStatus(status) => {
             kore_error(faults::final_status(*status), RATE_LIMIT_MESSAGE)
         }

@@ -1,12 +1,12 @@
 //! The Kore emulator's campaigns and the cached, sorted listing indexes.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::ordering::{self, directed, missing_last, KeyOrder, SelectionCache};
 use crate::wire::{parse_millis, to_raw, KoreWire};
 
 /// Kore's two campaign collections.
@@ -149,64 +149,26 @@ impl Selection {
     }
 }
 
-fn directed(order: Ordering, descending: bool) -> Ordering {
-    if descending {
-        order.reverse()
-    } else {
-        order
-    }
-}
+/// The keys a storage order must not follow to pass for unsorted.
+const SORT_KEYS: [KeyOrder<KoreRecord>; 3] = [
+    |a, b| a.name.cmp(&b.name),
+    |a, b| a.created_ms.cmp(&b.created_ms),
+    |a, b| a.updated_ms.cmp(&b.updated_ms),
+];
 
-/// Records without the sort field come last in either direction.
-fn missing_last(a: Option<i64>, b: Option<i64>, descending: bool) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => directed(a.cmp(&b), descending),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
-}
-
-/// Whether `records` run monotonically (either way) by name, `createdAt` or
-/// `updatedAt`: then storage order would pass for a sorted listing.
-fn looks_sorted(records: &[KoreRecord]) -> bool {
-    let monotone = |cmp: fn(&KoreRecord, &KoreRecord) -> Ordering| {
-        let pairs = || records.windows(2).map(|w| cmp(&w[0], &w[1]));
-        pairs().all(|o| o != Ordering::Greater) || pairs().all(|o| o != Ordering::Less)
-    };
-    monotone(|a, b| a.name.cmp(&b.name))
-        || monotone(|a, b| a.created_ms.cmp(&b.created_ms))
-        || monotone(|a, b| a.updated_ms.cmp(&b.updated_ms))
-}
-
-/// Shuffles `records` (seeded, so reproducibly) until their order is no
-/// sort's, so a listing in storage order ([`Fault::SortIgnored`](crate::Fault::SortIgnored))
-/// is visibly unsorted. Kept as is when already so, or when no order can be
-/// (fewer than three records, or a key equal everywhere).
+/// Shuffles `records` (seeded) until their order is no sort's, so a listing
+/// in storage order ([`Fault::SortIgnored`](crate::Fault::SortIgnored)) is
+/// visibly unsorted.
 pub(crate) fn unsort(records: &mut [KoreRecord], seed: u64) {
-    if records.len() < 3 {
-        return;
-    }
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(seed);
-    // A random order of three or more distinct values is sorted with
-    // probability at most 1/3 per key, so this rarely takes more than a few tries.
-    for _ in 0..64 {
-        if !looks_sorted(records) {
-            return;
-        }
-        rand::seq::SliceRandom::shuffle(records, &mut rng);
-    }
+    ordering::unsort(records, seed, &SORT_KEYS);
 }
-
-/// At most this many distinct selections are cached at once.
-const MAX_CACHED_SELECTIONS: usize = 64;
 
 /// Both collections plus the listing cache, which any data change clears.
 #[derive(Debug, Default)]
 pub(crate) struct KoreStore {
     voice: Vec<KoreRecord>,
     sms: Vec<KoreRecord>,
-    cache: HashMap<Selection, Arc<[u32]>>,
+    cache: SelectionCache<Selection>,
 }
 
 impl KoreStore {
@@ -245,33 +207,27 @@ impl KoreStore {
 
     /// Positions of the matching records in sorted order, cached per selection.
     pub(crate) fn select(&mut self, selection: &Selection) -> Arc<[u32]> {
-        if let Some(hit) = self.cache.get(selection) {
-            return Arc::clone(hit);
-        }
-        let records = self.collection(selection.kind);
-        let mut positions: Vec<u32> = (0..records.len())
-            .filter(|&i| selection.matches(&records[i]))
-            .filter_map(|i| u32::try_from(i).ok())
-            .collect();
-        // Positions are collected in storage order, which is the answer when
-        // the sort is ignored.
-        if !selection.storage_order {
-            positions.sort_unstable_by(|&a, &b| {
-                selection.compare(&records[a as usize], &records[b as usize])
-            });
-        }
-        let positions: Arc<[u32]> = positions.into();
-        if self.cache.len() >= MAX_CACHED_SELECTIONS {
-            self.cache.clear();
-        }
-        self.cache.insert(selection.clone(), Arc::clone(&positions));
-        positions
+        let records = match selection.kind {
+            KoreType::Voice => &self.voice,
+            KoreType::Sms => &self.sms,
+        };
+        self.cache.select(
+            selection,
+            records,
+            |record| selection.matches(record),
+            selection.storage_order,
+            |a, b| selection.compare(a, b),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn looks_sorted(records: &[KoreRecord]) -> bool {
+        ordering::looks_sorted(records, &SORT_KEYS)
+    }
 
     fn record(id: &str, name: &str, created: Option<i64>) -> KoreRecord {
         KoreRecord::from_wire(&KoreWire {

@@ -18,6 +18,8 @@ pub enum Server {
     Cms,
     /// The Kore.ai emulator.
     Kore,
+    /// The Genesys Cloud emulator (API and login host paths).
+    Genesys,
     /// The "other host" that redirect faults point to.
     OtherHost,
 }
@@ -40,13 +42,15 @@ pub struct LoggedRequest {
     /// (`/campaign/api/v2/public/***/...`) and the CMS account SID
     /// (`/v2/accounts/***/...`).
     pub path: String,
-    /// The raw query string, if any, with the value of `accountId` (a Kore
-    /// credential) replaced by `***`.
+    /// The raw query string, if any, with the values of `accountId` (a Kore
+    /// credential), `client_secret` and `access_token` replaced by `***`.
     pub query: Option<String>,
     /// Every header (names lowercase) in arrival order; the values of
     /// `authorization`, `auth`, `iid` and `accountid` are replaced by `***`.
     pub headers: Vec<(String, String)>,
-    /// The body as (lossy) UTF-8 text, if non-empty.
+    /// The body as (lossy) UTF-8 text, if non-empty; in a form-encoded body
+    /// (a Genesys token request) the value of `client_secret` is `***`, and
+    /// any other body that mentions `client_secret` is `***` whole.
     pub body: Option<String>,
     /// When it arrived.
     pub at: SystemTime,
@@ -114,16 +118,47 @@ pub(crate) struct LogLayerState {
     pub(crate) latency: Arc<Mutex<Latency>>,
 }
 
-/// Masks the value of every `accountId` query parameter.
+/// Query or form parameters whose values are credentials.
+const SECRET_PARAMS: [&str; 3] = ["accountid", "client_secret", "access_token"];
+
+/// Masks the value of every credential parameter of a query or form body.
 fn mask_query(query: &str) -> String {
     query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if name.eq_ignore_ascii_case("accountid") => format!("{name}=***"),
+            Some((name, _))
+                if SECRET_PARAMS
+                    .iter()
+                    .any(|secret| name.eq_ignore_ascii_case(secret)) =>
+            {
+                format!("{name}=***")
+            }
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The logged text of a body: form bodies (OAuth token requests) get their
+/// credential parameters masked; any other body that mentions
+/// `client_secret` (a mistyped token request) is replaced by `***` whole,
+/// as its format is unknown; anything else is kept.
+fn body_text(headers: &axum::http::HeaderMap, bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if form {
+        mask_query(&text)
+    } else if text.to_ascii_lowercase().contains("client_secret") {
+        "***".to_owned()
+    } else {
+        text.into_owned()
+    }
 }
 
 /// Path segments that come right before a credential segment, per the
@@ -185,7 +220,7 @@ pub(crate) async fn log_requests(
         path: mask_path(parts.uri.path()),
         query: parts.uri.query().map(mask_query),
         headers,
-        body: (!bytes.is_empty()).then(|| String::from_utf8_lossy(&bytes).into_owned()),
+        body: (!bytes.is_empty()).then(|| body_text(&parts.headers, &bytes)),
         at: SystemTime::now(),
         had_credentials,
     });
@@ -205,6 +240,27 @@ mod tests {
     fn account_id_is_masked_in_queries() {
         assert_eq!(mask_query("accountId=abc&x=1"), "accountId=***&x=1");
         assert_eq!(mask_query("contactCenterId=1"), "contactCenterId=1");
+        assert_eq!(
+            mask_query("grant_type=client_credentials&client_id=i&client_secret=s"),
+            "grant_type=client_credentials&client_id=i&client_secret=***"
+        );
+    }
+
+    #[test]
+    fn only_form_bodies_are_masked() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert_eq!(body_text(&headers, b"{\"client_secret\":\"s\"}"), "***");
+        assert_eq!(
+            body_text(&headers, b"{\"type\":\"voice\"}"),
+            "{\"type\":\"voice\"}"
+        );
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=UTF-8"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(body_text(&headers, b"client_secret=s"), "client_secret=***");
     }
 
     #[test]

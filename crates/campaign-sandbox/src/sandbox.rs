@@ -14,6 +14,7 @@ use crate::builder::SandboxBuilder;
 use crate::cms::{CmsData, CmsState};
 use crate::data::{cms_from_campaign, kore_from_campaign};
 use crate::faults::{Fault, FaultQueue};
+use crate::genesys::{genesys_from_campaign, GenesysState};
 use crate::kore::KoreState;
 use crate::kore_store::KoreType;
 use crate::log::{Latency, LoggedRequest, RequestLog};
@@ -55,17 +56,20 @@ impl Common {
     }
 }
 
-/// Running CMS and Kore.ai emulators plus an "other host". See the crate docs.
+/// Running CMS, Kore.ai and Genesys Cloud emulators plus an "other host".
+/// See the crate docs.
 ///
 /// Dropping it stops the servers abruptly; [`Sandbox::shutdown`] stops them
 /// gracefully.
 pub struct Sandbox {
     pub(crate) cms_url: Url,
     pub(crate) kore_url: Url,
+    pub(crate) genesys_url: Url,
     pub(crate) other_url: Url,
     pub(crate) credentials: SandboxCredentials,
     pub(crate) cms: ProviderControl,
     pub(crate) kore: ProviderControl,
+    pub(crate) genesys: ProviderControl,
     pub(crate) other_log: RequestLog,
     pub(crate) stop: watch::Sender<bool>,
     pub(crate) tasks: Vec<JoinHandle<()>>,
@@ -76,6 +80,7 @@ impl fmt::Debug for Sandbox {
         f.debug_struct("Sandbox")
             .field("cms_url", &self.cms_url.as_str())
             .field("kore_url", &self.kore_url.as_str())
+            .field("genesys_url", &self.genesys_url.as_str())
             .field("other_host_url", &self.other_url.as_str())
             .finish_non_exhaustive()
     }
@@ -103,13 +108,28 @@ impl Sandbox {
         self.kore_url.clone()
     }
 
-    /// The third listener, where [`Fault::RedirectOtherHost`] points. It
+    /// The Genesys Cloud API base URL, `http://127.0.0.1:PORT/`: the
+    /// stand-in for `https://api.<domain>/` (campaigns at
+    /// `api/v2/outbound/campaigns`).
+    pub fn genesys_url(&self) -> Url {
+        self.genesys_url.clone()
+    }
+
+    /// The Genesys login host's base URL, the stand-in for
+    /// `https://login.<domain>/` (token endpoint at `oauth/token`). The
+    /// sandbox serves both hosts' paths on one listener, so this equals
+    /// [`Sandbox::genesys_url`]; clients should still keep them apart.
+    pub fn genesys_login_url(&self) -> Url {
+        self.genesys_url.clone()
+    }
+
+    /// The listener where [`Fault::RedirectOtherHost`] points. It
     /// answers 200 to anything and logs it ([`Sandbox::other_host_requests`]).
     pub fn other_host_url(&self) -> Url {
         self.other_url.clone()
     }
 
-    /// The credentials both emulators accept.
+    /// The credentials the emulators accept.
     pub fn credentials(&self) -> &SandboxCredentials {
         &self.credentials
     }
@@ -118,7 +138,7 @@ impl Sandbox {
     pub fn cms_contact_center_ids(&self) -> Vec<i64> {
         match &self.cms.provider {
             Provider::Cms(state) => lock(&state.data).centers.keys().copied().collect(),
-            Provider::Kore(_) => Vec::new(),
+            Provider::Kore(_) | Provider::Genesys(_) => Vec::new(),
         }
     }
 
@@ -130,6 +150,11 @@ impl Sandbox {
     /// Controls and inspects the Kore.ai emulator.
     pub fn kore(&self) -> &ProviderControl {
         &self.kore
+    }
+
+    /// Controls and inspects the Genesys Cloud emulator.
+    pub fn genesys(&self) -> &ProviderControl {
+        &self.genesys
     }
 
     /// Every request the other host received.
@@ -164,6 +189,7 @@ impl Drop for Sandbox {
 pub(crate) enum Provider {
     Cms(Arc<CmsState>),
     Kore(Arc<KoreState>),
+    Genesys(Arc<GenesysState>),
 }
 
 /// Fault, data and log controls of one emulated provider.
@@ -177,6 +203,7 @@ impl fmt::Debug for ProviderControl {
         let name = match self.provider {
             Provider::Cms(_) => "cms",
             Provider::Kore(_) => "kore",
+            Provider::Genesys(_) => "genesys",
         };
         f.debug_struct("ProviderControl")
             .field("provider", &name)
@@ -190,6 +217,7 @@ impl ProviderControl {
         match &self.provider {
             Provider::Cms(state) => &state.common,
             Provider::Kore(state) => &state.common,
+            Provider::Genesys(state) => &state.common,
         }
     }
 
@@ -241,14 +269,16 @@ impl ProviderControl {
 
     /// Revokes every token issued or accepted so far: they now get 401.
     ///
-    /// CMS: new tokens from the token endpoint work. Kore: JWTs seen so far
-    /// and any issued (`iat`) before the current second are refused; a
-    /// renewed JWT works as long as it differs from the revoked ones (a later
-    /// `iat`, or a `jti`).
+    /// CMS and Genesys: new tokens from the token endpoint work (Genesys
+    /// rate-limit windows start afresh). Kore: JWTs seen so far and any
+    /// issued (`iat`) before the current second are refused; a renewed JWT
+    /// works as long as it differs from the revoked ones (a later `iat`, or a
+    /// `jti`).
     pub fn expire_tokens(&self) {
         match &self.provider {
             Provider::Cms(state) => lock(&state.tokens).expire_all(),
             Provider::Kore(state) => lock(&state.tokens).expire_all(),
+            Provider::Genesys(state) => state.expire_tokens(),
         }
     }
 
@@ -260,7 +290,8 @@ impl ProviderControl {
     /// center of its [`Scope::ContactCenter`](campaign_core::Scope) or else to
     /// the first existing contact center (1 if none); afterwards exactly the
     /// contact centers of the loaded campaigns exist. Kore: only voice and SMS
-    /// campaigns load.
+    /// campaigns load. Genesys: only voice campaigns load, all in the `Home`
+    /// division (see the crate docs for the field mapping).
     pub fn load_campaigns(&self, campaigns: &[Campaign]) -> Vec<Campaign> {
         let mut loaded = Vec::new();
         match &self.provider {
@@ -289,6 +320,16 @@ impl ProviderControl {
                 }
                 lock(&state.store).replace(voice, sms);
             }
+            Provider::Genesys(state) => {
+                let mut records = Vec::new();
+                for campaign in campaigns {
+                    if let Some(record) = genesys_from_campaign(campaign) {
+                        records.push(record);
+                        loaded.push(campaign.clone());
+                    }
+                }
+                lock(&state.store).replace(records);
+            }
         }
         loaded
     }
@@ -301,18 +342,36 @@ mod tests {
     #[tokio::test]
     async fn emulator_state_debug_shows_no_credentials() {
         let sb = Sandbox::start_default().await.unwrap();
-        let (Provider::Cms(cms), Provider::Kore(kore)) = (&sb.cms.provider, &sb.kore.provider)
+        let (Provider::Cms(cms), Provider::Kore(kore), Provider::Genesys(genesys)) =
+            (&sb.cms.provider, &sb.kore.provider, &sb.genesys.provider)
         else {
             panic!("the sandbox's providers are swapped");
         };
-        // A token issued after start, as the token endpoint does.
+        // Tokens issued after start, as the token endpoints do.
         let issued = lock(&cms.tokens).issue();
+        let genesys_issued = lock(&genesys.tokens).issue();
         let c = sb.credentials();
         assert!(lock(&kore.tokens).check(c.kore_jwt.expose()).is_ok());
-        let debug = format!("{cms:?} {kore:?} {:?} {:?}", cms.common, kore.common);
+        let debug = format!(
+            "{cms:?} {kore:?} {genesys:?} {:?} {:?} {:?} {sb:?}",
+            cms.common, kore.common, genesys.common
+        );
+        let credentials = format!("{c:?}");
+        for secret in [
+            c.genesys_token.expose(),
+            &c.genesys_client_id,
+            c.genesys_client_secret.expose(),
+        ] {
+            assert!(!credentials.contains(secret), "{credentials}");
+        }
         assert!(debug.contains("CmsState") && debug.contains("KoreState"));
+        assert!(debug.contains("GenesysState"));
         for secret in [
             issued.as_str(),
+            genesys_issued.as_str(),
+            c.genesys_token.expose(),
+            &c.genesys_client_id,
+            c.genesys_client_secret.expose(),
             c.cms_token.expose(),
             &c.cms_account_sid,
             &c.cms_api_key,

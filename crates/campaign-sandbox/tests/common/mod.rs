@@ -109,3 +109,61 @@ pub fn ids(value: &Value) -> Vec<String> {
         .map(|r| r["_id"].as_str().or(r["id"].as_str()).unwrap().to_owned())
         .collect()
 }
+
+/// `GET /api/v2/outbound/campaigns?{query}` with the ready Genesys token.
+pub fn genesys_request(sb: &Sandbox, query: &str) -> reqwest::RequestBuilder {
+    let url = if query.is_empty() {
+        format!("{}api/v2/outbound/campaigns", sb.genesys_url())
+    } else {
+        format!("{}api/v2/outbound/campaigns?{query}", sb.genesys_url())
+    };
+    client()
+        .get(url)
+        .bearer_auth(sb.credentials().genesys_token.expose())
+}
+
+/// The status and JSON body of a Genesys listing.
+pub async fn genesys(sb: &Sandbox, query: &str) -> (u16, Value) {
+    let response = genesys_request(sb, query).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// The entity ids of a Genesys listing, in order (none when `entities` is absent).
+pub fn genesys_ids(value: &Value) -> Vec<String> {
+    value["entities"]
+        .as_array()
+        .map(|entities| {
+            entities
+                .iter()
+                .map(|e| e["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The entity names of a Genesys listing, in order.
+pub fn genesys_names(value: &Value) -> Vec<String> {
+    value["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `POST /oauth/token` on the Genesys login URL with a form body and,
+/// when given, Basic credentials; the status and JSON body.
+pub async fn genesys_token_request(
+    sb: &Sandbox,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut request = client().post(format!("{}oauth/token", sb.genesys_login_url()));
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.form(form).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
