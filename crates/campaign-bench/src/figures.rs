@@ -22,22 +22,22 @@ use crate::sizes::Sizes;
 
 type Res<T> = Result<T, String>;
 
-fn runtime() -> Res<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Res<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a Tokio runtime: {e}"))
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-fn mib(kib: u64) -> String {
+pub(crate) fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn per_sec(n: f64) -> String {
+pub(crate) fn per_sec(n: f64) -> String {
     if n >= 1e6 {
         format!("{:.2} M/s", n / 1e6)
     } else {
@@ -45,7 +45,7 @@ fn per_sec(n: f64) -> String {
     }
 }
 
-fn median(mut walls: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut walls: Vec<Duration>) -> Duration {
     walls.sort();
     walls.get(walls.len() / 2).copied().unwrap_or_default()
 }

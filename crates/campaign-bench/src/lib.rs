@@ -3,7 +3,10 @@
 //! Every figure is a ratio taken within the same run (a measured wall against
 //! a measured or computed limit on the same machine), so a noisy machine
 //! shifts both sides alike. `cargo run --release -p campaign-bench` runs them
-//! all and prints a markdown table; `--quick` uses small sizes.
+//! all and prints a markdown table; `--quick` uses small sizes. The store
+//! figures ([`store::figures`]) run the `campaigns` binary against a sandbox
+//! process and an SQLite file (and PostgreSQL when `CAMPAIGNS_TEST_POSTGRES`
+//! names a server).
 //!
 //! ```
 //! use campaign_bench::{figures, Sizes};
@@ -21,6 +24,8 @@ pub mod figures;
 mod process;
 mod report;
 mod sizes;
+pub mod store;
+mod store_requests;
 
 pub use process::{child_many_sources, peak_rss_kib, CampaignsBin};
 pub use report::{render, Row};

@@ -1,15 +1,15 @@
 //! `campaign-bench [--quick] [--only FIGURE,...] [--campaigns-bin PATH]`:
 //! measures every figure of docs/PERFORMANCE.md and prints a markdown table.
 //!
-//! Figures: fanout, paging, decode, merge, memory, many, first.
+//! Figures: fanout, paging, decode, merge, memory, many, first, store.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use campaign_bench::{figures, render, CampaignsBin, Row, Sizes};
+use campaign_bench::{figures, render, store, CampaignsBin, Row, Sizes};
 
-const ALL: [&str; 7] = [
-    "fanout", "paging", "decode", "merge", "memory", "many", "first",
+const ALL: [&str; 8] = [
+    "fanout", "paging", "decode", "merge", "memory", "many", "first", "store",
 ];
 
 fn main() -> ExitCode {
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let wants = |name: &str| only.iter().any(|f| f == name);
-    let needs_bin = wants("memory") || wants("first");
+    let needs_bin = wants("memory") || wants("first") || wants("store");
     let bin = if needs_bin {
         let found = match value("--campaigns-bin") {
             Some(path) => Ok(CampaignsBin::at(path)),
@@ -100,6 +100,10 @@ fn main() -> ExitCode {
                 .as_ref()
                 .ok_or_else(|| "no campaigns binary".to_owned())
                 .and_then(|bin| figures::first_item(&sizes, bin, &dir)),
+            "store" => bin
+                .as_ref()
+                .ok_or_else(|| "no campaigns binary".to_owned())
+                .and_then(|bin| store::figures(&sizes, bin, &dir)),
             _ => unreachable!("figure names are checked above"),
         };
         match result {

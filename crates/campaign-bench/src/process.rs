@@ -72,11 +72,15 @@ impl CampaignsBin {
         Self(path.into())
     }
 
-    /// `campaigns` next to this executable (same target profile), built
-    /// with cargo first when it is missing.
+    /// `campaigns` next to this executable (same target profile; one level
+    /// up from a test executable in `deps/`), built with cargo first when
+    /// it is missing.
     pub fn beside_current_exe() -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("no current exe: {e}"))?;
-        let dir = exe.parent().ok_or("the current exe has no directory")?;
+        let mut dir = exe.parent().ok_or("the current exe has no directory")?;
+        if dir.file_name().is_some_and(|name| name == "deps") {
+            dir = dir.parent().ok_or("deps/ has no parent")?;
+        }
         let candidate = dir.join("campaigns");
         if !candidate.exists() {
             let release = dir.file_name().is_some_and(|name| name == "release");
@@ -213,7 +217,7 @@ pub(crate) struct ListRun {
     pub(crate) wall: Duration,
 }
 
-fn drain_stderr(child: &mut Child) -> JoinHandle<String> {
+pub(crate) fn drain_stderr(child: &mut Child) -> JoinHandle<String> {
     let mut stderr = child.stderr.take();
     std::thread::spawn(move || {
         let mut text = String::new();

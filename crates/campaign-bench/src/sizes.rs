@@ -42,6 +42,13 @@ pub struct Sizes {
     pub many_bound: usize,
     /// First item: campaigns listed.
     pub first_item_campaigns: usize,
+    /// Store: campaigns in the small and the large sandbox; the large one is
+    /// synced, re-synced and read back, the small one read back for the
+    /// memory ratio.
+    pub store_campaigns: (usize, usize),
+    /// Store: how long one `list --store` may read before it is stopped (an
+    /// unfinished listing is reported as such, not waited for).
+    pub store_list_budget: Duration,
 }
 
 impl Sizes {
@@ -66,6 +73,8 @@ impl Sizes {
             many_latency: Duration::from_millis(5),
             many_bound: 100,
             first_item_campaigns: 200_000,
+            store_campaigns: (20_000, 200_000),
+            store_list_budget: Duration::from_secs(10),
         }
     }
 
@@ -90,6 +99,8 @@ impl Sizes {
             many_latency: Duration::from_millis(5),
             many_bound: 10,
             first_item_campaigns: 20_000,
+            store_campaigns: (2_000, 20_000),
+            store_list_budget: Duration::from_secs(2),
         }
     }
 
@@ -114,6 +125,8 @@ impl Sizes {
             many_latency: Duration::from_millis(1),
             many_bound: 3,
             first_item_campaigns: 1_000,
+            store_campaigns: (100, 1_000),
+            store_list_budget: Duration::from_secs(20),
         }
     }
 }

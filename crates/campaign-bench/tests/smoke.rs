@@ -1,7 +1,7 @@
 //! The harness runs end to end at tiny sizes (no timing is asserted: the
 //! figures themselves are what `campaign-bench` prints).
 
-use campaign_bench::{figures, render, Sizes};
+use campaign_bench::{figures, render, store, CampaignsBin, Sizes};
 
 #[test]
 fn in_process_figures_measure_and_render() {
@@ -29,6 +29,45 @@ fn in_process_figures_measure_and_render() {
         .find(|r| r.what.starts_with("requests in flight"))
         .expect("an in-flight row");
     assert_eq!(bound.pass, Some(true), "{bound:?}");
+    let table = render(&rows);
+    assert_eq!(table.lines().count(), rows.len() + 2);
+}
+
+/// The store figures at tiny sizes, through the `campaigns` binary of this
+/// profile (built first when missing); PostgreSQL too when
+/// `CAMPAIGNS_TEST_POSTGRES` names a server.
+#[test]
+fn store_figures_measure_and_render() {
+    let bin = CampaignsBin::beside_current_exe().expect("the campaigns binary");
+    let dir = std::env::temp_dir().join(format!("campaign-bench-smoke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let rows = store::figures(&Sizes::tiny(), &bin, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows = rows.expect("store figures");
+    for what in [
+        "full sync into SQLite",
+        "re-sync, nothing changed (campaigns sync again)",
+        "re-sync, nothing changed: Kore requests",
+        "re-sync, 1 % of Kore campaigns changed",
+        "campaigns changes --store",
+        "peak RSS of list --store over",
+        "first ndjson line of list --store",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r.what.starts_with(what) && r.pass.is_some()),
+            "no checked row for {what}"
+        );
+    }
+    // Writing nothing when nothing changed is correctness, not timing.
+    let unchanged = rows
+        .iter()
+        .find(|r| {
+            r.what
+                .starts_with("re-sync, nothing changed (campaigns sync again)")
+        })
+        .expect("a re-sync row");
+    assert_eq!(unchanged.pass, Some(true), "{unchanged:?}");
     let table = render(&rows);
     assert_eq!(table.lines().count(), rows.len() + 2);
 }
