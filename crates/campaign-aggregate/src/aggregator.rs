@@ -18,7 +18,7 @@ use crate::builder::{AggregatorBuilder, FailurePolicy};
 use crate::cursor::{Cursor, CursorCodec, CursorState, Mark};
 use crate::explain::Explain;
 use crate::fanout::{merged, with_deadline, Signal, SourceNote, Start, Tagged};
-use crate::limit::{Limited, Limits};
+use crate::guarded::{GuardedSource, SourceLimits};
 use crate::report::{AggregateEvent, AggregatePage, SourceCount, SourceFailure, SourceWarning};
 
 /// Campaigns per [`Aggregator::page`] when the query sets no page size.
@@ -34,7 +34,7 @@ const READ_AHEAD_ITEMS: usize = 256;
 pub(crate) struct Settings {
     pub(crate) id: String,
     pub(crate) sources: Vec<Arc<dyn CampaignSource>>,
-    pub(crate) limits: Limits,
+    pub(crate) limits: SourceLimits,
     pub(crate) policy: FailurePolicy,
     pub(crate) deadline: Option<Duration>,
 }
@@ -78,8 +78,8 @@ pub struct Aggregator {
     id: String,
     sources: Vec<Arc<dyn CampaignSource>>,
     /// Each source under `limits`, built once.
-    limited: Vec<Arc<Limited>>,
-    limits: Limits,
+    guarded: Vec<Arc<GuardedSource>>,
+    limits: SourceLimits,
     source_ids: Arc<[String]>,
     policy: FailurePolicy,
     deadline: Option<Duration>,
@@ -105,7 +105,7 @@ impl Aggregator {
 
     pub(crate) fn from_settings(settings: Settings) -> Self {
         let source_ids = settings.sources.iter().map(|s| s.id().to_owned()).collect();
-        let limited = settings
+        let guarded = settings
             .sources
             .iter()
             .map(|source| settings.limits.apply(Arc::clone(source)))
@@ -113,7 +113,7 @@ impl Aggregator {
         Self {
             id: settings.id,
             sources: settings.sources,
-            limited,
+            guarded,
             limits: settings.limits,
             source_ids,
             policy: settings.policy,
@@ -157,11 +157,11 @@ impl Aggregator {
     fn parts(&self, query: &CampaignQuery) -> Vec<Parts> {
         self.sources
             .iter()
-            .zip(&self.limited)
-            .map(|(source, limited)| {
+            .zip(&self.guarded)
+            .map(|(source, guarded)| {
                 let partitions = source.partitions(query);
                 if partitions.is_empty() {
-                    return vec![Arc::clone(limited) as Arc<dyn CampaignSource>];
+                    return vec![Arc::clone(guarded) as Arc<dyn CampaignSource>];
                 }
                 partitions
                     .into_iter()

@@ -8,7 +8,7 @@ use campaign_core::{CampaignSource, ErrorKind, RetryBudget, SourceError};
 use tokio::sync::Semaphore;
 
 use crate::aggregator::{Aggregator, Settings};
-use crate::limit::Limits;
+use crate::guarded::SourceLimits;
 
 /// Requests in flight at once across all sources, unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -129,7 +129,7 @@ impl AggregatorBuilder {
                 )));
             }
         }
-        let limits = Limits {
+        let limits = SourceLimits {
             permits: Arc::new(Semaphore::new(self.concurrency.min(Semaphore::MAX_PERMITS))),
             timeout: self.source_timeout,
             budget: self.budget.unwrap_or_default(),

@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use campaign_core::{CampaignId, ErrorKind, PageToken, SourceError, SourcePosition};
+use campaign_core::{
+    stable_checksum, CampaignId, ErrorKind, PageToken, SourceError, SourcePosition,
+};
 use serde::{Deserialize, Serialize};
 
 /// The cursor format this crate writes and reads.
@@ -160,13 +162,6 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// FNV-1a: stable across platforms and releases.
-fn checksum(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// Encodes and validates cursors for one aggregate and query.
 pub(crate) struct CursorCodec<'a> {
     pub(crate) aggregate: &'a str,
@@ -226,7 +221,7 @@ impl CursorCodec<'_> {
         };
         // Serializing plain strings, numbers and bools cannot fail.
         let mut bytes = serde_json::to_vec(&wire).unwrap_or_default();
-        let sum = checksum(&bytes);
+        let sum = stable_checksum(&bytes);
         bytes.extend_from_slice(&sum.to_be_bytes());
         Cursor(URL_SAFE_NO_PAD.encode(bytes))
     }
@@ -241,7 +236,7 @@ impl CursorCodec<'_> {
         let (json, sum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
         let mut expected = [0u8; CHECKSUM_LEN];
         expected.copy_from_slice(sum);
-        if checksum(json) != u64::from_be_bytes(expected) {
+        if stable_checksum(json) != u64::from_be_bytes(expected) {
             return Err(self
                 .invalid("cursor checksum does not match: it was corrupted, truncated or edited"));
         }

@@ -18,15 +18,15 @@ use tracing::Instrument;
 /// A source fetched under the aggregate's limits (object_store's `limit.rs`
 /// pattern): at most `permits` requests in flight across all sources, each
 /// bounded by `timeout`.
-pub(crate) struct Limited {
+pub(crate) struct GuardedSource {
     inner: Arc<dyn CampaignSource>,
-    limits: Limits,
+    limits: SourceLimits,
     requests: AtomicU64,
 }
 
 /// What every source (and part of one) of an aggregate is fetched under.
 #[derive(Debug, Clone)]
-pub(crate) struct Limits {
+pub(crate) struct SourceLimits {
     /// Requests in flight across all sources.
     pub(crate) permits: Arc<Semaphore>,
     /// Per request.
@@ -35,10 +35,10 @@ pub(crate) struct Limits {
     pub(crate) budget: Arc<RetryBudget>,
 }
 
-impl Limits {
+impl SourceLimits {
     /// `source` fetched under these limits.
-    pub(crate) fn apply(&self, source: Arc<dyn CampaignSource>) -> Arc<Limited> {
-        Arc::new(Limited {
+    pub(crate) fn apply(&self, source: Arc<dyn CampaignSource>) -> Arc<GuardedSource> {
+        Arc::new(GuardedSource {
             inner: source,
             limits: self.clone(),
             requests: AtomicU64::new(0),
@@ -46,9 +46,9 @@ impl Limits {
     }
 }
 
-impl fmt::Debug for Limited {
+impl fmt::Debug for GuardedSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Limited")
+        f.debug_struct("GuardedSource")
             .field("inner", &self.inner)
             .field("timeout", &self.limits.timeout)
             .finish_non_exhaustive()
@@ -56,7 +56,7 @@ impl fmt::Debug for Limited {
 }
 
 #[async_trait]
-impl CampaignSource for Limited {
+impl CampaignSource for GuardedSource {
     fn id(&self) -> &str {
         self.inner.id()
     }
@@ -107,7 +107,7 @@ impl CampaignSource for Limited {
             retry_tokens_left = tracing::field::Empty,
         );
         let inner = Arc::clone(&self.inner);
-        let Limits {
+        let SourceLimits {
             permits,
             timeout,
             budget,

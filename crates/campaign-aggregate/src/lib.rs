@@ -93,7 +93,7 @@ mod builder;
 mod cursor;
 mod explain;
 mod fanout;
-mod limit;
+mod guarded;
 mod report;
 
 pub use aggregator::{Aggregator, DEFAULT_PAGE_SIZE};

@@ -74,6 +74,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod capabilities;
+mod checksum;
 mod error;
 mod merge;
 mod merged_page;
@@ -88,6 +89,7 @@ mod token;
 mod warning;
 
 pub use capabilities::{Capabilities, Filter, QueryPlan};
+pub use checksum::stable_checksum;
 pub use error::{ErrorKind, Result, SourceError};
 pub use merge::{merge_sorted, merge_sorted_chunks, Chunk, MergeSorted, MergeSortedChunks, Merged};
 pub use merged_page::fetch_merged_page;

@@ -297,7 +297,7 @@ impl CampaignQuery {
         canonical.dialing_modes.sort();
         canonical.dialing_modes.dedup();
         let text = serde_json::to_string(&canonical).unwrap_or_default();
-        fnv1a64(text.as_bytes())
+        crate::stable_checksum(text.as_bytes())
     }
 }
 
@@ -330,13 +330,6 @@ fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
         return h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
     }
     haystack.to_lowercase().contains(&needle.to_lowercase())
-}
-
-/// FNV-1a: tiny, stable across platforms and releases (unlike `DefaultHasher`).
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// Builds a [`CampaignQuery`]; [`build`](CampaignQueryBuilder::build) validates it.

@@ -9,7 +9,7 @@
 
 use serde::de::{self, Deserialize, IgnoredAny};
 
-use crate::wire::JsonStr;
+use crate::decoding::JsonStr;
 
 /// A position in a JSON text from which values are read one at a time with
 /// serde_json, each together with the exact text it was read from.

@@ -40,13 +40,13 @@
 
 mod client;
 mod config;
+mod decoding;
 mod json_reader;
 mod limiter;
 mod redact;
 mod response;
 mod token_cache;
 mod url_rules;
-mod wire;
 
 pub use client::{token_header, ApiRequest, Auth, AuthHeaders, HttpClient};
 
@@ -60,12 +60,12 @@ pub mod events {
     pub const RETRYING: &str = "retrying";
 }
 pub use config::{HttpConfig, RetryPolicy};
+pub use decoding::{optional_str, parse_rfc3339_utc, parse_utc_fast, RawRecords};
 pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;
 pub use response::{decode_json, parse_retry_after, snippet, ErrorBodyParser, ProviderError};
 pub use token_cache::{TokenCache, DEFAULT_MAX_REUSE};
 pub use url_rules::{check_base_url, is_loopback, join_segments};
-pub use wire::{optional_str, parse_rfc3339_utc, parse_utc_fast, RawRecords};
 
 /// Re-exported so providers and callers use the same HTTP types.
 pub use reqwest::{header, Method};
