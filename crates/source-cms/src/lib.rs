@@ -131,8 +131,8 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod config;
-mod cursor;
 mod normalize;
+mod page_token;
 mod settings;
 mod snapshot;
 mod source;

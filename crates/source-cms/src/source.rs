@@ -27,7 +27,7 @@ use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
 use crate::normalize::{center_partition, center_request};
 use crate::snapshot::{Builder, Probe, Scanned, Snapshot};
 use crate::wire::parse_error_body;
-use crate::{cursor, PROVIDER};
+use crate::{page_token, PROVIDER};
 
 /// Bodies at least this large are decoded on Tokio's blocking pool (about
 /// 2 ms of decoding; below that, handing the work over costs more than it saves).
@@ -424,7 +424,7 @@ impl CampaignSource for Listing {
         let source_id = &self.fetcher.source_id;
         let after = token
             .as_ref()
-            .map(|t| cursor::decode(source_id, query, t))
+            .map(|t| page_token::decode(source_id, query, t))
             .transpose()?;
         let snapshot = self.snapshot(after.is_none(), query).await?;
         let view = snapshot.view(source_id, query)?;
@@ -439,7 +439,7 @@ impl CampaignSource for Listing {
             .map(|index| snapshot.decode(source_id, index, true))
             .collect::<Result<Vec<Campaign>, SourceError>>()?;
         let next = match items.last() {
-            Some(last) if end < view.len() => Some(cursor::encode(query, last)),
+            Some(last) if end < view.len() => Some(page_token::encode(query, last)),
             _ => None,
         };
         let mut page = Page::new(items, next).with_total_hint(view.len() as u64);

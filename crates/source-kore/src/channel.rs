@@ -28,7 +28,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
 
 use crate::normalize::{decode_scoped, KorePage};
-use crate::position::{self, ChannelPos, LocalPos};
+use crate::page_token::{self, ChannelPos, LocalPos};
 use crate::request;
 use crate::source::{capabilities, Inner};
 
@@ -265,7 +265,7 @@ impl Inner {
     ) -> Result<Page> {
         let plan = capabilities().split(query);
         let channels = [channel.clone()];
-        let mut pos = position::decode(&self.source_id, query, &channels, token.as_ref())?
+        let mut pos = page_token::decode(&self.source_id, query, &channels, token.as_ref())?
             .pop()
             .unwrap_or_else(|| ChannelPos::start(channel));
         if pos.done {
@@ -275,7 +275,7 @@ impl Inner {
         // only, so it sees the server as it is now.
         let this_page = token.is_none().then(|| {
             pos.walk = rand::random();
-            position::encode(query, vec![pos.clone()])
+            page_token::encode(query, vec![pos.clone()])
         });
         if let Some(local) = &pos.local {
             return self
@@ -385,11 +385,11 @@ impl Inner {
                     prev: Some(skip - step.page_limit),
                     ..next_pos.clone()
                 };
-                following.push(position::encode(query, vec![pos]));
+                following.push(page_token::encode(query, vec![pos]));
                 skip = skip.saturating_add(step.page_limit);
             }
         }
-        let next = (!next_pos.done).then(|| position::encode(query, vec![next_pos.clone()]));
+        let next = (!next_pos.done).then(|| page_token::encode(query, vec![next_pos.clone()]));
         let mut page = Page::new(items, next).with_following(following);
         if let Some(total) = next_pos.total {
             page = page.with_total_hint(total);
@@ -523,7 +523,7 @@ impl Inner {
                     }),
                     ..pos.clone()
                 };
-                Some(position::encode(query, vec![next]))
+                Some(page_token::encode(query, vec![next]))
             }
             _ => None,
         };

@@ -88,7 +88,7 @@ mod channel;
 mod config;
 mod jwt;
 mod normalize;
-mod position;
+mod page_token;
 mod request;
 mod settings;
 mod source;

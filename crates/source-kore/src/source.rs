@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::channel::{channel_partition, LocalListing, RawPage, RawPages};
 use crate::config::{mask, KoreConfig, MAX_PAGE_SIZE};
-use crate::position::{self, ChannelPos};
+use crate::page_token::{self, ChannelPos};
 use crate::PROVIDER;
 
 /// A Kore.ai SMS/voice campaigns source.
@@ -401,7 +401,7 @@ impl CampaignSource for KoreSource {
         match channels.as_slice() {
             [] => {
                 // Still reject a foreign token, so resuming never silently "succeeds".
-                position::decode(&self.inner.source_id, query, &[], token.as_ref())?;
+                page_token::decode(&self.inner.source_id, query, &[], token.as_ref())?;
                 Ok(Page::new(Vec::new(), None))
             }
             [channel] => self.inner.fetch_channel(query, channel, token).await,
