@@ -37,6 +37,34 @@ pub enum Command {
     Changes(ChangesArgs),
     /// List the providers this binary knows and the config keys of each.
     Providers(ProvidersArgs),
+    /// Serve the unified view over HTTP (JSON API, OpenAPI, metrics).
+    Serve(ServeArgs),
+}
+
+/// Arguments of `campaigns serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Config file (TOML); without it the embedded sandbox is served.
+    #[arg(long, env = "CAMPAIGNS_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Answer from this store (sqlite://PATH or postgres://...), else
+    /// CAMPAIGNS_STORE, else the config's `[store] url`; without any, answer
+    /// live from the sources.
+    #[arg(long)]
+    pub store: Option<String>,
+
+    /// The address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// With a store: sync it this often in the background (e.g. 5m, 30s; 0 never).
+    #[arg(long, default_value = "5m", value_parser = parse_sync_every)]
+    pub sync_every: std::time::Duration,
+
+    /// Allow a non-loopback address without API keys (`[serve] api_keys_env`).
+    #[arg(long)]
+    pub insecure_no_auth: bool,
 }
 
 /// Output formats of `providers`.
@@ -135,6 +163,14 @@ fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
     Ok(duration)
 }
 
+/// `--sync-every`: a duration, or `0` for never.
+fn parse_sync_every(value: &str) -> Result<std::time::Duration, String> {
+    match value.trim() {
+        "0" => Ok(std::time::Duration::ZERO),
+        other => parse_duration(other),
+    }
+}
+
 /// Output formats of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -155,6 +191,46 @@ pub struct ListArgs {
     #[arg(long, env = "CAMPAIGNS_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Filters and sort.
+    #[command(flatten)]
+    pub filters: QueryArgs,
+
+    /// Print one page of at most N campaigns and the cursor of the next.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE)))]
+    pub limit: Option<u32>,
+
+    /// Continue from the cursor a previous page printed (same filters and sort).
+    #[arg(long)]
+    pub cursor: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Include each provider's original record (`raw`) in json and ndjson output.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// List from this store (sqlite://PATH or postgres://...), kept by `campaigns sync`,
+    /// instead of the live sources; no config file is read.
+    #[arg(long)]
+    pub store: Option<String>,
+
+    /// With --store: also list campaigns deleted at their provider.
+    #[arg(long, requires = "store")]
+    pub include_deleted: bool,
+
+    /// Fail a source's page (or contact center) on a record it cannot use,
+    /// instead of skipping the record with a warning (every source, as
+    /// `strict = true` in the config does for one).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// The filters and sort of a listing: `list`'s flags, and the query
+/// parameters of `serve`'s `GET /v1/campaigns` (parsed with the same functions).
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
     /// Channels to keep (voice, sms, chat, interaction); repeatable or comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = parse_channel)]
     pub channel: Vec<Channel>,
@@ -192,7 +268,7 @@ pub struct ListArgs {
     pub name: Option<String>,
 
     /// Sort as FIELD:asc|desc with FIELD one of name, created_at, updated_at.
-    #[arg(long, default_value = "created_at:desc", value_parser = parse_sort)]
+    #[arg(long, default_value = DEFAULT_SORT, value_parser = parse_sort)]
     pub sort: Sort,
 
     /// Arrival order instead of a sort: with `--format ndjson` or `csv`,
@@ -202,37 +278,6 @@ pub struct ListArgs {
     /// without gaps or repeats.
     #[arg(long, conflicts_with = "sort")]
     pub unsorted: bool,
-
-    /// Print one page of at most N campaigns and the cursor of the next.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_PAGE_SIZE)))]
-    pub limit: Option<u32>,
-
-    /// Continue from the cursor a previous page printed (same filters and sort).
-    #[arg(long)]
-    pub cursor: Option<String>,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-
-    /// Include each provider's original record (`raw`) in json and ndjson output.
-    #[arg(long)]
-    pub raw: bool,
-
-    /// List from this store (sqlite://PATH or postgres://...), kept by `campaigns sync`,
-    /// instead of the live sources; no config file is read.
-    #[arg(long)]
-    pub store: Option<String>,
-
-    /// With --store: also list campaigns deleted at their provider.
-    #[arg(long, requires = "store")]
-    pub include_deleted: bool,
-
-    /// Fail a source's page (or contact center) on a record it cannot use,
-    /// instead of skipping the record with a warning (every source, as
-    /// `strict = true` in the config does for one).
-    #[arg(long)]
-    pub strict: bool,
 }
 
 /// Arguments of `campaigns sources`.
@@ -246,7 +291,7 @@ pub struct SourcesArgs {
 /// Arguments of `campaigns sandbox`.
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
-    /// Port of the CMS emulator; Kore.ai listens on the next one. 0 picks free ports.
+    /// Port of the CMS emulator; Kore.ai and Genesys Cloud listen on the next two. 0 picks free ports.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
 
@@ -276,39 +321,65 @@ fn known_or_error<T>(
     }
 }
 
-fn parse_channel(value: &str) -> Result<Channel, String> {
+pub(crate) fn parse_channel(value: &str) -> Result<Channel, String> {
     let channel = Channel::parse(value.trim());
     let known = !matches!(channel, Channel::Other(_));
     let all: Vec<&str> = Channel::KNOWN.iter().map(|c| c.as_str()).collect();
     known_or_error("channel", value, channel, known, &all)
 }
 
-fn parse_status(value: &str) -> Result<Status, String> {
+pub(crate) fn parse_status(value: &str) -> Result<Status, String> {
     let status = Status::parse(value.trim());
     let known = !matches!(status, Status::Other(_));
     let all: Vec<&str> = Status::KNOWN.iter().map(|s| s.as_str()).collect();
     known_or_error("status", value, status, known, &all)
 }
 
-fn parse_dialing_mode(value: &str) -> Result<DialingMode, String> {
+pub(crate) fn parse_dialing_mode(value: &str) -> Result<DialingMode, String> {
     let mode = DialingMode::parse(value.trim());
     let known = !matches!(mode, DialingMode::Other(_));
     let all: Vec<&str> = DialingMode::KNOWN.iter().map(|m| m.as_str()).collect();
     known_or_error("dialing mode", value, mode, known, &all)
 }
 
-fn parse_instant(value: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_instant(value: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("not an RFC 3339 instant ({e}), e.g. 2024-05-01T00:00:00Z"))
 }
 
-fn parse_sort(value: &str) -> Result<Sort, String> {
+pub(crate) fn parse_sort(value: &str) -> Result<Sort, String> {
     value.parse::<Sort>().map_err(|e| e.to_string())
 }
 
 impl ListArgs {
     /// The query these arguments describe; `page_size` is the page (or request) size to use.
+    pub fn query(&self, page_size: u32) -> Result<CampaignQuery, String> {
+        self.filters.query(page_size)
+    }
+}
+
+impl Default for QueryArgs {
+    /// No filter, the default sort: every campaign, newest first.
+    fn default() -> Self {
+        Self {
+            channel: Vec::new(),
+            status: Vec::new(),
+            priority: Vec::new(),
+            dialing_mode: Vec::new(),
+            created_from: None,
+            created_to: None,
+            updated_from: None,
+            updated_to: None,
+            name: None,
+            sort: default_sort(),
+            unsorted: false,
+        }
+    }
+}
+
+impl QueryArgs {
+    /// The query these filters describe; `page_size` is the page (or request) size to use.
     pub fn query(&self, page_size: u32) -> Result<CampaignQuery, String> {
         let mut builder = CampaignQuery::builder()
             .channels(self.channel.iter().cloned())
@@ -345,6 +416,9 @@ pub fn default_sort() -> Sort {
     Sort::desc(SortField::CreatedAt)
 }
 
+/// [`default_sort`] as text, for clap's default value.
+const DEFAULT_SORT: &str = "created_at:desc";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,11 +447,13 @@ mod tests {
             "preview",
         ])
         .unwrap();
+        let args = args.filters;
         assert_eq!(args.channel, [Channel::Voice, Channel::Sms, Channel::Chat]);
         assert_eq!(args.status, [Status::Active]);
         assert_eq!(args.priority, [1, 2]);
         assert_eq!(args.dialing_mode, [DialingMode::Preview]);
         assert_eq!(args.sort, default_sort());
+        assert_eq!(DEFAULT_SORT.parse::<Sort>().unwrap(), default_sort());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! The CLI knows only the keys every source has (`name`, `provider`,
 //! `timeout_secs`, `max_retries`, `allow_insecure_http`, `strict`) and its
-//! own sections (`[defaults]`, `[store]`); the rest of a source's table goes
+//! own sections (`[defaults]`, `[store]`, `[serve]`); the rest of a source's table goes
 //! to the provider registered under its `provider` value, which refuses
 //! unknown keys and checks every value. Every error names the file, the
 //! source and the key, never a value.
@@ -117,6 +117,20 @@ pub struct StoreSettings {
     pub full_refresh_every: Option<Duration>,
 }
 
+/// The `[serve]` section: how `campaigns serve` guards its HTTP API. Both
+/// keys name environment variables, so the secrets stay out of the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSettings {
+    /// The variable holding the API keys, comma-separated: each request
+    /// (but `/healthz`) must then send one as `Authorization: Bearer KEY`.
+    pub api_keys_env: Option<String>,
+    /// The variable holding the key that signs the cursors handed to HTTP
+    /// clients; without it a random key is drawn at each start, so cursors
+    /// do not survive a restart.
+    pub cursor_key_env: Option<String>,
+}
+
 /// A duration written as text (`"30s"`, `"5m"`, `"24h"`).
 fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(d)?;
@@ -147,6 +161,8 @@ pub struct Config {
     pub sources: Vec<ConfiguredSource>,
     /// The `[store]` section.
     pub store: StoreSettings,
+    /// The `[serve]` section.
+    pub serve: ServeSettings,
     /// The retry budget every source's requests share.
     pub retry_budget: Arc<RetryBudget>,
 }
@@ -253,6 +269,7 @@ impl<'a> Loader<'a> {
             defaults: raw.defaults,
             sources,
             store: raw.store,
+            serve: raw.serve,
             retry_budget: budget,
         })
     }
@@ -335,6 +352,8 @@ struct RawFile {
     sources: Vec<toml::Table>,
     #[serde(default)]
     store: StoreSettings,
+    #[serde(default)]
+    serve: ServeSettings,
 }
 
 /// The keys every `[[sources]]` table may have, whatever its provider.
@@ -559,7 +578,7 @@ channels = ["voice"]
         assert_eq!(err.key.as_deref(), Some("defaults.retries"));
 
         let err =
-            parse(&FULL.replace("provider = \"kore\"", "provider = \"genesys\"")).unwrap_err();
+            parse(&FULL.replace("provider = \"kore\"", "provider = \"zendesk\"")).unwrap_err();
         assert_eq!(err.key.as_deref(), Some("provider"));
     }
 

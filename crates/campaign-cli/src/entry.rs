@@ -17,7 +17,7 @@ use crate::progress::Progress;
 use crate::run::EXIT_FAILED;
 
 /// Runs the `campaigns` command line (`list`, `sources`, `sync`, `changes`,
-/// `sandbox`, `providers`) with the process's arguments, over `registry`'s
+/// `serve`, `sandbox`, `providers`) with the process's arguments, over `registry`'s
 /// providers: [`builtin`](crate::providers::builtin) plus any a plugin
 /// author registers.
 ///
@@ -41,6 +41,7 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>, registry: Registry) -
     let progress = init_tracing(
         cli.verbose,
         matches!(cli.command, Command::List(_) | Command::Sync(_)),
+        matches!(cli.command, Command::Serve(_)),
     );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,6 +61,9 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>, registry: Registry) -
             Command::Sync(args) => crate::store_cmd::sync(args, &registry, progress).await,
             Command::Changes(args) => crate::store_cmd::changes(args).await,
             Command::Providers(args) => crate::providers::describe(&registry, &args),
+            Command::Serve(args) => {
+                crate::serve::serve(args, &registry, progress.unwrap_or_default()).await
+            }
         }
     });
     match outcome {
@@ -72,8 +76,9 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>, registry: Registry) -
 }
 
 /// Logs to stderr at the level `-v` or `RUST_LOG` asks for; on a terminal,
-/// also feeds the live progress line of `list` and `sync`.
-fn init_tracing(verbose: u8, listing: bool) -> Option<Progress> {
+/// also feeds the live progress line of `list` and `sync`; when `counting`
+/// (`serve`), always, for its metrics.
+fn init_tracing(verbose: u8, listing: bool, counting: bool) -> Option<Progress> {
     let level = match verbose {
         0 => LevelFilter::WARN,
         1 => LevelFilter::INFO,
@@ -88,7 +93,8 @@ fn init_tracing(verbose: u8, listing: bool) -> Option<Progress> {
         // Colours only for a terminal: escape codes garble a redirected log.
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter);
-    let progress = (listing && std::io::stderr().is_terminal()).then(Progress::default);
+    let progress =
+        (counting || (listing && std::io::stderr().is_terminal())).then(Progress::default);
     let progress_layer = progress.as_ref().map(|p| {
         p.layer()
             .with_filter(Targets::new().with_target("campaign_http", LevelFilter::DEBUG))

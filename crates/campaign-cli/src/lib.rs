@@ -36,6 +36,7 @@ pub mod progress;
 pub mod providers;
 pub mod run;
 pub mod sandbox_cmd;
+pub mod serve;
 pub mod store_cmd;
 
 pub use entry::{main_from, main_with};

@@ -16,6 +16,9 @@ pub fn builtin() -> Registry {
     for result in [
         registry.register::<source_cms::CmsSettings>().map(drop),
         registry.register::<source_kore::KoreSettings>().map(drop),
+        registry
+            .register::<source_genesys::GenesysSettings>()
+            .map(drop),
     ] {
         // Distinct names, fixed at compile time: a clash is a programming error.
         result.expect("built-in providers have distinct names");

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use campaign_aggregate::{AggregateEvent, Aggregator, Cursor, SourceWarning};
+use campaign_aggregate::{AggregateEvent, Aggregator, Cursor, SourceFailure, SourceWarning};
 use campaign_core::{CampaignQuery, CampaignSource, ErrorKind, SourceError};
 use campaign_registry::Registry;
 use futures::{FutureExt, StreamExt};
@@ -75,13 +75,44 @@ pub(crate) fn build_failure(file: &Path, error: SourceError) -> Failure {
 
 /// What a listing delivered, for the exit code and the json document.
 #[derive(Debug, Default)]
-struct Tally {
-    items: usize,
-    errors: Vec<ErrorRecord>,
-    warnings: Vec<SourceWarning>,
+pub(crate) struct Tally {
+    /// Campaigns delivered.
+    pub(crate) items: usize,
+    /// The failed sources (or partitions), as json's `errors` lists them.
+    pub(crate) errors: Vec<ErrorRecord>,
+    /// The sources' warnings, as json's `warnings` lists them.
+    pub(crate) warnings: Vec<SourceWarning>,
 }
 
-fn exit_code(tally: &Tally, sources: usize) -> u8 {
+impl Tally {
+    /// One page's account: `items` campaigns, its failures and warnings,
+    /// each reported on stderr as it is taken (`list` and `serve` alike).
+    pub(crate) fn of_page(
+        items: usize,
+        failures: &[SourceFailure],
+        warnings: Vec<SourceWarning>,
+    ) -> Self {
+        let mut tally = Tally {
+            items,
+            ..Tally::default()
+        };
+        for failure in failures {
+            let record = ErrorRecord::new(&failure.source, &failure.error);
+            report(&record);
+            tally.errors.push(record);
+        }
+        for warning in warnings {
+            report_warning(&warning);
+            tally.warnings.push(warning);
+        }
+        tally
+    }
+}
+
+/// The exit code of a listing that delivered `tally` from `sources` sources:
+/// [`EXIT_FAILED`] when every source failed and nothing came, [`EXIT_PARTIAL`]
+/// when some failed.
+pub(crate) fn exit_code(tally: &Tally, sources: usize) -> u8 {
     let failed: std::collections::BTreeSet<&str> =
         tally.errors.iter().map(|e| e.source.as_str()).collect();
     if failed.is_empty() {
@@ -250,24 +281,12 @@ async fn one_page<W: Write>(
         }
     };
     let (_, written) = out.into_inner();
-    let mut tally = Tally {
-        items,
-        ..Tally::default()
-    };
     let page = page.map_err(|e| match e.kind() {
         ErrorKind::InvalidCursor => Failure::Usage(format!("bad --cursor: {e}")),
         _ => Failure::Fetch(e.to_string()),
     })?;
     written.map_err(write_failure)?;
-    for failure in &page.failures {
-        let record = ErrorRecord::new(&failure.source, &failure.error);
-        report(&record);
-        tally.errors.push(record);
-    }
-    for warning in page.warnings {
-        report_warning(&warning);
-        tally.warnings.push(warning);
-    }
+    let tally = Tally::of_page(items, &page.failures, page.warnings);
     Ok((tally, page.next))
 }
 
@@ -352,10 +371,13 @@ pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failu
     let mut out = io::stdout().lock();
     let mut failed = 0;
     for (source, check) in aggregate.sources().iter().zip(checks) {
-        let capabilities = source.capabilities();
-        let filters: Vec<&str> = capabilities.filters.iter().map(|f| f.as_str()).collect();
-        let sorts: Vec<&str> = capabilities.sorts.iter().map(|s| s.as_str()).collect();
-        let at_provider = source.capabilities_at_provider();
+        let SourceCapabilities {
+            filters,
+            sorts,
+            max_page_size,
+            server_paging,
+            at_provider,
+        } = SourceCapabilities::of(source.as_ref());
         let none = |list: &[&str]| match (list.is_empty(), at_provider) {
             (true, _) => "none (applied locally)".to_owned(),
             (false, true) => list.join(", "),
@@ -381,8 +403,8 @@ pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failu
             source.provider(),
             none(&filters),
             none(&sorts),
-            capabilities.max_page_size.map_or_else(|| "unbounded".into(), |n| n.to_string()),
-            if capabilities.server_paging { "yes" } else { "no (pages locally)" },
+            max_page_size.map_or_else(|| "unbounded".into(), |n| n.to_string()),
+            if server_paging { "yes" } else { "no (pages locally)" },
             status,
         );
         write.map_err(write_failure)?;
@@ -392,6 +414,37 @@ pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failu
         n if n == aggregate.sources().len() => EXIT_FAILED,
         _ => EXIT_PARTIAL,
     })
+}
+
+/// What a source can do itself, as `campaigns sources` prints it and
+/// `serve`'s `GET /v1/sources` returns it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct SourceCapabilities {
+    /// Filters the source applies itself (the rest are applied locally).
+    pub(crate) filters: Vec<&'static str>,
+    /// Sort fields the source sorts by itself.
+    pub(crate) sorts: Vec<&'static str>,
+    /// The largest page the source asks for, if bounded.
+    pub(crate) max_page_size: Option<u32>,
+    /// Whether the source pages at its server (else it pages locally).
+    pub(crate) server_paging: bool,
+    /// Whether the filters and sorts run at the provider's server, rather
+    /// than in the source on what the provider sent.
+    pub(crate) at_provider: bool,
+}
+
+impl SourceCapabilities {
+    /// `source`'s capabilities.
+    pub(crate) fn of(source: &dyn CampaignSource) -> Self {
+        let capabilities = source.capabilities();
+        Self {
+            filters: capabilities.filters.iter().map(|f| f.as_str()).collect(),
+            sorts: capabilities.sorts.iter().map(|s| s.as_str()).collect(),
+            max_page_size: capabilities.max_page_size,
+            server_paging: capabilities.server_paging,
+            at_provider: source.capabilities_at_provider(),
+        }
+    }
 }
 
 /// Counts a source's campaigns, which proves it reachable and authorized.

@@ -15,6 +15,7 @@ use crate::run::{write_failure, Failure, EXIT_OK};
 /// The variables the sandbox's config names for its secrets.
 const CMS_TOKEN_VAR: &str = "CMS_TOKEN";
 const KORE_SECRET_VAR: &str = "KORE_CLIENT_SECRET";
+const GENESYS_SECRET_VAR: &str = "GENESYS_CLIENT_SECRET";
 
 /// The config to use and, without a config file, the sandbox serving it
 /// (kept alive as long as the config is used).
@@ -59,9 +60,10 @@ pub async fn setup(
         .map_err(|e| Failure::Fetch(format!("cannot start the embedded sandbox: {e}")))?;
     eprintln!(
         "campaigns: no --config given (nor CAMPAIGNS_CONFIG): using the embedded sandbox \
-         (CMS at {}, Kore.ai at {}) serving the API specs' sample data",
+         (CMS at {}, Kore.ai at {}, Genesys Cloud at {}) serving the API specs' sample data",
         sandbox.cms_url(),
-        sandbox.kore_url()
+        sandbox.kore_url(),
+        sandbox.genesys_url()
     );
     let config = sandbox_config(&sandbox, registry, strict)?;
     Ok(Setup {
@@ -81,6 +83,7 @@ pub fn sandbox_config(
     let secrets = move |name: &str| match name {
         CMS_TOKEN_VAR => Some(credentials.cms_token.expose().to_owned()),
         KORE_SECRET_VAR => Some(credentials.kore_client_secret.expose().to_owned()),
+        GENESYS_SECRET_VAR => Some(credentials.genesys_client_secret.expose().to_owned()),
         _ => None,
     };
     Ok(Loader::new(registry)
@@ -104,7 +107,10 @@ fn sandbox_toml(sandbox: &Sandbox) -> String {
          [[sources]]\nname = \"kore\"\nprovider = \"kore\"\nbase_url = \"{kore}\"\n\
          stream_id = \"{stream}\"\naccount_id = \"{account}\"\niid = \"{iid}\"\n\
          client_id = \"{client}\"\nclient_secret_env = \"{KORE_SECRET_VAR}\"\n\
-         rate_limit_per_minute = 0\n",
+         rate_limit_per_minute = 0\n\n\
+         [[sources]]\nname = \"genesys\"\nprovider = \"genesys\"\nbase_url = \"{genesys}\"\n\
+         login_url = \"{genesys_login}\"\nclient_id = \"{genesys_client}\"\n\
+         client_secret_env = \"{GENESYS_SECRET_VAR}\"\nrate_limit_per_minute = 0\n",
         cms = sandbox.cms_url(),
         ids = ids.join(", "),
         kore = sandbox.kore_url(),
@@ -112,35 +118,49 @@ fn sandbox_toml(sandbox: &Sandbox) -> String {
         account = credentials.kore_account_id,
         iid = credentials.kore_iid,
         client = credentials.kore_client_id,
+        genesys = sandbox.genesys_url(),
+        genesys_login = sandbox.genesys_login_url(),
+        genesys_client = credentials.genesys_client_id,
     )
 }
 
-/// `total` generated campaigns: about half to CMS, the same number per
-/// contact center, the rest to Kore.ai's two channels; exactly `total` in all.
-fn generated(total: usize) -> GeneratedData {
+/// `total` generated campaigns: about a third to CMS, the same number per
+/// contact center, a third to Kore.ai's two channels and the rest to
+/// Genesys Cloud (the returned count); exactly `total` in all.
+fn generated(total: usize) -> (GeneratedData, usize) {
     let centers = vec![1, 2, 3];
-    let per_center = total / 2 / centers.len();
-    let kore = total - per_center * centers.len();
-    GeneratedData {
+    let per_center = total / 3 / centers.len();
+    let kore = total / 3;
+    let genesys = total - per_center * centers.len() - kore;
+    let data = GeneratedData {
         cms_contact_centers: centers,
         cms_per_contact_center: per_center,
         kore_voice: kore / 2,
         kore_sms: kore - kore / 2,
         ..GeneratedData::default()
-    }
+    };
+    (data, genesys)
 }
 
 /// `campaigns sandbox`: serves until Ctrl-C.
 pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
     let mut builder = Sandbox::builder().latency(Duration::from_millis(args.latency_ms));
     if args.port != 0 {
-        let kore_port = args.port.checked_add(1).ok_or_else(|| {
-            Failure::Usage("--port must leave room for the next port (Kore.ai)".into())
-        })?;
-        builder = builder.cms_port(args.port).kore_port(kore_port);
+        let (Some(kore_port), Some(genesys_port)) =
+            (args.port.checked_add(1), args.port.checked_add(2))
+        else {
+            return Err(Failure::Usage(
+                "--port must leave room for the next two ports (Kore.ai, Genesys Cloud)".into(),
+            ));
+        };
+        builder = builder
+            .cms_port(args.port)
+            .kore_port(kore_port)
+            .genesys_port(genesys_port);
     }
     if let Some(total) = args.campaigns {
-        builder = builder.generated(generated(total));
+        let (data, genesys) = generated(total);
+        builder = builder.generated(data).genesys_generated(genesys);
     }
     let sandbox = builder
         .start()
@@ -150,8 +170,9 @@ pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
     let mut out = io::stdout().lock();
     let text = format!(
         "CMS emulator:     {cms}\n  Bearer token:   {cms_token}\n  token endpoint: POST {cms}v2/accounts/{sid}/configuration/basicauth (basic auth {key}:{api_token})\n\
-         Kore.ai emulator: {kore}\n  client secret:  {secret}\n  ready JWT:      {jwt}\n\n\
-         # a config for these emulators ({CMS_TOKEN_VAR} and {KORE_SECRET_VAR} as above):\n{config}\n\
+         Kore.ai emulator: {kore}\n  client secret:  {secret}\n  ready JWT:      {jwt}\n\
+         Genesys Cloud emulator: {genesys} (login host {genesys_login})\n  client id:      {genesys_client}\n  client secret:  {genesys_secret}\n  ready token:    {genesys_token}\n\n\
+         # a config for these emulators ({CMS_TOKEN_VAR}, {KORE_SECRET_VAR} and {GENESYS_SECRET_VAR} as above):\n{config}\n\
          Serving until Ctrl-C.\n",
         cms = sandbox.cms_url(),
         cms_token = credentials.cms_token.expose(),
@@ -161,6 +182,11 @@ pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
         kore = sandbox.kore_url(),
         secret = credentials.kore_client_secret.expose(),
         jwt = credentials.kore_jwt.expose(),
+        genesys = sandbox.genesys_url(),
+        genesys_login = sandbox.genesys_login_url(),
+        genesys_client = credentials.genesys_client_id,
+        genesys_secret = credentials.genesys_client_secret.expose(),
+        genesys_token = credentials.genesys_token.expose(),
         config = sandbox_toml(&sandbox),
     );
     // These are the emulator's own throwaway credentials: printing them is the point.
@@ -181,13 +207,16 @@ mod tests {
     #[test]
     fn the_sandbox_generates_exactly_the_campaigns_asked_for() {
         for total in [0, 1, 2, 5, 10, 11, 3000, 200_000, 200_001] {
-            let data = generated(total);
+            let (data, genesys) = generated(total);
             let cms = data.cms_per_contact_center * data.cms_contact_centers.len();
-            assert_eq!(cms + data.kore_voice + data.kore_sms, total, "{total}");
-            assert!(
-                cms <= total / 2 && total / 2 - cms < 3,
-                "{total}: {cms} to CMS"
-            );
+            let kore = data.kore_voice + data.kore_sms;
+            assert_eq!(cms + kore + genesys, total, "{total}");
+            for (provider, count) in [("CMS", cms), ("Kore.ai", kore), ("Genesys", genesys)] {
+                assert!(
+                    count.abs_diff(total / 3) < 5,
+                    "{total}: {count} to {provider}"
+                );
+            }
         }
     }
 }

@@ -1,0 +1,525 @@
+//! The handlers: thin, each parses its parameters, calls the same library
+//! code as the CLI and answers JSON (or an [`ApiError`]).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use campaign_aggregate::{Aggregator, Cursor};
+use campaign_core::{CampaignQuery, CampaignSource, ErrorKind};
+use campaign_store::{SourceReport, Store, StoreSource};
+use futures::{FutureExt, StreamExt};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::args::Format;
+use crate::config::ConfiguredSource;
+use crate::output::Sink;
+use crate::run::{exit_code, SourceCapabilities, Tally, EXIT_FAILED};
+
+use super::cursor::CursorSigner;
+use super::error::{ApiError, ErrorBody};
+use super::live::Coalescer;
+use super::metrics::Metrics;
+use super::params::{flag, known, pairs, CampaignsParams, ListRequest, MAX_LIMIT};
+
+/// Where the answers come from.
+#[derive(Debug)]
+pub(crate) enum Backend {
+    /// Live from the sources, identical requests in flight sharing one walk.
+    Live {
+        aggregate: Arc<Aggregator>,
+        inflight: Arc<Coalescer>,
+    },
+    /// From a store (kept fresh by the background sync).
+    Store {
+        current: Arc<Aggregator>,
+        with_deleted: Arc<Aggregator>,
+        store: Store,
+    },
+}
+
+/// What every handler shares.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub(crate) backend: Backend,
+    pub(crate) sources: Vec<ConfiguredSource>,
+    pub(crate) signer: CursorSigner,
+    pub(crate) metrics: Metrics,
+    pub(crate) health: Mutex<BTreeMap<String, Health>>,
+    pub(crate) last_sync: Mutex<BTreeMap<String, LastSync>>,
+}
+
+/// A source's last observed state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, `failing` or `unknown` (not read since the server started).
+    pub status: &'static str,
+    /// When it was last read (RFC 3339).
+    pub checked_at: Option<String>,
+    /// The last failure, when failing.
+    pub error: Option<String>,
+}
+
+/// A source's last background sync.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LastSync {
+    /// The run's number in the store's run log.
+    pub run: i64,
+    /// When it finished (RFC 3339).
+    pub at: String,
+    pub added: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub unchanged: u64,
+    /// Provider requests it made.
+    pub requests: u64,
+    /// Whether the source was read whole.
+    pub full: bool,
+    pub error: Option<String>,
+    /// Who else was syncing the source, when it was skipped.
+    pub busy: Option<String>,
+}
+
+/// One source of `GET /v1/sources`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceEntry {
+    pub name: String,
+    pub provider: String,
+    #[schema(value_type = Object)]
+    pub capabilities: SourceCapabilities,
+    /// With a store: its last sync by this server; null before the first.
+    pub last_sync: Option<LastSync>,
+    pub health: Health,
+}
+
+/// The document of `GET /v1/sources`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceList {
+    /// Whether the server answers from a store.
+    pub store: bool,
+    pub sources: Vec<SourceEntry>,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl AppState {
+    fn note_health(&self, source: &str, error: Option<String>) {
+        let health = Health {
+            status: if error.is_some() { "failing" } else { "ok" },
+            checked_at: Some(now()),
+            error,
+        };
+        self.health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(source.to_owned(), health);
+    }
+
+    /// Records a source's sync report for `/v1/sources` and `/metrics`.
+    pub(crate) fn note_sync(&self, run: i64, report: &SourceReport) {
+        self.metrics.sync(report);
+        self.note_health(&report.source, report.error.clone());
+        let entry = LastSync {
+            run,
+            at: now(),
+            added: report.added,
+            updated: report.updated,
+            deleted: report.deleted,
+            unchanged: report.unchanged,
+            requests: report.requests,
+            full: report.full,
+            error: report.error.clone(),
+            busy: report.busy.clone(),
+        };
+        self.last_sync
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(report.source.clone(), entry);
+    }
+}
+
+fn json(body: impl Into<Bytes>) -> Response {
+    let mut response = body.into().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    serde_json::to_vec(value)
+        .map(json)
+        .map_err(|_| ApiError::internal())
+}
+
+/// One page of campaigns.
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns",
+    params(CampaignsParams),
+    responses(
+        (status = 200, description = "One page; a partial failure fills `errors`", body = super::openapi::CampaignList),
+        (status = 400, description = "A bad parameter or cursor", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 503, description = "No source could be read", body = ErrorBody),
+    ),
+    tag = "campaigns"
+)]
+pub(crate) async fn list_campaigns(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::parse(raw.as_deref().unwrap_or(""))?;
+    let query = request.query()?;
+    let cursor = match &request.cursor {
+        None => None,
+        Some(signed) => {
+            let inner = state
+                .signer
+                .open(signed)
+                .map_err(|e| ApiError::invalid_cursor(e.to_string()))?;
+            Some(Cursor::parse(inner).map_err(|e| ApiError::invalid_cursor(e.to_string()))?)
+        }
+    };
+    let keep_raw = request.raw;
+    let body = match &state.backend {
+        Backend::Live {
+            aggregate,
+            inflight,
+        } => {
+            if request.include_deleted {
+                return Err(ApiError::bad_parameter(
+                    "include_deleted",
+                    "only a server with a store keeps deleted campaigns",
+                ));
+            }
+            let key = format!(
+                "{}|{}|{keep_raw}",
+                serde_json::to_string(&query).map_err(|_| ApiError::internal())?,
+                cursor.as_ref().map_or("", Cursor::as_str)
+            );
+            let (state, aggregate) = (Arc::clone(&state), Arc::clone(aggregate));
+            inflight
+                .run(key, move || {
+                    page_body(state, aggregate, query, cursor, keep_raw, true).boxed()
+                })
+                .await?
+        }
+        Backend::Store {
+            current,
+            with_deleted,
+            ..
+        } => {
+            let aggregate = if request.include_deleted {
+                with_deleted
+            } else {
+                current
+            };
+            page_body(
+                Arc::clone(&state),
+                Arc::clone(aggregate),
+                query,
+                cursor,
+                keep_raw,
+                false,
+            )
+            .await?
+        }
+    };
+    Ok(json(body))
+}
+
+/// Reads one page and writes `list --format json`'s document, its next
+/// cursor signed.
+async fn page_body(
+    state: Arc<AppState>,
+    aggregate: Arc<Aggregator>,
+    query: CampaignQuery,
+    cursor: Option<Cursor>,
+    keep_raw: bool,
+    live: bool,
+) -> Result<Bytes, ApiError> {
+    let mut page = aggregate
+        .page(&query, cursor.as_ref())
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidCursor => ApiError::invalid_cursor(e.to_string()),
+            _ => ApiError::unavailable(e.to_string()),
+        })?;
+    let items = std::mem::take(&mut page.items);
+    let warnings = std::mem::take(&mut page.warnings);
+    let tally = Tally::of_page(items.len(), &page.failures, warnings);
+    if live {
+        for source in aggregate.sources() {
+            let error = tally
+                .errors
+                .iter()
+                .find(|e| e.source == source.id())
+                .map(|e| e.message.clone());
+            state.note_health(source.id(), error);
+        }
+    }
+    if exit_code(&tally, aggregate.sources().len()) == EXIT_FAILED {
+        let failed: Vec<String> = tally
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.source, e.message))
+            .collect();
+        return Err(ApiError::unavailable(format!(
+            "no source could be read ({})",
+            failed.join("; ")
+        )));
+    }
+    let next = page.next.as_ref().map(|c| state.signer.sign(c.as_str()));
+    let mut body = Vec::new();
+    let mut sink = Sink::new(Format::Json, keep_raw, &mut body);
+    for campaign in items {
+        sink.push(campaign).map_err(|_| ApiError::internal())?;
+    }
+    sink.finish(next.as_deref(), &tally.errors, &tally.warnings)
+        .map_err(|_| ApiError::internal())?;
+    Ok(Bytes::from(body))
+}
+
+/// The longest campaign id looked up; longer ones are refused unread.
+const MAX_ID_LEN: usize = 512;
+
+/// One campaign by id (`source:native_id`).
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}",
+    params(
+        ("id" = String, Path, description = "The campaign's id, `source:native_id`"),
+        ("raw" = Option<bool>, Query, description = "Include the provider's original record"),
+    ),
+    responses(
+        (status = 200, description = "The campaign", body = super::openapi::CampaignDoc),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 503, description = "Its source could not be read", body = ErrorBody),
+    ),
+    tag = "campaigns"
+)]
+pub(crate) async fn get_campaign(
+    State(state): State<Arc<AppState>>,
+    id: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::bad_parameter("id", "the id is not UTF-8 text"))?;
+    let mut keep_raw = false;
+    for (name, value) in pairs(raw.as_deref().unwrap_or(""))? {
+        keep_raw = flag(known(&name, &["raw"])?, &value)?;
+    }
+    if id.len() > MAX_ID_LEN {
+        return Err(ApiError::bad_parameter(
+            "id",
+            format!("longer than {MAX_ID_LEN} bytes"),
+        ));
+    }
+    let unknown = || ApiError::not_found(format!("no campaign {:?}", super::params::clip(&id)));
+    let (source, native) = id.split_once(':').ok_or_else(unknown)?;
+    let source: Arc<dyn CampaignSource> = match &state.backend {
+        Backend::Live { aggregate, .. } => aggregate
+            .sources()
+            .iter()
+            .find(|s| s.id() == source)
+            .cloned()
+            .ok_or_else(unknown)?,
+        Backend::Store { store, .. } => Arc::new(StoreSource::for_source(store.clone(), source)),
+    };
+    // Neither the providers nor the store look one campaign up by id: the
+    // source's listing is read until it turns up.
+    let mut stream = source.stream(&CampaignQuery::all());
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(mut campaign) if campaign.id.native == native => {
+                if !keep_raw {
+                    campaign.raw = None;
+                }
+                return to_json(&campaign);
+            }
+            Ok(_) => {}
+            Err(error) => failure = Some(error),
+        }
+    }
+    match failure {
+        Some(error) => Err(ApiError::unavailable(error.to_string())),
+        None => Err(unknown()),
+    }
+}
+
+/// The store's change log, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/changes",
+    params(
+        ("since" = Option<i64>, Query, description = "Only changes after this seq (default 0)"),
+        ("limit" = Option<u32>, Query, description = "At most this many changes, 1 to 1000 (default 1000)"),
+    ),
+    responses(
+        (status = 200, description = "Changes and the seq to poll from", body = super::openapi::ChangeList),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 409, description = "The server has no store", body = ErrorBody),
+        (status = 503, description = "The store could not be read", body = ErrorBody),
+    ),
+    tag = "store"
+)]
+pub(crate) async fn list_changes(
+    State(state): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (mut since, mut limit) = (0i64, MAX_LIMIT as usize);
+    for (name, value) in pairs(raw.as_deref().unwrap_or(""))? {
+        match known(&name, &["since", "limit"])? {
+            "since" => {
+                since = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|s| *s >= 0)
+                    .ok_or_else(|| {
+                        ApiError::bad_parameter("since", "expected a whole number, 0 or more")
+                    })?;
+            }
+            _ => {
+                limit = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT as usize).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_parameter("limit", format!("expected 1 to {MAX_LIMIT}"))
+                    })?;
+            }
+        }
+    }
+    let Backend::Store { store, .. } = &state.backend else {
+        return Err(ApiError::no_store(
+            "the change log needs a store: start the server with --store, CAMPAIGNS_STORE or [store] url",
+        ));
+    };
+    let unreadable = |e: campaign_store::StoreError| ApiError::unavailable(e.to_string());
+    let known_seq = store.last_seq().await.map_err(unreadable)?;
+    let mut entries = store.changes(since, None).take(limit);
+    let mut changes = Vec::new();
+    while let Some(change) = entries.next().await {
+        changes.push(change.map_err(unreadable)?);
+    }
+    // A full page resumes from its last entry; otherwise from the store's
+    // own newest seq, as `campaigns changes` does.
+    let last_seq = match changes.last() {
+        Some(last) if changes.len() == limit => last.seq,
+        Some(last) => last.seq.max(known_seq),
+        None => known_seq,
+    };
+    to_json(&serde_json::json!({ "changes": changes, "last_seq": last_seq }))
+}
+
+/// Each configured source: provider, capabilities, last sync, health.
+#[utoipa::path(
+    get,
+    path = "/v1/sources",
+    responses(
+        (status = 200, description = "The sources", body = SourceList),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+    ),
+    tag = "sources"
+)]
+pub(crate) async fn list_sources(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let health = state
+        .health
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let synced = state
+        .last_sync
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let sources = state
+        .sources
+        .iter()
+        .map(|s| SourceEntry {
+            name: s.name.clone(),
+            provider: s.provider.clone(),
+            capabilities: SourceCapabilities::of(s.source.as_ref()),
+            last_sync: synced.get(&s.name).cloned(),
+            health: health.get(&s.name).cloned().unwrap_or(Health {
+                status: "unknown",
+                checked_at: None,
+                error: None,
+            }),
+        })
+        .collect();
+    to_json(&SourceList {
+        store: matches!(state.backend, Backend::Store { .. }),
+        sources,
+    })
+}
+
+/// Liveness: answers while the server runs (no API key needed).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`")),
+    security(()),
+    tag = "operations"
+)]
+pub(crate) async fn healthz() -> Response {
+    json(&br#"{"status":"ok"}"#[..])
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    responses(
+        (status = 200, description = "Prometheus text", content_type = "text/plain"),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+    ),
+    tag = "operations"
+)]
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+    ),
+    tag = "operations"
+)]
+pub(crate) async fn openapi() -> Result<Response, ApiError> {
+    use utoipa::OpenApi;
+    to_json(&super::openapi::ApiDoc::openapi())
+}
+
+/// Any other path.
+pub(crate) async fn fallback() -> ApiError {
+    ApiError::not_found("no such route (see /openapi.json)")
+}
+
+/// A known path with a method other than GET.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
+}
