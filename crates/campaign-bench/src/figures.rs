@@ -20,7 +20,7 @@ use crate::process::{self, CampaignsBin, SandboxProcess};
 use crate::report::Row;
 use crate::sizes::Sizes;
 
-type Res<T> = Result<T, String>;
+pub(crate) type Res<T> = Result<T, String>;
 
 pub(crate) fn runtime() -> Res<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -51,7 +51,7 @@ pub(crate) fn median(mut walls: Vec<Duration>) -> Duration {
 }
 
 /// Times `walk` `repeats` times; returns the median wall and the last count.
-async fn timed<F, Fut>(repeats: usize, mut walk: F) -> Res<(Duration, usize)>
+pub(crate) async fn timed<F, Fut>(repeats: usize, mut walk: F) -> Res<(Duration, usize)>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Res<usize>>,
@@ -66,7 +66,9 @@ where
     Ok((median(walls), count))
 }
 
-async fn drain(mut stream: BoxStream<'static, campaign_core::Result<Campaign>>) -> Res<usize> {
+pub(crate) async fn drain(
+    mut stream: BoxStream<'static, campaign_core::Result<Campaign>>,
+) -> Res<usize> {
     let mut count = 0;
     while let Some(item) = stream.next().await {
         item.map_err(|e| e.to_string())?;

@@ -21,6 +21,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod figures;
+pub mod genesys;
 mod process;
 mod report;
 mod sizes;

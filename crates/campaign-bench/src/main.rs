@@ -1,15 +1,15 @@
 //! `campaign-bench [--quick] [--only FIGURE,...] [--campaigns-bin PATH]`:
 //! measures every figure of docs/PERFORMANCE.md and prints a markdown table.
 //!
-//! Figures: fanout, paging, decode, merge, memory, many, first, store.
+//! Figures: fanout, paging, genesys, decode, merge, memory, many, first, store.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use campaign_bench::{figures, render, store, CampaignsBin, Row, Sizes};
 
-const ALL: [&str; 8] = [
-    "fanout", "paging", "decode", "merge", "memory", "many", "first", "store",
+const ALL: [&str; 9] = [
+    "fanout", "paging", "genesys", "decode", "merge", "memory", "many", "first", "store",
 ];
 
 fn main() -> ExitCode {
@@ -89,6 +89,7 @@ fn main() -> ExitCode {
         let result = match *name {
             "fanout" => figures::fanout(&sizes),
             "paging" => figures::kore_paging(&sizes),
+            "genesys" => campaign_bench::genesys::paging(&sizes),
             "decode" => figures::decode(&sizes),
             "merge" => Ok(figures::merge(&sizes)),
             "many" => figures::many_sources(&sizes, Some(&child_args)),

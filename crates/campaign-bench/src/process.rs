@@ -161,6 +161,9 @@ impl SandboxProcess {
             if let Some(secret) = text.trim_start().strip_prefix("client secret:") {
                 env.push(("KORE_CLIENT_SECRET".into(), secret.trim().to_owned()));
             }
+            if let Some(secret) = text.trim_start().strip_prefix("OAuth client secret:") {
+                env.push(("GENESYS_CLIENT_SECRET".into(), secret.trim().to_owned()));
+            }
             if text.starts_with("# a config") {
                 in_config = true;
             } else if in_config {

@@ -1,7 +1,7 @@
 //! The harness runs end to end at tiny sizes (no timing is asserted: the
 //! figures themselves are what `campaign-bench` prints).
 
-use campaign_bench::{figures, render, store, CampaignsBin, Sizes};
+use campaign_bench::{figures, genesys, render, store, CampaignsBin, Sizes};
 
 #[test]
 fn in_process_figures_measure_and_render() {
@@ -9,12 +9,14 @@ fn in_process_figures_measure_and_render() {
     let mut rows = figures::merge(&sizes);
     rows.extend(figures::decode(&sizes).expect("decode figure"));
     rows.extend(figures::kore_paging(&sizes).expect("Kore paging figure"));
+    rows.extend(genesys::paging(&sizes).expect("Genesys paging figure"));
     rows.extend(figures::fanout(&sizes).expect("fan-out figure"));
     rows.extend(figures::many_sources(&sizes, None).expect("many-sources figure"));
     for figure in [
         "merge",
         "decode + normalize",
         "Kore paging",
+        "Genesys paging",
         "fan-out",
         "many sources",
     ] {

@@ -171,7 +171,7 @@ pub async fn sandbox(args: SandboxArgs) -> Result<u8, Failure> {
     let text = format!(
         "CMS emulator:     {cms}\n  Bearer token:   {cms_token}\n  token endpoint: POST {cms}v2/accounts/{sid}/configuration/basicauth (basic auth {key}:{api_token})\n\
          Kore.ai emulator: {kore}\n  client secret:  {secret}\n  ready JWT:      {jwt}\n\
-         Genesys Cloud emulator: {genesys} (login host {genesys_login})\n  client id:      {genesys_client}\n  client secret:  {genesys_secret}\n  ready token:    {genesys_token}\n\n\
+         Genesys Cloud emulator: {genesys} (login host {genesys_login})\n  OAuth client id:     {genesys_client}\n  OAuth client secret: {genesys_secret}\n  ready bearer token:  {genesys_token}\n\n\
          # a config for these emulators ({CMS_TOKEN_VAR}, {KORE_SECRET_VAR} and {GENESYS_SECRET_VAR} as above):\n{config}\n\
          Serving until Ctrl-C.\n",
         cms = sandbox.cms_url(),

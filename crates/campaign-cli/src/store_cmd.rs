@@ -260,9 +260,10 @@ async fn sync_once(
     )
 }
 
-/// One line of `changes --format ndjson` (and an element of json's `changes`).
+/// One line of `changes --format ndjson` (and an element of json's `changes`,
+/// there and in `serve`'s `GET /v1/changes`).
 #[derive(Serialize)]
-struct ChangeLine<'a> {
+pub(crate) struct ChangeLine<'a> {
     seq: i64,
     at: String,
     action: &'static str,

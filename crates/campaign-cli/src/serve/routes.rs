@@ -20,6 +20,7 @@ use crate::args::Format;
 use crate::config::ConfiguredSource;
 use crate::output::Sink;
 use crate::run::{exit_code, SourceCapabilities, Tally, EXIT_FAILED};
+use crate::store_cmd::ChangeLine;
 
 use super::cursor::CursorSigner;
 use super::error::{ApiError, ErrorBody};
@@ -423,6 +424,8 @@ pub(crate) async fn list_changes(
         Some(last) => last.seq.max(known_seq),
         None => known_seq,
     };
+    // The lines `campaigns changes --format json` prints (`at` in milliseconds).
+    let changes: Vec<ChangeLine<'_>> = changes.iter().map(ChangeLine::from).collect();
     to_json(&serde_json::json!({ "changes": changes, "last_seq": last_seq }))
 }
 

@@ -135,18 +135,13 @@ page_size = 7
 
     /// [`Env::command`] as a process to spawn and signal.
     pub fn process(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("campaigns"));
+        let mut command = process_in(self.dir.path(), args);
         command
-            .args(args)
             .env(CMS_TOKEN_VAR, self.sandbox.credentials().cms_token.expose())
             .env(
                 KORE_SECRET_VAR,
                 self.sandbox.credentials().kore_client_secret.expose(),
-            )
-            .env_remove("CAMPAIGNS_CONFIG")
-            .env_remove("CAMPAIGNS_STORE")
-            .env_remove("RUST_LOG")
-            .current_dir(self.dir.path());
+            );
         command
     }
 
@@ -167,6 +162,19 @@ page_size = 7
         args.extend_from_slice(extra);
         self.run(&args).await
     }
+}
+
+/// The binary with `args`, in `dir`, without `CAMPAIGNS_*` or `RUST_LOG`
+/// from the caller's environment (without a config: the embedded sandbox).
+pub fn process_in(dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("campaigns"));
+    command
+        .args(args)
+        .env_remove("CAMPAIGNS_CONFIG")
+        .env_remove("CAMPAIGNS_STORE")
+        .env_remove("RUST_LOG")
+        .current_dir(dir);
+    command
 }
 
 /// Runs `command` off the async runtime, so a sandbox on it keeps serving.
@@ -268,4 +276,234 @@ pub fn warnings(document: &Value) -> &Vec<Value> {
     document["warnings"]
         .as_array()
         .unwrap_or_else(|| panic!("no warnings array in {document}"))
+}
+
+/// A `campaigns serve` child process: its stderr is collected as it comes,
+/// and it is killed when dropped, so a failing test leaves no server behind.
+pub struct Server {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    /// The address from the `listening on` line, once read.
+    pub addr: Option<std::net::SocketAddr>,
+    pub client: reqwest::Client,
+}
+
+/// How long a server may take to start or to stop.
+pub const SERVER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Server {
+    /// Spawns `command` (a `campaigns serve ...`), stderr piped.
+    pub fn spawn(mut command: std::process::Command) -> Server {
+        use std::io::BufRead;
+        let mut child = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("campaigns serve spawns");
+        let pipe = child.stderr.take().unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (send, lines) = std::sync::mpsc::channel();
+        let collected = std::sync::Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut all = collected.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+                let _ = send.send(line);
+            }
+        });
+        let client = reqwest::Client::builder()
+            // Only loopback here: a proxy from the environment must not see it.
+            .no_proxy()
+            .timeout(SERVER_DEADLINE)
+            .build()
+            .unwrap();
+        Server {
+            child,
+            lines,
+            stderr,
+            reader: Some(reader),
+            addr: None,
+            client,
+        }
+    }
+
+    /// Spawns `command` and waits for its `listening on http://ADDR/` line.
+    pub async fn start(command: std::process::Command) -> Server {
+        let mut server = Server::spawn(command);
+        server.listening().await;
+        server
+    }
+
+    /// Waits for the `campaigns: listening on http://ADDR/ ...` line; panics
+    /// with the server's stderr if it exits or takes too long.
+    pub async fn listening(&mut self) -> std::net::SocketAddr {
+        let started = std::time::Instant::now();
+        loop {
+            match self.lines.try_recv() {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("campaigns: listening on http://") {
+                        let addr = rest.split('/').next().unwrap().parse().unwrap();
+                        self.addr = Some(addr);
+                        return addr;
+                    }
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        // The pipe is closed: once the reader is done, every
+                        // line is in the channel.
+                        if let Some(reader) = self.reader.take() {
+                            reader.join().unwrap();
+                            continue;
+                        }
+                        panic!(
+                            "serve exited ({status}) before listening:\n{}",
+                            self.stderr()
+                        );
+                    }
+                    assert!(
+                        started.elapsed() < SERVER_DEADLINE,
+                        "serve did not listen in time:\n{}",
+                        self.stderr()
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    panic!("serve closed stderr before listening:\n{}", self.stderr());
+                }
+            }
+        }
+    }
+
+    /// `http://ADDR{path}`, with a loopback address for a server on `0.0.0.0`.
+    pub fn url(&self, path: &str) -> String {
+        let mut addr = self.addr.expect("the server is listening");
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        format!("http://{addr}{path}")
+    }
+
+    /// `GET path`: the status and the body as JSON.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_with(path, None).await
+    }
+
+    /// `GET path` with `Authorization: Bearer key` when given.
+    pub async fn get_with(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        let (status, body) = self.get_text(path, key).await;
+        let value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"));
+        (status, value)
+    }
+
+    /// `GET path`: the status and the body as text.
+    pub async fn get_text(&self, path: &str, key: Option<&str>) -> (u16, String) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", self.stderr()));
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit; panics after `within`. Its stderr is
+    /// complete afterwards.
+    pub async fn exit(&mut self, within: std::time::Duration) -> std::process::ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(reader) = self.reader.take() {
+                    reader.join().unwrap();
+                }
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "serve did not exit within {within:?}:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    #[cfg(unix)]
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -TERM failed");
+        self.exit(SERVER_DEADLINE).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Checks `{"error": {"kind", "message", "param"}}` with this kind and param.
+pub fn assert_error(what: &str, status: u16, body: &Value, want: (u16, &str, Option<&str>)) {
+    let (want_status, kind, param) = want;
+    assert_eq!(status, want_status, "{what}: {body}");
+    let error = &body["error"];
+    assert_eq!(error["kind"], kind, "{what}: {body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
+    assert_eq!(error["param"].as_str(), param, "{what}: {body}");
+    assert_eq!(body.as_object().unwrap().len(), 1, "{what}: {body}");
+    assert_eq!(error.as_object().unwrap().len(), 3, "{what}: {body}");
+}
+
+/// The value of the series `name{labels}` in a Prometheus exposition.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().unwrap())
+}
+
+/// The binary with `args` in `dir` (see [`process_in`]), run to its end.
+pub async fn run_in(dir: &Path, args: &[&str]) -> Output {
+    output(Command::from_std(process_in(dir, args))).await
+}
+
+/// `campaigns serve` over the embedded sandbox (no config), on a free port.
+pub async fn serve_embedded(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    Server::start(process_in(dir, &args)).await
+}
+
+/// `campaigns list --format json <args>` over the embedded sandbox; exit 0.
+pub async fn cli_list(dir: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["list", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = run_in(dir, &all).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    json(&out)
 }
