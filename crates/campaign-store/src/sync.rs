@@ -399,6 +399,11 @@ impl Store {
             "INSERT INTO sync_staging (source, native_id, part, provider, name, channel, status, \
              priority, dialing_mode, created_at, updated_at, campaign, content_hash) VALUES ",
         );
+        // SQLite gets plain `?`: sqlx binds a numbered placeholder by
+        // looking its name up among all of the statement's, which made a
+        // 1,300-placeholder INSERT cost time quadratic in its size (most of
+        // a full sync, measured). PostgreSQL only takes `$N`.
+        let numbered = self.backend() == Backend::Postgres;
         for i in 0..rows.len() {
             let base = i * 13;
             if i > 0 {
@@ -409,7 +414,11 @@ impl Store {
                 if column > 1 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("${}", base + column));
+                if numbered {
+                    sql.push_str(&format!("${}", base + column));
+                } else {
+                    sql.push('?');
+                }
             }
             sql.push(')');
         }
