@@ -23,9 +23,7 @@ use campaign_core::{
     TokenProvider,
 };
 use campaign_http::header::{HeaderName, HeaderValue};
-use campaign_http::{
-    check_base_url, ApiRequest, Auth, HttpClient, HttpConfig, Method, ProviderError, Url,
-};
+use campaign_http::{check_base_url, ApiRequest, Auth, HttpClient, HttpConfig, ProviderError, Url};
 use campaign_registry::{ConfigError, ConfigKey, Env, ProviderConfig, SourceSettings};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -258,13 +256,7 @@ impl CampaignSource for TinySource {
             }
         }
         let description = format!("GET campaigns offset={offset} limit={limit}");
-        let request = ApiRequest {
-            method: Method::GET,
-            url,
-            headers: Default::default(),
-            json_body: None,
-            description: description.clone(),
-        };
+        let request = ApiRequest::get(url, description.clone());
         let body = self
             .http
             .execute(

@@ -69,6 +69,13 @@
 //!   last in either direction, ties by [`CampaignId`] ascending.
 //! - [`Capabilities::split`] tells what a source pushes to its provider;
 //!   the walker applies the rest, so results never depend on the provider.
+//!
+//! # Paging at a server
+//! A source whose server pages and sorts finds in [`paging`] what every such
+//! source needs besides reading one page: page reads shared within a walk,
+//! the server's sort checked rather than trusted, ties held back across page
+//! seams, a local sort when the order breaks, and page tokens bound to their
+//! query.
 
 #![warn(missing_docs, missing_debug_implementations)]
 #![deny(rustdoc::broken_intra_doc_links)]
@@ -81,6 +88,7 @@ mod merged_page;
 mod model;
 mod order;
 mod paginate;
+pub mod paging;
 mod query;
 mod retry_budget;
 mod secret;
@@ -105,7 +113,7 @@ pub use query::{
     CampaignQuery, CampaignQueryBuilder, QueryError, Sort, SortDirection, SortField, TimeRange,
 };
 pub use retry_budget::RetryBudget;
-pub use secret::Secret;
+pub use secret::{mask, Secret};
 pub use source::{CampaignSource, DynCampaignSource, Page, PageToken, WalkOptions};
 pub use token::{StaticToken, TokenProvider};
 pub use warning::{RecordIssues, SkippedRecord, Warning};

@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorKind, Result, SourceError};
+use crate::error::Result;
 use crate::model::Campaign;
+use crate::paging::TokenEnvelope;
 use crate::query::CampaignQuery;
 use crate::source::{CampaignSource, Page, PageToken};
 
-const PREFIX: &str = "parts1:";
+/// Plain JSON, not base64: the parts' own tokens inside are opaque already.
+const TOKENS: TokenEnvelope = TokenEnvelope::json("parts1:");
 
 /// One part's place in a merged walk.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +33,6 @@ fn is_zero(n: &usize) -> bool {
 
 #[derive(Serialize, Deserialize)]
 struct Positions {
-    /// The query's fingerprint, hex.
-    q: String,
     p: Vec<PartPos>,
 }
 
@@ -167,13 +167,7 @@ impl PartState {
 }
 
 fn encode(query: &CampaignQuery, parts: Vec<PartPos>) -> PageToken {
-    let positions = Positions {
-        q: format!("{:016x}", query.fingerprint()),
-        p: parts,
-    };
-    // Plain strings and numbers always serialize.
-    let json = serde_json::to_string(&positions).unwrap_or_default();
-    PageToken::new(format!("{PREFIX}{json}"))
+    TOKENS.seal(query, &Positions { p: parts })
 }
 
 fn decode(
@@ -185,24 +179,12 @@ fn decode(
     let Some(token) = token else {
         return Ok(vec![PartPos::default(); parts]);
     };
-    let invalid = |why: &str| {
-        SourceError::new(
-            ErrorKind::InvalidCursor,
-            source_id,
-            format!("page token not issued by this source for this query: {why}"),
-        )
-    };
-    let json = token
-        .as_str()
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| invalid("unknown format"))?;
-    let positions: Positions =
-        serde_json::from_str(json).map_err(|_| invalid("unreadable contents"))?;
-    if positions.q != format!("{:016x}", query.fingerprint()) {
-        return Err(invalid("it belongs to a different query"));
-    }
+    let positions: Positions = TOKENS.open(source_id, query, token)?;
     if positions.p.len() != parts {
-        return Err(invalid("it covers different partitions"));
+        return Err(TokenEnvelope::invalid(
+            source_id,
+            "it covers different partitions",
+        ));
     }
     Ok(positions.p)
 }
@@ -211,6 +193,7 @@ fn decode(
 mod tests {
     use super::*;
     use crate::capabilities::Capabilities;
+    use crate::error::ErrorKind;
     use crate::model::{CampaignId, Channel};
     use crate::query::{Sort, SortField};
     use async_trait::async_trait;

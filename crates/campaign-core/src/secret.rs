@@ -72,6 +72,24 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// A credential-sized id (an account id, a stream id, an OAuth client id)
+/// shown as a label that cannot be used as the id: its last four characters
+/// after an ellipsis, or `****` when it is too short (under 12 characters)
+/// for four to leave it unguessable.
+///
+/// ```
+/// assert_eq!(campaign_core::mask("67777ce93e25326494e12345"), "…2345");
+/// assert_eq!(campaign_core::mask("short"), "****");
+/// ```
+pub fn mask(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() < 12 {
+        return "****".to_owned();
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("…{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +103,11 @@ mod tests {
         assert_eq!(s.expose(), "hunter2-token");
         assert!(Secret::new("a\r\nInjected: x").has_control_chars());
         assert!(!s.has_control_chars());
+    }
+
+    #[test]
+    fn masks_keep_only_a_short_tail() {
+        assert_eq!(mask("67777ce93e25326494e12345"), "…2345");
+        assert_eq!(mask("short"), "****");
     }
 }

@@ -1,12 +1,14 @@
 //! End-to-end reliability suites over the sandbox: the fault matrix
-//! (`tests/fault_matrix.rs`), secret hygiene (`tests/secrets.rs`), load
+//! (`tests/fault_matrix/`), secret hygiene (`tests/secrets.rs`), load
 //! (`tests/load.rs`) and proptest versions of the fuzz targets
 //! (`tests/properties.rs`). See `docs/RELIABILITY.md` for the results.
 //!
 //! This library is the shared rig: a [`Rig`] starts a generated
 //! [`Sandbox`] and an [`Aggregator`] over a real CMS source and a real Kore
-//! source pointed at it, with fast retries and short timeouts so faults play
-//! out in milliseconds; [`Listing`] is what one whole listing produced.
+//! source pointed at it (and a real Genesys Cloud source when
+//! [`RigOptions::genesys_campaigns`] asks for one), with fast retries and
+//! short timeouts so faults play out in milliseconds; [`Listing`] is what
+//! one whole listing produced.
 //!
 //! ```no_run
 //! use campaign_e2e::{Rig, RigOptions};
@@ -39,12 +41,15 @@ use campaign_http::{HttpConfig, RetryPolicy};
 use campaign_sandbox::{GeneratedData, Sandbox};
 use futures::StreamExt;
 use source_cms::{CmsBasicAuthToken, CmsConfig, CmsSource};
+use source_genesys::{GenesysConfig, GenesysCredentials, GenesysSource};
 use source_kore::{KoreConfig, KoreJwtMinter, KoreSource};
 
 /// The CMS source's id in every rig.
 pub const CMS: &str = "cms";
 /// The Kore source's id in every rig.
 pub const KORE: &str = "kore";
+/// The Genesys Cloud source's id in a rig that has one.
+pub const GENESYS: &str = "genesys";
 
 /// A [`TokenProvider`] that remembers every token it handed out, so tests
 /// can search output for them. Its `Debug` shows only the count.
@@ -118,6 +123,21 @@ pub struct RigOptions {
     /// Contact centers the CMS source lists besides the data's (ones the
     /// sandbox does not know answer 404 `CONF-1001`).
     pub extra_cms_centers: Vec<i64>,
+    /// Generated Genesys Cloud campaigns, and a Genesys source over them
+    /// (OAuth client credentials, pages of `page_size`, prefetch 2, no
+    /// client rate limit) as the aggregate's third source. `None` (the
+    /// default): no Genesys source.
+    pub genesys_campaigns: Option<usize>,
+}
+
+impl RigOptions {
+    /// How many campaigns the sandbox holds for the rig's sources.
+    pub fn expected_total(&self) -> usize {
+        self.data.cms_contact_centers.len() * self.data.cms_per_contact_center
+            + self.data.kore_voice
+            + self.data.kore_sms
+            + self.genesys_campaigns.unwrap_or(0)
+    }
 }
 
 impl Default for RigOptions {
@@ -149,6 +169,7 @@ impl Default for RigOptions {
             concurrency: 16,
             max_body_bytes: 1024 * 1024,
             extra_cms_centers: Vec::new(),
+            genesys_campaigns: None,
         }
     }
 }
@@ -198,17 +219,24 @@ impl Listing {
 }
 
 /// A generated sandbox and an aggregate of a CMS source (every contact
-/// center of the data) and a Kore source (voice and SMS) pointed at it.
+/// center of the data), a Kore source (voice and SMS) and, when asked for, a
+/// Genesys Cloud source pointed at it.
 #[derive(Debug)]
 pub struct Rig {
-    /// The emulators; inject faults through [`Sandbox::cms`] / [`Sandbox::kore`].
+    /// The emulators; inject faults through [`Sandbox::cms`],
+    /// [`Sandbox::kore`] and [`Sandbox::genesys`].
     pub sandbox: Sandbox,
-    /// The aggregate of [`Rig::cms`] and [`Rig::kore`] (best effort).
+    /// The aggregate of [`Rig::cms`], [`Rig::kore`] and [`Rig::genesys`]
+    /// (best effort).
     pub aggregate: Aggregator,
     /// The CMS source.
     pub cms: Arc<CmsSource>,
     /// The Kore source.
     pub kore: Arc<KoreSource>,
+    /// The Genesys Cloud source, if [`RigOptions::genesys_campaigns`] asked
+    /// for one (its tokens come from the sandbox's OAuth token endpoint,
+    /// whose requests [`Sandbox::genesys`] logs).
+    pub genesys: Option<Arc<GenesysSource>>,
     /// The CMS source's tokens, recorded.
     pub cms_tokens: Arc<RecordingTokens>,
     /// The Kore source's JWTs, recorded.
@@ -225,6 +253,7 @@ impl Rig {
         let sandbox = Sandbox::builder()
             .generated(options.data.clone())
             .kore_max_page_size(options.page_size as usize)
+            .genesys_generated(options.genesys_campaigns.unwrap_or(0))
             .latency(options.latency)
             .start()
             .await?;
@@ -267,12 +296,33 @@ impl Rig {
         kore_config.page_size = options.page_size;
         kore_config.prefetch = options.kore_prefetch;
         kore_config.rate_limit = None;
-        kore_config.http = http;
+        kore_config.http = http.clone();
         let kore = Arc::new(KoreSource::new(kore_config, kore_tokens.clone())?);
 
-        let aggregate = Aggregator::builder("all")
+        let genesys = match options.genesys_campaigns {
+            Some(_) => {
+                let mut config = GenesysConfig::new(GENESYS, sandbox.genesys_url().as_str())
+                    .with_login_url(sandbox.genesys_login_url().as_str())
+                    .with_page_size(options.page_size);
+                config.prefetch = 2;
+                config.rate_limit = None;
+                config.http = http;
+                let client = GenesysCredentials::client_credentials(
+                    credentials.genesys_client_id.clone(),
+                    credentials.genesys_client_secret.clone(),
+                );
+                Some(Arc::new(GenesysSource::new(config, client)?))
+            }
+            None => None,
+        };
+
+        let mut aggregate = Aggregator::builder("all")
             .source(cms.clone())
-            .source(kore.clone())
+            .source(kore.clone());
+        if let Some(genesys) = &genesys {
+            aggregate = aggregate.source(genesys.clone());
+        }
+        let aggregate = aggregate
             .failure_policy(FailurePolicy::BestEffort)
             .concurrency(options.concurrency)
             .source_timeout(Duration::from_secs(20))
@@ -287,6 +337,7 @@ impl Rig {
             aggregate,
             cms,
             kore,
+            genesys,
             cms_tokens,
             kore_tokens,
             budget,
@@ -296,8 +347,13 @@ impl Rig {
 
     /// The whole listing through [`Aggregator::events`].
     pub async fn list_events(&self) -> Listing {
+        self.list_events_with(&self.query).await
+    }
+
+    /// [`Rig::list_events`] for `query` (another sort, say).
+    pub async fn list_events_with(&self, query: &CampaignQuery) -> Listing {
         let mut listing = Listing::default();
-        let mut events = self.aggregate.events(&self.query);
+        let mut events = self.aggregate.events(query);
         while let Some(event) = events.next().await {
             match event {
                 AggregateEvent::Campaign(campaign) => listing.ids.push(campaign.id),
@@ -341,7 +397,8 @@ impl Rig {
     }
 
     /// Every credential value of this rig: the sandbox's issued secrets and
-    /// ids that act as credentials, plus every token the sources used.
+    /// ids that act as credentials, plus every token the sources used (the
+    /// Genesys ones only in a rig with a Genesys source).
     pub fn secret_values(&self) -> Vec<String> {
         let c = self.sandbox.credentials();
         let mut values = vec![
@@ -361,7 +418,22 @@ impl Rig {
                 .chain(self.kore_tokens.tokens().iter())
                 .map(|t| t.expose().to_owned()),
         );
+        if self.genesys.is_some() {
+            values.push(c.genesys_client_secret.expose().to_owned());
+            values.push(c.genesys_token.expose().to_owned());
+        }
         values
+    }
+
+    /// How many times the Genesys emulator's token endpoint was asked for a
+    /// token since its request log was last cleared.
+    pub fn genesys_token_requests(&self) -> usize {
+        self.sandbox
+            .genesys()
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/oauth/token")
+            .count()
     }
 
     /// Drops the aggregate, the sources and their HTTP clients, and returns
@@ -371,7 +443,11 @@ impl Rig {
     }
 
     /// The sources as trait objects, in aggregate order.
-    pub fn sources(&self) -> [Arc<dyn CampaignSource>; 2] {
-        [self.cms.clone(), self.kore.clone()]
+    pub fn sources(&self) -> Vec<Arc<dyn CampaignSource>> {
+        let mut sources: Vec<Arc<dyn CampaignSource>> = vec![self.cms.clone(), self.kore.clone()];
+        if let Some(genesys) = &self.genesys {
+            sources.push(genesys.clone());
+        }
+        sources
     }
 }

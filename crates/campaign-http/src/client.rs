@@ -42,6 +42,21 @@ pub struct ApiRequest {
     pub description: String,
 }
 
+impl ApiRequest {
+    /// A `GET` of `url` with no headers of its own (credentials come from
+    /// the [`Auth`] it is executed with) and no body, called `description`
+    /// in errors and logs.
+    pub fn get(url: Url, description: impl Into<String>) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            headers: HeaderMap::new(),
+            json_body: None,
+            description: description.into(),
+        }
+    }
+}
+
 impl std::fmt::Debug for ApiRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let url = &self.url;
@@ -125,6 +140,15 @@ pub struct HttpClient {
     budget: Arc<RetryBudget>,
     limiter: Option<Arc<RateLimiter>>,
     parse_error: ErrorBodyParser,
+    rate_limit_fallback: Option<RateLimitFallback>,
+}
+
+/// What a rate-limited answer without `Retry-After` waits for: the
+/// provider's own reset header (seconds), else a fixed wait.
+#[derive(Debug, Clone)]
+struct RateLimitFallback {
+    reset_header: HeaderName,
+    default_wait: Duration,
 }
 
 impl HttpClient {
@@ -152,7 +176,24 @@ impl HttpClient {
             budget,
             limiter: None,
             parse_error,
+            rate_limit_fallback: None,
         })
+    }
+
+    /// For a rate-limited answer without `Retry-After`: wait the seconds
+    /// `reset_header` gives (e.g. Genesys's `inin-ratelimit-reset`), else
+    /// `default_wait`, instead of the ordinary backoff. The wait is capped
+    /// like `Retry-After` ([`RetryPolicy::max_retry_after`](crate::RetryPolicy)).
+    pub fn with_rate_limit_fallback(
+        mut self,
+        reset_header: HeaderName,
+        default_wait: Duration,
+    ) -> Self {
+        self.rate_limit_fallback = Some(RateLimitFallback {
+            reset_header,
+            default_wait,
+        });
+        self
     }
 
     /// Puts every request of this client (and its clones) under `limiter`.
@@ -352,11 +393,19 @@ impl HttpClient {
                     "refused to follow a redirect to {target}; credentials are never forwarded"
                 )));
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let header_wait = |name: &HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        };
+        let retry_after = header_wait(&RETRY_AFTER);
+        // Read now: the body read below consumes the response.
+        let fallback_wait = self
+            .rate_limit_fallback
+            .as_ref()
+            .map(|f| header_wait(&f.reset_header).unwrap_or(f.default_wait));
         let body = self
             .read_body(request, response, ERROR_BODY_LIMIT)
             .await
@@ -386,6 +435,10 @@ impl HttpClient {
             }
             None => {}
         }
+        let retry_after = match retry_after {
+            None if kind == ErrorKind::RateLimited => fallback_wait,
+            given => given,
+        };
         if kind == ErrorKind::RateLimited {
             self.on_rate_limited(retry_after);
         }

@@ -84,6 +84,31 @@ pub fn parse_rfc3339_utc(text: &str) -> Result<DateTime<Utc>, chrono::ParseError
     }
 }
 
+/// An optional timestamp field of a record, named `field` in the error: a
+/// missing or blank one is `None`, anything else must be RFC 3339. The
+/// error is a record's skip reason, quoting only the field's name.
+///
+/// ```
+/// use campaign_http::optional_timestamp;
+///
+/// assert_eq!(optional_timestamp("createdAt", Some(" ")), Ok(None));
+/// assert!(optional_timestamp("createdAt", Some("2026-01-05T10:00:59Z"))?.is_some());
+/// let e = optional_timestamp("createdAt", Some("yesterday")).unwrap_err();
+/// assert!(e.starts_with("`createdAt` is not an ISO 8601 timestamp"), "{e}");
+/// # Ok::<(), String>(())
+/// ```
+pub fn optional_timestamp(
+    field: &str,
+    text: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, String> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => parse_rfc3339_utc(text)
+            .map(Some)
+            .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
+    }
+}
+
 /// The common timestamp shape, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, read
 /// without chrono's general parser (providers run it for two fields of every
 /// record). Any other shape (offsets, leap seconds, more than 9 fraction

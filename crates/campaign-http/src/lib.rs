@@ -3,11 +3,13 @@
 //! capped, one deadline per retry loop, a retry budget shared across sources,
 //! a client-side rate limiter (`governor`), response size limits, no
 //! redirects (credential headers never reach another host), a single token
-//! refresh on 401 (and a [`TokenCache`] for the providers that renew tokens),
-//! provider error bodies parsed into [`SourceError`](campaign_core::SourceError)
-//! (quoted short, on one line, with every credential the request carried
-//! masked, in case the server echoes the request), and the `https` rule for
-//! base URLs.
+//! refresh on 401 (and, for the providers that renew tokens, a [`TokenCache`],
+//! [`basic_credentials`] and [`TokenAnswer`] to read the token endpoint's
+//! answer), provider error bodies parsed into
+//! [`SourceError`](campaign_core::SourceError) (quoted short, on one line,
+//! with every credential the request carried masked, in case the server
+//! echoes the request), and the `https` rule for base URLs with the other
+//! checks a source's config runs ([`check_source_id`], [`check_paging`]).
 //!
 //! # Example
 //!
@@ -16,7 +18,7 @@
 //! use campaign_http::{
 //!     check_base_url, token_header, ApiRequest, Auth, HttpClient, HttpConfig, ProviderError,
 //! };
-//! use reqwest::header::{HeaderMap, AUTHORIZATION};
+//! use reqwest::header::AUTHORIZATION;
 //!
 //! # async fn example() -> Result<(), SourceError> {
 //! fn no_error_body(_: &[u8]) -> Option<ProviderError> { None }
@@ -24,13 +26,8 @@
 //! let client = HttpClient::new("demo", HttpConfig::default(), no_error_body)?;
 //! let tokens = StaticToken::new("t0ken");
 //! let bearer = token_header("demo", AUTHORIZATION, "Bearer ", "token is not a valid header value");
-//! let request = ApiRequest {
-//!     method: reqwest::Method::GET,
-//!     url: base.join("/items").map_err(|e| SourceError::config("demo", e.to_string()))?,
-//!     headers: HeaderMap::new(),
-//!     json_body: None,
-//!     description: "GET /items".into(),
-//! };
+//! let url = base.join("/items").map_err(|e| SourceError::config("demo", e.to_string()))?;
+//! let request = ApiRequest::get(url, "GET /items");
 //! let body = client.execute(&request, Auth::Token { tokens: &tokens, headers: &*bearer }).await?;
 //! # let _ = body; Ok(()) }
 //! ```
@@ -40,11 +37,13 @@
 
 mod client;
 mod config;
+mod config_rules;
 mod decoding;
 mod json_reader;
 mod limiter;
 mod redact;
 mod response;
+mod token_answer;
 mod token_cache;
 mod url_rules;
 
@@ -60,10 +59,14 @@ pub mod events {
     pub const RETRYING: &str = "retrying";
 }
 pub use config::{HttpConfig, RetryPolicy};
-pub use decoding::{optional_str, parse_rfc3339_utc, parse_utc_fast, RawRecords};
+pub use config_rules::{check_paging, check_source_id};
+pub use decoding::{
+    optional_str, optional_timestamp, parse_rfc3339_utc, parse_utc_fast, RawRecords,
+};
 pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;
 pub use response::{decode_json, parse_retry_after, snippet, ErrorBodyParser, ProviderError};
+pub use token_answer::{basic_credentials, TokenAnswer};
 pub use token_cache::{TokenCache, DEFAULT_MAX_REUSE};
 pub use url_rules::{check_base_url, is_loopback, join_segments};
 

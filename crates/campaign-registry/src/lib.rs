@@ -55,6 +55,7 @@
 
 mod env;
 mod error;
+mod keys;
 
 use std::fmt;
 use std::sync::Arc;
@@ -65,6 +66,7 @@ use serde::de::DeserializeOwned;
 
 pub use env::{credential, plain_header_value, Credential, Env};
 pub use error::ConfigError;
+pub use keys::{client_credentials, nonzero, page_size};
 
 /// What a host (the CLI, a service) knows of every source, whatever its
 /// provider: read from the common keys of a `[[sources]]` table (`name`,

@@ -16,8 +16,8 @@ use futures::stream::{self, StreamExt};
 /// or Genesys token endpoints), one use per request, in injection order: the
 /// first injected response fault that still has uses left shapes the
 /// response. The data faults ([`Fault::PageDrift`], [`Fault::WrongTotalResults`],
-/// [`Fault::IgnoreSkip`], [`Fault::SortNameRequired`], [`Fault::TiesReversed`]
-/// and [`Fault::SortIgnored`]) apply alongside it: each listing request that
+/// [`Fault::IgnoreSkip`], [`Fault::NextUriForever`], [`Fault::SortNameRequired`],
+/// [`Fault::TiesReversed`] and [`Fault::SortIgnored`]) apply alongside it: each listing request that
 /// passes authentication and validation takes one use of every data fault
 /// queued (on the CMS too, where only `PageDrift` has an effect). Injected
 /// with `times` `None`, a fault lasts until cleared, e.g. for a whole walk.
@@ -106,6 +106,11 @@ pub enum Fault {
     /// `pageNumber` says, with `pageNumber` and the links as if honoured. No
     /// effect on the CMS.
     IgnoreSkip,
+    /// Genesys: send `nextUri` (to the page after) on every page, the last
+    /// one and those past the end included, while `total`, `pageCount`,
+    /// `lastUri` and the entities stay truthful: a client that follows
+    /// `nextUri` alone never stops. No effect on the CMS and Kore.
+    NextUriForever,
     /// Kore: enforce the spec's `sortBy.name` row ("must be included if any
     /// sort field is used"): a request whose `sortBy` has any key but not
     /// `name` gets 400 `{"status":"error","message":"sortBy.name must be
@@ -179,6 +184,7 @@ impl Fault {
             Fault::PageDrift
             | Fault::WrongTotalResults
             | Fault::IgnoreSkip
+            | Fault::NextUriForever
             | Fault::SortNameRequired
             | Fault::TiesReversed
             | Fault::SortIgnored => FaultStage::Data,
@@ -192,6 +198,7 @@ pub(crate) struct DataFaults {
     pub(crate) drift: bool,
     pub(crate) wrong_total: bool,
     pub(crate) ignore_skip: bool,
+    pub(crate) next_uri_forever: bool,
     pub(crate) sort_name_required: bool,
     pub(crate) ties_reversed: bool,
     pub(crate) sort_ignored: bool,
@@ -280,6 +287,7 @@ impl FaultQueue {
                 Fault::PageDrift => taken.drift = true,
                 Fault::WrongTotalResults => taken.wrong_total = true,
                 Fault::IgnoreSkip => taken.ignore_skip = true,
+                Fault::NextUriForever => taken.next_uri_forever = true,
                 Fault::SortNameRequired => taken.sort_name_required = true,
                 Fault::TiesReversed => taken.ties_reversed = true,
                 Fault::SortIgnored => taken.sort_ignored = true,
@@ -513,11 +521,12 @@ mod tests {
         queue.inject(Fault::Status(500), Some(0));
         queue.inject(Fault::PageDrift, Some(1));
         queue.inject(Fault::WrongTotalResults, Some(2));
+        queue.inject(Fault::NextUriForever, Some(1));
         assert_eq!(queue.take_response_fault(), None);
         let first = queue.take_data_faults();
-        assert!(first.drift && first.wrong_total);
+        assert!(first.drift && first.wrong_total && first.next_uri_forever);
         let second = queue.take_data_faults();
-        assert!(!second.drift && second.wrong_total);
+        assert!(!second.drift && second.wrong_total && !second.next_uri_forever);
         assert_eq!(queue.take_data_faults(), DataFaults::default());
         queue.inject(Fault::SortNameRequired, None);
         queue.inject(Fault::TiesReversed, Some(1));

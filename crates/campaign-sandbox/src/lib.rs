@@ -193,8 +193,9 @@
 //!   over; each lands in the `Home` division with the queue, script, edge
 //!   group and response set its dialing mode needs.
 //! - Faults: see [`Fault`] for each one's Genesys flavour;
-//!   [`Fault::RateLimitedResetHeader`] and [`Fault::OmitEmptyArrays`] exist for
-//!   Genesys, and [`Fault::SortNameRequired`] has no effect.
+//!   [`Fault::RateLimitedResetHeader`], [`Fault::OmitEmptyArrays`] and
+//!   [`Fault::NextUriForever`] exist for Genesys, and
+//!   [`Fault::SortNameRequired`] has no effect.
 //!
 //! ## Faults
 //! See [`Fault`] for each fault and how queued faults combine. Faults act on the

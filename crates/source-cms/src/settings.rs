@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use campaign_core::{CampaignSource, Secret, StaticToken, TokenProvider};
 use campaign_registry::{
-    credential, plain_header_value, ConfigError, ConfigKey, Credential, Env, ProviderConfig,
-    SourceSettings,
+    credential, nonzero, plain_header_value, ConfigError, ConfigKey, Credential, Env,
+    ProviderConfig, SourceSettings,
 };
 use serde::Deserialize;
 
@@ -76,9 +76,7 @@ impl ProviderConfig for CmsSettings {
                 "must list at least one id",
             ));
         }
-        if self.concurrency == Some(0) {
-            return Err(ConfigError::at("concurrency", "must be greater than zero"));
-        }
+        nonzero("concurrency", self.concurrency)?;
         let basic_auth =
             self.account_sid.is_some() || self.api_key.is_some() || self.api_token_env.is_some();
         let (account_sid, api_key, api_token_env) =

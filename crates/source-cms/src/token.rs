@@ -4,24 +4,23 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use campaign_core::{ErrorKind, Secret, SourceError, TokenProvider};
+use campaign_core::{Secret, SourceError, TokenProvider};
 use campaign_http::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 use campaign_http::{
-    check_base_url, join_segments, ApiRequest, Auth, HttpClient, HttpConfig, Method, TokenCache,
-    Url,
+    basic_credentials, check_base_url, join_segments, ApiRequest, Auth, HttpClient, HttpConfig,
+    Method, TokenAnswer, TokenCache, Url,
 };
-use serde_json::Value;
 
 use crate::wire::parse_error_body;
 
 /// Token lifetime assumed when the answer has no `expires_in` (the vendor's default).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 
-/// The longest lifetime an answer is believed: a longer (or absurd)
-/// `expires_in` only means the token is renewed after this, or at its first 401.
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+/// The longest lifetime an answer is believed ([`TokenAnswer::bearer`]
+/// caps it): a longer (or absurd) `expires_in` only means the token is
+/// renewed after this, or at its first 401.
+#[cfg(test)]
+const MAX_TOKEN_LIFETIME: Duration = campaign_http::DEFAULT_MAX_REUSE;
 
 /// How long before expiry a token is renewed, at most (see [`CmsBasicAuthToken::renew_before`]).
 pub const DEFAULT_RENEW_BEFORE: Duration = Duration::from_secs(300);
@@ -102,10 +101,7 @@ impl CmsBasicAuthToken {
                 "basicauth",
             ],
         )?;
-        let basic = Secret::new(format!(
-            "Basic {}",
-            STANDARD.encode(format!("{}:{}", api_key.expose(), api_token.expose()))
-        ));
+        let basic = basic_credentials(api_key.expose(), api_token.expose());
         let client = HttpClient::new(&source_id, http, parse_error_body)?;
         Ok(Self {
             source_id,
@@ -143,52 +139,16 @@ impl CmsBasicAuthToken {
     }
 }
 
-/// Reads the token answer without ever quoting it: the body holds the token.
+/// Reads the token answer (the fields in `response.data`) without ever
+/// quoting it: the body holds the token.
 fn parse_token(source_id: &str, body: &[u8]) -> Result<(Secret, Duration), SourceError> {
-    let bad = |why: &str| {
-        SourceError::new(ErrorKind::Decode, source_id, format!("token answer {why}"))
-            .with_request(REQUEST)
-    };
-    // serde's messages can quote values, so only its position survives.
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        bad(&format!(
-            "is not JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let answer = TokenAnswer::new(source_id, REQUEST, DEFAULT_TOKEN_LIFETIME);
+    let value = answer.json(body)?;
     let data = value
         .pointer("/response/data")
         .filter(|d| d.is_object())
-        .ok_or_else(|| bad("has no response.data object"))?;
-    let token = data
-        .get("access_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| bad("has no access_token string"))?;
-    let token = Secret::new(token);
-    if token.has_control_chars() {
-        return Err(bad("holds a token with control characters"));
-    }
-    if let Some(kind) = data.get("token_type").and_then(Value::as_str) {
-        if !kind.eq_ignore_ascii_case("bearer") {
-            return Err(bad("has a token_type other than Bearer"));
-        }
-    }
-    let lifetime = match data.get("expires_in") {
-        None | Some(Value::Null) => DEFAULT_TOKEN_LIFETIME,
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Duration::from_secs)
-            .ok_or_else(|| bad("has an invalid expires_in"))?,
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Duration::from_secs)
-            .map_err(|_| bad("has an invalid expires_in"))?,
-        Some(_) => return Err(bad("has an invalid expires_in")),
-    };
-    Ok((token, lifetime.min(MAX_TOKEN_LIFETIME)))
+        .ok_or_else(|| answer.error("has no response.data object"))?;
+    answer.bearer(data)
 }
 
 #[async_trait]
@@ -205,6 +165,7 @@ impl TokenProvider for CmsBasicAuthToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use campaign_core::ErrorKind;
     use tokio::time::Instant;
 
     #[test]

@@ -3,8 +3,10 @@
 
 use std::fmt;
 
-use campaign_core::{Secret, SourceError};
-use campaign_http::{check_base_url, join_segments, HttpConfig, Url};
+use campaign_core::{mask, Secret, SourceError};
+use campaign_http::{
+    check_base_url, check_paging, check_source_id, join_segments, HttpConfig, Url,
+};
 
 /// Largest `pageSize` sent: the spec says "the max that will be returned is 100".
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -141,12 +143,7 @@ impl GenesysConfig {
     /// Checks every setting; nothing is sent before this passes.
     pub(crate) fn validate(&self) -> Result<Validated, SourceError> {
         let id = self.source_id.as_str();
-        if id.trim().is_empty() || id.chars().any(char::is_control) {
-            return Err(SourceError::config(
-                crate::PROVIDER,
-                "source_id must be non-empty without control characters",
-            ));
-        }
+        check_source_id(crate::PROVIDER, id)?;
         let fail = |message: String| Err(SourceError::config(id, message));
         let insecure = self.http.allow_insecure_http;
         let base_url = check_base_url(id, &self.base_url, insecure)?;
@@ -168,15 +165,7 @@ impl GenesysConfig {
                 return fail(format!("division_ids[{i}] repeats an earlier division"));
             }
         }
-        if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
-            return fail(format!(
-                "page_size must be between 1 and {MAX_PAGE_SIZE} (got {})",
-                self.page_size
-            ));
-        }
-        if self.prefetch == 0 {
-            return fail("prefetch must be at least 1".into());
-        }
+        check_paging(id, self.page_size, MAX_PAGE_SIZE, self.prefetch)?;
         if self.rate_limit == Some(0) {
             return fail(
                 "rate_limit must be at least 1 request a minute (None turns it off)".into(),
@@ -216,17 +205,6 @@ pub fn login_url_for(base_url: &Url) -> Url {
         let _ = login.set_host(Some(&format!("login.{rest}")));
     }
     login
-}
-
-/// A client id shown as a label that cannot be used as the id: its last
-/// four characters after an ellipsis, or `****` when too short.
-pub(crate) fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() < 12 {
-        return "****".to_owned();
-    }
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("…{tail}")
 }
 
 #[cfg(test)]

@@ -16,39 +16,24 @@
 //! campaign the other way round: a server that ignores `sortBy` answers with
 //! the same campaign.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use campaign_core::{
-    order_break, tie_run_start, Campaign, CampaignQuery, ErrorKind, KeysetMark, Page, PageToken,
-    Result, Sort, SortDirection, SourceError, Warning,
+use campaign_core::paging::{
+    late_warning, order_broken_warning, sort_ignored, LocalListing, LocalPosition, ServerPage,
+    TieRun,
 };
-use futures::future::{BoxFuture, FutureExt, Shared};
+use campaign_core::{
+    order_break, Campaign, CampaignQuery, ErrorKind, Page, PageToken, Result, SourceError, Warning,
+};
 use futures::StreamExt;
-use tokio::time::Instant;
 
 use crate::normalize::GenesysPage;
-use crate::page_token::{self, LocalPos, Pos};
+use crate::page_token::{self, Pos};
 use crate::source::{capabilities, Inner};
 
 /// Most pages a walk announces or reads, so an absurd `pageCount` or a
 /// server that never ends cannot make us plan or read an absurd walk.
 pub(crate) const MAX_PAGES: u64 = 10_000;
-
-/// Most earlier pages looked at for the start of a run of equal names.
-const MAX_LOOK_BACK: usize = 64;
-
-/// How long a server page read for one page serves the others that look
-/// at it (the next page's look-back, a local listing): long enough for a
-/// rate-limited walk's prefetch window, short since a new walk re-reads.
-const RAW_TTL: Duration = Duration::from_secs(15);
-
-/// How long a local listing serves the pages after its first.
-const LOCAL_TTL: Duration = Duration::from_secs(60);
-
-/// Local listings kept per source (one per recent walk).
-const LOCAL_KEPT: usize = 2;
 
 /// One server page as it came, decoded, with what it is worth reporting.
 pub(crate) struct RawPage {
@@ -59,70 +44,30 @@ pub(crate) struct RawPage {
     pub(crate) description: String,
 }
 
-type RawFetch = Shared<BoxFuture<'static, Result<Arc<RawPage>>>>;
-
-/// Walk, query fingerprint, page number, page size.
-type RawKey = (u64, u64, u64, u32);
-
-/// Server pages being read or read recently, so that each is requested
-/// once however many pages look at it (single flight; failures are not kept).
-pub(crate) struct RawPages {
-    entries: Mutex<VecDeque<(RawKey, Instant, RawFetch)>>,
-    capacity: usize,
-}
-
-impl RawPages {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            entries: Mutex::new(VecDeque::new()),
-            capacity: capacity.max(4),
-        }
-    }
-
-    fn get_or_start(&self, key: RawKey, start: impl FnOnce() -> RawFetch) -> RawFetch {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|(_, at, _)| at.elapsed() < RAW_TTL);
-        if let Some(at) = entries.iter().position(|(k, _, _)| *k == key) {
-            if !matches!(entries[at].2.peek(), Some(Err(_))) {
-                return entries[at].2.clone();
-            }
-            entries.remove(at);
-        }
-        let fetch = start();
-        if entries.len() >= self.capacity {
-            entries.pop_front();
-        }
-        entries.push_back((key, Instant::now(), fetch.clone()));
-        fetch
+impl ServerPage for RawPage {
+    fn campaigns(&self) -> &[Campaign] {
+        &self.page.campaigns
     }
 }
 
-/// A listing read whole and sorted locally.
-pub(crate) struct LocalListing {
-    /// Walk, query fingerprint, page size, where the server's order broke.
-    key: (u64, u64, u32, u64, usize),
-    read_at: Instant,
-    /// Sorted by the query; those listed before the break left out.
-    items: Vec<Campaign>,
-    /// Each page's warnings, by page number: a page reports those of the
-    /// pages the server-ordered part of the walk did not list.
-    warnings: Vec<(u64, Warning)>,
-}
+/// What makes two server page reads the same: walk, query fingerprint,
+/// page number, page size.
+pub(crate) type RawKey = (u64, u64, u64, u32);
 
-/// The run of equal names that ended the pages before this one.
-struct Held {
-    items: Vec<Campaign>,
-    /// The last campaign of the page before, for the check across the seam.
-    previous_last: Option<Campaign>,
-    /// The page the run starts in, and its first index there.
-    page: u64,
-    index: usize,
+/// A local listing: walk, query fingerprint, page size, and where the
+/// server's order broke (page and index).
+pub(crate) type LocalKey = (u64, u64, u32, u64, usize);
+
+/// The page number before `page` (`None` at page 1).
+fn step_back(page: u64) -> Option<u64> {
+    (page > 1).then(|| page - 1)
 }
 
 /// Whether the listing goes on after server page `n` (asked with `size`),
 /// per the spec's loop (§3): entities non-empty, `nextUri` present (when the
 /// page has links at all) and `pageNumber < pageCount` (or, without
-/// `pageCount`, `total`). Never past [`MAX_PAGES`].
+/// `pageCount`, `total`). Never past [`MAX_PAGES`]. Genesys's own rule, so
+/// not shared with Kore's offsets.
 fn more_after(source_id: &str, raw: &RawPage, n: u64, size: u32) -> Result<bool> {
     let page = &raw.page;
     if page.records == 0 {
@@ -157,14 +102,13 @@ impl Inner {
         size: u32,
     ) -> Result<Arc<RawPage>> {
         let key = (walk, query.fingerprint(), page, size);
-        let fetch = self.raw_pages.get_or_start(key, || {
-            let inner = Arc::clone(self);
-            let query = query.clone();
-            async move { inner.read_raw(&query, page, size).await.map(Arc::new) }
-                .boxed()
-                .shared()
-        });
-        fetch.await
+        self.raw_pages
+            .read(key, || {
+                let inner = Arc::clone(self);
+                let query = query.clone();
+                async move { inner.read_raw(&query, page, size).await }
+            })
+            .await
     }
 
     /// Fails when page `n > 1` starts with the listing's first campaign
@@ -215,11 +159,7 @@ impl Inner {
             // other only, so it sees the server as it is now.
             pos.walk = rand::random();
             if plan.local_sort {
-                pos.local = Some(LocalPos {
-                    page: 1,
-                    index: 0,
-                    after: None,
-                });
+                pos.local = Some(LocalPosition::start(1));
             }
         }
         let this_page = first.then(|| page_token::encode(query, &pos));
@@ -246,39 +186,31 @@ impl Inner {
         }
         let mut items = raw.page.campaigns.clone();
         let own_warnings = raw.warnings.iter().cloned();
+        // The reads the walk's earlier pages were listed from.
+        let read_earlier = |page| self.raw(pos.walk, query, page, pos.size);
         if plan.sort_pushed {
             let held = match n {
-                1 => Held {
-                    items: Vec::new(),
-                    previous_last: None,
-                    page: 1,
-                    index: 0,
-                },
-                _ => self.held_back(&pos, query, n - 1).await?,
+                1 => TieRun::none(1),
+                _ => TieRun::read_back(query, n - 1, step_back, read_earlier).await?,
             };
             let mut broken = order_break(query, held.previous_last.as_ref(), &items)
                 .map(|at| format!("campaign {at} of page {n} comes out of order"));
             if broken.is_none() && n == 1 && more {
-                broken = self.sort_ignored(query, &items).await?;
+                broken = sort_ignored(&self.source_id, query, &items, |probe| async move {
+                    let answer = self.read_raw(&probe, 1, 1).await?;
+                    Ok(answer.page.campaigns.first().cloned())
+                })
+                .await?;
             }
             if let Some(reason) = broken {
-                let sort = query.sort().map(|s| s.to_string()).unwrap_or_default();
                 warnings.insert(
                     0,
-                    Warning::new(format!(
-                        "the server did not sort by {sort}: {reason}; reading the listing whole \
-                         and sorting it locally"
-                    ))
-                    .with_request(raw.description.clone())
-                    .sorted_locally(),
+                    order_broken_warning(query, &reason, "the listing")
+                        .with_request(raw.description.clone()),
                 );
-                let local = LocalPos {
-                    page: held.page,
-                    index: held.index,
-                    after: None,
-                };
+                let local = held.local_position();
                 let listing = self.local_items(pos.walk, query, pos.size, &local).await?;
-                let last_listed = self.last_listed(&pos, query, &held).await?;
+                let last_listed = held.last_listed(step_back, read_earlier).await?;
                 warnings.extend(late_warning(query, last_listed.as_ref(), &listing.items));
                 let local_pos = Pos {
                     local: Some(local.clone()),
@@ -288,16 +220,7 @@ impl Inner {
                 page.this_page = this_page;
                 return Ok(page);
             }
-            let mut combined = held.items;
-            combined.append(&mut items);
-            combined.sort_by(|a, b| query.compare(a, b));
-            // A campaign held back and read again on this page (the listing moved).
-            combined.dedup_by(|a, b| a.id == b.id);
-            if more {
-                // Their place among equal names on the next page is not known yet.
-                combined.truncate(tie_run_start(query, &combined));
-            }
-            items = combined;
+            items = held.list_with(query, items, more);
         }
         warnings.extend(own_warnings);
         let next_pos = Pos {
@@ -331,110 +254,10 @@ impl Inner {
         Ok(page)
     }
 
-    /// Whether the server ignores `sortBy`, by asking for the first campaign
-    /// the other way round: a server that sorts starts the reversed listing
-    /// with one that sorts at or after the first page's first; one that
-    /// ignores the sort answers in its own order both times, so with the
-    /// same campaign.
-    async fn sort_ignored(
-        &self,
-        query: &CampaignQuery,
-        first_page: &[Campaign],
-    ) -> Result<Option<String>> {
-        let (Some(first), Some(sort)) = (first_page.first(), query.sort()) else {
-            return Ok(None);
-        };
-        let reversed = match sort.direction {
-            SortDirection::Asc => Sort::desc(sort.field),
-            SortDirection::Desc => Sort::asc(sort.field),
-        };
-        let probe = query
-            .to_builder()
-            .sort(reversed)
-            .page_size(1)
-            .build()
-            .map_err(|e| SourceError::config(&self.source_id, e.to_string()))?;
-        let answer = self.read_raw(&probe, 1, 1).await?;
-        let Some(last) = answer.page.campaigns.first() else {
-            return Ok(None);
-        };
-        if query.compare_key(last, first).is_lt() {
-            return Ok(Some(format!(
-                "asked for {reversed}, it starts with a campaign that sorts before the first one \
-                 it gave for {sort}"
-            )));
-        }
-        let varied = first_page
-            .iter()
-            .any(|c| query.compare_key(c, first).is_ne());
-        Ok((last.id == first.id && varied).then(|| {
-            format!("asked for {reversed}, it starts with the same campaign as for {sort}")
-        }))
-    }
-
-    /// The run of campaigns sharing the last name of page `prev` (and of
-    /// pages before it, while the run fills them whole).
-    async fn held_back(
-        self: &Arc<Self>,
-        pos: &Pos,
-        query: &CampaignQuery,
-        prev: u64,
-    ) -> Result<Held> {
-        let mut held = Held {
-            items: Vec::new(),
-            previous_last: None,
-            page: prev,
-            index: 0,
-        };
-        let mut page = prev;
-        for _ in 0..MAX_LOOK_BACK {
-            let raw = self.raw(pos.walk, query, page, pos.size).await?;
-            let items = &raw.page.campaigns;
-            if held.previous_last.is_none() {
-                held.previous_last = items.last().cloned();
-            }
-            let Some(key) = held.previous_last.as_ref() else {
-                break;
-            };
-            let start = items
-                .iter()
-                .rposition(|c| query.compare_key(c, key).is_ne())
-                .map_or(0, |before| before + 1);
-            let mut run = items[start..].to_vec();
-            run.append(&mut held.items);
-            held.items = run;
-            (held.page, held.index) = (page, start);
-            if start > 0 || page == 1 {
-                break;
-            }
-            page -= 1;
-        }
-        Ok(held)
-    }
-
-    /// The last campaign the server-ordered part of the walk listed: the
-    /// one before the held run (whose order was verified, so it has the
-    /// largest key listed). `None` when nothing was listed.
-    async fn last_listed(
-        self: &Arc<Self>,
-        pos: &Pos,
-        query: &CampaignQuery,
-        held: &Held,
-    ) -> Result<Option<Campaign>> {
-        let (page, index) = match (held.page, held.index) {
-            (page, 0) if page > 1 => (page - 1, None),
-            (_, 0) => return Ok(None),
-            (page, index) => (page, Some(index - 1)),
-        };
-        let raw = self.raw(pos.walk, query, page, pos.size).await?;
-        let campaigns = &raw.page.campaigns;
-        Ok(index
-            .map_or(campaigns.last(), |i| campaigns.get(i))
-            .cloned())
-    }
-
     /// Every server page of the listing, in order: page 1, then the pages
-    /// its `pageCount` announces, [`Inner::prefetch`] at a time.
+    /// its `pageCount` announces, [`Inner::prefetch`] at a time, until a
+    /// page says the listing ended (past the first `pageCount` if it grew);
+    /// once its `total` changes, one page at a time.
     async fn read_all(
         self: &Arc<Self>,
         walk: u64,
@@ -451,24 +274,63 @@ impl Inner {
             total: first.page.total,
             ..Pos::start(size)
         };
-        let last = first.page.page_count.unwrap_or(MAX_PAGES).min(MAX_PAGES);
-        let mut reads = futures::stream::iter(2..=last)
-            .map(|n| {
-                let inner = Arc::clone(self);
-                let query = query.clone();
-                async move { inner.raw(walk, &query, n, size).await.map(|raw| (n, raw)) }
-            })
-            .buffered(self.prefetch);
-        while let Some(read) = reads.next().await {
-            let (n, raw) = read?;
-            self.check_anchor(&pos, n, &raw)?;
-            let more = more_after(&self.source_id, &raw, n, size)?;
-            pages.push(raw);
-            if !more {
-                break;
+        let mut next = 2;
+        let mut last = first.page.page_count.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        // Reads ahead until the listing changes under the walk; then one page
+        // at a time, each asked after the previous answer, with reads of its
+        // own (not the ones already in flight).
+        let mut reads_of = walk;
+        let mut window = self.prefetch;
+        loop {
+            let mut reads = futures::stream::iter(next..=last)
+                .map(|n| {
+                    let inner = Arc::clone(self);
+                    let query = query.clone();
+                    async move {
+                        inner
+                            .raw(reads_of, &query, n, size)
+                            .await
+                            .map(|raw| (n, raw))
+                    }
+                })
+                .buffered(window);
+            let mut more = true;
+            let mut changed_at = None;
+            while let Some(read) = reads.next().await {
+                let (n, raw) = read?;
+                if window > 1 && raw.page.total != first.page.total {
+                    // Campaigns created or deleted meanwhile shift the pages:
+                    // one answered before the page ahead of it can miss a
+                    // campaign pushed across both. Read sequentially, a
+                    // change at the head only repeats campaigns (dropped by
+                    // id later).
+                    changed_at = Some(n);
+                    break;
+                }
+                self.check_anchor(&pos, n, &raw)?;
+                more = more_after(&self.source_id, &raw, n, size)?;
+                pages.push(raw);
+                if !more {
+                    break;
+                }
             }
+            drop(reads);
+            if let Some(n) = changed_at {
+                (next, window, reads_of) = (n, 1, rand::random());
+                last = MAX_PAGES;
+                continue;
+            }
+            if !more {
+                return Ok(pages);
+            }
+            // The listing grew while it was read (campaigns created meanwhile
+            // push the later ones past the first page's `pageCount`): read on
+            // to its new end, never stopping at the count first announced.
+            // `more_after` fails the walk past MAX_PAGES.
+            next = last + 1;
+            let announced = pages.last().and_then(|raw| raw.page.page_count);
+            last = announced.unwrap_or(next).clamp(next, MAX_PAGES.max(next));
         }
-        Ok(pages)
     }
 
     /// The campaigns of the listing not listed yet once the server-ordered
@@ -479,47 +341,30 @@ impl Inner {
         walk: u64,
         query: &CampaignQuery,
         size: u32,
-        local: &LocalPos,
+        local: &LocalPosition,
     ) -> Result<Arc<LocalListing>> {
         let key = (walk, query.fingerprint(), size, local.page, local.index);
-        // One reader at a time: pages asking for the same listing wait for it.
-        let mut kept = self.local.lock().await;
-        kept.retain(|l| l.read_at.elapsed() < LOCAL_TTL);
-        if let Some(listing) = kept.iter().find(|l| l.key == key) {
-            return Ok(Arc::clone(listing));
-        }
-        let pages = self.read_all(walk, query, size).await?;
-        let mut listed = HashSet::new();
-        let mut warnings = Vec::new();
-        for (n, raw) in (1..).zip(&pages) {
-            let campaigns = &raw.page.campaigns;
-            let before = match n.cmp(&local.page) {
-                std::cmp::Ordering::Less => campaigns.len(),
-                std::cmp::Ordering::Equal => local.index.min(campaigns.len()),
-                std::cmp::Ordering::Greater => 0,
-            };
-            listed.extend(campaigns[..before].iter().map(|c| c.id.native.clone()));
-            warnings.extend(raw.warnings.iter().map(|w| (n, w.clone())));
-        }
-        let mut items: Vec<Campaign> = pages
-            .iter()
-            .flat_map(|raw| raw.page.campaigns.iter())
-            .filter(|c| !listed.contains(&c.id.native))
-            .cloned()
-            .collect();
-        items.sort_by(|a, b| query.compare(a, b));
-        items.dedup_by(|a, b| a.id == b.id);
-        let listing = Arc::new(LocalListing {
-            key,
-            read_at: Instant::now(),
-            items,
-            warnings,
-        });
-        if kept.len() >= LOCAL_KEPT {
-            kept.remove(0);
-        }
-        kept.push(Arc::clone(&listing));
-        Ok(listing)
+        // Unlike Kore's, the walk's own reads (fetched `prefetch` at a time):
+        // pages are numbered, and `check_anchor` stops a walk the server
+        // does not page. No filter is re-checked: only the channel is pushed
+        // down, and `covers` answers it.
+        self.local
+            .get_or_read(key, || async {
+                let pages = self.read_all(walk, query, size).await?;
+                let listed = local.listed_before((1..).zip(pages.iter().map(|p| p.campaigns())));
+                let warnings = (1..)
+                    .zip(&pages)
+                    .flat_map(|(n, raw)| raw.warnings.iter().map(move |w| (n, w.clone())))
+                    .collect();
+                let items = pages
+                    .iter()
+                    .flat_map(|raw| raw.campaigns())
+                    .filter(|c| !listed.contains(&c.id.native))
+                    .cloned()
+                    .collect();
+                Ok(LocalListing::sorted(query, items, warnings))
+            })
+            .await
     }
 
     /// A page of the local listing at `local`, continuing after its mark.
@@ -527,63 +372,36 @@ impl Inner {
         self: &Arc<Self>,
         query: &CampaignQuery,
         pos: &Pos,
-        local: &LocalPos,
+        local: &LocalPosition,
         mut warnings: Vec<Warning>,
     ) -> Result<Page> {
         let listing = self.local_items(pos.walk, query, pos.size, local).await?;
-        let start = match &local.after {
-            None => {
-                // Pages before `pos.page` were listed in the server's order
-                // and reported their warnings then.
-                let unreported = listing.warnings.iter().filter(|(n, _)| *n >= pos.page);
-                warnings.extend(unreported.map(|(_, w)| w.clone()));
-                0
-            }
-            Some(mark) => mark.resume_at(&self.source_id, query, &listing.items),
-        };
-        let end = start
-            .saturating_add(pos.size as usize)
-            .min(listing.items.len());
-        let items = listing.items[start.min(end)..end].to_vec();
-        let next = match items.last() {
-            Some(last) if end < listing.items.len() => {
-                let after = LocalPos {
-                    after: Some(KeysetMark::of(query, last)),
-                    ..local.clone()
-                };
-                Some(page_token::encode(
-                    query,
-                    &Pos {
-                        local: Some(after),
-                        ..pos.clone()
-                    },
-                ))
-            }
-            _ => None,
-        };
+        if local.after.is_none() {
+            // Pages before `pos.page` were listed in the server's order and
+            // reported their warnings then.
+            warnings.extend(listing.warnings_from(pos.page));
+        }
+        let (items, after) = listing.page(
+            &self.source_id,
+            query,
+            local.after.as_ref(),
+            pos.size as usize,
+        );
+        let next = after.map(|mark| {
+            let after = LocalPosition {
+                after: Some(mark),
+                ..local.clone()
+            };
+            page_token::encode(
+                query,
+                &Pos {
+                    local: Some(after),
+                    ..pos.clone()
+                },
+            )
+        });
         let mut page = Page::new(items, next).with_total_hint(listing.items.len() as u64);
         page.warnings = warnings;
         Ok(page)
     }
-}
-
-/// A warning when some campaigns of a local listing sort before
-/// `last_listed` (the last campaign the server-ordered part of the walk
-/// listed): they are listed after campaigns they precede.
-fn late_warning(
-    query: &CampaignQuery,
-    last_listed: Option<&Campaign>,
-    listing: &[Campaign],
-) -> Option<Warning> {
-    let key = last_listed?;
-    let late = listing
-        .iter()
-        .take_while(|c| query.compare(c, key).is_lt())
-        .count();
-    (late > 0).then(|| {
-        Warning::new(format!(
-            "{late} campaign(s) sort before campaigns already listed: the server's order hid \
-             them until now, so they are listed late, first in the local listing"
-        ))
-    })
 }

@@ -8,8 +8,7 @@ use campaign_core::{
     Campaign, CampaignId, Channel, DialingMode, ErrorKind, ListRef, RawRecord, RecordIssues, Scope,
     SourceError, Status, Warning,
 };
-use campaign_http::{decode_json, parse_rfc3339_utc};
-use chrono::{DateTime, Utc};
+use campaign_http::{decode_json, optional_timestamp};
 
 use crate::wire::{readable_id, EntityRef, Envelope, Record};
 use crate::PROVIDER;
@@ -160,8 +159,8 @@ fn normalize(source: &Arc<str>, record: Record<'_>, raw: &str) -> Result<Campaig
         .and_then(|p| p.as_u64())
         .filter(|p| (1..=5).contains(p))
         .and_then(|p| u8::try_from(p).ok());
-    c.created_at = timestamp("dateCreated", record.date_created.as_deref())?;
-    c.updated_at = timestamp("dateModified", record.date_modified.as_deref())?;
+    c.created_at = optional_timestamp("dateCreated", record.date_created.as_deref())?;
+    c.updated_at = optional_timestamp("dateModified", record.date_modified.as_deref())?;
     c.version = record.version;
     c.contact_lists = record.contact_list.and_then(list_ref).into_iter().collect();
     c.dnc_lists = record
@@ -179,15 +178,6 @@ fn normalize(source: &Arc<str>, record: Record<'_>, raw: &str) -> Result<Campaig
     };
     c.raw = Some(RawRecord::from_parsed(raw));
     Ok(c)
-}
-
-fn timestamp(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
-    match text.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => parse_rfc3339_utc(text)
-            .map(Some)
-            .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
-    }
 }
 
 /// The division id of a campaign normalized here (its scope's account).

@@ -14,16 +14,15 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use campaign_core::{ErrorKind, Secret, SourceError, TokenProvider};
+use campaign_core::{mask, ErrorKind, Secret, SourceError, TokenProvider};
 use campaign_http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use campaign_http::{
-    check_base_url, join_segments, parse_retry_after, snippet, HttpConfig, TokenCache, Url,
+    basic_credentials, check_base_url, join_segments, parse_retry_after, snippet, HttpConfig,
+    TokenAnswer, TokenCache, Url,
 };
 use serde_json::Value;
 
-use crate::config::{login_url_for, mask};
+use crate::config::login_url_for;
 
 /// Token lifetime assumed when the answer has no `expires_in` (the
 /// documented default for client-credentials clients, 24 h).
@@ -143,10 +142,7 @@ impl GenesysOAuth {
                 "client_secret must be non-empty without control characters",
             ));
         }
-        let basic = Secret::new(format!(
-            "Basic {}",
-            STANDARD.encode(format!("{client_id}:{}", client_secret.expose()))
-        ));
+        let basic = basic_credentials(&client_id, client_secret.expose());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(http.timeout)
@@ -299,45 +295,11 @@ fn oauth_error(body: &[u8]) -> Option<(String, Option<String>)> {
     Some((code, description.map(str::to_owned)))
 }
 
-/// Reads the token answer without ever quoting it: the body holds the token.
+/// Reads the token answer (`{access_token, token_type, expires_in}` at its
+/// top level) without ever quoting it: the body holds the token.
 fn parse_token(source_id: &str, body: &[u8]) -> Result<(Secret, Duration), SourceError> {
-    let bad = |why: &str| {
-        SourceError::new(ErrorKind::Decode, source_id, format!("token answer {why}"))
-            .with_request(REQUEST)
-    };
-    // serde's messages can quote values, so only its position survives.
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        bad(&format!(
-            "is not JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let token = value
-        .get("access_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| bad("has no access_token string"))?;
-    let token = Secret::new(token);
-    if token.has_control_chars() {
-        return Err(bad("holds a token with control characters"));
-    }
-    // The server sends "bearer" in lowercase: compared case-insensitively.
-    match value.get("token_type") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("bearer") => {}
-        Some(_) => return Err(bad("has a token_type other than bearer")),
-    }
-    let lifetime = match value.get("expires_in") {
-        None | Some(Value::Null) => DEFAULT_TOKEN_LIFETIME,
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Duration::from_secs)
-            .ok_or_else(|| bad("has an invalid expires_in"))?,
-        Some(_) => return Err(bad("has an invalid expires_in")),
-    };
-    // The cache caps reuse at 30 days, so an absurd lifetime cannot overflow.
-    Ok((token, lifetime))
+    let answer = TokenAnswer::new(source_id, REQUEST, DEFAULT_TOKEN_LIFETIME);
+    answer.bearer(&answer.json(body)?)
 }
 
 #[async_trait]

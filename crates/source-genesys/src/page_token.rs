@@ -8,14 +8,13 @@
 //! the walk stands. It is `gen1.` plus base64url of compact JSON, bound to
 //! the query's fingerprint so it cannot resume a different query.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use campaign_core::{CampaignQuery, ErrorKind, KeysetMark, PageToken, SourceError};
+use campaign_core::paging::{LocalPosition, TokenEnvelope};
+use campaign_core::{CampaignQuery, PageToken, SourceError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::MAX_PAGE_SIZE;
 
-const PREFIX: &str = "gen1.";
+const TOKENS: TokenEnvelope = TokenEnvelope::base64("gen1.");
 
 /// The largest page number a token may hold (`pageNumber` is an int32).
 const MAX_PAGE: u64 = i32::MAX as u64;
@@ -38,24 +37,11 @@ pub(crate) struct Pos {
     /// `total` reported by page 1.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub(crate) total: Option<u64>,
-    /// Set once the listing is read whole and sorted locally.
+    /// Set once the listing is read whole and sorted locally. Its `page`
+    /// is the server page where the server-ordered part of the walk stopped
+    /// (page 1, index 0: nothing was listed in the server's order).
     #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
-    pub(crate) local: Option<LocalPos>,
-}
-
-/// Where a walk stands in a listing sorted locally.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LocalPos {
-    /// The server page, and the index among its campaigns, where the
-    /// server-ordered part of the walk stopped: the campaigns before it
-    /// were listed already (page 1, index 0: nothing was).
-    #[serde(rename = "p")]
-    pub(crate) page: u64,
-    #[serde(rename = "i", default)]
-    pub(crate) index: usize,
-    /// The last campaign listed from it; `None` at its start.
-    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
-    pub(crate) after: Option<KeysetMark>,
+    pub(crate) local: Option<LocalPosition>,
 }
 
 impl Pos {
@@ -72,23 +58,9 @@ impl Pos {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Token {
-    /// The query's fingerprint, hex.
-    q: String,
-    #[serde(flatten)]
-    pos: Pos,
-}
-
 /// Encodes `pos` of a walk over `query`.
 pub(crate) fn encode(query: &CampaignQuery, pos: &Pos) -> PageToken {
-    let token = Token {
-        q: format!("{:016x}", query.fingerprint()),
-        pos: pos.clone(),
-    };
-    // Serializing plain strings and numbers cannot fail.
-    let json = serde_json::to_vec(&token).unwrap_or_default();
-    PageToken::new(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json)))
+    TOKENS.seal(query, pos)
 }
 
 /// Decodes a token issued for `query`; `None` gives the start of a walk
@@ -102,31 +74,19 @@ pub(crate) fn decode(
     let Some(token) = token else {
         return Ok(Pos::start(size));
     };
-    let invalid = |why: &str| {
-        SourceError::new(
-            ErrorKind::InvalidCursor,
-            source_id,
-            format!("page token not issued by this source for this query: {why}"),
-        )
-    };
-    let body = token
-        .as_str()
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| invalid("unknown format"))?;
-    let json = URL_SAFE_NO_PAD
-        .decode(body)
-        .map_err(|_| invalid("not base64url"))?;
-    let token: Token = serde_json::from_slice(&json).map_err(|_| invalid("unreadable contents"))?;
-    if token.q != format!("{:016x}", query.fingerprint()) {
-        return Err(invalid("it belongs to a different query"));
-    }
-    let pos = token.pos;
+    let pos: Pos = TOKENS.open(source_id, query, token)?;
     let pages_ok = |page: u64| (1..=MAX_PAGE).contains(&page);
     if !pages_ok(pos.page) || !(1..=MAX_PAGE_SIZE).contains(&pos.size) {
-        return Err(invalid("its page is out of range"));
+        return Err(TokenEnvelope::invalid(
+            source_id,
+            "its page is out of range",
+        ));
     }
     if pos.local.as_ref().is_some_and(|l| !pages_ok(l.page)) {
-        return Err(invalid("its page is out of range"));
+        return Err(TokenEnvelope::invalid(
+            source_id,
+            "its page is out of range",
+        ));
     }
     Ok(pos)
 }
@@ -134,7 +94,8 @@ pub(crate) fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use campaign_core::Status;
+    use campaign_core::paging::LocalPosition as LocalPos;
+    use campaign_core::{ErrorKind, Status};
 
     #[test]
     fn tokens_round_trip_and_are_bound_to_their_query() {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use campaign_core::{CampaignSource, Secret};
 use campaign_http::check_base_url;
 use campaign_registry::{
-    credential, plain_header_value, ConfigError, ConfigKey, Credential, Env, ProviderConfig,
-    SourceSettings,
+    client_credentials, credential, nonzero, page_size, plain_header_value, ConfigError, ConfigKey,
+    Credential, Env, ProviderConfig, SourceSettings,
 };
 use serde::Deserialize;
 
@@ -107,34 +107,10 @@ impl ProviderConfig for GenesysSettings {
                 return Err(ConfigError::at(key, "repeats an earlier division"));
             }
         }
-        if self
-            .page_size
-            .is_some_and(|size| !(1..=MAX_PAGE_SIZE).contains(&size))
-        {
-            return Err(ConfigError::at(
-                "page_size",
-                format!("must be between 1 and {MAX_PAGE_SIZE}"),
-            ));
-        }
-        if self.prefetch == Some(0) {
-            return Err(ConfigError::at("prefetch", "must be greater than zero"));
-        }
-        let oauth = self.client_id.is_some() || self.client_secret_env.is_some();
-        let (client_id, client_secret_env) = (self.client_id, self.client_secret_env);
-        let oauth = oauth.then_some(|| {
-            let client_id = client_id
-                .ok_or_else(|| ConfigError::at("client_id", "required with client_secret_env"))?;
-            plain_header_value("client_id", &client_id)?;
-            if client_id.contains(':') {
-                return Err(ConfigError::at(
-                    "client_id",
-                    "must not contain ':' (the Basic auth separator)",
-                ));
-            }
-            let variable = client_secret_env
-                .ok_or_else(|| ConfigError::at("client_secret_env", "required with client_id"))?;
-            Ok((client_id, env.secret("client_secret_env", &variable)?))
-        });
+        let page_size = page_size(self.page_size, settings.page_size, MAX_PAGE_SIZE)?;
+        nonzero("prefetch", self.prefetch)?;
+        // OAuth client credentials travel as HTTP Basic.
+        let oauth = client_credentials(self.client_id, self.client_secret_env, true, env);
         let credentials = match credential(
             self.token,
             self.token_env,
@@ -153,11 +129,7 @@ impl ProviderConfig for GenesysSettings {
         config.division_ids = division_ids;
         config.http = settings.http;
         config.strict = settings.strict;
-        // The host's page size is a default for every provider: kept within ours.
-        if let Some(size) = self
-            .page_size
-            .or(settings.page_size.map(|size| size.clamp(1, MAX_PAGE_SIZE)))
-        {
+        if let Some(size) = page_size {
             config.page_size = size;
         }
         if let Some(n) = self.prefetch {

@@ -3,19 +3,20 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use campaign_core::paging::{LocalListings, PageReads};
 use campaign_core::{
-    CampaignQuery, CampaignSource, Capabilities, Channel, Filter, Page, PageToken, RecordIssues,
-    Result, SortDirection, SortField, StaticToken, TokenProvider, WalkOptions, Warning,
+    stable_checksum, CampaignQuery, CampaignSource, Capabilities, Channel, Filter, Page, PageToken,
+    RecordIssues, Result, SortDirection, SortField, StaticToken, TokenProvider, WalkOptions,
+    Warning,
 };
-use campaign_http::header::AUTHORIZATION;
-use campaign_http::{
-    token_header, ApiRequest, Auth, AuthHeaders, HttpClient, Method, RateLimiter, Url,
-};
+use campaign_http::header::{HeaderName, AUTHORIZATION};
+use campaign_http::{token_header, ApiRequest, Auth, AuthHeaders, HttpClient, RateLimiter, Url};
 
 use crate::config::{GenesysConfig, GenesysCredentials, MAX_PAGE_SIZE};
-use crate::listing::{LocalListing, RawPage, RawPages};
+use crate::listing::{LocalKey, RawKey, RawPage};
 use crate::normalize::{decode_page_with, division_of};
 use crate::oauth::GenesysOAuth;
 use crate::wire::parse_error_body;
@@ -52,9 +53,9 @@ pub(crate) struct Inner {
     host: String,
     rate_limit: Option<u32>,
     /// Server pages read recently or being read.
-    pub(crate) raw_pages: RawPages,
+    pub(crate) raw_pages: PageReads<RawKey, RawPage>,
     /// Listings read whole and sorted locally.
-    pub(crate) local: tokio::sync::Mutex<Vec<Arc<LocalListing>>>,
+    pub(crate) local: LocalListings<LocalKey>,
 }
 
 impl fmt::Debug for GenesysSource {
@@ -97,8 +98,13 @@ impl GenesysSource {
                 (Arc::new(oauth), quota)
             }
             GenesysCredentials::Token(token) => {
-                // The quota is per token: sources sharing one share it.
-                let quota = format!("{}|token:{:016x}", valid.login_url, fnv1a(token.expose()));
+                // The quota is per token: sources sharing one share it. The
+                // key holds a checksum of the token, never the token.
+                let quota = format!(
+                    "{}|token:{:016x}",
+                    valid.login_url,
+                    stable_checksum(token.expose().as_bytes())
+                );
                 (Arc::new(StaticToken::new(token)), quota)
             }
         };
@@ -128,7 +134,13 @@ impl GenesysSource {
         quota: &str,
     ) -> Result<Self> {
         let id = config.source_id.as_str();
-        let mut client = HttpClient::new(id, config.http.clone(), parse_error_body)?;
+        // §5.3: a 429 without `Retry-After` waits `inin-ratelimit-reset`
+        // seconds, else about 3 s.
+        let mut client = HttpClient::new(id, config.http.clone(), parse_error_body)?
+            .with_rate_limit_fallback(
+                HeaderName::from_static("inin-ratelimit-reset"),
+                Duration::from_secs(3),
+            );
         if let Some(per_minute) = config.rate_limit {
             client = client.with_rate_limiter(RateLimiter::shared(quota, per_minute, per_minute));
         }
@@ -150,20 +162,11 @@ impl GenesysSource {
                 strict: config.strict,
                 host: valid.base_url.host_str().unwrap_or_default().to_owned(),
                 rate_limit: config.rate_limit,
-                // Each page is read by itself and looked back at by the
-                // next, both within the prefetch window.
-                raw_pages: RawPages::new(4 * config.prefetch + 8),
-                local: tokio::sync::Mutex::new(Vec::new()),
+                raw_pages: PageReads::for_prefetch(config.prefetch),
+                local: LocalListings::new(),
             }),
         })
     }
-}
-
-/// FNV-1a, to key a token's quota without keeping the token in the key.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// The capabilities every Genesys source reports: the channel (answered by
@@ -225,13 +228,7 @@ impl Inner {
         }
         let description =
             format!("GET outbound/campaigns (pageNumber {page}, pageSize {size}, name {order})");
-        let request = ApiRequest {
-            method: Method::GET,
-            url,
-            headers: Default::default(),
-            json_body: None,
-            description: description.clone(),
-        };
+        let request = ApiRequest::get(url, description.clone());
         let auth = Auth::Token {
             tokens: &*self.tokens,
             headers: &*self.auth_header,

@@ -5,7 +5,7 @@ use std::fmt;
 
 use campaign_core::{Channel, Secret, SourceError};
 use campaign_http::header::HeaderValue;
-use campaign_http::{check_base_url, HttpConfig, Url};
+use campaign_http::{check_base_url, check_paging, check_source_id, HttpConfig, Url};
 
 /// Largest `limit` sent to the server. Kore.ai documents no maximum for this
 /// endpoint; its sibling contacts API allows 1 to 100, so we stay inside that.
@@ -118,12 +118,7 @@ impl KoreConfig {
     pub(crate) fn validate(&self) -> Result<Validated, SourceError> {
         let id = self.source_id.as_str();
         let fail = |message: String| Err(SourceError::config(id, message));
-        if id.trim().is_empty() || id.chars().any(char::is_control) {
-            return Err(SourceError::config(
-                "kore",
-                "source_id must be non-empty without control characters",
-            ));
-        }
+        check_source_id(crate::PROVIDER, id)?;
         let base_url = check_base_url(id, &self.base_url, self.http.allow_insecure_http)?;
         if self.stream_id.trim().is_empty() || self.stream_id.chars().any(char::is_control) {
             return fail(
@@ -150,15 +145,7 @@ impl KoreConfig {
         if channels.is_empty() {
             return fail("channels must name voice, sms or both".into());
         }
-        if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
-            return fail(format!(
-                "page_size must be between 1 and {MAX_PAGE_SIZE} (got {})",
-                self.page_size
-            ));
-        }
-        if self.prefetch == 0 {
-            return fail("prefetch must be at least 1".into());
-        }
+        check_paging(id, self.page_size, MAX_PAGE_SIZE, self.prefetch)?;
         if let Some(limit) = self.rate_limit {
             if limit.per_minute == 0 || limit.burst == 0 {
                 return fail("rate_limit per_minute and burst must be at least 1".into());
@@ -199,17 +186,6 @@ fn header_value(source_id: &str, what: &str, value: &Secret) -> Result<HeaderVal
     let mut header = HeaderValue::from_str(value.expose()).map_err(|_| invalid())?;
     header.set_sensitive(true);
     Ok(header)
-}
-
-/// A credential-sized id shown as a label that cannot be used as the id:
-/// its last four characters after an ellipsis, or `****` when too short.
-pub(crate) fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() < 12 {
-        return "****".to_owned();
-    }
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("…{tail}")
 }
 
 #[cfg(test)]
@@ -272,11 +248,5 @@ mod tests {
             assert!(!shown.contains(secret), "{secret}: {shown}");
         }
         assert!(shown.contains("kore-main"), "{shown}");
-    }
-
-    #[test]
-    fn masks_keep_only_a_short_tail() {
-        assert_eq!(mask("67777ce93e25326494e12345"), "…2345");
-        assert_eq!(mask("short"), "****");
     }
 }

@@ -24,8 +24,7 @@ use campaign_core::{
     Campaign, CampaignId, Channel, DialingMode, ErrorKind, RawRecord, RecordIssues, Schedule,
     Scope, SourceError, Status,
 };
-use campaign_http::{decode_json, parse_rfc3339_utc, JsonReader};
-use chrono::{DateTime, Utc};
+use campaign_http::{decode_json, optional_timestamp, JsonReader};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -337,8 +336,8 @@ fn normalize(
     c.status = record.status.as_deref().map(Status::parse);
     c.priority = record.priority;
     c.dialing_mode = record.dialing_mode.as_deref().map(DialingMode::parse);
-    c.created_at = timestamp("createdAt", record.created_at.as_deref())?;
-    c.updated_at = timestamp("updatedAt", record.updated_at.as_deref())?;
+    c.created_at = optional_timestamp("createdAt", record.created_at.as_deref())?;
+    c.updated_at = optional_timestamp("updatedAt", record.updated_at.as_deref())?;
     c.contact_lists = record.contact_lists.0;
     c.dnc_lists = record.dnc_lists.0;
     c.schedule = record.schedule.map(|s| Schedule {
@@ -354,15 +353,6 @@ fn normalize(
     Ok(c)
 }
 
-fn timestamp(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
-    match text.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => parse_rfc3339_utc(text)
-            .map(Some)
-            .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
-    }
-}
-
 /// The SMS text, only where the base64 decodes to UTF-8 (the docs' samples
 /// are cut off, so failing here would reject real pages).
 fn decode_message(text: &str) -> Option<String> {
@@ -376,6 +366,7 @@ mod tests {
     use campaign_http::parse_utc_fast;
     use campaign_sandbox::samples::{KORE_SMS_RESPONSE, KORE_VOICE_RESPONSE};
     use campaign_testkit::mutation::{apply, edits};
+    use chrono::{DateTime, Utc};
     use proptest::prelude::*;
 
     fn one_pass(channel: &Channel, body: &[u8]) -> Option<KorePage> {
@@ -450,7 +441,10 @@ mod tests {
             let general = DateTime::parse_from_rfc3339(text)
                 .unwrap()
                 .with_timezone(&Utc);
-            assert_eq!(timestamp("createdAt", Some(text)), Ok(Some(general)));
+            assert_eq!(
+                optional_timestamp("createdAt", Some(text)),
+                Ok(Some(general))
+            );
         }
         // Other shapes go to chrono: offsets are read there, the rest rejected.
         for text in [
@@ -466,13 +460,13 @@ mod tests {
                 .map(|t| t.with_timezone(&Utc))
                 .ok();
             assert_eq!(
-                timestamp("createdAt", Some(text)).ok().flatten(),
+                optional_timestamp("createdAt", Some(text)).ok().flatten(),
                 general,
                 "{text}"
             );
         }
-        assert!(timestamp("createdAt", Some("2025-02-30T09:17:21Z")).is_err());
-        assert_eq!(timestamp("createdAt", Some("  ")), Ok(None));
+        assert!(optional_timestamp("createdAt", Some("2025-02-30T09:17:21Z")).is_err());
+        assert_eq!(optional_timestamp("createdAt", Some("  ")), Ok(None));
     }
 
     #[test]

@@ -7,12 +7,11 @@
 //! `kore1.` plus base64url of compact JSON, bound to the query's
 //! fingerprint so it cannot resume a different query.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use campaign_core::{CampaignQuery, Channel, ErrorKind, KeysetMark, PageToken, SourceError};
+use campaign_core::paging::{LocalPosition, TokenEnvelope};
+use campaign_core::{CampaignQuery, Channel, PageToken, SourceError};
 use serde::{Deserialize, Serialize};
 
-const PREFIX: &str = "kore1.";
+const TOKENS: TokenEnvelope = TokenEnvelope::base64("kore1.");
 
 /// The largest offset a page token may hold (2^53, JavaScript's largest exact integer).
 const MAX_SKIP: u64 = 1 << 53;
@@ -54,24 +53,10 @@ pub(crate) struct ChannelPos {
     #[serde(rename = "w", default)]
     pub(crate) walk: u64,
     /// Set once the server's order was found broken: the rest of the
-    /// channel is read whole and sorted locally.
+    /// channel is read whole and sorted locally. Its `page` is the server
+    /// offset of the page where the server-ordered part of the walk stopped.
     #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
-    pub(crate) local: Option<LocalPos>,
-}
-
-/// Where a walk stands in a channel listed locally (the server's order broke).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct LocalPos {
-    /// Server offset of the page where the server-ordered part of the walk
-    /// stopped, and the index among that page's campaigns: the campaigns
-    /// before it were listed in the server's order already.
-    #[serde(rename = "p")]
-    pub(crate) page: u64,
-    #[serde(rename = "i", default)]
-    pub(crate) index: usize,
-    /// The last campaign listed from it; `None` at its start.
-    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
-    pub(crate) after: Option<KeysetMark>,
+    pub(crate) local: Option<LocalPosition>,
 }
 
 impl ChannelPos {
@@ -94,20 +79,12 @@ impl ChannelPos {
 
 #[derive(Serialize, Deserialize)]
 struct Position {
-    /// The query's fingerprint, hex.
-    q: String,
     ch: Vec<ChannelPos>,
 }
 
 /// Encodes the positions of a walk over `query`.
 pub(crate) fn encode(query: &CampaignQuery, channels: Vec<ChannelPos>) -> PageToken {
-    let position = Position {
-        q: format!("{:016x}", query.fingerprint()),
-        ch: channels,
-    };
-    // Serializing plain strings and numbers cannot fail.
-    let json = serde_json::to_vec(&position).unwrap_or_default();
-    PageToken::new(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json)))
+    TOKENS.seal(query, &Position { ch: channels })
 }
 
 /// Decodes a token issued for `query` over `channels` (in that order);
@@ -121,25 +98,8 @@ pub(crate) fn decode(
     let Some(token) = token else {
         return Ok(channels.iter().map(ChannelPos::start).collect());
     };
-    let invalid = |why: &str| {
-        SourceError::new(
-            ErrorKind::InvalidCursor,
-            source_id,
-            format!("page token not issued by this source for this query: {why}"),
-        )
-    };
-    let body = token
-        .as_str()
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| invalid("unknown format"))?;
-    let json = URL_SAFE_NO_PAD
-        .decode(body)
-        .map_err(|_| invalid("not base64url"))?;
-    let position: Position =
-        serde_json::from_slice(&json).map_err(|_| invalid("unreadable contents"))?;
-    if position.q != format!("{:016x}", query.fingerprint()) {
-        return Err(invalid("it belongs to a different query"));
-    }
+    let invalid = |why: &str| TokenEnvelope::invalid(source_id, why);
+    let position: Position = TOKENS.open(source_id, query, token)?;
     let same_channels = position.ch.len() == channels.len()
         && position
             .ch
@@ -164,7 +124,7 @@ pub(crate) fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use campaign_core::Status;
+    use campaign_core::{ErrorKind, Status};
 
     #[test]
     fn tokens_round_trip_and_are_bound_to_query_and_channels() {

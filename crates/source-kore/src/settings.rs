@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use campaign_core::{CampaignSource, Channel, Secret, StaticToken, TokenProvider};
 use campaign_registry::{
-    credential, plain_header_value, ConfigError, ConfigKey, Credential, Env, ProviderConfig,
-    SourceSettings,
+    client_credentials, credential, nonzero, page_size, plain_header_value, ConfigError, ConfigKey,
+    Credential, Env, ProviderConfig, SourceSettings,
 };
 use serde::Deserialize;
 
@@ -94,34 +94,11 @@ impl ProviderConfig for KoreSettings {
             None => vec![Channel::Voice, Channel::Sms],
             Some(names) => channels(names)?,
         };
-        if self
-            .page_size
-            .is_some_and(|size| !(1..=MAX_PAGE_SIZE).contains(&size))
-        {
-            return Err(ConfigError::at(
-                "page_size",
-                format!("must be between 1 and {MAX_PAGE_SIZE}"),
-            ));
-        }
-        if self.prefetch == Some(0) {
-            return Err(ConfigError::at("prefetch", "must be greater than zero"));
-        }
-        if self.jwt_lifetime_secs == Some(0) {
-            return Err(ConfigError::at(
-                "jwt_lifetime_secs",
-                "must be greater than zero",
-            ));
-        }
-        let minting = self.client_id.is_some() || self.client_secret_env.is_some();
-        let (client_id, client_secret_env) = (self.client_id, self.client_secret_env);
-        let minting = minting.then_some(|| {
-            let client_id = client_id
-                .ok_or_else(|| ConfigError::at("client_id", "required with client_secret_env"))?;
-            plain_header_value("client_id", &client_id)?;
-            let variable = client_secret_env
-                .ok_or_else(|| ConfigError::at("client_secret_env", "required with client_id"))?;
-            Ok((client_id, env.secret("client_secret_env", &variable)?))
-        });
+        let page_size = page_size(self.page_size, settings.page_size, MAX_PAGE_SIZE)?;
+        nonzero("prefetch", self.prefetch)?;
+        nonzero("jwt_lifetime_secs", self.jwt_lifetime_secs)?;
+        // The client id is the JWT's `appId`, not an HTTP Basic user.
+        let minting = client_credentials(self.client_id, self.client_secret_env, false, env);
         let credential = credential(
             self.token,
             self.token_env,
@@ -149,11 +126,7 @@ impl ProviderConfig for KoreSettings {
         config.strict = settings.strict;
         config.iid = self.iid;
         config.channels = channels;
-        // The host's page size is a default for every provider: kept within ours.
-        if let Some(size) = self
-            .page_size
-            .or(settings.page_size.map(|size| size.clamp(1, MAX_PAGE_SIZE)))
-        {
+        if let Some(size) = page_size {
             config.page_size = size;
         }
         if let Some(n) = self.prefetch {

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use campaign_core::paging::{LocalListings, PageReads};
 use campaign_core::{
-    fetch_merged_page, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind, Filter,
-    Page, PageToken, Result, Scope, SortField, SourceError, TokenProvider, WalkOptions, Warning,
+    fetch_merged_page, mask, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind,
+    Filter, Page, PageToken, Result, Scope, SortField, SourceError, TokenProvider, WalkOptions,
+    Warning,
 };
 use campaign_http::header::{HeaderMap, HeaderName};
 use campaign_http::{
@@ -18,8 +20,8 @@ use campaign_http::{
 };
 use serde::Deserialize;
 
-use crate::channel::{channel_partition, LocalListing, RawPage, RawPages};
-use crate::config::{mask, KoreConfig, MAX_PAGE_SIZE};
+use crate::channel::{channel_partition, LocalKey, RawKey, RawPage};
+use crate::config::{KoreConfig, MAX_PAGE_SIZE};
 use crate::page_token::{self, ChannelPos};
 use crate::PROVIDER;
 
@@ -62,9 +64,9 @@ pub(crate) struct Inner {
     /// Set once the server refused a `sortBy` without `name`.
     pub(crate) sort_needs_name: AtomicBool,
     /// Server pages read recently or being read.
-    pub(crate) raw_pages: RawPages,
+    pub(crate) raw_pages: PageReads<RawKey, RawPage>,
     /// Channels listed locally after the server's order broke.
-    pub(crate) local: tokio::sync::Mutex<Vec<Arc<LocalListing>>>,
+    pub(crate) local: LocalListings<LocalKey>,
 }
 
 impl fmt::Debug for KoreSource {
@@ -147,10 +149,8 @@ impl KoreSource {
                 rate_limit: config.rate_limit,
                 strict: config.strict,
                 sort_needs_name: AtomicBool::new(false),
-                // Each page is read by itself and looked back at by the
-                // next, both within the prefetch window of each channel.
-                raw_pages: RawPages::new(4 * config.prefetch + 8),
-                local: tokio::sync::Mutex::new(Vec::new()),
+                raw_pages: PageReads::for_prefetch(config.prefetch),
+                local: LocalListings::new(),
             }),
         })
     }

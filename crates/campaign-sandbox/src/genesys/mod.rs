@@ -418,8 +418,8 @@ fn serve_page(state: &GenesysState, query: &ListQuery, data_faults: DataFaults) 
     push_link(&mut body, "firstUri", &query.link(1));
     push_link(&mut body, "selfUri", &query.link(page));
     // Truthful even when `total` is not: there is a next page only if
-    // records remain.
-    if page < total.div_ceil(size) {
+    // records remain (unless the fault says always).
+    if page < total.div_ceil(size) || data_faults.next_uri_forever {
         push_link(&mut body, "nextUri", &query.link(page + 1));
     }
     if page > 1 {
