@@ -66,7 +66,9 @@ impl<W: Write> std::fmt::Debug for Sink<W> {
     }
 }
 
-const CSV_HEADER: [&str; 15] = [
+/// The columns of `--format csv`, the campaign's main fields in order (the
+/// web page's detail shows them first, in this order, too).
+pub(crate) const CSV_HEADER: [&str; 15] = [
     "id",
     "source",
     "provider",

@@ -88,13 +88,7 @@ async fn clean_listing(env: &Env, args: &[&str]) -> Value {
 async fn an_unknown_contact_center_fails_alone_and_the_rest_is_complete() {
     let env = Env::generated().await;
     // The sandbox knows contact centers 1 and 2 only: 7 answers 404 CONF-1001.
-    let with_unknown = env.write_config(
-        "unknown.toml",
-        &Tweaks {
-            contact_center_ids: Some(vec![1, 2, 7]),
-            ..Tweaks::default()
-        },
-    );
+    let with_unknown = env.unknown_contact_center_config();
     let failed_line = "campaigns: source \"cms\" failed:";
     for sort in [&[][..], &["--sort", "name:asc"][..]] {
         let clean = clean_listing(&env, sort).await;

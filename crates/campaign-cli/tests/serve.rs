@@ -179,7 +179,12 @@ async fn bad_input_is_a_typed_4xx_never_a_500() {
         let (status, body) = server.get(&format!("/v1/campaigns?{query}")).await;
         assert_error(query, status, &body, (400, "bad_parameter", Some(param)));
     }
-    for path in ["/v2/campaigns", "/", "/v1/campaigns/x/y", "/metrics/extra"] {
+    for path in [
+        "/v2/campaigns",
+        "/index.html",
+        "/v1/campaigns/x/y",
+        "/metrics/extra",
+    ] {
         let (status, body) = server.get(path).await;
         assert_error(path, status, &body, (404, "not_found", None));
     }
@@ -397,13 +402,7 @@ async fn openapi_covers_every_route_parameter_and_the_error_shape() {
 async fn a_partial_failure_is_200_with_errors() {
     let env = Env::generated().await;
     // The sandbox knows contact centers 1 and 2 only: 7 answers 404.
-    let config = env.write_config(
-        "unknown.toml",
-        &Tweaks {
-            contact_center_ids: Some(vec![1, 2, 7]),
-            ..Tweaks::default()
-        },
-    );
+    let config = env.unknown_contact_center_config();
     let server = serve_config(&env, &config).await;
     let cli = env.list_with(&config, &["--format", "json"]).await;
     assert_eq!(cli.status.code(), Some(3), "{}", text(&cli.stderr));
@@ -496,6 +495,8 @@ async fn api_keys_guard_every_route_but_healthz() {
         "/v1/sources",
         "/metrics",
         "/openapi.json",
+        "/",
+        "/campaigns/cms:1",
     ] {
         for key in [
             None,
@@ -520,6 +521,7 @@ async fn api_keys_guard_every_route_but_healthz() {
         assert_eq!(status, 200, "{body}");
         assert!(!campaigns(&body).is_empty());
         assert_eq!(server.get_text("/metrics", Some(key)).await.0, 200);
+        assert_eq!(server.get_text("/", Some(key)).await.0, 200, "the page");
     }
     assert!(
         !server.stderr().contains("key-alpha"),

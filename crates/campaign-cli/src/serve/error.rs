@@ -100,6 +100,11 @@ impl ApiError {
         self.detail.param.as_deref()
     }
 
+    /// What is wrong, in one line.
+    pub fn message(&self) -> &str {
+        &self.detail.message
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

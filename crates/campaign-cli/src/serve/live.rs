@@ -3,29 +3,37 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::Bytes;
 use futures::future::{BoxFuture, FutureExt, Shared};
 
 use super::error::ApiError;
 
-type Answer = Result<Bytes, ApiError>;
+/// A walk's answer, awaited by every request sharing it.
+type SharedAnswer<T> = Shared<BoxFuture<'static, Result<T, ApiError>>>;
 
 /// The walks in flight, by request key (the normalized query, the cursor
 /// and whether `raw` is kept): a request equal to one in flight waits for
-/// that walk's answer instead of asking the providers again.
-#[derive(Default)]
-pub struct Coalescer {
-    inflight: Mutex<HashMap<String, Shared<BoxFuture<'static, Answer>>>>,
+/// that walk's answer `T` (cheap to clone: an `Arc` of the page) instead of
+/// asking the providers again.
+pub struct Coalescer<T> {
+    inflight: Mutex<HashMap<String, SharedAnswer<T>>>,
 }
 
-impl std::fmt::Debug for Coalescer {
+impl<T> Default for Coalescer<T> {
+    fn default() -> Self {
+        Self {
+            inflight: Mutex::default(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Coalescer<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.inflight.lock().map_or(0, |m| m.len());
         write!(f, "Coalescer({n} in flight)")
     }
 }
 
-impl Coalescer {
+impl<T: Clone + Send + Sync + 'static> Coalescer<T> {
     /// The answer of the walk for `key`: the one in flight, or `walk`
     /// started now. The walk runs as its own task, so it finishes (and
     /// leaves the map) even when every request waiting on it went away;
@@ -33,8 +41,8 @@ impl Coalescer {
     pub async fn run(
         self: &Arc<Self>,
         key: String,
-        walk: impl FnOnce() -> BoxFuture<'static, Answer>,
-    ) -> Answer {
+        walk: impl FnOnce() -> BoxFuture<'static, Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
         let shared = {
             let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
             match inflight.get(&key) {
@@ -73,6 +81,7 @@ impl Coalescer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 

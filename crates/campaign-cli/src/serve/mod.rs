@@ -4,7 +4,9 @@
 //! document `list --format json` prints), `GET /v1/campaigns/{id}`,
 //! `GET /v1/changes` (store only), `GET /v1/sources`, `GET /healthz`,
 //! `GET /metrics`, `GET /openapi.json`. Every error is
-//! `{"error": {"kind", "message", "param"}}` ([`ApiError`]).
+//! `{"error": {"kind", "message", "param"}}` ([`ApiError`]). The web page,
+//! `GET /` and `GET /campaigns/{id}` (HTML, left out of the OpenAPI
+//! document), shows the same answers to a person and its errors in HTML.
 //!
 //! Without a store the answers are live, through the aggregate, identical
 //! requests in flight sharing one provider walk; with one they come from
@@ -22,6 +24,8 @@ mod error;
 mod live;
 mod metrics;
 mod openapi;
+mod page;
+mod page_markup;
 mod params;
 mod routes;
 
@@ -307,6 +311,11 @@ fn router(state: Arc<AppState>, keys: Option<ApiKeys>, metrics: Metrics) -> Rout
         .route("/healthz", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
         .route("/openapi.json", get(routes::openapi))
+        // The web page: HTML over the same functions as the JSON routes,
+        // behind the same key guard; not in the OpenAPI document, which
+        // describes the JSON API.
+        .route("/", get(page::campaigns_page))
+        .route("/campaigns/{id}", get(page::campaign_page))
         .fallback(routes::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)
@@ -348,14 +357,18 @@ async fn limit_request(request: Request, next: Next) -> Response {
 }
 
 /// Gives an error answer that is not ours yet (axum's rejections, a
-/// layer's bare status) the API's error shape.
+/// layer's bare status) the API's error shape; the web page's own error
+/// pages (HTML) pass.
 async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let ours = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|t| {
+            let t = t.as_bytes();
+            t.starts_with(b"application/json") || t.starts_with(b"text/html")
+        });
     if (status.is_client_error() || status.is_server_error()) && !ours {
         return ApiError::from_status(status).into_response();
     }

@@ -2,6 +2,10 @@
 //! the handlers' `#[utoipa::path]` attributes, the parameter structs and
 //! the response types, so it cannot drift from the routes.
 //!
+//! The web page's routes (`GET /`, `GET /campaigns/{id}`, HTML for a
+//! person, see `page.rs`) are left out: the document describes the JSON API
+//! a program calls, and the page only shows what those routes answer.
+//!
 //! The campaign, source error and warning types belong to other crates
 //! (and serialize by hand), so their schemas are declared here, field for
 //! field; a test checks that every field they serialize is declared.

@@ -87,6 +87,11 @@ pub struct ListRequest {
 impl ListRequest {
     /// Parses a raw query string (without the `?`).
     pub fn parse(query: &str) -> Result<Self, ApiError> {
+        Self::from_pairs(pairs(query)?)
+    }
+
+    /// Parses decoded `name=value` pairs (see [`ListRequest::parse`]).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, ApiError> {
         let mut filters = QueryArgs::default();
         let mut request = ListRequest {
             filters: QueryArgs::default(),
@@ -96,7 +101,7 @@ impl ListRequest {
             include_deleted: false,
         };
         let mut seen: Vec<&'static str> = Vec::new();
-        for (name, value) in pairs(query)? {
+        for (name, value) in pairs {
             let name = known(&name, LIST_PARAMS)?;
             // A filter list may repeat; a single value may not (which one would win?).
             if !matches!(name, "channel" | "status" | "priority" | "dialing_mode") {

@@ -1,5 +1,7 @@
 //! The handlers: thin, each parses its parameters, calls the same library
-//! code as the CLI and answers JSON (or an [`ApiError`]).
+//! code as the CLI and answers JSON (or an [`ApiError`]). What they read
+//! (a page, a campaign, the sources) comes from [`list_page`],
+//! [`find_campaign`] and [`source_list`], which the web page calls too.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,8 +11,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use campaign_aggregate::{Aggregator, Cursor};
-use campaign_core::{CampaignQuery, CampaignSource, ErrorKind};
+use campaign_aggregate::{Aggregator, Cursor, SourceWarning};
+use campaign_core::{Campaign, CampaignQuery, CampaignSource, ErrorKind};
 use campaign_store::{SourceReport, Store, StoreSource};
 use futures::{FutureExt, StreamExt};
 use serde::Serialize;
@@ -18,7 +20,7 @@ use utoipa::ToSchema;
 
 use crate::args::Format;
 use crate::config::ConfiguredSource;
-use crate::output::Sink;
+use crate::output::{ErrorRecord, Sink};
 use crate::run::{exit_code, SourceCapabilities, Tally, EXIT_FAILED};
 use crate::store_cmd::ChangeLine;
 
@@ -34,7 +36,7 @@ pub(crate) enum Backend {
     /// Live from the sources, identical requests in flight sharing one walk.
     Live {
         aggregate: Arc<Aggregator>,
-        inflight: Arc<Coalescer>,
+        inflight: Arc<Coalescer<Arc<Listing>>>,
     },
     /// From a store (kept fresh by the background sync).
     Store {
@@ -179,6 +181,31 @@ pub(crate) async fn list_campaigns(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::parse(raw.as_deref().unwrap_or(""))?;
+    let listing = list_page(&state, &request).await?;
+    let body = listing_json(Arc::unwrap_or_clone(listing), request.raw)?;
+    Ok(json(body))
+}
+
+/// One page of campaigns as the API and the web page both show it.
+#[derive(Debug, Clone)]
+pub(crate) struct Listing {
+    /// In the query's order; `raw` kept only when the request asked.
+    pub(crate) campaigns: Vec<Campaign>,
+    /// The next page's cursor, signed; `None` on the last page.
+    pub(crate) next_cursor: Option<String>,
+    /// The sources (or partitions) that failed on this page.
+    pub(crate) errors: Vec<ErrorRecord>,
+    /// What the sources reported without failing.
+    pub(crate) warnings: Vec<SourceWarning>,
+}
+
+/// The page `request` asks for, from the store or live (identical live
+/// requests in flight sharing one walk): the one path from a parsed
+/// request to a page, for `GET /v1/campaigns` and the web page alike.
+pub(crate) async fn list_page(
+    state: &Arc<AppState>,
+    request: &ListRequest,
+) -> Result<Arc<Listing>, ApiError> {
     let query = request.query()?;
     let cursor = match &request.cursor {
         None => None,
@@ -191,7 +218,7 @@ pub(crate) async fn list_campaigns(
         }
     };
     let keep_raw = request.raw;
-    let body = match &state.backend {
+    match &state.backend {
         Backend::Live {
             aggregate,
             inflight,
@@ -207,12 +234,12 @@ pub(crate) async fn list_campaigns(
                 serde_json::to_string(&query).map_err(|_| ApiError::internal())?,
                 cursor.as_ref().map_or("", Cursor::as_str)
             );
-            let (state, aggregate) = (Arc::clone(&state), Arc::clone(aggregate));
+            let (state, aggregate) = (Arc::clone(state), Arc::clone(aggregate));
             inflight
                 .run(key, move || {
-                    page_body(state, aggregate, query, cursor, keep_raw, true).boxed()
+                    read_page(state, aggregate, query, cursor, keep_raw, true).boxed()
                 })
-                .await?
+                .await
         }
         Backend::Store {
             current,
@@ -224,30 +251,28 @@ pub(crate) async fn list_campaigns(
             } else {
                 current
             };
-            page_body(
-                Arc::clone(&state),
+            read_page(
+                Arc::clone(state),
                 Arc::clone(aggregate),
                 query,
                 cursor,
                 keep_raw,
                 false,
             )
-            .await?
+            .await
         }
-    };
-    Ok(json(body))
+    }
 }
 
-/// Reads one page and writes `list --format json`'s document, its next
-/// cursor signed.
-async fn page_body(
+/// Reads one page, its next cursor signed; live, notes each source's health.
+async fn read_page(
     state: Arc<AppState>,
     aggregate: Arc<Aggregator>,
     query: CampaignQuery,
     cursor: Option<Cursor>,
     keep_raw: bool,
     live: bool,
-) -> Result<Bytes, ApiError> {
+) -> Result<Arc<Listing>, ApiError> {
     let mut page = aggregate
         .page(&query, cursor.as_ref())
         .await
@@ -255,9 +280,9 @@ async fn page_body(
             ErrorKind::InvalidCursor => ApiError::invalid_cursor(e.to_string()),
             _ => ApiError::unavailable(e.to_string()),
         })?;
-    let items = std::mem::take(&mut page.items);
+    let mut campaigns = std::mem::take(&mut page.items);
     let warnings = std::mem::take(&mut page.warnings);
-    let tally = Tally::of_page(items.len(), &page.failures, warnings);
+    let tally = Tally::of_page(campaigns.len(), &page.failures, warnings);
     if live {
         for source in aggregate.sources() {
             let error = tally
@@ -279,14 +304,32 @@ async fn page_body(
             failed.join("; ")
         )));
     }
-    let next = page.next.as_ref().map(|c| state.signer.sign(c.as_str()));
+    if !keep_raw {
+        for campaign in &mut campaigns {
+            campaign.raw = None;
+        }
+    }
+    Ok(Arc::new(Listing {
+        campaigns,
+        next_cursor: page.next.as_ref().map(|c| state.signer.sign(c.as_str())),
+        errors: tally.errors,
+        warnings: tally.warnings,
+    }))
+}
+
+/// `list --format json`'s document of `listing`.
+fn listing_json(listing: Listing, keep_raw: bool) -> Result<Bytes, ApiError> {
     let mut body = Vec::new();
     let mut sink = Sink::new(Format::Json, keep_raw, &mut body);
-    for campaign in items {
+    for campaign in listing.campaigns {
         sink.push(campaign).map_err(|_| ApiError::internal())?;
     }
-    sink.finish(next.as_deref(), &tally.errors, &tally.warnings)
-        .map_err(|_| ApiError::internal())?;
+    sink.finish(
+        listing.next_cursor.as_deref(),
+        &listing.errors,
+        &listing.warnings,
+    )
+    .map_err(|_| ApiError::internal())?;
     Ok(Bytes::from(body))
 }
 
@@ -320,13 +363,23 @@ pub(crate) async fn get_campaign(
     for (name, value) in pairs(raw.as_deref().unwrap_or(""))? {
         keep_raw = flag(known(&name, &["raw"])?, &value)?;
     }
+    let mut campaign = find_campaign(&state, &id).await?;
+    if !keep_raw {
+        campaign.raw = None;
+    }
+    to_json(&campaign)
+}
+
+/// The campaign `id` (`source:native_id`), its raw record kept: for
+/// `GET /v1/campaigns/{id}` and the web page's detail alike.
+pub(crate) async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign, ApiError> {
     if id.len() > MAX_ID_LEN {
         return Err(ApiError::bad_parameter(
             "id",
             format!("longer than {MAX_ID_LEN} bytes"),
         ));
     }
-    let unknown = || ApiError::not_found(format!("no campaign {:?}", super::params::clip(&id)));
+    let unknown = || ApiError::not_found(format!("no campaign {:?}", super::params::clip(id)));
     let (source, native) = id.split_once(':').ok_or_else(unknown)?;
     let source: Arc<dyn CampaignSource> = match &state.backend {
         Backend::Live { aggregate, .. } => aggregate
@@ -343,12 +396,7 @@ pub(crate) async fn get_campaign(
     let mut failure = None;
     while let Some(item) = stream.next().await {
         match item {
-            Ok(mut campaign) if campaign.id.native == native => {
-                if !keep_raw {
-                    campaign.raw = None;
-                }
-                return to_json(&campaign);
-            }
+            Ok(campaign) if campaign.id.native == native => return Ok(campaign),
             Ok(_) => {}
             Err(error) => failure = Some(error),
         }
@@ -440,6 +488,11 @@ pub(crate) async fn list_changes(
     tag = "sources"
 )]
 pub(crate) async fn list_sources(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    to_json(&source_list(&state))
+}
+
+/// Each source as last seen, for `GET /v1/sources` and the web page alike.
+pub(crate) fn source_list(state: &AppState) -> SourceList {
     let health = state
         .health
         .lock()
@@ -465,10 +518,10 @@ pub(crate) async fn list_sources(State(state): State<Arc<AppState>>) -> Result<R
             }),
         })
         .collect();
-    to_json(&SourceList {
+    SourceList {
         store: matches!(state.backend, Backend::Store { .. }),
         sources,
-    })
+    }
 }
 
 /// Liveness: answers while the server runs (no API key needed).

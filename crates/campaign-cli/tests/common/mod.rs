@@ -70,6 +70,19 @@ impl Env {
         path
     }
 
+    /// A config whose CMS source also asks for contact center 7, which the
+    /// sandbox does not know (it answers 404 `CONF-1001`): that partition
+    /// fails, the rest lists.
+    pub fn unknown_contact_center_config(&self) -> PathBuf {
+        self.write_config(
+            "unknown.toml",
+            &Tweaks {
+                contact_center_ids: Some(vec![1, 2, 7]),
+                ..Tweaks::default()
+            },
+        )
+    }
+
     pub fn config_text(sandbox: &Sandbox, tweaks: &Tweaks) -> String {
         let credentials = sandbox.credentials();
         let ids: Vec<String> = tweaks
