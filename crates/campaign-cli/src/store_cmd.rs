@@ -7,10 +7,11 @@ use std::sync::Arc;
 use campaign_aggregate::Aggregator;
 use campaign_core::CampaignSource;
 use campaign_registry::Registry;
-use campaign_store::{Change, SourceReport, Store, StoreSource, SyncOptions};
+use campaign_store::{SourceReport, Store, StoreSource, StoredChange, SyncOptions};
 use comfy_table::{presets, Table};
 use futures::StreamExt;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::args::{ChangesArgs, ChangesFormat, SyncArgs, SyncFormat};
 use crate::progress::{Progress, Ticker};
@@ -261,7 +262,8 @@ async fn sync_once(
 }
 
 /// One line of `changes --format ndjson` (and an element of json's `changes`,
-/// there and in `serve`'s `GET /v1/changes`).
+/// there and in `serve`'s `GET /v1/changes`). The campaign is written as
+/// stored, not parsed and written again.
 #[derive(Serialize)]
 pub(crate) struct ChangeLine<'a> {
     seq: i64,
@@ -269,11 +271,11 @@ pub(crate) struct ChangeLine<'a> {
     action: &'static str,
     id: &'a str,
     source: &'a str,
-    campaign: &'a campaign_core::Campaign,
+    campaign: &'a RawValue,
 }
 
-impl<'a> From<&'a Change> for ChangeLine<'a> {
-    fn from(change: &'a Change) -> Self {
+impl<'a> From<&'a StoredChange> for ChangeLine<'a> {
+    fn from(change: &'a StoredChange) -> Self {
         Self {
             seq: change.seq,
             at: change
@@ -312,7 +314,7 @@ async fn print_changes(args: ChangesArgs) -> Result<u8, Failure> {
         .last_seq()
         .await
         .map_err(|e| Failure::Fetch(e.to_string()))?;
-    let mut entries = store.changes(args.since, args.source.as_deref());
+    let mut entries = store.stored_changes(args.since, args.source.as_deref());
     let mut out = io::BufWriter::new(io::stdout().lock());
     // The store's own newest seq, even below `--since`: the next poll
     // resumes from it, so a stale or foreign `--since` loses nothing.
@@ -333,12 +335,13 @@ async fn print_changes(args: ChangesArgs) -> Result<u8, Failure> {
         last = last.max(change.seq);
         match (args.format, table.as_mut()) {
             (ChangesFormat::Table, Some(table)) => {
+                let change = change.parse().map_err(|e| Failure::Fetch(e.to_string()))?;
                 table.add_row([
                     change.seq.to_string(),
                     change.at.format("%Y-%m-%d %H:%M:%S").to_string(),
                     change.action.to_string(),
-                    change.id.clone(),
-                    change.campaign.name.clone(),
+                    change.id,
+                    change.campaign.name,
                 ]);
             }
             (format, _) => {

@@ -66,7 +66,7 @@ mod store;
 mod sync;
 mod verify;
 
-pub use changes::{Action, Change};
+pub use changes::{Action, Change, StoredChange};
 pub use error::StoreError;
 pub use lease::Lease;
 pub use source::{StoreSource, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

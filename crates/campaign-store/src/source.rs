@@ -1,18 +1,25 @@
 //! Reading the store as a [`CampaignSource`]: filters and sort as SQL,
-//! with the semantics of `CampaignQuery::matches` and `compare`.
+//! with the semantics of `CampaignQuery::matches` and `compare`. A sorted
+//! listing reads the campaigns that have the sort's value, then those
+//! without (last in either direction), each part from an index in its
+//! order (see `statement.rs`).
 
 use std::fmt;
 
 use async_trait::async_trait;
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
-    Result, SortDirection, SortField, SourceError,
+    Result, SortField, SourceError,
 };
 use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::rows::{parse_campaign, timestamp};
 use crate::store::Store;
+use statement::{may_be_missing, Order, Sql};
+
+mod statement;
 
 /// Campaigns per page when the query sets no page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
@@ -84,55 +91,15 @@ impl StoreSource {
 struct Mark {
     /// The query's fingerprint, hex.
     q: String,
-    /// The last campaign's sort key (`None`: it had none, or no sort).
+    /// The last campaign's sort key (`None`: it had none, or no sort). It
+    /// also says which part of a sorted listing the page ended in: those
+    /// with a value or those without (which follow them).
     #[serde(default)]
     k: Option<String>,
+    /// The last campaign's source.
     s: String,
+    /// The last campaign's native id.
     i: String,
-}
-
-/// An SQL statement under construction, with its parameters in order.
-#[derive(Default)]
-struct Sql {
-    text: String,
-    params: Vec<Param>,
-}
-
-enum Param {
-    Text(String),
-    Int(i64),
-}
-
-impl Sql {
-    fn push(&mut self, text: &str) {
-        self.text.push_str(text);
-    }
-
-    /// Appends a placeholder for `value`.
-    fn param(&mut self, value: Param) {
-        self.params.push(value);
-        self.text.push_str(&format!("${}", self.params.len()));
-    }
-
-    fn list(&mut self, column: &str, values: Vec<Param>) {
-        self.push(&format!(" AND {column} IN ("));
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.param(value);
-        }
-        self.push(")");
-    }
-}
-
-/// The column a sort field lives in.
-fn sort_column(field: SortField) -> &'static str {
-    match field {
-        SortField::Name => "name",
-        SortField::CreatedAt => "created_at",
-        SortField::UpdatedAt => "updated_at",
-    }
 }
 
 /// A campaign's value of `field`, as stored.
@@ -166,119 +133,42 @@ impl StoreSource {
         Ok(mark)
     }
 
-    /// The statement for one page of `query` after `after`, `limit` rows.
-    fn select(&self, query: &CampaignQuery, after: Option<&Mark>, limit: u32) -> Sql {
-        let plan = capabilities().split(query);
-        let pushed = &plan.pushdown;
-        let mut sql = Sql::default();
-        sql.push("SELECT source, native_id, campaign FROM campaigns WHERE 1 = 1");
-        if !self.include_deleted {
-            sql.push(" AND deleted_at IS NULL");
-        }
-        if let Some(source) = &self.only {
-            sql.push(" AND source = ");
-            sql.param(Param::Text(source.clone()));
-        }
-        let text = |values: Vec<String>| values.into_iter().map(Param::Text).collect();
-        if !pushed.channels().is_empty() {
-            let values = pushed
-                .channels()
-                .iter()
-                .map(|c| c.as_str().to_owned())
-                .collect();
-            sql.list("channel", text(values));
-        }
-        if !pushed.statuses().is_empty() {
-            let values = pushed
-                .statuses()
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect();
-            sql.list("status", text(values));
-        }
-        if !pushed.priorities().is_empty() {
-            let values = pushed
-                .priorities()
-                .iter()
-                .map(|&p| Param::Int(i64::from(p)))
-                .collect();
-            sql.list("priority", values);
-        }
-        if !pushed.dialing_modes().is_empty() {
-            let values = pushed
-                .dialing_modes()
-                .iter()
-                .map(|m| m.as_str().to_owned())
-                .collect();
-            sql.list("dialing_mode", text(values));
-        }
-        for (column, range) in [
-            ("created_at", pushed.created()),
-            ("updated_at", pushed.updated()),
-        ] {
-            if let Some(start) = range.start {
-                sql.push(&format!(" AND {column} >= "));
-                sql.param(Param::Text(timestamp(start)));
-            }
-            if let Some(end) = range.end {
-                sql.push(&format!(" AND {column} < "));
-                sql.param(Param::Text(timestamp(end)));
-            }
-        }
-        let sort = query.sort();
-        // The id breaks ties (and orders an unsorted query), as `compare` does.
-        let id_after = |sql: &mut Sql, mark: &Mark| {
-            sql.push("(source > ");
-            sql.param(Param::Text(mark.s.clone()));
-            sql.push(" OR (source = ");
-            sql.param(Param::Text(mark.s.clone()));
-            sql.push(" AND native_id > ");
-            sql.param(Param::Text(mark.i.clone()));
-            sql.push("))");
+    /// The rows `sql` selects.
+    async fn rows(&self, sql: Sql) -> Result<Vec<AnyRow>> {
+        sql.query().fetch_all(&self.store.pool).await.map_err(|e| {
+            SourceError::new(ErrorKind::Transport, &self.id, "cannot read the store")
+                .with_request(format!("SELECT campaigns from {}", self.store.label()))
+                .with_cause(e)
+        })
+    }
+
+    /// The next `limit` rows of `query` after `after`, in `compare`'s order:
+    /// those with a sort value (by it, then by id), then those without (by
+    /// id). Each part is one statement an index serves; the mark says which
+    /// part it is in (a sort value or none).
+    async fn next_rows(
+        &self,
+        query: &CampaignQuery,
+        after: Option<&Mark>,
+        limit: u32,
+    ) -> Result<Vec<AnyRow>> {
+        let Some(sort) = query.sort() else {
+            return self.rows(self.select(query, Order::Id, after, limit)).await;
         };
-        if let Some(mark) = after {
-            sql.push(" AND ");
-            match sort {
-                None => id_after(&mut sql, mark),
-                Some(sort) => {
-                    let column = sort_column(sort.field);
-                    let beyond = match sort.direction {
-                        SortDirection::Asc => ">",
-                        SortDirection::Desc => "<",
-                    };
-                    match &mark.k {
-                        // Missing values sort last in either direction.
-                        None => {
-                            sql.push(&format!("{column} IS NULL AND "));
-                            id_after(&mut sql, mark);
-                        }
-                        Some(key) => {
-                            sql.push(&format!("({column} IS NULL OR {column} {beyond} "));
-                            sql.param(Param::Text(key.clone()));
-                            sql.push(&format!(" OR ({column} = "));
-                            sql.param(Param::Text(key.clone()));
-                            sql.push(" AND ");
-                            id_after(&mut sql, mark);
-                            sql.push("))");
-                        }
-                    }
-                }
-            }
+        let past_keyed = after.is_some_and(|mark| mark.k.is_none());
+        let mut rows = if past_keyed {
+            Vec::new()
+        } else {
+            let order = Order::Keyed(sort);
+            self.rows(self.select(query, order, after, limit)).await?
+        };
+        let short = limit - rows.len() as u32;
+        if short > 0 && may_be_missing(sort.field) {
+            let after = after.filter(|_| past_keyed);
+            let order = Order::Missing(sort.field);
+            rows.extend(self.rows(self.select(query, order, after, short)).await?);
         }
-        sql.push(" ORDER BY ");
-        if let Some(sort) = sort {
-            let column = sort_column(sort.field);
-            let direction = match sort.direction {
-                SortDirection::Asc => "ASC",
-                SortDirection::Desc => "DESC",
-            };
-            sql.push(&format!(
-                "CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}, "
-            ));
-        }
-        sql.push("source, native_id LIMIT ");
-        sql.param(Param::Int(i64::from(limit)));
-        sql
+        Ok(rows)
     }
 }
 
@@ -321,19 +211,7 @@ impl CampaignSource for StoreSource {
             .unwrap_or(DEFAULT_PAGE_SIZE)
             .clamp(1, MAX_PAGE_SIZE);
         // One more than the page, to know whether another follows.
-        let sql = self.select(query, after.as_ref(), size + 1);
-        let mut select = sqlx::query(&sql.text);
-        for param in sql.params {
-            select = match param {
-                Param::Text(text) => select.bind(text),
-                Param::Int(n) => select.bind(n),
-            };
-        }
-        let rows = select.fetch_all(&self.store.pool).await.map_err(|e| {
-            SourceError::new(ErrorKind::Transport, &self.id, "cannot read the store")
-                .with_request(format!("SELECT campaigns from {}", self.store.label()))
-                .with_cause(e)
-        })?;
+        let rows = self.next_rows(query, after.as_ref(), size + 1).await?;
         let more = rows.len() > size as usize;
         let mut items = Vec::with_capacity(rows.len().min(size as usize));
         for row in rows.iter().take(size as usize) {
