@@ -6,7 +6,8 @@
 //! all and prints a markdown table; `--quick` uses small sizes. The store
 //! figures ([`store::figures`]) run the `campaigns` binary against a sandbox
 //! process and an SQLite file (and PostgreSQL when `CAMPAIGNS_TEST_POSTGRES`
-//! names a server).
+//! names a server). The service figures ([`serve::figures`]) load a
+//! `campaigns serve` process with keep-alive HTTP clients.
 //!
 //! ```
 //! use campaign_bench::{figures, Sizes};
@@ -22,8 +23,10 @@
 
 pub mod figures;
 pub mod genesys;
+mod http_load;
 mod process;
 mod report;
+pub mod serve;
 mod sizes;
 pub mod store;
 mod store_requests;

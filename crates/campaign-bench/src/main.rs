@@ -1,15 +1,16 @@
 //! `campaign-bench [--quick] [--only FIGURE,...] [--campaigns-bin PATH]`:
 //! measures every figure of docs/PERFORMANCE.md and prints a markdown table.
 //!
-//! Figures: fanout, paging, genesys, decode, merge, memory, many, first, store.
+//! Figures: fanout, paging, genesys, decode, merge, memory, many, first, store,
+//! serve.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
-use campaign_bench::{figures, render, store, CampaignsBin, Row, Sizes};
+use campaign_bench::{figures, render, serve, store, CampaignsBin, Row, Sizes};
 
-const ALL: [&str; 9] = [
-    "fanout", "paging", "genesys", "decode", "merge", "memory", "many", "first", "store",
+const ALL: [&str; 10] = [
+    "fanout", "paging", "genesys", "decode", "merge", "memory", "many", "first", "store", "serve",
 ];
 
 fn main() -> ExitCode {
@@ -55,7 +56,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let wants = |name: &str| only.iter().any(|f| f == name);
-    let needs_bin = wants("memory") || wants("first") || wants("store");
+    let needs_bin = wants("memory") || wants("first") || wants("store") || wants("serve");
     let bin = if needs_bin {
         let found = match value("--campaigns-bin") {
             Some(path) => Ok(CampaignsBin::at(path)),
@@ -105,6 +106,10 @@ fn main() -> ExitCode {
                 .as_ref()
                 .ok_or_else(|| "no campaigns binary".to_owned())
                 .and_then(|bin| store::figures(&sizes, bin, &dir)),
+            "serve" => bin
+                .as_ref()
+                .ok_or_else(|| "no campaigns binary".to_owned())
+                .and_then(|bin| serve::figures(&sizes, bin, &dir)),
             _ => unreachable!("figure names are checked above"),
         };
         match result {

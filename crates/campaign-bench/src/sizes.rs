@@ -49,6 +49,20 @@ pub struct Sizes {
     /// Store: how long one `list --store` may read before it is stopped (an
     /// unfinished listing is reported as such, not waited for).
     pub store_list_budget: Duration,
+    /// Serve: campaigns in the store the HTTP load reads.
+    pub serve_campaigns: usize,
+    /// Serve: concurrent keep-alive clients.
+    pub serve_clients: usize,
+    /// Serve: how long each load (the server's and the bare handler's) runs.
+    pub serve_load: Duration,
+    /// Serve: how long the load runs while the server syncs its store.
+    pub serve_sync_load: Duration,
+    /// Serve: the server's `--sync-every` during that load.
+    pub serve_sync_every: Duration,
+    /// Serve: campaigns in the sandbox the live (no store) server reads.
+    pub serve_live_campaigns: usize,
+    /// Serve: identical live requests sent at once.
+    pub serve_identical: usize,
 }
 
 impl Sizes {
@@ -75,6 +89,13 @@ impl Sizes {
             first_item_campaigns: 200_000,
             store_campaigns: (20_000, 200_000),
             store_list_budget: Duration::from_secs(10),
+            serve_campaigns: 200_000,
+            serve_clients: 64,
+            serve_load: Duration::from_secs(10),
+            serve_sync_load: Duration::from_secs(30),
+            serve_sync_every: Duration::from_secs(1),
+            serve_live_campaigns: 3_000,
+            serve_identical: 64,
         }
     }
 
@@ -101,6 +122,13 @@ impl Sizes {
             first_item_campaigns: 20_000,
             store_campaigns: (2_000, 20_000),
             store_list_budget: Duration::from_secs(2),
+            serve_campaigns: 20_000,
+            serve_clients: 64,
+            serve_load: Duration::from_secs(2),
+            serve_sync_load: Duration::from_secs(5),
+            serve_sync_every: Duration::from_secs(1),
+            serve_live_campaigns: 600,
+            serve_identical: 64,
         }
     }
 
@@ -127,6 +155,13 @@ impl Sizes {
             first_item_campaigns: 1_000,
             store_campaigns: (100, 1_000),
             store_list_budget: Duration::from_secs(20),
+            serve_campaigns: 1_000,
+            serve_clients: 8,
+            serve_load: Duration::from_millis(300),
+            serve_sync_load: Duration::from_secs(1),
+            serve_sync_every: Duration::from_millis(200),
+            serve_live_campaigns: 60,
+            serve_identical: 8,
         }
     }
 }

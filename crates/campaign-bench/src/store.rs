@@ -48,7 +48,7 @@ struct Run {
 
 /// `campaigns` with the sandbox's credentials in its environment and no
 /// config or store from ours.
-fn campaigns(bin: &CampaignsBin, sandbox: Option<&SandboxProcess>) -> Command {
+pub(crate) fn campaigns(bin: &CampaignsBin, sandbox: Option<&SandboxProcess>) -> Command {
     let mut command = Command::new(bin.path());
     command
         .env_remove("CAMPAIGNS_CONFIG")
@@ -169,8 +169,8 @@ struct SyncDocument {
     sources: Vec<SyncLine>,
 }
 
-struct Synced {
-    wall: Duration,
+pub(crate) struct Synced {
+    pub(crate) wall: Duration,
     peak_kib: u64,
     sources: Vec<SyncLine>,
 }
@@ -178,6 +178,11 @@ struct Synced {
 impl Synced {
     fn sum(&self, field: impl Fn(&SyncLine) -> u64) -> u64 {
         self.sources.iter().map(field).sum()
+    }
+
+    /// Campaigns the sync added, over all sources.
+    pub(crate) fn added(&self) -> u64 {
+        self.sum(|s| s.added)
     }
 
     fn written(&self) -> u64 {
@@ -195,7 +200,7 @@ impl Synced {
 }
 
 /// `campaigns sync --config F --store URL --format json ARGS`.
-fn sync(
+pub(crate) fn sync(
     bin: &CampaignsBin,
     sandbox: &SandboxProcess,
     config: &Path,

@@ -1,7 +1,7 @@
 //! The harness runs end to end at tiny sizes (no timing is asserted: the
 //! figures themselves are what `campaign-bench` prints).
 
-use campaign_bench::{figures, genesys, render, store, CampaignsBin, Sizes};
+use campaign_bench::{figures, genesys, render, serve, store, CampaignsBin, Sizes};
 
 #[test]
 fn in_process_figures_measure_and_render() {
@@ -70,6 +70,35 @@ fn store_figures_measure_and_render() {
         })
         .expect("a re-sync row");
     assert_eq!(unchanged.pass, Some(true), "{unchanged:?}");
+    let table = render(&rows);
+    assert_eq!(table.lines().count(), rows.len() + 2);
+}
+
+/// The service figures at tiny sizes: `campaigns serve` over a store and
+/// live, loaded by this process's clients.
+#[test]
+fn serve_figures_measure_and_render() {
+    let bin = CampaignsBin::beside_current_exe().expect("the campaigns binary");
+    let dir =
+        std::env::temp_dir().join(format!("campaign-bench-smoke-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let rows = serve::figures(&Sizes::tiny(), &bin, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows = rows.expect("serve figures");
+    for what in [
+        "serve --store throughput / bare handler's",
+        "serve --store p99 latency",
+        "serve --store errors",
+        "identical live requests at once",
+        "cursor walk during that sync, limit=50, default sort",
+        "cursor walk during that sync, limit=50, unsorted=true",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r.what.contains(what) && r.pass.is_some()),
+            "no checked row for {what}"
+        );
+    }
     let table = render(&rows);
     assert_eq!(table.lines().count(), rows.len() + 2);
 }

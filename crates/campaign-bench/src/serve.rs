@@ -1,0 +1,282 @@
+//! The service figures: `campaigns serve` as its own process, loaded by
+//! keep-alive HTTP clients in this one.
+//!
+//! - `GET /v1/campaigns?limit=50` from a SQLite store (synced first with
+//!   `campaigns sync` from a `campaigns sandbox` process) against a bare axum
+//!   handler in this process that returns the same bytes, under the same load
+//!   in the same run.
+//! - Identical live requests at once (no store): the providers' requests for
+//!   all of them against those for one, from the server's own
+//!   `campaigns_provider_requests_total` (the sandbox process does not expose
+//!   its request log).
+//! - The same load while the server syncs its store from a sandbox that
+//!   holds different data, with cursor walks made during the sync.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::time::Instant as TokioInstant;
+
+use crate::figures::{ms, runtime};
+use crate::http_load::{bare_server, get_json, load, metric_sum, walk, ServeProcess, Walk};
+use crate::process::{CampaignsBin, SandboxProcess};
+use crate::report::Row;
+use crate::sizes::Sizes;
+use crate::store::sync;
+
+type Res<T> = Result<T, String>;
+
+const FIGURE: &str = "serve";
+/// The page every load client asks for.
+const PAGE: &str = "/v1/campaigns?limit=50";
+
+/// The service figures.
+pub fn figures(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
+    let mut rows = Vec::new();
+    rows.extend(store_load(sizes, bin, dir)?);
+    rows.extend(coalescing(sizes, bin, dir)?);
+    Ok(rows)
+}
+
+/// Rows 1 and 3: the store under load, then under load while it syncs.
+fn store_load(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
+    let n = sizes.serve_campaigns;
+    let clients = sizes.serve_clients;
+    let mut rows = Vec::new();
+    let file = dir.join("serve.db");
+    let url = format!("sqlite://{}", file.display());
+    let sandbox = SandboxProcess::start(bin, n, Duration::ZERO, dir)?;
+    let synced = sync(bin, &sandbox, &sandbox.config, &url, &[])?;
+    if synced.added() != n as u64 {
+        return Err(format!("the sync added {} of {n}", synced.added()));
+    }
+    let rt = runtime()?;
+
+    let server = ServeProcess::start(bin, &sandbox, &["--store", &url, "--sync-every", "0"])?;
+    let (served, bare, body_len, alone) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let page_url = format!("{}{PAGE}", server.base);
+        let started = Instant::now();
+        let body = client
+            .get(&page_url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| format!("GET {page_url}: {e}"))?
+            .bytes()
+            .await
+            .map_err(|e| format!("GET {page_url}: {e}"))?;
+        let alone = started.elapsed();
+        let body_len = body.len();
+        let bare_base = bare_server(body).await?;
+        let bare = load(&format!("{bare_base}{PAGE}"), clients, sizes.serve_load).await?;
+        let served = load(&page_url, clients, sizes.serve_load).await?;
+        Ok::<_, String>((served, bare, body_len, alone))
+    })?;
+    drop(server);
+    let ratio = served.throughput() / bare.throughput().max(1e-9);
+    let load_what = format!(
+        "GET {PAGE}, {clients} keep-alive clients for {:.1} s, store of {n} (SQLite)",
+        sizes.serve_load.as_secs_f64()
+    );
+    rows.push(Row::info(
+        FIGURE,
+        format!("one GET {PAGE} alone from campaigns serve --store over {n}, before the load"),
+        ms(alone),
+    ));
+    rows.push(Row::info(
+        FIGURE,
+        format!("{load_what}: campaigns serve --store"),
+        served.summary(),
+    ));
+    rows.push(Row::info(
+        FIGURE,
+        format!(
+            "the same load on a bare axum handler in the bench returning the same {body_len} bytes"
+        ),
+        bare.summary(),
+    ));
+    rows.push(Row::check(
+        FIGURE,
+        "serve --store throughput / bare handler's",
+        format!("{ratio:.3}x"),
+        ">= 0.25x",
+        ratio >= 0.25,
+    ));
+    let p99 = served.percentile(99.0);
+    rows.push(Row::check(
+        FIGURE,
+        "serve --store p99 latency",
+        format!(
+            "{}{}",
+            ms(p99),
+            if served.unfinished > 0 {
+                format!(
+                    " ({} requests unanswered at the end, not counted)",
+                    served.unfinished
+                )
+            } else {
+                String::new()
+            }
+        ),
+        "<= 50 ms",
+        p99 <= Duration::from_millis(50) && !served.latencies.is_empty(),
+    ));
+    rows.push(Row::check(
+        FIGURE,
+        "serve --store errors (non-200 or transport)",
+        served.errors.to_string(),
+        "0",
+        served.errors == 0,
+    ));
+
+    // Row 3: the server syncs the same store from a sandbox holding other
+    // data (more campaigns, so adds and updates), under the same load.
+    let changed = n + n / 10;
+    let other = SandboxProcess::start(bin, changed, Duration::ZERO, dir)?;
+    drop(sandbox);
+    let every = sync_every_arg(sizes.serve_sync_every);
+    let server = ServeProcess::start(bin, &other, &["--store", &url, "--sync-every", &every])?;
+    let window = sizes.serve_sync_load;
+    let (loaded, sorted, unsorted, runs, changes) = rt.block_on(async {
+        let deadline = TokioInstant::now() + window;
+        let page_url = format!("{}{PAGE}", server.base);
+        let (loaded, sorted, unsorted) = tokio::join!(
+            load(&page_url, clients, window),
+            walk(&server.base, "", deadline),
+            walk(&server.base, "&unsorted=true", deadline),
+        );
+        // The same walks once more without the load, syncs still running
+        // every `--sync-every`: under the load they may not get a page.
+        let deadline = TokioInstant::now() + window;
+        let (sorted_alone, unsorted_alone) = tokio::join!(
+            walk(&server.base, "", deadline),
+            walk(&server.base, "&unsorted=true", deadline),
+        );
+        let client = reqwest::Client::new();
+        let runs = metric_sum(&client, &server.base, "campaigns_sync_runs_total").await?;
+        let changes = metric_sum(&client, &server.base, "campaigns_sync_changes_total").await?;
+        Ok::<_, String>((
+            loaded?,
+            [sorted, sorted_alone],
+            [unsorted, unsorted_alone],
+            runs,
+            changes,
+        ))
+    })?;
+    drop(server);
+    let during = format!(
+        "{clients} clients for {:.1} s while serve --store --sync-every {every} syncs from a \
+         sandbox of {changed} (store of {n})",
+        window.as_secs_f64()
+    );
+    rows.push(Row::info(
+        FIGURE,
+        format!(
+            "{during}: load; source syncs finished and changes they wrote, in that window and \
+             the walks' {:.1} s after it",
+            window.as_secs_f64()
+        ),
+        format!("{}; {runs:.0}; {changes:.0}", loaded.summary()),
+    ));
+    rows.push(Row::check(
+        FIGURE,
+        format!("{during}: errors"),
+        loaded.errors.to_string(),
+        "0",
+        loaded.errors == 0,
+    ));
+    for (order, [under_load, alone]) in [("default sort", &sorted), ("unsorted=true", &unsorted)] {
+        let clean = |w: &Walk| w.duplicates == 0 && w.error.is_none();
+        rows.push(Row::check(
+            FIGURE,
+            format!(
+                "cursor walk during that sync, limit=50, {order}: campaigns seen twice (under \
+                 the load / after it, syncs still running)"
+            ),
+            format!("{} / {}", under_load.text(), alone.text()),
+            "0",
+            clean(under_load) && clean(alone) && under_load.walked + alone.walked > 0,
+        ));
+    }
+    Ok(rows)
+}
+
+fn sync_every_arg(d: Duration) -> String {
+    format!("{}ms", d.as_millis())
+}
+
+/// Row 2: identical live requests at once share one provider walk.
+///
+/// After a warm-up request (the sources' tokens), one request of
+/// `sort=name:desc` is compared with `at_once` of `sort=name:asc` at once:
+/// mirror queries, each the first of its kind, so neither finds the other's
+/// state warm. One more `sort=name:asc` after the burst is shown too.
+fn coalescing(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
+    let n = sizes.serve_live_campaigns;
+    let at_once = sizes.serve_identical;
+    let sandbox = SandboxProcess::start(bin, n, sizes.latency, dir)?;
+    let server = ServeProcess::start(bin, &sandbox, &[])?;
+    let name = "campaigns_provider_requests_total";
+    let counts = runtime()?.block_on(async {
+        let client = reqwest::Client::new();
+        let base = &server.base;
+        let requests_of = |url: String| {
+            let client = client.clone();
+            async move {
+                let before = metric_sum(&client, base, name).await?;
+                let started = Instant::now();
+                get_json(&client, &url).await?;
+                let wall = started.elapsed();
+                Ok::<_, String>((metric_sum(&client, base, name).await? - before, wall))
+            }
+        };
+        let warm_up = requests_of(format!("{base}{PAGE}")).await?;
+        let single = requests_of(format!("{base}/v1/campaigns?limit=50&sort=name:desc")).await?;
+        let url = format!("{base}/v1/campaigns?limit=50&sort=name:asc");
+        let before = metric_sum(&client, base, name).await?;
+        let started = Instant::now();
+        let answers = futures::future::join_all((0..at_once).map(|_| {
+            let url = url.clone();
+            async move {
+                let client = reqwest::Client::new();
+                get_json(&client, &url).await
+            }
+        }))
+        .await;
+        let wall = started.elapsed();
+        if let Some(error) = answers.into_iter().find_map(Result::err) {
+            return Err(error);
+        }
+        let burst = (metric_sum(&client, base, name).await? - before, wall);
+        let again = requests_of(url).await?;
+        Ok::<_, String>([warm_up, single, burst, again])
+    })?;
+    let [warm_up, single, burst, again] = counts;
+    Ok(vec![
+        Row::info(
+            FIGURE,
+            format!(
+                "live (no store), sandbox of {n} with {} ms latency: provider requests (wall) of \
+                 the warm-up request (default query) / one sort=name:desc / the {at_once} \
+                 sort=name:asc at once / one more sort=name:asc after them",
+                sizes.latency.as_millis()
+            ),
+            [warm_up, single, burst, again]
+                .iter()
+                .map(|(requests, wall)| format!("{requests:.0} ({})", ms(*wall)))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        ),
+        Row::check(
+            FIGURE,
+            format!(
+                "{at_once} identical live requests at once (sort=name:asc): provider requests / \
+                 those of one request of the mirror query (sort=name:desc)"
+            ),
+            format!("{:.0} / {:.0}", burst.0, single.0),
+            "equal",
+            burst.0 == single.0 && single.0 > 0.0,
+        ),
+    ])
+}
