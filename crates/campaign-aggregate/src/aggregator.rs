@@ -330,6 +330,15 @@ impl Aggregator {
                     positioned,
                 }) => {
                     let Positioned { campaign, after } = positioned;
+                    // A keyset token resumes after this very campaign, even
+                    // if its page changes before the next request.
+                    let after = match parts[source][part].token_after(&source_query, &campaign) {
+                        Some(token) => SourcePosition {
+                            page: Some(token),
+                            offset: 0,
+                        },
+                        None => after,
+                    };
                     marks[source][part] = Mark::At(after);
                     if seen.insert(&campaign.id) {
                         counts[source] += 1;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use campaign_core::{
-    CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result, RetryBudget,
-    SourceError, WalkOptions,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page, PageToken, Result,
+    RetryBudget, SourceError, WalkOptions,
 };
 use tokio::sync::Semaphore;
 use tokio_util::task::AbortOnDropHandle;
@@ -83,6 +83,10 @@ impl CampaignSource for GuardedSource {
 
     fn lists_changes_cheaply(&self) -> bool {
         self.inner.lists_changes_cheaply()
+    }
+
+    fn token_after(&self, query: &CampaignQuery, campaign: &Campaign) -> Option<PageToken> {
+        self.inner.token_after(query, campaign)
     }
 
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {

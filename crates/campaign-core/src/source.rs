@@ -218,6 +218,21 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
         None
     }
 
+    /// A page token that continues `query`'s listing right after `campaign`,
+    /// for a source whose tokens are keyset marks (the last item's sort key
+    /// and id) rather than page numbers or provider cursors.
+    ///
+    /// An aggregate's cursor then records the position after the last
+    /// campaign it handed out as such a token. Without one (`None`, the
+    /// default) it records the page token plus the items of that page
+    /// already handed out, which repeats or skips campaigns when the data
+    /// inside that page changes between two requests. Wrappers should
+    /// forward it.
+    fn token_after(&self, query: &CampaignQuery, campaign: &Campaign) -> Option<PageToken> {
+        let _ = (query, campaign);
+        None
+    }
+
     /// Every matching campaign, in query order, fetched lazily page by page;
     /// a source with [`partitions`](CampaignSource::partitions) is walked
     /// part by part, each with its own prefetch, merged in query order.

@@ -111,6 +111,19 @@ fn sort_value(field: SortField, campaign: &Campaign) -> Option<String> {
     }
 }
 
+/// The token of the listing of `query` that continues after `last`.
+fn mark_after(query: &CampaignQuery, last: &Campaign) -> PageToken {
+    let mark = Mark {
+        q: format!("{:016x}", query.fingerprint()),
+        k: query.sort().and_then(|s| sort_value(s.field, last)),
+        s: last.id.source.to_string(),
+        i: last.id.native.clone(),
+    };
+    // Serializing strings cannot fail.
+    let json = serde_json::to_string(&mark).unwrap_or_default();
+    PageToken::new(format!("{TOKEN_PREFIX}{json}"))
+}
+
 impl StoreSource {
     fn invalid(&self, why: &str) -> SourceError {
         SourceError::new(
@@ -227,18 +240,14 @@ impl CampaignSource for StoreSource {
             items.push(campaign);
         }
         let next = match items.last() {
-            Some(last) if more => {
-                let mark = Mark {
-                    q: format!("{:016x}", query.fingerprint()),
-                    k: query.sort().and_then(|s| sort_value(s.field, last)),
-                    s: last.id.source.to_string(),
-                    i: last.id.native.clone(),
-                };
-                let json = serde_json::to_string(&mark).unwrap_or_default();
-                Some(PageToken::new(format!("{TOKEN_PREFIX}{json}")))
-            }
+            Some(last) if more => Some(mark_after(query, last)),
             _ => None,
         };
         Ok(Page::new(items, next))
+    }
+
+    /// Every token is a keyset mark, so one can be made after any campaign.
+    fn token_after(&self, query: &CampaignQuery, campaign: &Campaign) -> Option<PageToken> {
+        Some(mark_after(query, campaign))
     }
 }

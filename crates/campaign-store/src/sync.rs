@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use campaign_core::{
-    walk_position_chunks, CampaignQuery, CampaignSource, Capabilities, Page, PageToken, Sort,
-    SortField, SourceError, SourcePosition, WalkOptions,
+    walk_position_chunks, Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken,
+    Sort, SortField, SourceError, SourcePosition, WalkOptions,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -722,6 +722,10 @@ impl CampaignSource for Counted {
 
     fn lists_changes_cheaply(&self) -> bool {
         self.inner.lists_changes_cheaply()
+    }
+
+    fn token_after(&self, query: &CampaignQuery, campaign: &Campaign) -> Option<PageToken> {
+        self.inner.token_after(query, campaign)
     }
     async fn fetch_page(
         &self,

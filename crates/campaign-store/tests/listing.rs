@@ -141,3 +141,75 @@ async fn a_version_1_store_gains_the_sort_indexes() {
         store.close().await;
     }
 }
+
+/// A sync that inserts campaigns inside the page an aggregate's cursor
+/// stands in, between two of its pages: the walk resumes after the last
+/// campaign it handed out, so none is listed twice and none is skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_resumes_after_its_last_campaign_while_a_sync_inserts() {
+    use campaign_aggregate::Aggregator;
+    use common::campaign;
+
+    let minute = |n: u32| format!("2026-01-01T00:{n:02}:00Z");
+    for test in backends("resume").await {
+        let store = connect(&test).await;
+        let sync = |campaigns: Vec<Campaign>| {
+            let store = store.clone();
+            async move {
+                let run = store.start_run().await.unwrap();
+                let source = Arc::new(InMemorySource::new("alpha", campaigns));
+                store
+                    .sync_source(run, source, &SyncOptions::default())
+                    .await
+                    .unwrap();
+            }
+        };
+        // Minutes 2, 4, ..., 40: room for later campaigns between any two.
+        let first: Vec<Campaign> = (1..=20)
+            .map(|n| campaign("alpha", &format!("e{n}"), "even", &minute(2 * n)))
+            .collect();
+        sync(first.clone()).await;
+        let aggregate = Aggregator::builder("all")
+            .source(Arc::new(StoreSource::new(store.clone())))
+            .build()
+            .unwrap();
+        let query = CampaignQuery::builder()
+            .sort(Sort::asc(SortField::CreatedAt))
+            .page_size(5)
+            .build()
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        let mut inserted = Vec::new();
+        loop {
+            let page = aggregate.page(&query, cursor.as_ref()).await.unwrap();
+            assert!(
+                page.failures.is_empty(),
+                "{}: {:?}",
+                test.label,
+                page.failures
+            );
+            seen.extend(page.items.iter().map(|c| c.id.to_string()));
+            let Some(next) = page.next else { break };
+            cursor = Some(next);
+            // Two odd minutes before the position reached: inside the page
+            // the cursor's source page began at, before its last campaign
+            // (one would shift the position onto that campaign itself,
+            // which the aggregate's memory of its last id already covers).
+            let reached = seen.len() as u32;
+            for minute_before in [2 * reached - 1, 2 * reached - 3] {
+                let native = format!("o{minute_before}");
+                inserted.push(campaign("alpha", &native, "odd", &minute(minute_before)));
+            }
+            let mut now = first.clone();
+            now.extend(inserted.iter().cloned());
+            sync(now).await;
+        }
+        let expected: Vec<String> = first.iter().map(|c| c.id.to_string()).collect();
+        assert_eq!(
+            seen, expected,
+            "{}: every campaign once, in order",
+            test.label
+        );
+    }
+}

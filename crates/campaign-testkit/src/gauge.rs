@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use campaign_core::{
-    CampaignQuery, CampaignSource, Capabilities, Page, PageToken, Result, WalkOptions,
+    Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken, Result, WalkOptions,
 };
 
 /// Requests of every [`Gauged`] source sharing it: started, in flight now,
@@ -119,6 +119,10 @@ impl<S: CampaignSource + ?Sized> CampaignSource for Gauged<S> {
 
     fn lists_changes_cheaply(&self) -> bool {
         self.inner.lists_changes_cheaply()
+    }
+
+    fn token_after(&self, query: &CampaignQuery, campaign: &Campaign) -> Option<PageToken> {
+        self.inner.token_after(query, campaign)
     }
 
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
