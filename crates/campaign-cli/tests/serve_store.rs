@@ -127,6 +127,21 @@ async fn a_synced_store_is_served_as_the_cli_reads_it() {
     }
     assert_eq!(walked, ids(&current));
 
+    // One campaign by id, read by its key, as the listing has it.
+    let (_, with_raw) = server.get("/v1/campaigns?limit=1000&raw=true").await;
+    for listed in campaigns(&with_raw).iter().step_by(7) {
+        let id = listed["id"].as_str().unwrap();
+        let (status, got) = server.get(&format!("/v1/campaigns/{id}?raw=true")).await;
+        assert_eq!(status, 200, "{id}: {got}");
+        assert_eq!(&got, listed, "{id}");
+    }
+    let first = ids(&current)[0].clone();
+    let (source, _) = first.split_once(':').unwrap();
+    for unknown in [format!("{source}:no-such-id"), format!("nosuch:{first}")] {
+        let (status, body) = server.get(&format!("/v1/campaigns/{unknown}")).await;
+        assert_error(&unknown, status, &body, (404, "not_found", None));
+    }
+
     let (_, sources) = server.get("/v1/sources").await;
     assert_eq!(sources["store"], true, "{sources}");
     for source in sources["sources"].as_array().unwrap() {

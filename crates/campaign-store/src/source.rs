@@ -155,6 +155,44 @@ impl StoreSource {
         })
     }
 
+    /// The campaign `native` of the source `source`, read by its key; `None`
+    /// when the store does not hold it (or holds it deleted and deleted
+    /// campaigns are hidden), or it belongs to another source than the one
+    /// this source is [limited to](StoreSource::for_source).
+    ///
+    /// # Errors
+    /// The store cannot be read, or the stored row cannot be decoded.
+    pub async fn campaign(&self, source: &str, native: &str) -> Result<Option<Campaign>> {
+        if self.only.as_deref().is_some_and(|only| only != source) {
+            return Ok(None);
+        }
+        let deleted = if self.include_deleted {
+            ""
+        } else {
+            " AND deleted_at IS NULL"
+        };
+        let text =
+            format!("SELECT campaign FROM campaigns WHERE source = $1 AND native_id = $2{deleted}");
+        let row = sqlx::query(&text)
+            .bind(source)
+            .bind(native)
+            .fetch_optional(&self.store.pool)
+            .await
+            .map_err(|e| {
+                SourceError::new(ErrorKind::Transport, &self.id, "cannot read the store")
+                    .with_request(format!("SELECT campaign {source}:{native}"))
+                    .with_cause(e)
+            })?;
+        let Some(row) = row else { return Ok(None) };
+        let json: String = row.try_get(0).map_err(|e| {
+            SourceError::new(ErrorKind::Decode, &self.id, "a stored row cannot be read")
+                .with_cause(e)
+        })?;
+        parse_campaign(&format!("{source}:{native}"), &json)
+            .map(Some)
+            .map_err(|e| e.to_source_error(&self.id))
+    }
+
     /// The next `limit` rows of `query` after `after`, in `compare`'s order:
     /// those with a sort value (by it, then by id), then those without (by
     /// id). Each part is one statement an index serves; the mark says which

@@ -213,3 +213,53 @@ async fn a_cursor_resumes_after_its_last_campaign_while_a_sync_inserts() {
         );
     }
 }
+
+/// One campaign read by its key: found as listed, unknown ids and ids of
+/// another source are `None`, a deleted one only when deleted ones are asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_campaign_is_read_by_its_id() {
+    for test in backends("by_id").await {
+        let store = connect(&test).await;
+        let all = fill(&store, &["alpha", "beta"]).await;
+        let whole = StoreSource::new(store.clone());
+        let everything = CampaignQuery::builder().page_size(1000).build().unwrap();
+        let listed = whole.fetch_page(&everything, None).await.unwrap().items;
+        let wanted = listed.iter().find(|c| c.id == all[3].id).unwrap();
+        let found = whole
+            .campaign(&wanted.id.source, &wanted.id.native)
+            .await
+            .unwrap();
+        assert_eq!(found.as_ref(), Some(wanted), "{}", test.label);
+        let missing = whole.campaign("alpha", "no-such-id").await.unwrap();
+        assert_eq!(missing, None, "{}", test.label);
+        let beta_only = StoreSource::for_source(store.clone(), "beta");
+        let other = beta_only
+            .campaign("alpha", &all[0].id.native)
+            .await
+            .unwrap();
+        assert_eq!(other, None, "{}: limited to beta", test.label);
+
+        // A full sync without it deletes it.
+        let kept: Vec<Campaign> = fixture_campaigns("alpha")
+            .into_iter()
+            .filter(|c| c.id != all[0].id)
+            .collect();
+        let run = store.start_run().await.unwrap();
+        let source = Arc::new(InMemorySource::new("alpha", kept));
+        store
+            .sync_source(run, source, &SyncOptions::default())
+            .await
+            .unwrap();
+        let gone = &all[0].id;
+        assert_eq!(
+            whole.campaign(&gone.source, &gone.native).await.unwrap(),
+            None
+        );
+        let with_deleted = StoreSource::new(store.clone()).including_deleted(true);
+        let kept = with_deleted
+            .campaign(&gone.source, &gone.native)
+            .await
+            .unwrap();
+        assert_eq!(kept.map(|c| c.id), Some(gone.clone()), "{}", test.label);
+    }
+}

@@ -388,10 +388,19 @@ pub(crate) async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign
             .find(|s| s.id() == source)
             .cloned()
             .ok_or_else(unknown)?,
-        Backend::Store { store, .. } => Arc::new(StoreSource::for_source(store.clone(), source)),
+        Backend::Store { store, .. } => {
+            return match StoreSource::new(store.clone())
+                .campaign(source, native)
+                .await
+            {
+                Ok(Some(campaign)) => Ok(campaign),
+                Ok(None) => Err(unknown()),
+                Err(error) => Err(ApiError::unavailable(error.to_string())),
+            };
+        }
     };
-    // Neither the providers nor the store look one campaign up by id: the
-    // source's listing is read until it turns up.
+    // The providers do not look one campaign up by id: the source's listing
+    // is read until it turns up.
     let mut stream = source.stream(&CampaignQuery::all());
     let mut failure = None;
     while let Some(item) = stream.next().await {
