@@ -124,17 +124,28 @@ impl Load {
 /// `url` again and again for `window`; a request still running at the end
 /// is dropped and counted as unfinished.
 pub(crate) async fn load(url: &str, clients: usize, window: Duration) -> Res<Load> {
+    let url = url.to_owned();
+    load_urls(clients, window, move |_, _| url.clone()).await
+}
+
+/// [`load`] with the URL of each request chosen by `url_of(client, n)`, n
+/// counting that client's requests from 0.
+pub(crate) async fn load_urls<F>(clients: usize, window: Duration, url_of: F) -> Res<Load>
+where
+    F: Fn(usize, usize) -> String + Clone + Send + 'static,
+{
     let deadline = TokioInstant::now() + window;
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for index in 0..clients {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-        let url = url.to_owned();
+        let url_of = url_of.clone();
         tasks.push(tokio::spawn(async move {
             let mut load = Load::default();
-            loop {
+            for n in 0.. {
+                let url = url_of(index, n);
                 let started = Instant::now();
                 let request = async {
                     let response = client.get(&url).send().await.map_err(|e| e.to_string())?;

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use tokio::time::Instant as TokioInstant;
 
 use crate::figures::{ms, runtime};
-use crate::http_load::{bare_server, get_json, load, metric_sum, walk, ServeProcess, Walk};
+use crate::http_load::{
+    bare_server, get_json, load, load_urls, metric_sum, walk, ServeProcess, Walk,
+};
 use crate::process::{CampaignsBin, SandboxProcess};
 use crate::report::Row;
 use crate::sizes::Sizes;
@@ -53,7 +55,7 @@ fn store_load(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
     let rt = runtime()?;
 
     let server = ServeProcess::start(bin, &sandbox, &["--store", &url, "--sync-every", "0"])?;
-    let (served, bare, body_len, alone) = rt.block_on(async {
+    let (served, distinct, bare, body_len, alone) = rt.block_on(async {
         let client = reqwest::Client::new();
         let page_url = format!("{}{PAGE}", server.base);
         let started = Instant::now();
@@ -71,7 +73,8 @@ fn store_load(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
         let bare_base = bare_server(body).await?;
         let bare = load(&format!("{bare_base}{PAGE}"), clients, sizes.serve_load).await?;
         let served = load(&page_url, clients, sizes.serve_load).await?;
-        Ok::<_, String>((served, bare, body_len, alone))
+        let distinct = load_urls(clients, sizes.serve_load, distinct_page(&server.base)).await?;
+        Ok::<_, String>((served, distinct, bare, body_len, alone))
     })?;
     drop(server);
     let ratio = served.throughput() / bare.throughput().max(1e-9);
@@ -95,6 +98,14 @@ fn store_load(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
             "the same load on a bare axum handler in the bench returning the same {body_len} bytes"
         ),
         bare.summary(),
+    ));
+    rows.push(Row::info(
+        FIGURE,
+        format!(
+            "{load_what}: campaigns serve --store, every request a different page \
+             (limit=50&created_to=T, T one second earlier per request and client)"
+        ),
+        distinct.summary(),
     ));
     rows.push(Row::check(
         FIGURE,
@@ -200,6 +211,20 @@ fn store_load(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
         ));
     }
     Ok(rows)
+}
+
+/// Request `n` of `client`: 50 campaigns created before an instant no
+/// other request names, so no two requests share a page or a read.
+fn distinct_page(base: &str) -> impl Fn(usize, usize) -> String + Clone + Send + 'static {
+    let base = base.to_owned();
+    move |client, n| {
+        let end = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(365 * 56)
+            - chrono::Duration::seconds((client * 1_000_000 + n) as i64);
+        format!(
+            "{base}/v1/campaigns?limit=50&created_to={}",
+            end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    }
 }
 
 fn sync_every_arg(d: Duration) -> String {

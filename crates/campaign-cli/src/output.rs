@@ -151,21 +151,7 @@ impl<W: Write> Sink<W> {
         match (&mut self.out, self.format) {
             (Out::Csv(writer), _) if self.written == 0 => writer.write_record(CSV_HEADER)?,
             (Out::Plain(out), Format::Json) => {
-                #[derive(Serialize)]
-                struct Document<'a> {
-                    campaigns: &'a [Campaign],
-                    next_cursor: Option<&'a str>,
-                    errors: &'a [ErrorRecord],
-                    warnings: &'a [SourceWarning],
-                }
-                let document = Document {
-                    campaigns: &self.held,
-                    next_cursor,
-                    errors,
-                    warnings,
-                };
-                serde_json::to_writer_pretty(&mut *out, &document)?;
-                out.write_all(b"\n")?;
+                write_json_document(&mut *out, &self.held, next_cursor, errors, warnings)?;
             }
             (Out::Plain(out), Format::Table) if !self.held.is_empty() => {
                 writeln!(out, "{}", table(&self.held))?;
@@ -174,6 +160,33 @@ impl<W: Write> Sink<W> {
         }
         self.flush()
     }
+}
+
+/// The `--format json` document: `{"campaigns", "next_cursor", "errors",
+/// "warnings"}`, pretty-printed, then a newline. `campaigns` are written as
+/// they are (`raw` stripped or not by the caller).
+pub fn write_json_document(
+    mut out: impl Write,
+    campaigns: &[Campaign],
+    next_cursor: Option<&str>,
+    errors: &[ErrorRecord],
+    warnings: &[SourceWarning],
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        campaigns: &'a [Campaign],
+        next_cursor: Option<&'a str>,
+        errors: &'a [ErrorRecord],
+        warnings: &'a [SourceWarning],
+    }
+    let document = Document {
+        campaigns,
+        next_cursor,
+        errors,
+        warnings,
+    };
+    serde_json::to_writer_pretty(&mut out, &document)?;
+    out.write_all(b"\n")
 }
 
 fn opt<T: ToString>(value: Option<T>) -> String {

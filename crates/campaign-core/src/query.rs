@@ -161,6 +161,30 @@ pub struct CampaignQuery {
     name_contains: Option<String>,
     sort: Option<Sort>,
     page_size: Option<u32>,
+    /// [`fingerprint`](CampaignQuery::fingerprint), once computed: sources
+    /// stamp it on every page token and keyset mark they make.
+    #[serde(skip)]
+    fingerprint: Memo,
+}
+
+/// A computed fingerprint. Not part of the query's value: always equal, and
+/// cleared by [`CampaignQueryBuilder::build`] since a builder may have
+/// changed the query it was copied with.
+#[derive(Clone, Default)]
+struct Memo(std::sync::OnceLock<u64>);
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Memo {}
+
+impl fmt::Debug for Memo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("..")
+    }
 }
 
 impl CampaignQuery {
@@ -286,6 +310,13 @@ impl CampaignQuery {
     /// A stable 64-bit fingerprint of the filters and sort (not the page
     /// size), for cursors that must only resume the query that made them.
     pub fn fingerprint(&self) -> u64 {
+        *self
+            .fingerprint
+            .0
+            .get_or_init(|| self.compute_fingerprint())
+    }
+
+    fn compute_fingerprint(&self) -> u64 {
         let mut canonical = self.clone();
         canonical.page_size = None;
         canonical.channels.sort();
@@ -422,7 +453,8 @@ impl CampaignQueryBuilder {
 
     /// Checks the query: page size above zero, ranges not inverted.
     pub fn build(self) -> Result<CampaignQuery, QueryError> {
-        let q = self.query;
+        let mut q = self.query;
+        q.fingerprint = Memo::default();
         if q.page_size == Some(0) {
             return Err(QueryError("page size must be at least 1".into()));
         }
@@ -590,5 +622,23 @@ mod tests {
             .build()
             .unwrap();
         assert_ne!(c.fingerprint(), CampaignQuery::all().fingerprint());
+    }
+
+    #[test]
+    fn a_derived_query_does_not_keep_the_fingerprint_it_was_copied_with() {
+        let ready = CampaignQuery::builder()
+            .status(Status::Ready)
+            .build()
+            .unwrap();
+        let remembered = ready.fingerprint();
+        let derived = ready.to_builder().status(Status::Paused).build().unwrap();
+        assert_ne!(derived.fingerprint(), remembered);
+        let fresh = CampaignQuery::builder()
+            .statuses([Status::Ready, Status::Paused])
+            .build()
+            .unwrap();
+        assert_eq!(derived.fingerprint(), fresh.fingerprint());
+        assert_eq!(ready.clone().fingerprint(), remembered);
+        assert_eq!(ready, ready.to_builder().build().unwrap());
     }
 }

@@ -116,7 +116,6 @@ pub async fn serve(
                     .aggregate()
                     .map_err(|e| build_failure(&config.file, e))?,
             ),
-            inflight: Arc::default(),
         },
         Some(url) => {
             // A syncing server writes, so it creates a missing store; a
@@ -139,6 +138,7 @@ pub async fn serve(
     };
     let state = Arc::new(AppState {
         backend,
+        inflight: Arc::default(),
         sources: config.sources.clone(),
         signer,
         metrics: metrics.clone(),

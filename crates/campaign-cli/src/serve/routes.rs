@@ -4,7 +4,7 @@
 //! [`find_campaign`] and [`source_list`], which the web page calls too.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -18,9 +18,8 @@ use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::args::Format;
 use crate::config::ConfiguredSource;
-use crate::output::{ErrorRecord, Sink};
+use crate::output::ErrorRecord;
 use crate::run::{exit_code, SourceCapabilities, Tally, EXIT_FAILED};
 use crate::store_cmd::ChangeLine;
 
@@ -33,11 +32,8 @@ use super::params::{flag, known, pairs, CampaignsParams, ListRequest, MAX_LIMIT}
 /// Where the answers come from.
 #[derive(Debug)]
 pub(crate) enum Backend {
-    /// Live from the sources, identical requests in flight sharing one walk.
-    Live {
-        aggregate: Arc<Aggregator>,
-        inflight: Arc<Coalescer<Arc<Listing>>>,
-    },
+    /// Live from the sources.
+    Live { aggregate: Arc<Aggregator> },
     /// From a store (kept fresh by the background sync).
     Store {
         current: Arc<Aggregator>,
@@ -50,6 +46,9 @@ pub(crate) enum Backend {
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) backend: Backend,
+    /// Identical page requests in flight at once share one read (live: one
+    /// provider walk; store: one query).
+    pub(crate) inflight: Arc<Coalescer<Arc<Listing>>>,
     pub(crate) sources: Vec<ConfiguredSource>,
     pub(crate) signer: CursorSigner,
     pub(crate) metrics: Metrics,
@@ -182,8 +181,7 @@ pub(crate) async fn list_campaigns(
 ) -> Result<Response, ApiError> {
     let request = ListRequest::parse(raw.as_deref().unwrap_or(""))?;
     let listing = list_page(&state, &request).await?;
-    let body = listing_json(Arc::unwrap_or_clone(listing), request.raw)?;
-    Ok(json(body))
+    Ok(json(listing.json()?))
 }
 
 /// One page of campaigns as the API and the web page both show it.
@@ -197,6 +195,28 @@ pub(crate) struct Listing {
     pub(crate) errors: Vec<ErrorRecord>,
     /// What the sources reported without failing.
     pub(crate) warnings: Vec<SourceWarning>,
+    /// The API's JSON document of this page, made once however many
+    /// requests share the page.
+    json: OnceLock<Bytes>,
+}
+
+impl Listing {
+    /// `list --format json`'s document of this page.
+    fn json(&self) -> Result<Bytes, ApiError> {
+        if let Some(body) = self.json.get() {
+            return Ok(body.clone());
+        }
+        let mut body = Vec::new();
+        crate::output::write_json_document(
+            &mut body,
+            &self.campaigns,
+            self.next_cursor.as_deref(),
+            &self.errors,
+            &self.warnings,
+        )
+        .map_err(|_| ApiError::internal())?;
+        Ok(self.json.get_or_init(|| Bytes::from(body)).clone())
+    }
 }
 
 /// The page `request` asks for, from the store or live (identical live
@@ -218,50 +238,30 @@ pub(crate) async fn list_page(
         }
     };
     let keep_raw = request.raw;
-    match &state.backend {
-        Backend::Live {
-            aggregate,
-            inflight,
-        } => {
-            if request.include_deleted {
-                return Err(ApiError::bad_parameter(
-                    "include_deleted",
-                    "only a server with a store keeps deleted campaigns",
-                ));
-            }
-            let key = format!(
-                "{}|{}|{keep_raw}",
-                serde_json::to_string(&query).map_err(|_| ApiError::internal())?,
-                cursor.as_ref().map_or("", Cursor::as_str)
-            );
-            let (state, aggregate) = (Arc::clone(state), Arc::clone(aggregate));
-            inflight
-                .run(key, move || {
-                    read_page(state, aggregate, query, cursor, keep_raw, true).boxed()
-                })
-                .await
+    let (aggregate, live) = match &state.backend {
+        Backend::Live { .. } if request.include_deleted => {
+            return Err(ApiError::bad_parameter(
+                "include_deleted",
+                "only a server with a store keeps deleted campaigns",
+            ));
         }
-        Backend::Store {
-            current,
-            with_deleted,
-            ..
-        } => {
-            let aggregate = if request.include_deleted {
-                with_deleted
-            } else {
-                current
-            };
-            read_page(
-                Arc::clone(state),
-                Arc::clone(aggregate),
-                query,
-                cursor,
-                keep_raw,
-                false,
-            )
-            .await
-        }
-    }
+        Backend::Live { aggregate } => (aggregate, true),
+        Backend::Store { with_deleted, .. } if request.include_deleted => (with_deleted, false),
+        Backend::Store { current, .. } => (current, false),
+    };
+    let key = format!(
+        "{}|{}|{keep_raw}|{}",
+        serde_json::to_string(&query).map_err(|_| ApiError::internal())?,
+        cursor.as_ref().map_or("", Cursor::as_str),
+        request.include_deleted
+    );
+    let (shared, aggregate) = (Arc::clone(state), Arc::clone(aggregate));
+    state
+        .inflight
+        .run(key, move || {
+            read_page(shared, aggregate, query, cursor, keep_raw, live).boxed()
+        })
+        .await
 }
 
 /// Reads one page, its next cursor signed; live, notes each source's health.
@@ -314,23 +314,8 @@ async fn read_page(
         next_cursor: page.next.as_ref().map(|c| state.signer.sign(c.as_str())),
         errors: tally.errors,
         warnings: tally.warnings,
+        json: OnceLock::new(),
     }))
-}
-
-/// `list --format json`'s document of `listing`.
-fn listing_json(listing: Listing, keep_raw: bool) -> Result<Bytes, ApiError> {
-    let mut body = Vec::new();
-    let mut sink = Sink::new(Format::Json, keep_raw, &mut body);
-    for campaign in listing.campaigns {
-        sink.push(campaign).map_err(|_| ApiError::internal())?;
-    }
-    sink.finish(
-        listing.next_cursor.as_deref(),
-        &listing.errors,
-        &listing.warnings,
-    )
-    .map_err(|_| ApiError::internal())?;
-    Ok(Bytes::from(body))
 }
 
 /// The longest campaign id looked up; longer ones are refused unread.
