@@ -225,6 +225,73 @@ async fn bad_input_is_a_typed_4xx_never_a_500() {
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
 }
 
+/// The status of the answer to `request` sent as raw bytes on a new
+/// connection (0 if the server closed it without one).
+async fn raw_status(addr: std::net::SocketAddr, request: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before reading everything.
+    let _ = stream.write_all(request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let head = String::from_utf8_lossy(&answer);
+    head.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Requests HTTP itself refuses, before any route sees them: hyper's
+/// parser answers a bare 4xx (there is no request to answer in JSON) and
+/// the server keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_that_are_not_http_get_a_4xx_and_the_server_stays_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_embedded(dir.path(), &[]).await;
+    let addr = server.addr.expect("listening");
+    let many_headers: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "150 headers",
+            format!("GET /v1/campaigns HTTP/1.1\r\nhost: x\r\n{many_headers}\r\n").into_bytes(),
+        ),
+        (
+            "raw non-UTF-8 bytes in the target",
+            b"GET /v1/campaigns?name=\xff\xfe HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(),
+        ),
+        ("no version", b"GET /v1/campaigns\r\n\r\n".to_vec()),
+        (
+            "not HTTP at all",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\r\n\r\n".to_vec(),
+        ),
+        (
+            "a header without a colon",
+            b"GET /healthz HTTP/1.1\r\nhost: x\r\nbroken header\r\n\r\n".to_vec(),
+        ),
+        (
+            "a 1 MB header",
+            format!(
+                "GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+                "a".repeat(1 << 20)
+            )
+            .into_bytes(),
+        ),
+    ];
+    for (what, request) in cases {
+        let status = raw_status(addr, &request).await;
+        assert!((400..500).contains(&status), "{what}: {status}");
+    }
+    assert_eq!(
+        server.get("/healthz").await,
+        (200, serde_json::json!({"status": "ok"}))
+    );
+    assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_campaign_by_id_is_the_listed_one() {
     let dir = tempfile::tempdir().unwrap();
