@@ -8,10 +8,11 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::Row;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::StoreError;
 use crate::rows::{parse_campaign, parse_timestamp};
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 /// What happened to a campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,28 +131,44 @@ impl Store {
 
     /// [`Store::changes`] with each campaign as stored (its JSON).
     ///
-    /// Each page is one statement that seeks on `seq` and is read whole
-    /// before its entries are handed on: SQLite's rows reach the async side
-    /// one at a time through a channel, and a reader that does work between
-    /// rows makes that a thread switch for each. Entries appended meanwhile
-    /// are read too (their `seq` is greater).
+    /// Each page is one statement that seeks on `seq`. The next page's
+    /// statement runs (in a task of its own) while this page is decoded and
+    /// handed on. Entries appended meanwhile are read too (their `seq` is
+    /// greater).
     pub fn stored_changes(
         &self,
         since: i64,
         source: Option<&str>,
     ) -> BoxStream<'_, Result<StoredChange, StoreError>> {
+        let store = self.clone();
         let source = source.map(str::to_owned);
-        stream::try_unfold(Some((since, FIRST_PAGE)), move |next| {
-            let source = source.clone();
+        let read = move |after: i64, size: i64| {
+            let (store, source) = (store.clone(), source.clone());
+            let task = async move { store.raw_page(after, source.as_deref(), size).await };
+            (AbortOnDropHandle::new(tokio::spawn(task)), size)
+        };
+        // The first read starts when the stream is first polled, inside
+        // the caller's runtime.
+        stream::try_unfold(Reading::Start(since), move |state| {
+            let read = read.clone();
             async move {
-                let Some((after, size)) = next else {
-                    return Ok(None);
+                let (task, size) = match state {
+                    Reading::Start(since) => read(since, FIRST_PAGE),
+                    Reading::Next(task, size) => (task, size),
+                    Reading::Done => return Ok(None),
                 };
-                let page = self.change_page(after, source.as_deref(), size).await?;
-                let next = match page.last() {
-                    Some(last) if page.len() as i64 == size => Some((last.seq, PAGE)),
-                    _ => None,
+                let raw = task.await.map_err(|_| StoreError::Database {
+                    what: "cannot read the change log".into(),
+                    cause: sqlx::Error::WorkerCrashed,
+                })??;
+                let next = match raw.last_seq {
+                    Some(last) if raw.count == size => {
+                        let (task, size) = read(last, PAGE);
+                        Reading::Next(task, size)
+                    }
+                    _ => Reading::Done,
                 };
+                let page = raw.decode()?;
                 Ok(Some((stream::iter(page.into_iter().map(Ok)), next)))
             }
         })
@@ -159,32 +176,53 @@ impl Store {
         .boxed()
     }
 
-    /// Up to `size` entries after `after`, in order.
-    async fn change_page(
+    /// Up to `size` entries after `after`, in order, as one row: see
+    /// [`RawPage`].
+    async fn raw_page(
         &self,
         after: i64,
         source: Option<&str>,
         size: i64,
-    ) -> Result<Vec<StoredChange>, StoreError> {
-        let query = match source {
-            Some(source) => sqlx::query(
-                "SELECT seq, at, action, source, native_id, campaign FROM changes \
-                 WHERE seq > $1 AND source = $2 ORDER BY seq LIMIT $3",
-            )
-            .bind(after)
-            .bind(source.to_owned()),
-            None => sqlx::query(
-                "SELECT seq, at, action, source, native_id, campaign FROM changes \
-                 WHERE seq > $1 ORDER BY seq LIMIT $2",
-            )
-            .bind(after),
+    ) -> Result<RawPage, StoreError> {
+        let (fields, campaigns) = match self.backend() {
+            // In the subquery's order in practice; `decode` checks. An ORDER
+            // BY in the aggregates would sort the page again in a temporary
+            // b-tree.
+            Backend::Sqlite => (
+                "json_group_array(json_array(seq, at, action, source, native_id))",
+                "group_concat(campaign, char(30))",
+            ),
+            Backend::Postgres => (
+                "json_agg(json_build_array(seq, at, action, source, native_id) ORDER BY seq)::text",
+                "string_agg(campaign, chr(30) ORDER BY seq)",
+            ),
         };
-        let rows = query
+        let (only, limit) = match source {
+            Some(_) => (" AND source = $2", "$3"),
+            None => ("", "$2"),
+        };
+        let text = format!(
+            "SELECT max(seq), count(*), {fields}, {campaigns} FROM (SELECT seq, at, action, \
+             source, native_id, campaign FROM changes WHERE seq > $1{only} ORDER BY seq \
+             LIMIT {limit}) AS page"
+        );
+        let mut query = sqlx::query(&text).bind(after);
+        if let Some(source) = source {
+            query = query.bind(source.to_owned());
+        }
+        let row = query
             .bind(size)
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await
             .map_err(StoreError::db("cannot read the change log"))?;
-        rows.iter().map(stored_change).collect()
+        let read = |e: sqlx::Error| StoreError::db("cannot read the change log")(e);
+        Ok(RawPage {
+            after,
+            last_seq: row.try_get(0).map_err(read)?,
+            count: row.try_get(1).map_err(read)?,
+            fields: row.try_get(2).map_err(read)?,
+            campaigns: row.try_get(3).map_err(read)?,
+        })
     }
 
     /// The newest `seq` of the change log (0 when it is empty).
@@ -197,14 +235,80 @@ impl Store {
     }
 }
 
-fn stored_change(row: &sqlx::any::AnyRow) -> Result<StoredChange, StoreError> {
-    let read = |e: sqlx::Error| StoreError::db("cannot read the change log")(e);
-    let seq: i64 = row.try_get(0).map_err(read)?;
-    let at: String = row.try_get(1).map_err(read)?;
-    let action: String = row.try_get(2).map_err(read)?;
-    let source: String = row.try_get(3).map_err(read)?;
-    let native: String = row.try_get(4).map_err(read)?;
-    let json: String = row.try_get(5).map_err(read)?;
+/// Where a reading of the change log stands.
+enum Reading {
+    /// Nothing read yet: start after this `seq`.
+    Start(i64),
+    /// The next page being read, and the size asked for.
+    Next(AbortOnDropHandle<Result<RawPage, StoreError>>, i64),
+    /// The last page was short: nothing more.
+    Done,
+}
+
+/// A page of the change log as the database returns it: one row, not one
+/// per entry. SQLite hands rows from its worker thread to the caller one at
+/// a time, a thread switch each, so this is most of the speed of
+/// `campaigns changes`.
+struct RawPage {
+    /// The `seq` the page starts after.
+    after: i64,
+    /// The page's last `seq` (`None`: empty page).
+    last_seq: Option<i64>,
+    /// Entries in the page.
+    count: i64,
+    /// The entries' other fields, as a JSON array of [`EntryFields`].
+    fields: Option<String>,
+    /// Their campaigns' JSON, joined by [`SEPARATOR`].
+    campaigns: Option<String>,
+}
+
+impl RawPage {
+    /// The page's entries, in `seq` order.
+    fn decode(self) -> Result<Vec<StoredChange>, StoreError> {
+        let corrupt = |why: String| StoreError::Corrupt {
+            id: format!("change log after {}", self.after),
+            why,
+        };
+        let fields: Vec<EntryFields> = match &self.fields {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| corrupt(format!("the entries' fields: {e}")))?,
+            None => Vec::new(),
+        };
+        let parts: Vec<&str> = match self.campaigns.as_deref() {
+            None | Some("") => Vec::new(),
+            Some(all) => all.split(SEPARATOR).collect(),
+        };
+        if parts.len() != fields.len() || fields.len() as i64 != self.count {
+            return Err(corrupt(format!(
+                "{} entries, {} fields, {} campaigns",
+                self.count,
+                fields.len(),
+                parts.len()
+            )));
+        }
+        let mut page = fields
+            .into_iter()
+            .zip(parts)
+            .map(|(entry, json)| stored_change(entry, json))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Both aggregates read the rows in one pass, so each entry keeps its
+        // campaign whatever order the database chose.
+        if !page.is_sorted_by_key(|change| change.seq) {
+            page.sort_by_key(|change| change.seq);
+        }
+        Ok(page)
+    }
+}
+
+/// Joins the campaigns of a page: JSON text never holds it raw (control
+/// characters are escaped inside strings and not allowed outside them).
+const SEPARATOR: char = '\u{1e}';
+
+/// `seq`, `at`, `action`, `source`, `native_id` of one entry.
+type EntryFields = (i64, String, String, String, String);
+
+fn stored_change(fields: EntryFields, json: &str) -> Result<StoredChange, StoreError> {
+    let (seq, at, action, source, native) = fields;
     let id = format!("{source}:{native}");
     let corrupt = |why: String| StoreError::Corrupt {
         id: id.clone(),
@@ -215,7 +319,8 @@ fn stored_change(row: &sqlx::any::AnyRow) -> Result<StoredChange, StoreError> {
         at: parse_timestamp(&at).ok_or_else(|| corrupt(format!("change {seq}: time {at:?}")))?,
         action: Action::parse(&action)
             .ok_or_else(|| corrupt(format!("change {seq}: action {action:?}")))?,
-        campaign: RawValue::from_string(json).map_err(|e| corrupt(format!("change {seq}: {e}")))?,
+        campaign: RawValue::from_string(json.to_owned())
+            .map_err(|e| corrupt(format!("change {seq}: {e}")))?,
         id,
         source,
     })
