@@ -431,6 +431,7 @@ impl Aggregator {
         let fail_fast = self.policy == FailurePolicy::FailFast;
         let state = EventState {
             seen: SeenIds::new(),
+            one_walk: parts.len() == 1 && parts[0].len() == 1,
             counts: vec![0; marks.len()],
             open_parts: parts.iter().map(Vec::len).collect(),
             failed: vec![false; marks.len()],
@@ -464,7 +465,12 @@ impl Aggregator {
 type Parts = Vec<Arc<dyn CampaignSource>>;
 
 struct EventState {
+    /// Ids yielded, so one reached by two paths is yielded once.
     seen: SeenIds,
+    /// One source walked whole: one path, whose walk already drops
+    /// repeats, so `seen` stays empty (at 200,000 campaigns it would be
+    /// about 3 MiB).
+    one_walk: bool,
     /// Per source: campaigns yielded.
     counts: Vec<usize>,
     /// Per source: parts not yet done or failed.
@@ -491,7 +497,7 @@ impl EventState {
             }) => {
                 // Moved straight into the event (no closure capture): each
                 // move of a campaign is a ~400-byte copy on every item's path.
-                if !self.seen.insert(&positioned.campaign.id) {
+                if !self.one_walk && !self.seen.insert(&positioned.campaign.id) {
                     return None;
                 }
                 self.counts[source] += 1;
