@@ -12,6 +12,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::StoreError;
 use crate::rows::{parse_campaign, parse_timestamp};
+use crate::source::SEPARATOR;
 use crate::store::{Backend, Store};
 
 /// What happened to a campaign.
@@ -299,10 +300,6 @@ impl RawPage {
         Ok(page)
     }
 }
-
-/// Joins the campaigns of a page: JSON text never holds it raw (control
-/// characters are escaped inside strings and not allowed outside them).
-const SEPARATOR: char = '\u{1e}';
 
 /// `seq`, `at`, `action`, `source`, `native_id` of one entry.
 type EntryFields = (i64, String, String, String, String);

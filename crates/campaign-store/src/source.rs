@@ -12,7 +12,6 @@ use campaign_core::{
     Result, SortField, SourceError,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::rows::{parse_campaign, timestamp};
@@ -27,6 +26,10 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const MAX_PAGE_SIZE: u32 = 10_000;
 
 const TOKEN_PREFIX: &str = "store1.";
+/// Joins the campaigns of a page read as one row: JSON text never holds it
+/// raw (control characters are escaped inside strings and not allowed
+/// outside them).
+pub(crate) const SEPARATOR: char = '\u{1e}';
 
 /// The store as a source: its campaigns (of every synced source, or of one),
 /// filtered and sorted in SQL, paged by key, so filters, sort, pages,
@@ -146,13 +149,47 @@ impl StoreSource {
         Ok(mark)
     }
 
-    /// The rows `sql` selects.
-    async fn rows(&self, sql: Sql) -> Result<Vec<AnyRow>> {
-        sql.query().fetch_all(&self.store.pool).await.map_err(|e| {
+    /// The campaigns `sql` selects, in `query`'s order.
+    ///
+    /// They come back as one row, joined by a record separator no JSON text
+    /// holds: SQLite hands rows from its worker thread to the caller one at
+    /// a time, a thread switch each. The order of an aggregate is not
+    /// guaranteed, so the page is sorted again here, by `compare`, which
+    /// the statement's `ORDER BY` follows.
+    async fn campaigns(&self, query: &CampaignQuery, sql: Sql) -> Result<Vec<Campaign>> {
+        let sql = sql.one_row(self.store.backend());
+        let row = sql.query().fetch_one(&self.store.pool).await.map_err(|e| {
             SourceError::new(ErrorKind::Transport, &self.id, "cannot read the store")
                 .with_request(format!("SELECT campaigns from {}", self.store.label()))
                 .with_cause(e)
-        })
+        })?;
+        let read = |e: sqlx::Error| {
+            SourceError::new(ErrorKind::Decode, &self.id, "a stored row cannot be read")
+                .with_cause(e)
+        };
+        let count: i64 = row.try_get(0).map_err(read)?;
+        let joined: Option<String> = row.try_get(1).map_err(read)?;
+        let mut campaigns = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        for (index, json) in joined
+            .iter()
+            .flat_map(|all| all.split(SEPARATOR))
+            .enumerate()
+        {
+            let label = format!("#{} of a page of {}", index + 1, self.store.label());
+            campaigns.push(parse_campaign(&label, json).map_err(|e| e.to_source_error(&self.id))?);
+        }
+        if campaigns.len() as i64 != count {
+            return Err(SourceError::new(
+                ErrorKind::Decode,
+                &self.id,
+                format!(
+                    "a page of {count} stored campaigns read as {}",
+                    campaigns.len()
+                ),
+            ));
+        }
+        campaigns.sort_by(|a, b| query.compare(a, b));
+        Ok(campaigns)
     }
 
     /// The campaign `native` of the source `source`, read by its key; `None`
@@ -202,24 +239,27 @@ impl StoreSource {
         query: &CampaignQuery,
         after: Option<&Mark>,
         limit: u32,
-    ) -> Result<Vec<AnyRow>> {
+    ) -> Result<Vec<Campaign>> {
         let Some(sort) = query.sort() else {
-            return self.rows(self.select(query, Order::Id, after, limit)).await;
+            let sql = self.select(query, Order::Id, after, limit);
+            return self.campaigns(query, sql).await;
         };
         let past_keyed = after.is_some_and(|mark| mark.k.is_none());
-        let mut rows = if past_keyed {
+        let mut campaigns = if past_keyed {
             Vec::new()
         } else {
             let order = Order::Keyed(sort);
-            self.rows(self.select(query, order, after, limit)).await?
+            self.campaigns(query, self.select(query, order, after, limit))
+                .await?
         };
-        let short = limit - rows.len() as u32;
+        let short = limit.saturating_sub(campaigns.len() as u32);
         if short > 0 && may_be_missing(sort.field) {
             let after = after.filter(|_| past_keyed);
             let order = Order::Missing(sort.field);
-            rows.extend(self.rows(self.select(query, order, after, short)).await?);
+            let sql = self.select(query, order, after, short);
+            campaigns.extend(self.campaigns(query, sql).await?);
         }
-        Ok(rows)
+        Ok(campaigns)
     }
 }
 
@@ -262,21 +302,9 @@ impl CampaignSource for StoreSource {
             .unwrap_or(DEFAULT_PAGE_SIZE)
             .clamp(1, MAX_PAGE_SIZE);
         // One more than the page, to know whether another follows.
-        let rows = self.next_rows(query, after.as_ref(), size + 1).await?;
-        let more = rows.len() > size as usize;
-        let mut items = Vec::with_capacity(rows.len().min(size as usize));
-        for row in rows.iter().take(size as usize) {
-            let read = |e: sqlx::Error| {
-                SourceError::new(ErrorKind::Decode, &self.id, "a stored row cannot be read")
-                    .with_cause(e)
-            };
-            let source: String = row.try_get(0).map_err(read)?;
-            let native: String = row.try_get(1).map_err(read)?;
-            let json: String = row.try_get(2).map_err(read)?;
-            let campaign = parse_campaign(&format!("{source}:{native}"), &json)
-                .map_err(|e| e.to_source_error(&self.id))?;
-            items.push(campaign);
-        }
+        let mut items = self.next_rows(query, after.as_ref(), size + 1).await?;
+        let more = items.len() > size as usize;
+        items.truncate(size as usize);
         let next = match items.last() {
             Some(last) if more => Some(mark_after(query, last)),
             _ => None,

@@ -38,6 +38,17 @@ impl Sql {
         query
     }
 
+    /// This statement's rows as one: how many, and their `campaign`
+    /// column joined by [`super::SEPARATOR`] (NULL when there is none).
+    pub(super) fn one_row(mut self, backend: Backend) -> Self {
+        let joined = match backend {
+            Backend::Sqlite => "group_concat(campaign, char(30))",
+            Backend::Postgres => "string_agg(campaign, chr(30))",
+        };
+        self.text = format!("SELECT count(*), {joined} FROM ({}) AS page", self.text);
+        self
+    }
+
     fn push(&mut self, text: &str) {
         self.text.push_str(text);
     }
