@@ -9,7 +9,7 @@ use std::fmt;
 use async_trait::async_trait;
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
-    Result, SortField, SourceError,
+    Result, SortDirection, SortField, SourceError,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -154,9 +154,10 @@ impl StoreSource {
     /// They come back as one row, joined by a record separator no JSON text
     /// holds: SQLite hands rows from its worker thread to the caller one at
     /// a time, a thread switch each. The order of an aggregate is not
-    /// guaranteed, so the page is sorted again here, by `compare`, which
-    /// the statement's `ORDER BY` follows.
-    async fn campaigns(&self, query: &CampaignQuery, sql: Sql) -> Result<Vec<Campaign>> {
+    /// guaranteed, so the page is sorted again here by the very key of the
+    /// statement's `ORDER BY` (the stored text of the sort value, then the
+    /// id), which the keyset marks are made of.
+    async fn campaigns(&self, order: Order, sql: Sql) -> Result<Vec<Campaign>> {
         let sql = sql.one_row(self.store.backend());
         let row = sql.query().fetch_one(&self.store.pool).await.map_err(|e| {
             SourceError::new(ErrorKind::Transport, &self.id, "cannot read the store")
@@ -188,7 +189,17 @@ impl StoreSource {
                 ),
             ));
         }
-        campaigns.sort_by(|a, b| query.compare(a, b));
+        let by_id = |a: &Campaign, b: &Campaign| a.id.cmp(&b.id);
+        match order {
+            Order::Keyed(sort) => campaigns.sort_by_cached_key(|c| {
+                let key = sort_value(sort.field, c);
+                match sort.direction {
+                    SortDirection::Asc => (key, None, c.id.clone()),
+                    SortDirection::Desc => (None, Some(std::cmp::Reverse(key)), c.id.clone()),
+                }
+            }),
+            Order::Id | Order::Missing(_) => campaigns.sort_by(by_id),
+        }
         Ok(campaigns)
     }
 
@@ -242,14 +253,14 @@ impl StoreSource {
     ) -> Result<Vec<Campaign>> {
         let Some(sort) = query.sort() else {
             let sql = self.select(query, Order::Id, after, limit);
-            return self.campaigns(query, sql).await;
+            return self.campaigns(Order::Id, sql).await;
         };
         let past_keyed = after.is_some_and(|mark| mark.k.is_none());
         let mut campaigns = if past_keyed {
             Vec::new()
         } else {
             let order = Order::Keyed(sort);
-            self.campaigns(query, self.select(query, order, after, limit))
+            self.campaigns(order, self.select(query, order, after, limit))
                 .await?
         };
         let short = limit.saturating_sub(campaigns.len() as u32);
@@ -257,7 +268,7 @@ impl StoreSource {
             let after = after.filter(|_| past_keyed);
             let order = Order::Missing(sort.field);
             let sql = self.select(query, order, after, short);
-            campaigns.extend(self.campaigns(query, sql).await?);
+            campaigns.extend(self.campaigns(order, sql).await?);
         }
         Ok(campaigns)
     }

@@ -263,3 +263,59 @@ async fn one_campaign_is_read_by_its_id() {
         assert_eq!(kept.map(|c| c.id), Some(gone.clone()), "{}", test.label);
     }
 }
+
+/// Years past 9999 are stored as `+10000-...`, which sorts before `2026-...`
+/// as text: pages follow the stored text (as their keyset marks do), so
+/// every campaign is listed once, whatever the page size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_year_past_9999_is_listed_in_pages_of_any_size() {
+    use common::campaign;
+    for test in backends("far_year").await {
+        let store = connect(&test).await;
+        let mut campaigns: Vec<Campaign> = (1..=6)
+            .map(|n| {
+                campaign(
+                    "alpha",
+                    &format!("c{n}"),
+                    "c",
+                    &format!("2026-01-0{n}T00:00:00Z"),
+                )
+            })
+            .collect();
+        let mut far = campaign("alpha", "far", "far", "2026-01-01T00:00:00Z");
+        far.created_at = Some("+10000-01-01T00:00:00Z".parse().expect("a far timestamp"));
+        campaigns.push(far);
+        let run = store.start_run().await.unwrap();
+        let source = Arc::new(InMemorySource::new("alpha", campaigns));
+        store
+            .sync_source(run, source, &SyncOptions::default())
+            .await
+            .unwrap();
+        let source = StoreSource::new(store.clone());
+        for direction in [
+            Sort::asc(SortField::CreatedAt),
+            Sort::desc(SortField::CreatedAt),
+        ] {
+            let whole = CampaignQuery::builder()
+                .sort(direction)
+                .page_size(100)
+                .build()
+                .unwrap();
+            let all = walk(&source, &whole).await;
+            assert_eq!(all.len(), 7, "{}: {all:?}", test.label);
+            for size in [1, 2, 3] {
+                let query = CampaignQuery::builder()
+                    .sort(direction)
+                    .page_size(size)
+                    .build()
+                    .unwrap();
+                assert_eq!(
+                    walk(&source, &query).await,
+                    all,
+                    "{}: pages of {size}",
+                    test.label
+                );
+            }
+        }
+    }
+}

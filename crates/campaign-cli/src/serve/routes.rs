@@ -366,6 +366,10 @@ pub(crate) async fn find_campaign(state: &AppState, id: &str) -> Result<Campaign
     }
     let unknown = || ApiError::not_found(format!("no campaign {:?}", super::params::clip(id)));
     let (source, native) = id.split_once(':').ok_or_else(unknown)?;
+    // No store holds a NUL (PostgreSQL text cannot), nor does any provider's id.
+    if id.contains('\0') {
+        return Err(unknown());
+    }
     let source: Arc<dyn CampaignSource> = match &state.backend {
         Backend::Live { aggregate, .. } => aggregate
             .sources()
