@@ -11,8 +11,7 @@ use sqlx::Row;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::StoreError;
-use crate::rows::{parse_campaign, parse_timestamp};
-use crate::source::SEPARATOR;
+use crate::rows::{joined, parse_campaign, parse_timestamp, split_joined};
 use crate::store::{Backend, Store};
 
 /// What happened to a campaign.
@@ -185,19 +184,15 @@ impl Store {
         source: Option<&str>,
         size: i64,
     ) -> Result<RawPage, StoreError> {
-        let (fields, campaigns) = match self.backend() {
-            // In the subquery's order in practice; `decode` checks. An ORDER
-            // BY in the aggregates would sort the page again in a temporary
-            // b-tree.
-            Backend::Sqlite => (
-                "json_group_array(json_array(seq, at, action, source, native_id))",
-                "group_concat(campaign, char(30))",
-            ),
-            Backend::Postgres => (
-                "json_agg(json_build_array(seq, at, action, source, native_id) ORDER BY seq)::text",
-                "string_agg(campaign, chr(30) ORDER BY seq)",
-            ),
+        // No ORDER BY in the aggregates (on SQLite it sorts the page again
+        // in a temporary b-tree): `decode` puts the entries in order.
+        let fields = match self.backend() {
+            Backend::Sqlite => "json_group_array(json_array(seq, at, action, source, native_id))",
+            Backend::Postgres => {
+                "json_agg(json_build_array(seq, at, action, source, native_id))::text"
+            }
         };
+        let campaigns = joined(self.backend(), "campaign");
         let (only, limit) = match source {
             Some(_) => (" AND source = $2", "$3"),
             None => ("", "$2"),
@@ -247,8 +242,7 @@ enum Reading {
 }
 
 /// A page of the change log as the database returns it: one row, not one
-/// per entry. SQLite hands rows from its worker thread to the caller one at
-/// a time, a thread switch each, so this is most of the speed of
+/// per entry (see [`joined`]), which is most of the speed of
 /// `campaigns changes`.
 struct RawPage {
     /// The `seq` the page starts after.
@@ -259,7 +253,7 @@ struct RawPage {
     count: i64,
     /// The entries' other fields, as a JSON array of [`EntryFields`].
     fields: Option<String>,
-    /// Their campaigns' JSON, joined by [`SEPARATOR`].
+    /// Their campaigns' JSON, [`joined`].
     campaigns: Option<String>,
 }
 
@@ -275,10 +269,7 @@ impl RawPage {
                 .map_err(|e| corrupt(format!("the entries' fields: {e}")))?,
             None => Vec::new(),
         };
-        let parts: Vec<&str> = match self.campaigns.as_deref() {
-            None | Some("") => Vec::new(),
-            Some(all) => all.split(SEPARATOR).collect(),
-        };
+        let parts = split_joined(self.campaigns.as_deref());
         if parts.len() != fields.len() || fields.len() as i64 != self.count {
             return Err(corrupt(format!(
                 "{} entries, {} fields, {} campaigns",

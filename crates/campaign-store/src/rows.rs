@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
+use crate::store::Backend;
 
 /// The columns of one campaign row (the bookkeeping ones aside).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,31 @@ pub(crate) fn parse_campaign(id: &str, json: &str) -> Result<Campaign, StoreErro
         id: id.to_owned(),
         why: e.to_string(),
     })
+}
+
+/// Joins the campaigns of a page read as one row: JSON text never holds it
+/// raw (control characters are escaped inside strings and not allowed
+/// outside them).
+const SEPARATOR: char = '\u{1e}';
+
+/// The SQL aggregate joining `column` of a statement's rows with
+/// [`SEPARATOR`] (NULL when there is none). Rows reach sqlx's SQLite driver
+/// from its worker thread one at a time, a thread switch each, so pages are
+/// read as one row. The aggregate's order is not guaranteed: callers put
+/// what they read back in order.
+pub(crate) fn joined(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("group_concat({column}, char(30))"),
+        Backend::Postgres => format!("string_agg({column}, chr(30))"),
+    }
+}
+
+/// The values a [`joined`] aggregate joined (none for NULL or "").
+pub(crate) fn split_joined(joined: Option<&str>) -> Vec<&str> {
+    match joined {
+        None | Some("") => Vec::new(),
+        Some(all) => all.split(SEPARATOR).collect(),
+    }
 }
 
 fn hash(json: &str) -> String {

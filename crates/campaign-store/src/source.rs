@@ -14,7 +14,7 @@ use campaign_core::{
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::rows::{parse_campaign, timestamp};
+use crate::rows::{parse_campaign, split_joined, timestamp};
 use crate::store::Store;
 use statement::{may_be_missing, Order, Sql};
 
@@ -26,10 +26,6 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 pub const MAX_PAGE_SIZE: u32 = 10_000;
 
 const TOKEN_PREFIX: &str = "store1.";
-/// Joins the campaigns of a page read as one row: JSON text never holds it
-/// raw (control characters are escaped inside strings and not allowed
-/// outside them).
-pub(crate) const SEPARATOR: char = '\u{1e}';
 
 /// The store as a source: its campaigns (of every synced source, or of one),
 /// filtered and sorted in SQL, paged by key, so filters, sort, pages,
@@ -149,14 +145,9 @@ impl StoreSource {
         Ok(mark)
     }
 
-    /// The campaigns `sql` selects, in `query`'s order.
-    ///
-    /// They come back as one row, joined by a record separator no JSON text
-    /// holds: SQLite hands rows from its worker thread to the caller one at
-    /// a time, a thread switch each. The order of an aggregate is not
-    /// guaranteed, so the page is sorted again here by the very key of the
-    /// statement's `ORDER BY` (the stored text of the sort value, then the
-    /// id), which the keyset marks are made of.
+    /// The campaigns `sql` selects, read as one row ([`joined`](crate::rows::joined)) and sorted
+    /// again by the very key of the statement's `ORDER BY` (the stored text
+    /// of the sort value, then the id), which the keyset marks are made of.
     async fn campaigns(&self, order: Order, sql: Sql) -> Result<Vec<Campaign>> {
         let sql = sql.one_row(self.store.backend());
         let row = sql.query().fetch_one(&self.store.pool).await.map_err(|e| {
@@ -171,11 +162,7 @@ impl StoreSource {
         let count: i64 = row.try_get(0).map_err(read)?;
         let joined: Option<String> = row.try_get(1).map_err(read)?;
         let mut campaigns = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-        for (index, json) in joined
-            .iter()
-            .flat_map(|all| all.split(SEPARATOR))
-            .enumerate()
-        {
+        for (index, json) in split_joined(joined.as_deref()).into_iter().enumerate() {
             let label = format!("#{} of a page of {}", index + 1, self.store.label());
             campaigns.push(parse_campaign(&label, json).map_err(|e| e.to_source_error(&self.id))?);
         }
@@ -189,7 +176,6 @@ impl StoreSource {
                 ),
             ));
         }
-        let by_id = |a: &Campaign, b: &Campaign| a.id.cmp(&b.id);
         match order {
             Order::Keyed(sort) => campaigns.sort_by_cached_key(|c| {
                 let key = sort_value(sort.field, c);
@@ -198,7 +184,7 @@ impl StoreSource {
                     SortDirection::Desc => (None, Some(std::cmp::Reverse(key)), c.id.clone()),
                 }
             }),
-            Order::Id | Order::Missing(_) => campaigns.sort_by(by_id),
+            Order::Id | Order::Missing(_) => campaigns.sort_by(|a, b| a.id.cmp(&b.id)),
         }
         Ok(campaigns)
     }

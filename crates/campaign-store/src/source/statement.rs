@@ -9,7 +9,7 @@ use sqlx::query::Query;
 use sqlx::Any;
 
 use super::{capabilities, Mark, StoreSource};
-use crate::rows::timestamp;
+use crate::rows::{joined, timestamp};
 use crate::store::Backend;
 
 /// An SQL statement under construction, with its parameters in order.
@@ -39,13 +39,10 @@ impl Sql {
     }
 
     /// This statement's rows as one: how many, and their `campaign`
-    /// column joined by [`super::SEPARATOR`] (NULL when there is none).
+    /// column [`joined`].
     pub(super) fn one_row(mut self, backend: Backend) -> Self {
-        let joined = match backend {
-            Backend::Sqlite => "group_concat(campaign, char(30))",
-            Backend::Postgres => "string_agg(campaign, chr(30))",
-        };
-        self.text = format!("SELECT count(*), {joined} FROM ({}) AS page", self.text);
+        let campaigns = joined(backend, "campaign");
+        self.text = format!("SELECT count(*), {campaigns} FROM ({}) AS page", self.text);
         self
     }
 
