@@ -38,6 +38,16 @@ async fn fill(store: &Store, sources: &[&str]) -> Vec<Campaign> {
     all
 }
 
+/// Syncs `campaigns` as the whole of the source `alpha`, in a run of its own.
+async fn sync_alpha(store: &Store, campaigns: Vec<Campaign>) {
+    let run = store.start_run().await.unwrap();
+    let source = Arc::new(InMemorySource::new("alpha", campaigns));
+    store
+        .sync_source(run, source, &SyncOptions::default())
+        .await
+        .unwrap();
+}
+
 /// Every page of `query`, token after token.
 async fn walk(source: &StoreSource, query: &CampaignQuery) -> Vec<String> {
     let mut ids = Vec::new();
@@ -153,22 +163,11 @@ async fn a_cursor_resumes_after_its_last_campaign_while_a_sync_inserts() {
     let minute = |n: u32| format!("2026-01-01T00:{n:02}:00Z");
     for test in backends("resume").await {
         let store = connect(&test).await;
-        let sync = |campaigns: Vec<Campaign>| {
-            let store = store.clone();
-            async move {
-                let run = store.start_run().await.unwrap();
-                let source = Arc::new(InMemorySource::new("alpha", campaigns));
-                store
-                    .sync_source(run, source, &SyncOptions::default())
-                    .await
-                    .unwrap();
-            }
-        };
         // Minutes 2, 4, ..., 40: room for later campaigns between any two.
         let first: Vec<Campaign> = (1..=20)
             .map(|n| campaign("alpha", &format!("e{n}"), "even", &minute(2 * n)))
             .collect();
-        sync(first.clone()).await;
+        sync_alpha(&store, first.clone()).await;
         let aggregate = Aggregator::builder("all")
             .source(Arc::new(StoreSource::new(store.clone())))
             .build()
@@ -203,7 +202,7 @@ async fn a_cursor_resumes_after_its_last_campaign_while_a_sync_inserts() {
             }
             let mut now = first.clone();
             now.extend(inserted.iter().cloned());
-            sync(now).await;
+            sync_alpha(&store, now).await;
         }
         let expected: Vec<String> = first.iter().map(|c| c.id.to_string()).collect();
         assert_eq!(
@@ -244,12 +243,7 @@ async fn one_campaign_is_read_by_its_id() {
             .into_iter()
             .filter(|c| c.id != all[0].id)
             .collect();
-        let run = store.start_run().await.unwrap();
-        let source = Arc::new(InMemorySource::new("alpha", kept));
-        store
-            .sync_source(run, source, &SyncOptions::default())
-            .await
-            .unwrap();
+        sync_alpha(&store, kept).await;
         let gone = &all[0].id;
         assert_eq!(
             whole.campaign(&gone.source, &gone.native).await.unwrap(),
@@ -285,12 +279,7 @@ async fn a_year_past_9999_is_listed_in_pages_of_any_size() {
         let mut far = campaign("alpha", "far", "far", "2026-01-01T00:00:00Z");
         far.created_at = Some("+10000-01-01T00:00:00Z".parse().expect("a far timestamp"));
         campaigns.push(far);
-        let run = store.start_run().await.unwrap();
-        let source = Arc::new(InMemorySource::new("alpha", campaigns));
-        store
-            .sync_source(run, source, &SyncOptions::default())
-            .await
-            .unwrap();
+        sync_alpha(&store, campaigns).await;
         let source = StoreSource::new(store.clone());
         for direction in [
             Sort::asc(SortField::CreatedAt),
