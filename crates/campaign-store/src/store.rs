@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Row};
 
 use crate::error::{redact_url, StoreError};
 
@@ -104,6 +104,10 @@ impl Store {
                 url: label.clone(),
                 why: e.to_string(),
             })?;
+        // A sync's merge of a large partition runs for seconds by design;
+        // sqlx would warn on the terminal about every such statement. Its
+        // statement log stays at debug level (`RUST_LOG=sqlx::query=debug`).
+        let options = options.log_slow_statements(log::LevelFilter::Debug, SLOW_STATEMENT);
         // One connection first, outside the pool, so a file that is not a
         // database fails here at once (a pool would retry until it times out).
         let mut probe = AnyConnection::connect_with(&options)
@@ -237,6 +241,9 @@ impl Store {
         rows.iter().map(|row| row.try_get::<String, _>(0)).collect()
     }
 }
+
+/// Statements slower than this are logged (at debug level) as slow.
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 /// WAL: readers never wait for a sync. The busy timeout: two writers wait
 /// for each other instead of failing at once.
