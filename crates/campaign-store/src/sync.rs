@@ -272,7 +272,7 @@ impl Store {
         let started = timestamp(Utc::now());
         let label = part.partition();
         let source_id = part.id().to_owned();
-        let counted = Arc::new(Counted::new(part));
+        let counted = Arc::new(Counted::new(part, since.is_some()));
         let mut conn = self
             .pool
             .acquire()
@@ -684,13 +684,17 @@ fn incremental_since(
 struct Counted {
     inner: Arc<dyn CampaignSource>,
     requests: AtomicU64,
+    /// Read newest change first until one older than the bookmark: pages
+    /// are asked for one at a time, so none is asked for past that one.
+    incremental: bool,
 }
 
 impl Counted {
-    fn new(inner: Arc<dyn CampaignSource>) -> Self {
+    fn new(inner: Arc<dyn CampaignSource>, incremental: bool) -> Self {
         Self {
             inner,
             requests: AtomicU64::new(0),
+            incremental,
         }
     }
 
@@ -714,7 +718,16 @@ impl CampaignSource for Counted {
         self.inner.capabilities_at_provider()
     }
     fn walk_options(&self) -> WalkOptions {
-        self.inner.walk_options()
+        let options = self.inner.walk_options();
+        if self.incremental {
+            // Pages read ahead would be requests past the end of what changed.
+            WalkOptions {
+                prefetch: 1,
+                ..options
+            }
+        } else {
+            options
+        }
     }
     fn partition(&self) -> Option<String> {
         self.inner.partition()

@@ -76,6 +76,20 @@ fn listing_requests(sandbox: &Sandbox) -> usize {
     n
 }
 
+/// The requests per channel since the last count: (voice, sms).
+fn requests_per_channel(sandbox: &Sandbox) -> (usize, usize) {
+    let requests = sandbox.kore().requests();
+    sandbox.kore().clear_requests();
+    let of = |channel: &str| {
+        let body = format!("\"type\":\"{channel}\"");
+        requests
+            .iter()
+            .filter(|r| r.body.as_deref().is_some_and(|b| b.contains(&body)))
+            .count()
+    };
+    (of("voice"), of("sms"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
     for test in backends("incremental").await {
@@ -121,6 +135,20 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
             (0, 1, 0),
             "{label}: no deletion seen"
         );
+
+        // 45 voice campaigns changed, the newest ones: pages 1-3 of 20 hold
+        // them and the first unchanged one. Exactly those pages are asked
+        // for (none read ahead past it), and the reversed-sort check.
+        for (k, c) in data.iter_mut().take(45).enumerate() {
+            c.updated_at = Some(now + TimeDelta::minutes(10) - TimeDelta::seconds(k as i64));
+            c.priority = Some(4);
+        }
+        sandbox.kore().load_campaigns(&data);
+        requests_per_channel(&sandbox);
+        let many = sync(&store, &sandbox, &options).await;
+        assert!(!many.full, "{label}");
+        assert_eq!((many.updated, many.deleted), (45, 0), "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (3 + 1, 1 + 1), "{label}");
 
         // A full read (asked for) sees the deletion.
         let full = sync(

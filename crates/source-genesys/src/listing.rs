@@ -54,6 +54,10 @@ impl ServerPage for RawPage {
 /// page number, page size.
 pub(crate) type RawKey = (u64, u64, u64, u32);
 
+fn raw_key(walk: u64, query: &CampaignQuery, page: u64, size: u32) -> RawKey {
+    (walk, query.fingerprint(), page, size)
+}
+
 /// A local listing: walk, query fingerprint, page size, and where the
 /// server's order broke (page and index).
 pub(crate) type LocalKey = (u64, u64, u32, u64, usize);
@@ -101,9 +105,8 @@ impl Inner {
         page: u64,
         size: u32,
     ) -> Result<Arc<RawPage>> {
-        let key = (walk, query.fingerprint(), page, size);
         self.raw_pages
-            .read(key, || {
+            .read(raw_key(walk, query, page, size), || {
                 let inner = Arc::clone(self);
                 let query = query.clone();
                 async move { inner.read_raw(&query, page, size).await }
@@ -191,7 +194,14 @@ impl Inner {
         if plan.sort_pushed {
             let held = match n {
                 1 => TieRun::none(1),
-                _ => TieRun::read_back(query, n - 1, step_back, read_earlier).await?,
+                _ => {
+                    let run_key = |page| raw_key(pos.walk, query, page, pos.size);
+                    let known = |at| self.tie_runs.ready(&run_key(at));
+                    let held =
+                        TieRun::read_back(query, n - 1, step_back, read_earlier, known).await?;
+                    self.tie_runs.keep(run_key(n - 1), Arc::new(held.clone()));
+                    held
+                }
             };
             let mut broken = order_break(query, held.previous_last.as_ref(), &items)
                 .map(|at| format!("campaign {at} of page {n} comes out of order"));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use campaign_core::paging::{LocalListings, PageReads};
+use campaign_core::paging::{LocalListings, PageReads, TieRun};
 use campaign_core::{
     stable_checksum, CampaignQuery, CampaignSource, Capabilities, Channel, Filter, Page, PageToken,
     RecordIssues, Result, SortDirection, SortField, StaticToken, TokenProvider, WalkOptions,
@@ -54,6 +54,9 @@ pub(crate) struct Inner {
     rate_limit: Option<u32>,
     /// Server pages read recently or being read.
     pub(crate) raw_pages: PageReads<RawKey, RawPage>,
+    /// The runs of equal sort keys that end the pages read, by the page's
+    /// read, so a walk through a long run reads each page once.
+    pub(crate) tie_runs: PageReads<RawKey, TieRun>,
     /// Listings read whole and sorted locally.
     pub(crate) local: LocalListings<LocalKey>,
 }
@@ -163,6 +166,7 @@ impl GenesysSource {
                 host: valid.base_url.host_str().unwrap_or_default().to_owned(),
                 rate_limit: config.rate_limit,
                 raw_pages: PageReads::for_prefetch(config.prefetch),
+                tie_runs: PageReads::for_prefetch(config.prefetch),
                 local: LocalListings::new(),
             }),
         })

@@ -69,6 +69,26 @@ pub(crate) struct RawKey {
     limit: u32,
 }
 
+impl RawKey {
+    fn new(
+        resync: bool,
+        walk: u64,
+        query: &CampaignQuery,
+        channel: &Channel,
+        skip: u64,
+        limit: u32,
+    ) -> Self {
+        Self {
+            walk,
+            resync,
+            query: query.fingerprint(),
+            channel: channel.as_str().to_owned(),
+            skip,
+            limit,
+        }
+    }
+}
+
 /// A channel's local listing: walk, query fingerprint, channel, and where
 /// the server's order broke (offset and index).
 pub(crate) type LocalKey = (u64, u64, String, (u64, usize));
@@ -112,14 +132,7 @@ impl Inner {
         skip: u64,
         limit: u32,
     ) -> Result<Arc<RawPage>> {
-        let key = RawKey {
-            walk,
-            resync,
-            query: query.fingerprint(),
-            channel: channel.as_str().to_owned(),
-            skip,
-            limit,
-        };
+        let key = RawKey::new(resync, walk, query, channel, skip, limit);
         self.raw_pages
             .read(key, || {
                 let inner = Arc::clone(self);
@@ -232,12 +245,23 @@ impl Inner {
         let sorted = plan.sort_pushed && query.sort().is_some();
         // The reads the walk's earlier pages were listed from.
         let read_earlier = |skip| self.raw(pos.prev_resync, pos.walk, query, channel, skip, limit);
+        let run_key = |skip| RawKey::new(pos.prev_resync, pos.walk, query, channel, skip, limit);
         if sorted {
             let held = match pos.skip {
                 0 => TieRun::none(0),
                 skip => {
                     let prev = pos.prev.unwrap_or(skip.saturating_sub(step.page_limit));
-                    TieRun::read_back(query, prev, step_back(step.page_limit), read_earlier).await?
+                    let known = |at| self.tie_runs.ready(&run_key(at));
+                    let held = TieRun::read_back(
+                        query,
+                        prev,
+                        step_back(step.page_limit),
+                        read_earlier,
+                        known,
+                    )
+                    .await?;
+                    self.tie_runs.keep(run_key(prev), Arc::new(held.clone()));
+                    held
                 }
             };
             // The listing moved under the walk (its total changed): campaigns

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use campaign_core::paging::{LocalListings, PageReads};
+use campaign_core::paging::{LocalListings, PageReads, TieRun};
 use campaign_core::{
     fetch_merged_page, mask, CampaignQuery, CampaignSource, Capabilities, Channel, ErrorKind,
     Filter, Page, PageToken, Result, Scope, SortField, SourceError, TokenProvider, WalkOptions,
@@ -65,6 +65,9 @@ pub(crate) struct Inner {
     pub(crate) sort_needs_name: AtomicBool,
     /// Server pages read recently or being read.
     pub(crate) raw_pages: PageReads<RawKey, RawPage>,
+    /// The runs of equal sort keys that end the pages read, by the page's
+    /// read, so a walk through a long run reads each page once.
+    pub(crate) tie_runs: PageReads<RawKey, TieRun>,
     /// Channels listed locally after the server's order broke.
     pub(crate) local: LocalListings<LocalKey>,
 }
@@ -150,6 +153,7 @@ impl KoreSource {
                 strict: config.strict,
                 sort_needs_name: AtomicBool::new(false),
                 raw_pages: PageReads::for_prefetch(config.prefetch),
+                tie_runs: PageReads::for_prefetch(config.prefetch),
                 local: LocalListings::new(),
             }),
         })

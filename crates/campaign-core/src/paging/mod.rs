@@ -46,10 +46,16 @@
 //! let first = TieRun::none(0).list_with(&query, pages[0].clone(), true);
 //! assert_eq!(first.len(), 1);
 //! // The second page looks back at the first for the run it continues.
-//! let run = TieRun::read_back(&query, 0, |_| None, |n: u64| {
-//!     let page = pages[n as usize].clone();
-//!     async move { Ok::<_, campaign_core::SourceError>(page) }
-//! })
+//! let run = TieRun::read_back(
+//!     &query,
+//!     0,
+//!     |_| None,
+//!     |n: u64| {
+//!         let page = pages[n as usize].clone();
+//!         async move { Ok::<_, campaign_core::SourceError>(page) }
+//!     },
+//!     |_| None, // no run kept from the walk's earlier pages
+//! )
 //! .await?;
 //! let second = run.list_with(&query, pages[1].clone(), false);
 //! let ids: Vec<&str> = second.iter().map(|c| c.id.native.as_str()).collect();
@@ -68,7 +74,7 @@ pub use envelope::TokenEnvelope;
 pub use local::{LocalListing, LocalListings, LocalPosition, DEFAULT_LOCAL_TTL};
 pub use reads::{PageReads, DEFAULT_READ_TTL};
 pub use server_order::{late_warning, order_broken_warning, sort_ignored};
-pub use ties::{ServerPage, TieRun, MAX_LOOK_BACK};
+pub use ties::{ServerPage, TieRun};
 
 /// What the helpers' tests list.
 #[cfg(test)]

@@ -99,6 +99,30 @@ impl<K: PartialEq, P: Send + Sync + 'static> PageReads<K, P> {
         shared.await
     }
 
+    /// The kept read of `key` if it has completed without failing, without
+    /// waiting or starting one.
+    pub fn ready(&self, key: &K) -> Option<Arc<P>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let ttl = self.ttl;
+        entries
+            .iter()
+            .find(|(k, at, _)| k == key && at.elapsed() < ttl)
+            .and_then(|(_, _, read)| read.peek().and_then(|r| r.as_ref().ok().cloned()))
+    }
+
+    /// Keeps `value` as the read of `key` (one computed rather than read).
+    pub fn keep(&self, key: K, value: Arc<P>) {
+        let ready = futures::future::ready(Ok(value)).boxed().shared();
+        // Polled once so that `peek` (and so `ready`) sees it done.
+        let _ = ready.clone().now_or_never();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|(k, _, _)| *k != key);
+        if entries.len() >= self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back((key, Instant::now(), ready));
+    }
+
     /// Apart from [`read`](Self::read) so the lock is never held across an
     /// await.
     fn get_or_start(&self, key: K, start: impl FnOnce() -> SharedRead<P>) -> SharedRead<P> {
@@ -162,6 +186,36 @@ mod tests {
         }
         read(1, false).await.unwrap();
         assert_eq!(sent.load(Ordering::SeqCst), 8);
+    }
+
+    #[tokio::test]
+    async fn kept_values_are_ready_and_reads_only_once_done() {
+        let reads: PageReads<u32, u32> = PageReads::new(4);
+        assert!(reads.ready(&1).is_none());
+        reads.keep(1, Arc::new(10));
+        assert_eq!(reads.ready(&1).as_deref(), Some(&10));
+        // Kept again: replaced, not doubled.
+        reads.keep(1, Arc::new(11));
+        assert_eq!(*reads.read(1, || async { Ok(0) }).await.unwrap(), 11);
+        // A read in flight is not ready; a failed one never is.
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let pending = reads.read(2, || async move {
+            let _ = rx.await;
+            Ok(20)
+        });
+        let (_, ready) = futures::join!(pending, async {
+            let in_flight = reads.ready(&2);
+            let _ = tx.send(());
+            in_flight
+        });
+        assert!(ready.is_none());
+        assert_eq!(reads.ready(&2).as_deref(), Some(&20));
+        let _ = reads
+            .read(3, || async {
+                Err(SourceError::new(ErrorKind::Server, "s", "down"))
+            })
+            .await;
+        assert!(reads.ready(&3).is_none());
     }
 
     #[tokio::test(start_paused = true)]

@@ -14,10 +14,6 @@ use crate::order::tie_run_start;
 use crate::paging::LocalPosition;
 use crate::query::CampaignQuery;
 
-/// The most earlier pages [`TieRun::read_back`] reads for the start of a
-/// run; a longer run is listed with its seams in the server's order.
-pub const MAX_LOOK_BACK: usize = 64;
-
 /// A server page as read: its campaigns, in the order the server sent them.
 pub trait ServerPage {
     /// The page's campaigns.
@@ -41,10 +37,12 @@ impl ServerPage for Vec<Campaign> {
 ///
 /// Positions (`page`) are the source's own: a page number, a server offset;
 /// the caller says how to step back from one ([`read_back`](Self::read_back)).
+/// Cheap to clone: the run is kept page by page, shared with the runs built
+/// on it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TieRun {
-    /// The run, in the server's order.
-    pub items: Vec<Campaign>,
+    /// The run, in the server's order, one part per page it spans.
+    parts: Vec<Arc<[Campaign]>>,
     /// The last campaign of the page before, for the order check across the
     /// seam (`None` on the first page).
     pub previous_last: Option<Campaign>,
@@ -65,15 +63,36 @@ impl TieRun {
         }
     }
 
+    /// The run's campaigns, in the server's order.
+    pub fn items(&self) -> impl Iterator<Item = &Campaign> {
+        self.parts.iter().flat_map(|part| part.iter())
+    }
+
+    /// How many campaigns the run holds.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|part| part.len()).sum()
+    }
+
+    /// Whether the run holds no campaign.
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(|part| part.is_empty())
+    }
+
     /// The run that ends the page at `page`, read with `read`, and of the
     /// pages before it while the run fills them whole (`step_back` gives the
-    /// position before one, `None` at the first page), at most
-    /// [`MAX_LOOK_BACK`] pages.
+    /// position before one, `None` at the first page), however many that is.
+    ///
+    /// `known` answers the runs computed before, by the position of the page
+    /// they end (typically kept by the caller for the walk's next pages): a
+    /// run that continues one of them is built on it, so a walk through a
+    /// long run reads each page once instead of reading the run back from
+    /// every page.
     pub async fn read_back<F, Fut, R>(
         query: &CampaignQuery,
         page: u64,
         mut step_back: impl FnMut(u64) -> Option<u64>,
         mut read: F,
+        known: impl Fn(u64) -> Option<Arc<TieRun>>,
     ) -> Result<Self>
     where
         F: FnMut(u64) -> Fut,
@@ -81,8 +100,28 @@ impl TieRun {
         R: ServerPage,
     {
         let mut run = Self::none(page);
+        // The parts read, latest page first.
+        let mut parts: Vec<Arc<[Campaign]>> = Vec::new();
         let mut at = page;
-        for _ in 0..MAX_LOOK_BACK {
+        loop {
+            if let Some(earlier) = known(at) {
+                if at == page {
+                    return Ok((*earlier).clone());
+                }
+                // `earlier` ends the page at `at`: this run continues it when
+                // that page ends with this run's key.
+                let continues = earlier
+                    .previous_last
+                    .as_ref()
+                    .zip(run.previous_last.as_ref())
+                    .is_some_and(|(last, key)| query.compare_key(last, key).is_eq());
+                if continues {
+                    parts.reverse();
+                    run.parts = earlier.parts.iter().cloned().chain(parts).collect();
+                    (run.page, run.index) = (earlier.page, earlier.index);
+                    return Ok(run);
+                }
+            }
             let read = read(at).await?;
             let items = read.campaigns();
             if run.previous_last.is_none() {
@@ -96,9 +135,7 @@ impl TieRun {
                 .iter()
                 .rposition(|c| query.compare_key(c, key).is_ne())
                 .map_or(0, |before| before + 1);
-            let mut earlier = items[start..].to_vec();
-            earlier.append(&mut run.items);
-            run.items = earlier;
+            parts.push(items[start..].into());
             (run.page, run.index) = (at, start);
             if start > 0 {
                 break;
@@ -108,6 +145,8 @@ impl TieRun {
                 None => break,
             }
         }
+        parts.reverse();
+        run.parts = parts;
         Ok(run)
     }
 
@@ -117,12 +156,20 @@ impl TieRun {
     /// when `more` pages follow, since its place among equal keys on the
     /// next page is not known yet.
     pub fn list_with(
-        self,
+        &self,
         query: &CampaignQuery,
         items: Vec<Campaign>,
         more: bool,
     ) -> Vec<Campaign> {
-        let mut combined = self.items;
+        // A page inside the run lists nothing: no need to sort the run.
+        let inside = self
+            .previous_last
+            .as_ref()
+            .is_some_and(|key| items.iter().all(|c| query.compare_key(c, key).is_eq()));
+        if more && inside {
+            return Vec::new();
+        }
+        let mut combined: Vec<Campaign> = self.items().cloned().collect();
         combined.extend(items);
         combined.sort_by(|a, b| query.compare(a, b));
         combined.dedup_by(|a, b| a.id == b.id);
@@ -191,6 +238,7 @@ mod tests {
                 let page = pages[n as usize - 1].clone();
                 async move { Ok(page) }
             },
+            |_| None,
         )
         .await
         .unwrap()
@@ -204,7 +252,10 @@ mod tests {
             vec![named("2", "b"), named("3", "c")],
         ];
         let run = run_before(&pages, 2).await;
-        assert_eq!(ids(&run.items), ["9", "8", "7"]);
+        assert_eq!(
+            ids(&run.items().cloned().collect::<Vec<_>>()),
+            ["9", "8", "7"]
+        );
         assert_eq!((run.page, run.index), (1, 1));
         assert_eq!(
             run.previous_last.as_ref().map(|c| c.name.as_str()),
@@ -250,6 +301,59 @@ mod tests {
                 after: None
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_run_continues_a_known_one_without_reading_it_back() {
+        let pages = [
+            vec![named("1", "a"), named("9", "b")],
+            vec![named("8", "b"), named("7", "b")],
+            vec![named("6", "b"), named("5", "b")],
+            vec![named("2", "b"), named("3", "c")],
+        ];
+        let known = Arc::new(run_before(&pages, 2).await);
+        let reads = std::sync::Mutex::new(Vec::new());
+        let run = TieRun::read_back(
+            &by_name(),
+            3,
+            |n| (n > 1).then(|| n - 1),
+            |n: u64| {
+                reads.lock().unwrap().push(n);
+                let page = pages[n as usize - 1].clone();
+                async move { Ok(page) }
+            },
+            |n| (n == 2).then(|| Arc::clone(&known)),
+        )
+        .await
+        .unwrap();
+        // Page 3 read; pages 1 and 2 come from the known run.
+        assert_eq!(*reads.lock().unwrap(), [3]);
+        assert_eq!(run.len(), 5);
+        assert_eq!((run.page, run.index), (1, 1));
+        assert_eq!(
+            run.previous_last.as_ref().map(|c| c.id.native.as_str()),
+            Some("5")
+        );
+        let listed = run.list_with(&by_name(), pages[3].clone(), false);
+        assert_eq!(ids(&listed), ["2", "5", "6", "7", "8", "9", "3"]);
+        // A page inside the run lists nothing while more follow.
+        let inside = vec![named("4", "b")];
+        assert!(run.list_with(&by_name(), inside, true).is_empty());
+        // A known run of another key is not continued: read back instead.
+        let other = Arc::new(run_before(&[vec![named("1", "a")]], 1).await);
+        let alone = TieRun::read_back(
+            &by_name(),
+            3,
+            |n| (n > 1).then(|| n - 1),
+            |n: u64| {
+                let page = pages[n as usize - 1].clone();
+                async move { Ok(page) }
+            },
+            |n| (n == 2).then(|| Arc::clone(&other)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(alone, run);
     }
 
     #[test]

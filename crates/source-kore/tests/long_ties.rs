@@ -1,0 +1,125 @@
+//! A run of equal sort keys spanning many pages: every campaign listed once,
+//! in order, each page read once, and a walk resumed in the middle of the run
+//! (by another source, as after a restart) lists the rest exactly.
+
+mod sandboxed;
+
+use std::sync::Arc;
+
+use campaign_core::{
+    Campaign, CampaignQuery, CampaignSource, Channel, Sort, SortField, StaticToken,
+};
+use campaign_sandbox::{GeneratedData, Sandbox};
+use futures::TryStreamExt;
+use serde_json::Value;
+use source_kore::{KoreConfig, KoreSource};
+
+const CAMPAIGNS: usize = 900;
+const PAGE: u32 = 10;
+
+/// A sandbox whose voice campaigns all share one `updatedAt`: a run of 90
+/// pages of 10.
+async fn tied() -> (Sandbox, Vec<Campaign>) {
+    let sandbox = Sandbox::builder()
+        .generated(GeneratedData {
+            seed: 3,
+            kore_voice: CAMPAIGNS,
+            kore_sms: 0,
+            ..GeneratedData::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let all: Vec<Campaign> = source(&sandbox)
+        .stream(&CampaignQuery::all())
+        .try_collect()
+        .await
+        .unwrap();
+    let at = all[0].updated_at;
+    let tied: Vec<Campaign> = all
+        .into_iter()
+        .map(|mut c| {
+            c.updated_at = at;
+            c
+        })
+        .collect();
+    let loaded = sandbox.kore().load_campaigns(&tied);
+    assert_eq!(loaded.len(), CAMPAIGNS);
+    (sandbox, tied)
+}
+
+fn config(sandbox: &Sandbox) -> KoreConfig {
+    let mut config = sandboxed::config(sandbox, "kore");
+    config.page_size = PAGE;
+    config.channels = vec![Channel::Voice];
+    config
+}
+
+fn source(sandbox: &Sandbox) -> Arc<KoreSource> {
+    let tokens = Arc::new(StaticToken::new(sandbox.credentials().kore_jwt.clone()));
+    Arc::new(KoreSource::new(config(sandbox), tokens).unwrap())
+}
+
+fn newest_first() -> CampaignQuery {
+    CampaignQuery::builder()
+        .sort(Sort::desc(SortField::UpdatedAt))
+        .build()
+        .unwrap()
+}
+
+fn assert_listed_once_in_order(query: &CampaignQuery, got: &[Campaign]) {
+    assert_eq!(got.len(), CAMPAIGNS);
+    for pair in got.windows(2) {
+        assert!(
+            query.compare(&pair[0], &pair[1]).is_lt(),
+            "{} then {}",
+            pair[0].id,
+            pair[1].id
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_tie_across_ninety_pages_is_listed_whole_reading_each_page_once() {
+    let (sandbox, _) = tied().await;
+    sandbox.kore().clear_requests();
+    let query = newest_first();
+    let got: Vec<Campaign> = source(&sandbox).stream(&query).try_collect().await.unwrap();
+    assert_listed_once_in_order(&query, &got);
+    let (mut pages, mut checks) = (Vec::new(), 0);
+    for request in sandbox.kore().requests() {
+        let body: Value = serde_json::from_str(request.body.as_deref().unwrap_or("{}")).unwrap();
+        match body["limit"].as_u64() {
+            Some(1) => checks += 1,
+            _ => pages.push(body["skip"].as_u64().unwrap()),
+        }
+    }
+    let read = pages.len();
+    pages.sort_unstable();
+    pages.dedup();
+    assert_eq!(pages.len(), CAMPAIGNS / PAGE as usize);
+    assert_eq!((read, checks), (pages.len(), 1), "pages read again");
+}
+
+#[tokio::test]
+async fn a_walk_resumed_inside_the_tie_by_another_source_lists_the_rest() {
+    let (sandbox, _) = tied().await;
+    let query = newest_first();
+    let first = source(&sandbox);
+    let mut got = Vec::new();
+    let mut token = None;
+    // Well inside the run: nothing of it was listed yet.
+    for _ in 0..70 {
+        let page = first.fetch_page(&query, token).await.unwrap();
+        got.extend(page.items);
+        token = page.next;
+    }
+    assert!(got.is_empty(), "a page inside the run listed {}", got.len());
+    let restarted = source(&sandbox);
+    while let Some(at) = token {
+        let page = restarted.fetch_page(&query, Some(at)).await.unwrap();
+        got.extend(page.items);
+        token = page.next;
+    }
+    assert_listed_once_in_order(&query, &got);
+}
