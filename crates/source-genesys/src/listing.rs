@@ -195,12 +195,9 @@ impl Inner {
             let held = match n {
                 1 => TieRun::none(1),
                 _ => {
-                    let run_key = |page| raw_key(pos.walk, query, page, pos.size);
-                    let known = |at| self.tie_runs.ready(&run_key(at));
-                    let held =
-                        TieRun::read_back(query, n - 1, step_back, read_earlier, known).await?;
-                    self.tie_runs.keep(run_key(n - 1), Arc::new(held.clone()));
-                    held
+                    let key = |page| raw_key(pos.walk, query, page, pos.size);
+                    TieRun::read_back(query, n - 1, step_back, read_earlier, &self.tie_runs, key)
+                        .await?
                 }
             };
             let mut broken = order_break(query, held.previous_last.as_ref(), &items)

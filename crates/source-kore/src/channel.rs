@@ -245,23 +245,20 @@ impl Inner {
         let sorted = plan.sort_pushed && query.sort().is_some();
         // The reads the walk's earlier pages were listed from.
         let read_earlier = |skip| self.raw(pos.prev_resync, pos.walk, query, channel, skip, limit);
-        let run_key = |skip| RawKey::new(pos.prev_resync, pos.walk, query, channel, skip, limit);
         if sorted {
             let held = match pos.skip {
                 0 => TieRun::none(0),
                 skip => {
                     let prev = pos.prev.unwrap_or(skip.saturating_sub(step.page_limit));
-                    let known = |at| self.tie_runs.ready(&run_key(at));
-                    let held = TieRun::read_back(
+                    TieRun::read_back(
                         query,
                         prev,
                         step_back(step.page_limit),
                         read_earlier,
-                        known,
+                        &self.tie_runs,
+                        |at| RawKey::new(pos.prev_resync, pos.walk, query, channel, at, limit),
                     )
-                    .await?;
-                    self.tie_runs.keep(run_key(prev), Arc::new(held.clone()));
-                    held
+                    .await?
                 }
             };
             // The listing moved under the walk (its total changed): campaigns

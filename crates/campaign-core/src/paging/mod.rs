@@ -32,7 +32,7 @@
 //! `b`, whose order among the `b`s of the next page is not known yet.
 //!
 //! ```
-//! use campaign_core::paging::TieRun;
+//! use campaign_core::paging::{PageReads, TieRun};
 //! use campaign_core::{Campaign, CampaignId, CampaignQuery, Channel, Sort, SortField};
 //!
 //! # futures::executor::block_on(async {
@@ -54,7 +54,8 @@
 //!         let page = pages[n as usize].clone();
 //!         async move { Ok::<_, campaign_core::SourceError>(page) }
 //!     },
-//!     |_| None, // no run kept from the walk's earlier pages
+//!     &PageReads::new(4), // the runs kept for the walk's next pages
+//!     |n| n,              // their key: the page's position
 //! )
 //! .await?;
 //! let second = run.list_with(&query, pages[1].clone(), false);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::model::Campaign;
 use crate::order::tie_run_start;
-use crate::paging::LocalPosition;
+use crate::paging::{LocalPosition, PageReads};
 use crate::query::CampaignQuery;
 
 /// A server page as read: its campaigns, in the order the server sent them.
@@ -82,12 +82,35 @@ impl TieRun {
     /// pages before it while the run fills them whole (`step_back` gives the
     /// position before one, `None` at the first page), however many that is.
     ///
-    /// `known` answers the runs computed before, by the position of the page
-    /// they end (typically kept by the caller for the walk's next pages): a
-    /// run that continues one of them is built on it, so a walk through a
-    /// long run reads each page once instead of reading the run back from
-    /// every page.
-    pub async fn read_back<F, Fut, R>(
+    /// `kept` holds the runs computed before, under `key` of the position of
+    /// the page they end (the caller's key for the walk's reads); the run
+    /// computed here is kept there too. A run that continues a kept one is
+    /// built on it, so a walk through a long run reads each page once
+    /// instead of reading the run back from every page.
+    pub async fn read_back<F, Fut, R, K>(
+        query: &CampaignQuery,
+        page: u64,
+        step_back: impl FnMut(u64) -> Option<u64>,
+        read: F,
+        kept: &PageReads<K, TieRun>,
+        key: impl Fn(u64) -> K,
+    ) -> Result<Self>
+    where
+        F: FnMut(u64) -> Fut,
+        Fut: Future<Output = Result<R>>,
+        R: ServerPage,
+        K: PartialEq,
+    {
+        if let Some(run) = kept.ready(&key(page)) {
+            return Ok((*run).clone());
+        }
+        let known = |at| kept.ready(&key(at));
+        let run = Self::build_back(query, page, step_back, read, known).await?;
+        kept.keep(key(page), Arc::new(run.clone()));
+        Ok(run)
+    }
+
+    async fn build_back<F, Fut, R>(
         query: &CampaignQuery,
         page: u64,
         mut step_back: impl FnMut(u64) -> Option<u64>,
@@ -105,9 +128,6 @@ impl TieRun {
         let mut at = page;
         loop {
             if let Some(earlier) = known(at) {
-                if at == page {
-                    return Ok((*earlier).clone());
-                }
                 // `earlier` ends the page at `at`: this run continues it when
                 // that page ends with this run's key.
                 let continues = earlier
@@ -238,7 +258,8 @@ mod tests {
                 let page = pages[n as usize - 1].clone();
                 async move { Ok(page) }
             },
-            |_| None,
+            &PageReads::new(4),
+            |n| n,
         )
         .await
         .unwrap()
@@ -304,14 +325,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_run_continues_a_known_one_without_reading_it_back() {
+    async fn a_run_continues_a_kept_one_without_reading_it_back() {
         let pages = [
             vec![named("1", "a"), named("9", "b")],
             vec![named("8", "b"), named("7", "b")],
             vec![named("6", "b"), named("5", "b")],
             vec![named("2", "b"), named("3", "c")],
         ];
-        let known = Arc::new(run_before(&pages, 2).await);
+        let kept = PageReads::new(4);
+        kept.keep(2, Arc::new(run_before(&pages, 2).await));
         let reads = std::sync::Mutex::new(Vec::new());
         let run = TieRun::read_back(
             &by_name(),
@@ -322,11 +344,12 @@ mod tests {
                 let page = pages[n as usize - 1].clone();
                 async move { Ok(page) }
             },
-            |n| (n == 2).then(|| Arc::clone(&known)),
+            &kept,
+            |n| n,
         )
         .await
         .unwrap();
-        // Page 3 read; pages 1 and 2 come from the known run.
+        // Page 3 read; pages 1 and 2 come from the kept run.
         assert_eq!(*reads.lock().unwrap(), [3]);
         assert_eq!(run.len(), 5);
         assert_eq!((run.page, run.index), (1, 1));
@@ -339,8 +362,11 @@ mod tests {
         // A page inside the run lists nothing while more follow.
         let inside = vec![named("4", "b")];
         assert!(run.list_with(&by_name(), inside, true).is_empty());
-        // A known run of another key is not continued: read back instead.
-        let other = Arc::new(run_before(&[vec![named("1", "a")]], 1).await);
+        // The run is kept in turn.
+        assert_eq!(kept.ready(&3).as_deref(), Some(&run));
+        // A kept run of another key is not continued: read back instead.
+        let other = PageReads::new(4);
+        other.keep(2, Arc::new(run_before(&[vec![named("1", "a")]], 1).await));
         let alone = TieRun::read_back(
             &by_name(),
             3,
@@ -349,7 +375,8 @@ mod tests {
                 let page = pages[n as usize - 1].clone();
                 async move { Ok(page) }
             },
-            |n| (n == 2).then(|| Arc::clone(&other)),
+            &other,
+            |n| n,
         )
         .await
         .unwrap();
