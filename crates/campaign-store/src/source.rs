@@ -184,7 +184,7 @@ impl StoreSource {
                     SortDirection::Desc => (None, Some(std::cmp::Reverse(key)), c.id.clone()),
                 }
             }),
-            Order::Id | Order::Missing(_) => campaigns.sort_by(|a, b| a.id.cmp(&b.id)),
+            Order::Id | Order::Tie(_) => campaigns.sort_by(|a, b| a.id.cmp(&b.id)),
         }
         Ok(campaigns)
     }
@@ -230,7 +230,8 @@ impl StoreSource {
     /// The next `limit` rows of `query` after `after`, in `compare`'s order:
     /// those with a sort value (by it, then by id), then those without (by
     /// id). Each part is one statement an index serves; the mark says which
-    /// part it is in (a sort value or none).
+    /// part it is in (a sort value or none). A descending sort first reads
+    /// the rest of the mark's run of equal values.
     async fn next_rows(
         &self,
         query: &CampaignQuery,
@@ -242,17 +243,24 @@ impl StoreSource {
             return self.campaigns(Order::Id, sql).await;
         };
         let past_keyed = after.is_some_and(|mark| mark.k.is_none());
-        let mut campaigns = if past_keyed {
-            Vec::new()
-        } else {
+        let mut campaigns = Vec::new();
+        if !past_keyed && sort.direction == SortDirection::Desc && after.is_some() {
+            // The rest of the mark's run of equal values first: the keyed
+            // statement of a descending sort starts past it.
+            let order = Order::Tie(sort.field);
+            let sql = self.select(query, order, after, limit);
+            campaigns = self.campaigns(order, sql).await?;
+        }
+        let short = limit.saturating_sub(campaigns.len() as u32);
+        if !past_keyed && short > 0 {
             let order = Order::Keyed(sort);
-            self.campaigns(order, self.select(query, order, after, limit))
-                .await?
-        };
+            let sql = self.select(query, order, after, short);
+            campaigns.extend(self.campaigns(order, sql).await?);
+        }
         let short = limit.saturating_sub(campaigns.len() as u32);
         if short > 0 && may_be_missing(sort.field) {
             let after = after.filter(|_| past_keyed);
-            let order = Order::Missing(sort.field);
+            let order = Order::Tie(sort.field);
             let sql = self.select(query, order, after, short);
             campaigns.extend(self.campaigns(order, sql).await?);
         }

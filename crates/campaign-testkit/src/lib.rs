@@ -52,6 +52,7 @@ mod gauge;
 mod memory;
 pub mod mutation;
 mod presorted;
+mod walk;
 
 pub use conformance::{Check, CheckResult, Conformance, ConformanceReport, Outcome, SourceFactory};
 
@@ -62,3 +63,4 @@ pub use fixture::{
 pub use gauge::{Gauge, Gauged};
 pub use memory::{InMemorySource, DEFAULT_PAGE_SIZE};
 pub use presorted::{interleaved_campaigns, Presorted};
+pub use walk::{assert_listed_once_in_order, fetch_pages};

@@ -4,8 +4,9 @@
 
 mod common;
 
-use campaign_core::{Campaign, CampaignQuery, CampaignSource, Sort, SortField};
+use campaign_core::{CampaignQuery, Sort, SortField};
 use campaign_sandbox::Sandbox;
+use campaign_testkit::{assert_listed_once_in_order, fetch_pages};
 use common::{all, generated, listing_queries, page_number, source};
 
 const CAMPAIGNS: usize = 900;
@@ -34,25 +35,13 @@ fn by_name() -> CampaignQuery {
         .unwrap()
 }
 
-fn assert_listed_once_in_order(query: &CampaignQuery, got: &[Campaign]) {
-    assert_eq!(got.len(), CAMPAIGNS);
-    for pair in got.windows(2) {
-        assert!(
-            query.compare(&pair[0], &pair[1]).is_lt(),
-            "{} then {}",
-            pair[0].id,
-            pair[1].id
-        );
-    }
-}
-
 #[tokio::test]
 async fn a_tie_across_ninety_pages_is_listed_whole_reading_each_page_once() {
     let sandbox = tied().await;
     sandbox.genesys().clear_requests();
     let query = by_name();
     let got = all(&source(&sandbox, PAGE), &query).await.unwrap();
-    assert_listed_once_in_order(&query, &got);
+    assert_listed_once_in_order(&query, &got, CAMPAIGNS);
     let listing = listing_queries(&sandbox);
     let mut pages: Vec<u64> = listing
         .iter()
@@ -70,21 +59,14 @@ async fn a_tie_across_ninety_pages_is_listed_whole_reading_each_page_once() {
 async fn a_walk_resumed_inside_the_tie_by_another_source_lists_the_rest() {
     let sandbox = tied().await;
     let query = by_name();
-    let first = source(&sandbox, PAGE);
-    let mut got = Vec::new();
-    let mut token = None;
     // Well inside the run: nothing of it was listed yet.
-    for _ in 0..70 {
-        let page = first.fetch_page(&query, token).await.unwrap();
-        got.extend(page.items);
-        token = page.next;
-    }
-    assert!(got.is_empty(), "a page inside the run listed {}", got.len());
-    let restarted = source(&sandbox, PAGE);
-    while let Some(at) = token {
-        let page = restarted.fetch_page(&query, Some(at)).await.unwrap();
-        got.extend(page.items);
-        token = page.next;
-    }
-    assert_listed_once_in_order(&query, &got);
+    let (listed, token) = fetch_pages(&*source(&sandbox, PAGE), &query, None, Some(70)).await;
+    assert!(
+        listed.is_empty(),
+        "a page inside the run listed {}",
+        listed.len()
+    );
+    assert!(token.is_some(), "the walk ended inside the run");
+    let (rest, _) = fetch_pages(&*source(&sandbox, PAGE), &query, token, None).await;
+    assert_listed_once_in_order(&query, &rest, CAMPAIGNS);
 }

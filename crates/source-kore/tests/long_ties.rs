@@ -10,6 +10,7 @@ use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Channel, Sort, SortField, StaticToken,
 };
 use campaign_sandbox::{GeneratedData, Sandbox};
+use campaign_testkit::{assert_listed_once_in_order, fetch_pages};
 use futures::TryStreamExt;
 use serde_json::Value;
 use source_kore::{KoreConfig, KoreSource};
@@ -67,25 +68,13 @@ fn newest_first() -> CampaignQuery {
         .unwrap()
 }
 
-fn assert_listed_once_in_order(query: &CampaignQuery, got: &[Campaign]) {
-    assert_eq!(got.len(), CAMPAIGNS);
-    for pair in got.windows(2) {
-        assert!(
-            query.compare(&pair[0], &pair[1]).is_lt(),
-            "{} then {}",
-            pair[0].id,
-            pair[1].id
-        );
-    }
-}
-
 #[tokio::test]
 async fn a_tie_across_ninety_pages_is_listed_whole_reading_each_page_once() {
     let (sandbox, _) = tied().await;
     sandbox.kore().clear_requests();
     let query = newest_first();
     let got: Vec<Campaign> = source(&sandbox).stream(&query).try_collect().await.unwrap();
-    assert_listed_once_in_order(&query, &got);
+    assert_listed_once_in_order(&query, &got, CAMPAIGNS);
     let (mut pages, mut checks) = (Vec::new(), 0);
     for request in sandbox.kore().requests() {
         let body: Value = serde_json::from_str(request.body.as_deref().unwrap_or("{}")).unwrap();
@@ -105,21 +94,14 @@ async fn a_tie_across_ninety_pages_is_listed_whole_reading_each_page_once() {
 async fn a_walk_resumed_inside_the_tie_by_another_source_lists_the_rest() {
     let (sandbox, _) = tied().await;
     let query = newest_first();
-    let first = source(&sandbox);
-    let mut got = Vec::new();
-    let mut token = None;
     // Well inside the run: nothing of it was listed yet.
-    for _ in 0..70 {
-        let page = first.fetch_page(&query, token).await.unwrap();
-        got.extend(page.items);
-        token = page.next;
-    }
-    assert!(got.is_empty(), "a page inside the run listed {}", got.len());
-    let restarted = source(&sandbox);
-    while let Some(at) = token {
-        let page = restarted.fetch_page(&query, Some(at)).await.unwrap();
-        got.extend(page.items);
-        token = page.next;
-    }
-    assert_listed_once_in_order(&query, &got);
+    let (listed, token) = fetch_pages(&*source(&sandbox), &query, None, Some(70)).await;
+    assert!(
+        listed.is_empty(),
+        "a page inside the run listed {}",
+        listed.len()
+    );
+    assert!(token.is_some(), "the walk ended inside the run");
+    let (rest, _) = fetch_pages(&*source(&sandbox), &query, token, None).await;
+    assert_listed_once_in_order(&query, &rest, CAMPAIGNS);
 }
