@@ -51,6 +51,13 @@ async fn sync_alpha(store: &Store, campaigns: Vec<Campaign>) {
 }
 
 /// Every page of `query`, token after token.
+/// The ids of `campaigns` in `query`'s order: what a walk must list.
+fn ids_in_order(query: &CampaignQuery, campaigns: &[Campaign]) -> Vec<String> {
+    let mut sorted = campaigns.to_vec();
+    sorted.sort_by(|a, b| query.compare(a, b));
+    sorted.iter().map(|c| c.id.to_string()).collect()
+}
+
 async fn walk(source: &StoreSource, query: &CampaignQuery) -> Vec<String> {
     let mut ids = Vec::new();
     let mut token: Option<PageToken> = None;
@@ -81,9 +88,7 @@ async fn pages_of_every_source_follow_compare() {
                     builder = builder.sort(sort);
                 }
                 let query = builder.build().unwrap();
-                let mut expected = all.clone();
-                expected.sort_by(|a, b| query.compare(a, b));
-                let expected: Vec<String> = expected.iter().map(|c| c.id.to_string()).collect();
+                let expected = ids_in_order(&query, &all);
                 assert_eq!(
                     walk(&source, &query).await,
                     expected,
@@ -143,9 +148,7 @@ async fn a_version_1_store_migrates_to_ascending_indexes_only() {
             .page_size(4)
             .build()
             .unwrap();
-        let mut expected = all.clone();
-        expected.sort_by(|a, b| query.compare(a, b));
-        let expected: Vec<String> = expected.iter().map(|c| c.id.to_string()).collect();
+        let expected = ids_in_order(&query, &all);
         let source = StoreSource::new(store.clone());
         assert_eq!(walk(&source, &query).await, expected, "{}", test.label);
         store.close().await;
@@ -342,9 +345,7 @@ async fn a_descending_sort_lists_a_long_run_of_equal_values_by_id() {
                     .page_size(size)
                     .build()
                     .unwrap();
-                let mut expected = campaigns.clone();
-                expected.sort_by(|a, b| query.compare(a, b));
-                let expected: Vec<String> = expected.iter().map(|c| c.id.to_string()).collect();
+                let expected = ids_in_order(&query, &campaigns);
                 assert_eq!(
                     walk(&source, &query).await,
                     expected,

@@ -372,11 +372,10 @@ mod tests {
             }
             let descending = sort.is_some_and(|s| s.direction == SortDirection::Desc);
             for sql in &statements {
-                let plan = plan(&store, sql).await;
+                let mut plan = plan(&store, sql).await;
                 // A descending sort reads its index backwards and sorts
                 // each run of equal values by id: that sort, and no other.
                 // (SQLite names that step in two ways, by version.)
-                let mut plan = plan;
                 if descending {
                     for runs_sorted in ["LAST 2 TERMS OF ORDER BY", "RIGHT PART OF ORDER BY"] {
                         plan = plan.replace(&format!("; USE TEMP B-TREE FOR {runs_sorted}"), "");
