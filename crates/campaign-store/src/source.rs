@@ -203,10 +203,12 @@ impl StoreSource {
         let deleted = if self.include_deleted {
             ""
         } else {
-            " AND deleted_at IS NULL"
+            " AND c.deleted_at IS NULL"
         };
-        let text =
-            format!("SELECT campaign FROM campaigns WHERE source = $1 AND native_id = $2{deleted}");
+        let text = format!(
+            "SELECT ch.campaign FROM campaigns c LEFT JOIN changes ch ON ch.seq = c.seq \
+             WHERE c.source = $1 AND c.native_id = $2{deleted}"
+        );
         let row = sqlx::query(&text)
             .bind(source)
             .bind(native)

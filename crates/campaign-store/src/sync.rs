@@ -19,6 +19,10 @@ use crate::error::StoreError;
 use crate::rows::{parse_timestamp, timestamp, CampaignRow};
 use crate::store::{Backend, Store};
 
+mod merge;
+
+use merge::PartRun;
+
 /// Rows staged per `INSERT` statement (13 parameters each).
 const STAGE_BATCH: usize = 100;
 
@@ -340,23 +344,18 @@ impl Store {
             .map_err(StoreError::db("cannot stage"))?;
         report.requests = counted.requests();
         let finished = timestamp(Utc::now());
+        let at = PartRun {
+            run,
+            source: &source_id,
+            part: &part_key,
+            started: &started,
+        };
         if report.error.is_some() {
-            self.log_run(
-                &mut conn, run, &source_id, &part_key, &started, &finished, &report,
-            )
-            .await?;
+            self.log_run(&mut conn, &at, &finished, &report).await?;
             return Ok(report);
         }
         let bookmark = newest.map(timestamp);
-        self.merge(
-            &mut conn,
-            run,
-            (&source_id, &part_key),
-            &started,
-            bookmark,
-            &mut report,
-        )
-        .await?;
+        self.merge(&mut conn, &at, bookmark, &mut report).await?;
         Ok(report)
     }
 
@@ -443,215 +442,6 @@ impl Store {
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("cannot stage campaigns"))?;
-        Ok(())
-    }
-
-    /// Compares the staged partition with the store and writes the
-    /// differences, the change log and the run entry in one transaction.
-    async fn merge(
-        &self,
-        conn: &mut AnyConnection,
-        run: i64,
-        (source, part): (&str, &str),
-        started: &str,
-        bookmark: Option<String>,
-        report: &mut PartitionReport,
-    ) -> Result<(), StoreError> {
-        let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
-        // Rolled back when dropped: a crash or a cancelled sync leaves the
-        // store as of the last commit.
-        let mut tx = conn.begin().await.map_err(db("begin"))?;
-        self.merge_in_transaction(&mut tx, run, (source, part), started, bookmark, report)
-            .await?;
-        tx.commit().await.map_err(db("commit"))
-    }
-
-    async fn merge_in_transaction(
-        &self,
-        conn: &mut AnyConnection,
-        run: i64,
-        (source, part): (&str, &str),
-        started: &str,
-        bookmark: Option<String>,
-        report: &mut PartitionReport,
-    ) -> Result<(), StoreError> {
-        let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
-        // The first statement writes, so a SQLite transaction takes the
-        // write lock at once (waiting out another writer) rather than
-        // failing when it upgrades; on PostgreSQL it locks the counters
-        // row, which keeps the change log without gaps.
-        sqlx::query("UPDATE store_counters SET next_seq = next_seq WHERE id = 1")
-            .execute(&mut *conn)
-            .await
-            .map_err(db("lock"))?;
-        let mut next_seq: i64 = sqlx::query("SELECT next_seq FROM store_counters WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(db("counters"))?;
-        let now = timestamp(Utc::now());
-        sqlx::query(
-            "UPDATE sync_staging SET action = CASE \
-               WHEN c.deleted_at IS NOT NULL THEN 'added' \
-               WHEN c.content_hash = sync_staging.content_hash THEN 'unchanged' \
-               ELSE 'updated' END \
-             FROM campaigns c \
-             WHERE c.source = sync_staging.source AND c.native_id = sync_staging.native_id",
-        )
-        .execute(&mut *conn)
-        .await
-        .map_err(db("compare"))?;
-        for row in sqlx::query("SELECT action, COUNT(*) FROM sync_staging GROUP BY action")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db("count"))?
-        {
-            let action: String = row.try_get(0).map_err(db("count"))?;
-            let count: i64 = row.try_get(1).map_err(db("count"))?;
-            let count = u64::try_from(count).unwrap_or_default();
-            match action.as_str() {
-                "added" => report.added = count,
-                "updated" => report.updated = count,
-                _ => report.unchanged = count,
-            }
-        }
-        let written = sqlx::query(
-            "INSERT INTO changes (seq, at, action, source, native_id, run, campaign) \
-             SELECT $1 + ROW_NUMBER() OVER (ORDER BY native_id) - 1, $2, action, source, \
-                    native_id, $3, campaign \
-             FROM sync_staging WHERE action <> 'unchanged'",
-        )
-        .bind(next_seq)
-        .bind(now.clone())
-        .bind(run)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("change log"))?
-        .rows_affected();
-        next_seq += i64::try_from(written).unwrap_or(i64::MAX);
-        sqlx::query(
-            "INSERT INTO campaigns (source, native_id, part, provider, name, channel, status, \
-               priority, dialing_mode, created_at, updated_at, campaign, content_hash, \
-               first_seen_at, last_seen_at, deleted_at) \
-             SELECT source, native_id, part, provider, name, channel, status, priority, \
-               dialing_mode, created_at, updated_at, campaign, content_hash, $1, $1, NULL \
-             FROM sync_staging WHERE action <> 'unchanged' \
-             ON CONFLICT (source, native_id) DO UPDATE SET part = excluded.part, \
-               provider = excluded.provider, name = excluded.name, channel = excluded.channel, \
-               status = excluded.status, priority = excluded.priority, \
-               dialing_mode = excluded.dialing_mode, created_at = excluded.created_at, \
-               updated_at = excluded.updated_at, campaign = excluded.campaign, \
-               content_hash = excluded.content_hash, last_seen_at = excluded.last_seen_at, \
-               deleted_at = NULL",
-        )
-        .bind(now.clone())
-        .execute(&mut *conn)
-        .await
-        .map_err(db("campaigns"))?;
-        // An unchanged campaign listed under another partition moves there,
-        // quietly (its content did not change).
-        sqlx::query(
-            "UPDATE campaigns SET part = s.part FROM sync_staging s \
-             WHERE campaigns.source = s.source AND campaigns.native_id = s.native_id \
-               AND s.action = 'unchanged' AND campaigns.part <> s.part",
-        )
-        .execute(&mut *conn)
-        .await
-        .map_err(db("partitions"))?;
-        // Deletes only from complete evidence: this partition read whole,
-        // without a failure or a skipped record.
-        if report.full && report.skipped == 0 {
-            let gone = "FROM campaigns c WHERE c.source = $4 AND c.part = $5 \
-                 AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
-                 WHERE s.source = c.source AND s.native_id = c.native_id)";
-            let deleted = sqlx::query(&format!(
-                "INSERT INTO changes (seq, at, action, source, native_id, run, campaign) \
-                 SELECT $1 + ROW_NUMBER() OVER (ORDER BY c.native_id) - 1, $2, 'deleted', \
-                        c.source, c.native_id, $3, c.campaign {gone}"
-            ))
-            .bind(next_seq)
-            .bind(now.clone())
-            .bind(run)
-            .bind(source.to_owned())
-            .bind(part.to_owned())
-            .execute(&mut *conn)
-            .await
-            .map_err(db("change log"))?
-            .rows_affected();
-            sqlx::query(
-                "UPDATE campaigns SET deleted_at = $1 WHERE source = $2 AND part = $3 \
-                   AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
-                   WHERE s.source = campaigns.source AND s.native_id = campaigns.native_id)",
-            )
-            .bind(now.clone())
-            .bind(source.to_owned())
-            .bind(part.to_owned())
-            .execute(&mut *conn)
-            .await
-            .map_err(db("deletions"))?;
-            report.deleted = deleted;
-            next_seq += i64::try_from(deleted).unwrap_or(i64::MAX);
-        }
-        sqlx::query("UPDATE store_counters SET next_seq = $1 WHERE id = 1")
-            .bind(next_seq)
-            .execute(&mut *conn)
-            .await
-            .map_err(db("counters"))?;
-        let full_at = (report.full && report.skipped == 0).then(|| now.clone());
-        // The bookmark only moves forward (an incremental read sees the
-        // newest changes first, a full one all of them).
-        sqlx::query(
-            "INSERT INTO sync_state (source, part, last_full_at, bookmark) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (source, part) DO UPDATE SET \
-               last_full_at = COALESCE(excluded.last_full_at, sync_state.last_full_at), \
-               bookmark = CASE WHEN sync_state.bookmark IS NULL \
-                 OR excluded.bookmark > sync_state.bookmark \
-                 THEN excluded.bookmark ELSE sync_state.bookmark END",
-        )
-        .bind(source.to_owned())
-        .bind(part.to_owned())
-        .bind(full_at)
-        .bind(bookmark)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("sync state"))?;
-        self.log_run(conn, run, source, part, started, &now, report)
-            .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn log_run(
-        &self,
-        conn: &mut AnyConnection,
-        run: i64,
-        source: &str,
-        part: &str,
-        started: &str,
-        finished: &str,
-        report: &PartitionReport,
-    ) -> Result<(), StoreError> {
-        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        sqlx::query(
-            "INSERT INTO runs (run, source, part, started_at, finished_at, full_listing, added, \
-               updated, deleted, unchanged, skipped, requests, error) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(run)
-        .bind(source.to_owned())
-        .bind(part.to_owned())
-        .bind(started.to_owned())
-        .bind(finished.to_owned())
-        .bind(i64::from(report.full))
-        .bind(count(report.added))
-        .bind(count(report.updated))
-        .bind(count(report.deleted))
-        .bind(count(report.unchanged))
-        .bind(count(report.skipped))
-        .bind(count(report.requests))
-        .bind(report.error.as_ref().map(ToString::to_string))
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::db(format!("cannot log the run of {source}")))?;
         Ok(())
     }
 }

@@ -17,8 +17,9 @@ pub struct Verification {
     pub changes: i64,
     /// Sequence numbers missing or repeated (the log is 1..=N, no gap).
     pub seq_gaps: i64,
-    /// Campaign rows whose last change entry does not describe them (their
-    /// content, or whether they are deleted).
+    /// Campaign rows whose last change entry does not describe them: their
+    /// JSON is not read from their last `added` or `updated` entry, or
+    /// whether they are deleted differs.
     pub rows_unlike_their_log: i64,
     /// Campaigns in the log without a row.
     pub logged_without_row: i64,
@@ -78,9 +79,11 @@ impl Store {
                SELECT 1 FROM changes ch WHERE ch.source = c.source AND ch.native_id = c.native_id \
                  AND ch.seq = (SELECT MAX(x.seq) FROM changes x \
                                WHERE x.source = c.source AND x.native_id = c.native_id) \
-                 AND ch.campaign = c.campaign \
                  AND (CASE WHEN ch.action = 'deleted' THEN 1 ELSE 0 END) \
-                   = (CASE WHEN c.deleted_at IS NULL THEN 0 ELSE 1 END))",
+                   = (CASE WHEN c.deleted_at IS NULL THEN 0 ELSE 1 END)) \
+             OR c.seq IS DISTINCT FROM (SELECT MAX(x.seq) FROM changes x \
+                 WHERE x.source = c.source AND x.native_id = c.native_id \
+                   AND x.action <> 'deleted')",
             "rows against the log",
         )
         .await?;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use campaign_core::{Campaign, CampaignQuery, CampaignSource, PageToken, Sort, SortField};
 use campaign_store::{Store, StoreSource, SyncOptions};
 use campaign_testkit::{fixture_campaigns, InMemorySource};
-use common::{backends, connect};
-use sqlx::{Connection, Row};
+use common::{backends, connect, index_names};
+use sqlx::Connection;
 
 /// The indexes of schema version 2, and its version.
 const DESCENDING: [&str; 3] = [
@@ -119,18 +119,7 @@ async fn a_version_1_store_migrates_to_ascending_indexes_only() {
             let _ = conn.close().await;
         }
         let store = Store::connect_existing(&test.url).await.unwrap();
-        let indexes = match test.label {
-            "postgres" => "SELECT indexname::text FROM pg_indexes WHERE tablename = 'campaigns'",
-            _ => "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'campaigns'",
-        };
-        let mut conn = sqlx::AnyConnection::connect(&test.url).await.unwrap();
-        let names: Vec<String> = sqlx::query(indexes)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
+        let names = index_names(&test.url, test.label).await;
         assert!(
             names.iter().any(|n| n == "campaigns_by_created"),
             "{names:?}"
@@ -142,7 +131,6 @@ async fn a_version_1_store_migrates_to_ascending_indexes_only() {
                 test.label
             );
         }
-        let _ = conn.close().await;
         let query = CampaignQuery::builder()
             .sort(Sort::desc(SortField::CreatedAt))
             .page_size(4)

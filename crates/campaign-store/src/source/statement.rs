@@ -38,11 +38,16 @@ impl Sql {
         query
     }
 
-    /// This statement's rows as one: how many, and their `campaign`
-    /// column [`joined`].
+    /// This statement's rows as one: how many, and their campaigns (the
+    /// change log holds each one's JSON) [`joined`]. A row whose entry is
+    /// missing joins none, so the count tells.
     pub(super) fn one_row(mut self, backend: Backend) -> Self {
-        let campaigns = joined(backend, "campaign");
-        self.text = format!("SELECT count(*), {campaigns} FROM ({}) AS page", self.text);
+        let campaigns = joined(backend, "ch.campaign");
+        self.text = format!(
+            "SELECT count(*), {campaigns} FROM ({}) AS page \
+             LEFT JOIN changes ch ON ch.seq = page.seq",
+            self.text
+        );
         self
     }
 
@@ -117,7 +122,7 @@ impl StoreSource {
         limit: u32,
     ) -> Sql {
         let mut sql = Sql::default();
-        sql.push("SELECT source, native_id, campaign FROM campaigns WHERE 1 = 1");
+        sql.push("SELECT source, native_id, seq FROM campaigns WHERE 1 = 1");
         self.filters(query, order, &mut sql);
         match order {
             Order::Id => {

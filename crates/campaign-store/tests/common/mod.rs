@@ -13,7 +13,7 @@ use campaign_core::{
 };
 use campaign_store::Store;
 use campaign_testkit::InMemorySource;
-use sqlx::Connection;
+use sqlx::{Connection, Row};
 
 /// The environment variable naming a PostgreSQL database tests may use to
 /// create (and drop) their own databases.
@@ -159,4 +159,27 @@ impl CampaignSource for Parted {
     fn partitions(&self, _query: &CampaignQuery) -> Vec<Arc<dyn CampaignSource>> {
         self.parts.clone()
     }
+}
+
+/// The names of the campaigns table's indexes, sorted.
+pub async fn index_names(url: &str, label: &str) -> Vec<String> {
+    let sql = match label {
+        "postgres" => {
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'campaigns' ORDER BY 1"
+        }
+        _ => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'campaigns' \
+              ORDER BY 1"
+        }
+    };
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let names = sqlx::query(sql)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let _ = conn.close().await;
+    names
 }
