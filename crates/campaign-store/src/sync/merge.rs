@@ -17,8 +17,10 @@ use crate::store::{Backend, Store};
 const REBUILD_SHARE: u64 = 4;
 
 /// The change-log number of each staged row that is written, counting from
-/// `$1`: the change log and the campaigns table number them alike.
-const STAGED_SEQ: &str = "$1 + ROW_NUMBER() OVER (ORDER BY native_id) - 1";
+/// `$1`: the change log and the campaigns table number them alike. By the
+/// staging table's key (its source is one), so the rows are read in its
+/// order rather than sorted with their JSON.
+const STAGED_SEQ: &str = "$1 + ROW_NUMBER() OVER (ORDER BY source, native_id) - 1";
 
 /// One partition's sync in a run: what its run entry and changes name.
 pub(super) struct PartRun<'a> {
