@@ -107,7 +107,8 @@ struct Walker<S: ?Sized> {
     source: Arc<S>,
     query: Arc<CampaignQuery>,
     residual: CampaignQuery,
-    seen: SeenIds,
+    /// `None` when the source lists each id once ([`WalkOptions::ids_unique`]).
+    seen: Option<SeenIds>,
     queue: VecDeque<PageToken>,
     in_flight: FuturesOrdered<PageFuture>,
     /// Tokens of the announced pages not yet read, in order: each page's
@@ -238,7 +239,11 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             let mut out = Vec::with_capacity(considered);
             let mut fresh = 0usize;
             for (index, campaign) in page.items.into_iter().enumerate().skip(skip) {
-                if self.seen.insert(&campaign.id) {
+                if self
+                    .seen
+                    .as_mut()
+                    .is_none_or(|seen| seen.insert(&campaign.id))
+                {
                     fresh += 1;
                     if self.residual.matches(&campaign) {
                         let after = SourcePosition {
@@ -321,7 +326,7 @@ where
         source,
         query: Arc::new(query),
         residual,
-        seen: SeenIds::new(),
+        seen: (!options.ids_unique).then(SeenIds::new),
         queue: VecDeque::new(),
         in_flight: FuturesOrdered::new(),
         plan: VecDeque::new(),
@@ -434,6 +439,48 @@ mod tests {
             .collect()
             .await;
         assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+    }
+
+    /// Lists campaign 1 on both of its pages.
+    #[derive(Debug)]
+    struct Repeats {
+        ids_unique: bool,
+    }
+
+    #[async_trait]
+    impl CampaignSource for Repeats {
+        fn id(&self) -> &str {
+            "s"
+        }
+        fn provider(&self) -> &str {
+            "test"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::local_only()
+        }
+        fn walk_options(&self) -> WalkOptions {
+            WalkOptions {
+                ids_unique: self.ids_unique,
+                ..WalkOptions::default()
+            }
+        }
+        async fn fetch_page(&self, _: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
+            let ids: &[&str] = if token.is_none() { &["1"] } else { &["1", "2"] };
+            let next = token.is_none().then(|| PageToken::new("p2"));
+            Ok(Page::new(ids.iter().map(|id| campaign(id)).collect(), next))
+        }
+    }
+
+    #[tokio::test]
+    async fn repeated_ids_are_dropped_unless_the_source_lists_each_once() {
+        for (ids_unique, expected) in [(false, vec!["1", "2"]), (true, vec!["1", "1", "2"])] {
+            let ids: Vec<String> =
+                walk_pages(Arc::new(Repeats { ids_unique }), CampaignQuery::all())
+                    .map(|c| c.unwrap().id.native)
+                    .collect()
+                    .await;
+            assert_eq!(ids, expected, "ids_unique: {ids_unique}");
+        }
     }
 
     #[test]

@@ -132,6 +132,11 @@ pub struct WalkOptions {
     /// Most pages one walk fetches before it stops with a `Protocol` error,
     /// so a server that never says "done" cannot loop forever.
     pub max_pages: usize,
+    /// The source never lists an id twice in one walk (its pages follow a
+    /// unique key, as a database's do). The walker then keeps no set of the
+    /// ids it yielded, so a walk's memory does not grow with its length
+    /// (about 16 bytes a campaign otherwise); `max_pages` still bounds it.
+    pub ids_unique: bool,
 }
 
 impl Default for WalkOptions {
@@ -139,6 +144,7 @@ impl Default for WalkOptions {
         Self {
             prefetch: 1,
             max_pages: 100_000,
+            ids_unique: false,
         }
     }
 }

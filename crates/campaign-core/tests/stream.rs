@@ -185,6 +185,7 @@ async fn the_page_cap_stops_an_endless_source() {
         WalkOptions {
             prefetch: 1,
             max_pages: 5,
+            ..WalkOptions::default()
         },
     );
     let seen = counter.clone();
@@ -229,6 +230,7 @@ impl CampaignSource for Announcing {
         WalkOptions {
             prefetch: 4,
             max_pages: 100,
+            ..WalkOptions::default()
         }
     }
     async fn fetch_page(&self, _query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {

@@ -9,7 +9,7 @@ use std::fmt;
 use async_trait::async_trait;
 use campaign_core::{
     Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Filter, Page, PageToken,
-    Result, SortDirection, SortField, SourceError,
+    Result, SortDirection, SortField, SourceError, WalkOptions,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -300,6 +300,15 @@ impl CampaignSource for StoreSource {
 
     fn capabilities(&self) -> Capabilities {
         capabilities()
+    }
+
+    fn walk_options(&self) -> WalkOptions {
+        // Pages follow the sort's key and then the primary key, past the
+        // last row of the page before: no campaign comes twice.
+        WalkOptions {
+            ids_unique: true,
+            ..WalkOptions::default()
+        }
     }
 
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {

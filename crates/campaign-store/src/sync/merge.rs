@@ -7,7 +7,7 @@ use sqlx::{Acquire, AnyConnection, Row};
 use super::PartitionReport;
 use crate::error::StoreError;
 use crate::rows::timestamp;
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, SQLITE_READING_CACHE, SQLITE_WRITING_CACHE};
 
 /// A write of at least one row in this many of the campaigns table (as it
 /// will be) rebuilds its secondary indexes rather than keeping them up. On
@@ -43,12 +43,31 @@ impl Store {
     ) -> Result<(), StoreError> {
         let source = at.source;
         let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
+        let sqlite = self.backend() == Backend::Sqlite;
+        if sqlite {
+            sqlx::query(SQLITE_WRITING_CACHE)
+                .execute(&mut *conn)
+                .await
+                .map_err(db("cache"))?;
+        }
         // Rolled back when dropped: a crash or a cancelled sync leaves the
         // store as of the last commit.
-        let mut tx = conn.begin().await.map_err(db("begin"))?;
-        self.merge_in_transaction(&mut tx, at, bookmark, report)
-            .await?;
-        tx.commit().await.map_err(db("commit"))
+        let merged = async {
+            let mut tx = conn.begin().await.map_err(db("begin"))?;
+            self.merge_in_transaction(&mut tx, at, bookmark, report)
+                .await?;
+            tx.commit().await.map_err(db("commit"))
+        }
+        .await;
+        if sqlite {
+            // Back to a reader's cache, failed merge or not: the pool lends
+            // this connection out again.
+            sqlx::query(SQLITE_READING_CACHE)
+                .execute(&mut *conn)
+                .await
+                .map_err(db("cache"))?;
+        }
+        merged
     }
 
     async fn merge_in_transaction(
