@@ -257,7 +257,8 @@ const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; PRAGMA journal_mode = WA
 /// The page cache of a connection that reads: 512 KiB rather than SQLite's
 /// 2 MiB, as a listing reads pages on up to four connections at once and
 /// the system caches the file anyway (a listing of 200,000 campaigns peaked
-/// at 21-24 MiB with it, 27-28 MiB with 1 MiB, 38 MiB with 2 MiB; measured).
+/// at 20-24 MiB with it, 26-28 MiB with 1 MiB, 38-39 MiB with 2 MiB;
+/// measured).
 pub(crate) const SQLITE_READING_CACHE: &str = "PRAGMA cache_size = -512";
 
 /// The page cache of a connection while it merges a partition: SQLite's
