@@ -132,10 +132,13 @@ pub struct WalkOptions {
     /// Most pages one walk fetches before it stops with a `Protocol` error,
     /// so a server that never says "done" cannot loop forever.
     pub max_pages: usize,
-    /// The source never lists an id twice in one walk (its pages follow a
-    /// unique key, as a database's do). The walker then keeps no set of the
-    /// ids it yielded, so a walk's memory does not grow with its length
-    /// (about 16 bytes a campaign otherwise); `max_pages` still bounds it.
+    /// The source's pages follow a unique key, as a database's keyset pages
+    /// do, so no id comes twice from unchanging data. The walker then keeps
+    /// no set of the ids it yielded, and a walk's memory does not grow with
+    /// its length (about 16 bytes a campaign otherwise); `max_pages` still
+    /// bounds it. A row whose sort value changes while the walk runs can be
+    /// met again at its new place, and is then listed twice, as a walk
+    /// resumed from a cursor page by page would list it.
     pub ids_unique: bool,
 }
 

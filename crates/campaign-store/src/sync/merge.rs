@@ -59,15 +59,16 @@ impl Store {
             tx.commit().await.map_err(db("commit"))
         }
         .await;
-        if sqlite {
-            // Back to a reader's cache, failed merge or not: the pool lends
-            // this connection out again.
-            sqlx::query(SQLITE_READING_CACHE)
-                .execute(&mut *conn)
-                .await
-                .map_err(db("cache"))?;
+        if !sqlite {
+            return merged;
         }
-        merged
+        // Back to a reader's cache, failed merge or not: the pool lends this
+        // connection out again. The merge's own failure is the one reported.
+        let reset = sqlx::query(SQLITE_READING_CACHE)
+            .execute(&mut *conn)
+            .await
+            .map_err(db("cache"));
+        merged.and(reset.map(|_| ()))
     }
 
     async fn merge_in_transaction(
