@@ -74,16 +74,20 @@ impl Store {
         .await?;
         let distinct = count("SELECT COUNT(DISTINCT seq) FROM changes WHERE seq BETWEEN 1 AND (SELECT next_seq - 1 FROM store_counters)", "sequence").await?;
         found.seq_gaps = (next - 1 - distinct).abs() + (found.changes - distinct);
+        // One pass over the log for each campaign's last entry and last
+        // written one (a correlated lookup per row was quadratic: the log
+        // has no index by campaign).
         found.rows_unlike_their_log = count(
-            "SELECT COUNT(*) FROM campaigns c WHERE NOT EXISTS ( \
-               SELECT 1 FROM changes ch WHERE ch.source = c.source AND ch.native_id = c.native_id \
-                 AND ch.seq = (SELECT MAX(x.seq) FROM changes x \
-                               WHERE x.source = c.source AND x.native_id = c.native_id) \
-                 AND (CASE WHEN ch.action = 'deleted' THEN 1 ELSE 0 END) \
-                   = (CASE WHEN c.deleted_at IS NULL THEN 0 ELSE 1 END)) \
-             OR c.seq IS DISTINCT FROM (SELECT MAX(x.seq) FROM changes x \
-                 WHERE x.source = c.source AND x.native_id = c.native_id \
-                   AND x.action <> 'deleted')",
+            "WITH latest AS (SELECT source, native_id, MAX(seq) AS last_seq, \
+                 MAX(CASE WHEN action <> 'deleted' THEN seq END) AS last_written \
+               FROM changes GROUP BY source, native_id) \
+             SELECT COUNT(*) FROM campaigns c \
+             LEFT JOIN latest l ON l.source = c.source AND l.native_id = c.native_id \
+             LEFT JOIN changes ch ON ch.seq = l.last_seq \
+             WHERE ch.seq IS NULL \
+               OR (CASE WHEN ch.action = 'deleted' THEN 1 ELSE 0 END) \
+                 <> (CASE WHEN c.deleted_at IS NULL THEN 0 ELSE 1 END) \
+               OR c.seq IS DISTINCT FROM l.last_written",
             "rows against the log",
         )
         .await?;

@@ -22,6 +22,18 @@ const REBUILD_SHARE: u64 = 4;
 /// order rather than sorted with their JSON.
 const STAGED_SEQ: &str = "$1 + ROW_NUMBER() OVER (ORDER BY source, native_id) - 1";
 
+/// The live campaigns of a partition (source `$source_at`, part `$part_at`)
+/// that its staged full listing no longer holds, for a `WHERE` clause on
+/// `campaigns` aliased `alias`: one condition for the deletions logged and
+/// the rows marked, so the two cannot differ.
+fn gone(alias: &str, source_at: usize, part_at: usize) -> String {
+    format!(
+        "{alias}.source = ${source_at} AND {alias}.part = ${part_at} \
+         AND {alias}.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
+         WHERE s.source = {alias}.source AND s.native_id = {alias}.native_id)"
+    )
+}
+
 /// One partition's sync in a run: what its run entry and changes name.
 pub(super) struct PartRun<'a> {
     pub(super) run: i64,
@@ -140,14 +152,16 @@ impl Store {
         // touches campaigns not staged, and finds none in a new partition
         // (rather than all of it, one probe of the staging table each).
         if report.full && report.skipped == 0 {
-            let gone = "FROM campaigns c JOIN changes ch ON ch.seq = c.seq \
-                 WHERE c.source = $4 AND c.part = $5 \
-                 AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
-                 WHERE s.source = c.source AND s.native_id = c.native_id)";
+            // The JSON comes from the row's last entry; a row without one
+            // fails the insert (the column is NOT NULL) rather than being
+            // deleted unlogged.
             let deleted = sqlx::query(&format!(
                 "INSERT INTO changes (seq, at, action, source, native_id, run, campaign) \
                  SELECT $1 + ROW_NUMBER() OVER (ORDER BY c.native_id) - 1, $2, 'deleted', \
-                        c.source, c.native_id, $3, ch.campaign {gone}"
+                   c.source, c.native_id, $3, \
+                   (SELECT ch.campaign FROM changes ch WHERE ch.seq = c.seq) \
+                 FROM campaigns c WHERE {}",
+                gone("c", 4, 5)
             ))
             .bind(next_seq)
             .bind(now.clone())
@@ -158,11 +172,10 @@ impl Store {
             .await
             .map_err(db("change log"))?
             .rows_affected();
-            sqlx::query(
-                "UPDATE campaigns SET deleted_at = $1 WHERE source = $2 AND part = $3 \
-                   AND deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
-                   WHERE s.source = campaigns.source AND s.native_id = campaigns.native_id)",
-            )
+            sqlx::query(&format!(
+                "UPDATE campaigns AS c SET deleted_at = $1 WHERE {}",
+                gone("c", 2, 3)
+            ))
             .bind(now.clone())
             .bind(source.to_owned())
             .bind(part.to_owned())
