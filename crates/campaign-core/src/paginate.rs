@@ -107,6 +107,8 @@ struct Walker<S: ?Sized> {
     source: Arc<S>,
     query: Arc<CampaignQuery>,
     residual: CampaignQuery,
+    /// The source sorts for the query, so its pages come in its order.
+    sorted: bool,
     /// `None` when the source lists each id once ([`WalkOptions::ids_unique`]).
     seen: Option<SeenIds>,
     queue: VecDeque<PageToken>,
@@ -220,7 +222,19 @@ impl<S: CampaignSource + ?Sized> Walker<S> {
             let token = page.this_page.take().or(token);
             self.pages += 1;
             let mut warnings = std::mem::take(&mut page.warnings);
-            let more = self.plan_after(&mut page);
+            let mut more = self.plan_after(&mut page);
+            // In the source's order nothing after this page can pass the
+            // query's range on the sort field (a listing newest first since
+            // an instant): the walk ends here.
+            if more
+                && self.sorted
+                && page
+                    .items
+                    .last()
+                    .is_some_and(|c| self.query.beyond_sorted_range(c))
+            {
+                more = false;
+            }
             let skip = std::mem::take(&mut self.skip_first);
             if skip > 0 {
                 // A resumed walk re-reads the page its position lies in; the
@@ -320,12 +334,15 @@ where
     S: CampaignSource + ?Sized,
 {
     let options = source.walk_options();
-    let residual = source.capabilities().split(&query).residual;
+    let plan = source.capabilities().split(&query);
+    let sorted = plan.sort_pushed && query.sort().is_some();
+    let residual = plan.residual;
     let partition = source.partition();
     let mut walker = Walker {
         source,
         query: Arc::new(query),
         residual,
+        sorted,
         seen: (!options.ids_unique).then(SeenIds::new),
         queue: VecDeque::new(),
         in_flight: FuturesOrdered::new(),

@@ -161,6 +161,9 @@ pub struct CampaignQuery {
     name_contains: Option<String>,
     sort: Option<Sort>,
     page_size: Option<u32>,
+    /// A hint, not part of what is listed: see [`CampaignQuery::sort_verified`].
+    #[serde(skip)]
+    sort_verified: bool,
     /// [`fingerprint`](CampaignQuery::fingerprint), once computed: sources
     /// stamp it on every page token and keyset mark they make.
     #[serde(skip)]
@@ -240,6 +243,40 @@ impl CampaignQuery {
     /// Requested page size, if any.
     pub fn page_size(&self) -> Option<u32> {
         self.page_size
+    }
+
+    /// Whether the caller has seen the source's provider honour this sort
+    /// recently (a sync that checked it within the day, say). Sources then
+    /// skip the extra request that tells a server that sorts from one that
+    /// only looks as if it did ([`crate::paging::sort_ignored`]); each
+    /// page's order is still checked. Not part of the query's
+    /// [`fingerprint`](Self::fingerprint): it changes how, not what.
+    pub fn sort_verified(&self) -> bool {
+        self.sort_verified
+    }
+
+    /// Whether no campaign that sorts after `campaign` in this query's
+    /// order can pass its range filter on the sort field, so a listing in
+    /// that order can end here: sorted by a time newest first and already
+    /// older than the range's start, or oldest first and at or past its
+    /// end. Campaigns without the time sort last and match no range.
+    pub fn beyond_sorted_range(&self, campaign: &Campaign) -> bool {
+        let Some(Sort { field, direction }) = self.sort else {
+            return false;
+        };
+        let (range, at) = match field {
+            SortField::Name => return false,
+            SortField::CreatedAt => (self.created, campaign.created_at),
+            SortField::UpdatedAt => (self.updated, campaign.updated_at),
+        };
+        if range.is_unbounded() {
+            return false;
+        }
+        let Some(at) = at else { return true };
+        match direction {
+            SortDirection::Desc => range.start.is_some_and(|start| at < start),
+            SortDirection::Asc => range.end.is_some_and(|end| at >= end),
+        }
     }
 
     /// True when the query has no filter at all (sort and page size aside).
@@ -451,6 +488,13 @@ impl CampaignQueryBuilder {
         self
     }
 
+    /// Marks the sort as one the caller has seen the provider honour; see
+    /// [`CampaignQuery::sort_verified`].
+    pub fn sort_verified(mut self, verified: bool) -> Self {
+        self.query.sort_verified = verified;
+        self
+    }
+
     /// Checks the query: page size above zero, ranges not inverted.
     pub fn build(self) -> Result<CampaignQuery, QueryError> {
         let mut q = self.query;
@@ -622,6 +666,49 @@ mod tests {
             .build()
             .unwrap();
         assert_ne!(c.fingerprint(), CampaignQuery::all().fingerprint());
+        let verified = c.to_builder().sort_verified(true).build().unwrap();
+        assert!(verified.sort_verified() && !c.sort_verified());
+        assert_eq!(verified.fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn a_sorted_listing_ends_past_the_range_on_its_sort_field() {
+        let from = at("2025-12-01T00:00:00Z");
+        let to = at("2025-12-10T00:00:00Z");
+        let updated = |text: Option<&str>| {
+            let mut c = campaign("1", "n", Some("2025-12-05T00:00:00Z"));
+            c.updated_at = text.map(at);
+            c
+        };
+        let query = |sort: Sort| {
+            CampaignQuery::builder()
+                .updated_from(from)
+                .updated_to(to)
+                .sort(sort)
+                .build()
+                .unwrap()
+        };
+        let newest_first = query(Sort::desc(SortField::UpdatedAt));
+        assert!(!newest_first.beyond_sorted_range(&updated(Some("2025-12-01T00:00:00Z"))));
+        assert!(newest_first.beyond_sorted_range(&updated(Some("2025-11-30T23:59:59Z"))));
+        assert!(!newest_first.beyond_sorted_range(&updated(Some("2025-12-11T00:00:00Z"))));
+        assert!(newest_first.beyond_sorted_range(&updated(None)));
+        let oldest_first = query(Sort::asc(SortField::UpdatedAt));
+        assert!(!oldest_first.beyond_sorted_range(&updated(Some("2025-11-01T00:00:00Z"))));
+        assert!(!oldest_first.beyond_sorted_range(&updated(Some("2025-12-09T23:59:59Z"))));
+        assert!(oldest_first.beyond_sorted_range(&updated(Some("2025-12-10T00:00:00Z"))));
+        assert!(oldest_first.beyond_sorted_range(&updated(None)));
+        // Another field's range, or no range, never ends a listing.
+        for other in [
+            query(Sort::desc(SortField::CreatedAt)),
+            query(Sort::asc(SortField::Name)),
+            CampaignQuery::builder()
+                .sort(Sort::desc(SortField::UpdatedAt))
+                .build()
+                .unwrap(),
+        ] {
+            assert!(!other.beyond_sorted_range(&updated(None)), "{other:?}");
+        }
     }
 
     #[test]

@@ -211,8 +211,13 @@ pub trait CampaignSource: Send + Sync + fmt::Debug + 'static {
     /// Whether the provider can list this source's campaigns newest change
     /// first (`updated_at` descending, sorted and paged at the provider) at
     /// little cost, so a sync may read only what changed since its last
-    /// run and stop at the first older campaign (the sort still checked:
-    /// see [`Warning::sorted_locally`](crate::Warning::sorted_locally)).
+    /// run. It asks for `updated_at` descending with an `updated_from`
+    /// range: the walker ends the listing at the first page past the range
+    /// ([`CampaignQuery::beyond_sorted_range`]); a source that holds
+    /// campaigns back across pages ends it itself. The sort is still
+    /// checked (see [`Warning::sorted_locally`](crate::Warning::sorted_locally)),
+    /// with the extra request of a probe spared when the query is
+    /// [`sort_verified`](CampaignQuery::sort_verified).
     /// `false` (the default) means every sync reads the source whole.
     fn lists_changes_cheaply(&self) -> bool {
         false

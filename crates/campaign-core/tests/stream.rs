@@ -431,3 +431,49 @@ async fn position_chunks_carry_each_pages_warnings_even_without_items() {
         .unwrap();
     assert_eq!(ids, ["1", "2", "4"]);
 }
+
+#[tokio::test]
+async fn a_sorted_walk_ends_at_the_first_page_past_the_range_of_its_sort_field() {
+    let updated = |native: &str, day: u32| {
+        let mut c = campaign(native, Status::Ready);
+        c.updated_at = Some(format!("2025-12-{day:02}T00:00:00Z").parse().unwrap());
+        c
+    };
+    let sorting = Capabilities {
+        sorts: [campaign_core::SortField::UpdatedAt].into(),
+        ..Capabilities::default()
+    };
+    for (caps, pages) in [(sorting, 2), (Capabilities::local_only(), 3)] {
+        let mut source = mock_with(caps.clone(), WalkOptions::default());
+        let (page_a, page_b, page_c) = (
+            vec![updated("a", 9), updated("b", 8)],
+            vec![updated("c", 7), updated("d", 3)],
+            vec![updated("e", 2)],
+        );
+        source
+            .expect_fetch_page()
+            .times(pages)
+            .returning(move |_, token| {
+                Ok(match token.as_ref().map(PageToken::as_str) {
+                    None => Page::new(page_a.clone(), Some(PageToken::new("2"))),
+                    Some("2") => Page::new(page_b.clone(), Some(PageToken::new("3"))),
+                    _ => Page::new(page_c.clone(), None),
+                })
+            });
+        // Newest first since the 5th: page 2 ends before it, so page 3
+        // (older still) is only read from a source that does not sort.
+        let query = CampaignQuery::builder()
+            .sort(campaign_core::Sort::desc(
+                campaign_core::SortField::UpdatedAt,
+            ))
+            .updated_from("2025-12-05T00:00:00Z".parse().unwrap())
+            .build()
+            .unwrap();
+        let ids: Vec<String> = campaign_core::walk_pages(Arc::new(source), query)
+            .map_ok(|c| c.id.native)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(ids, ["a", "b", "c"], "{caps:?}");
+    }
+}

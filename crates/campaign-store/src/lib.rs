@@ -43,12 +43,20 @@
 //!   not written); a partition's last complete listing is in its sync state.
 //! - **Incremental where the provider allows it.** A source that
 //!   [lists changes cheaply](campaign_core::CampaignSource::lists_changes_cheaply)
-//!   (Kore) is read newest change first and the read stops at the first
-//!   campaign older than its partition's bookmark less
-//!   [`SyncOptions::overlap`] (ties at the boundary are re-read). Such a
-//!   read deletes nothing; a full one runs on [`SyncOptions::full`], when
-//!   the last was longer than [`SyncOptions::full_refresh_every`] ago, and
-//!   whenever the provider's order could not be trusted. CMS is always read whole.
+//!   (Kore) is read newest change first, as a query for the changes since
+//!   the partition's bookmark less [`SyncOptions::overlap`]; the listing
+//!   ends at the first older campaign
+//!   ([`CampaignQuery::beyond_sorted_range`](campaign_core::CampaignQuery::beyond_sorted_range)),
+//!   and ties at the boundary are re-read. The bookmark is when the last
+//!   read began, or the newest change it saw if that is later (a provider
+//!   clock ahead), so a run of campaigns changed at one instant long ago is
+//!   not read again each time. The provider's sort is checked by the first
+//!   incremental read of a day and trusted for the day after
+//!   ([`CampaignQuery::sort_verified`](campaign_core::CampaignQuery::sort_verified)).
+//!   Such a read deletes nothing; a full one runs on [`SyncOptions::full`],
+//!   when the last was longer than [`SyncOptions::full_refresh_every`] ago,
+//!   and whenever the provider's order could not be trusted (at once, and
+//!   for that day). CMS is always read whole.
 //! - **One sync per source at a time.** [`Store::try_lease`]: a PostgreSQL
 //!   advisory lock, or on SQLite an exclusive lock on a file beside the
 //!   database (both released when their process dies); a source leased

@@ -1,33 +1,27 @@
 //! Syncing sources into the store: each partition read whole, compared with
 //! what is stored, and its changes committed at once with its run entry.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use campaign_core::{
-    walk_position_chunks, Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken,
-    Sort, SortField, SourceError, SourcePosition, WalkOptions,
-};
+use campaign_core::{CampaignQuery, CampaignSource, Sort, SortField, SourceError};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use serde::Serialize;
-use sqlx::{Acquire, AnyConnection, Row};
+use sqlx::Row;
 
 use crate::error::StoreError;
-use crate::rows::{parse_timestamp, timestamp, CampaignRow};
-use crate::store::{Backend, Store};
+use crate::rows::{parse_timestamp, timestamp};
+use crate::store::Store;
 
 mod merge;
+mod read;
 
 use merge::PartRun;
 
-/// Rows staged per `INSERT` statement (13 parameters each).
-const STAGE_BATCH: usize = 100;
-
-/// How long an incremental read looks back before the last change it saw
-/// (campaigns changed at the same instant, or seen late, are read again).
+/// How long an incremental read looks back before the last read began (or
+/// the newest change it saw, if later): it covers a provider clock behind
+/// this machine's and changes that show late, and campaigns changed at the
+/// boundary are read again.
 pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(5 * 60);
 /// How old a partition's last complete listing may get before a sync reads
 /// it whole again (incremental reads cannot see deletions).
@@ -58,12 +52,23 @@ impl Default for SyncOptions {
     }
 }
 
-/// What a partition's last syncs left: when it was last read whole, and
-/// the newest change seen.
+/// What a partition's last syncs left: when it was last read whole, where
+/// the next incremental read starts (less the overlap), and when a read
+/// last checked the provider's sort, with what result.
 #[derive(Debug, Default)]
 struct SyncState {
     last_full_at: Option<DateTime<Utc>>,
     bookmark: Option<DateTime<Utc>>,
+    sort_checked_at: Option<DateTime<Utc>>,
+    sort_honoured: bool,
+}
+
+/// What a partition's sync changes in its sync state (stored forms).
+pub(crate) struct StateUpdate {
+    /// Where the next incremental read starts, less the overlap.
+    pub(crate) bookmark: Option<String>,
+    /// When the provider's sort was checked and whether it held.
+    pub(crate) sort_check: Option<(String, bool)>,
 }
 
 /// What a sync did to one partition of a source (a CMS contact center, a
@@ -213,25 +218,30 @@ impl Store {
             report.busy = Some(self.lease_holder(source.id()).await);
             return Ok(report);
         };
-        let incremental_query = query
-            .to_builder()
-            .sort(Sort::desc(SortField::UpdatedAt))
-            .build()
-            .map_err(|e| StoreError::Corrupt {
-                id: source.id().to_owned(),
-                why: e.to_string(),
-            })?;
+        let newest_first = query.to_builder().sort(Sort::desc(SortField::UpdatedAt));
         for part in parts {
             let state = self
                 .sync_state(source.id(), &part.partition().unwrap_or_default())
                 .await?;
-            let since = incremental_since(&state, source.lists_changes_cheaply(), options);
-            let query = match since {
-                Some(_) => &incremental_query,
-                None => &query,
-            };
+            let reading = plan_reading(&state, source.lists_changes_cheaply(), options)
+                .map(|(since, sort_verified)| {
+                    let query = newest_first
+                        .clone()
+                        .updated_from(since)
+                        .sort_verified(sort_verified)
+                        .build()
+                        .map_err(|e| StoreError::Corrupt {
+                            id: source.id().to_owned(),
+                            why: e.to_string(),
+                        })?;
+                    Ok::<_, StoreError>(Incremental {
+                        query,
+                        sort_verified,
+                    })
+                })
+                .transpose()?;
             let part = self
-                .sync_partition(run, part, query, since, state.bookmark)
+                .sync_partition(run, part, &query, reading, state.bookmark)
                 .await?;
             report.add(part);
         }
@@ -241,7 +251,8 @@ impl Store {
 
     async fn sync_state(&self, source: &str, part: &str) -> Result<SyncState, StoreError> {
         let row = sqlx::query(
-            "SELECT last_full_at, bookmark FROM sync_state WHERE source = $1 AND part = $2",
+            "SELECT last_full_at, bookmark, sort_checked_at, sort_honoured FROM sync_state \
+             WHERE source = $1 AND part = $2",
         )
         .bind(source.to_owned())
         .bind(part.to_owned())
@@ -251,32 +262,36 @@ impl Store {
         let Some(row) = row else {
             return Ok(SyncState::default());
         };
-        let read = |i: usize| -> Result<Option<DateTime<Utc>>, StoreError> {
-            let text: Option<String> = row
-                .try_get(i)
-                .map_err(StoreError::db("cannot read the sync state"))?;
+        let db = StoreError::db("cannot read the sync state");
+        let read = |i: usize| -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+            let text: Option<String> = row.try_get(i)?;
             Ok(text.as_deref().and_then(parse_timestamp))
         };
-        Ok(SyncState {
-            last_full_at: read(0)?,
-            bookmark: read(1)?,
-        })
+        let state = (|| {
+            Ok(SyncState {
+                last_full_at: read(0)?,
+                bookmark: read(1)?,
+                sort_checked_at: read(2)?,
+                sort_honoured: row.try_get::<Option<i64>, _>(3)? == Some(1),
+            })
+        })();
+        state.map_err(db)
     }
 
-    /// Reads one partition (whole, or `since` an instant: newest change
-    /// first, stopping at the first older one) and saves what changed.
+    /// Reads one partition (whole, or its changes newest first since the
+    /// bookmark less the overlap) and saves what changed.
     async fn sync_partition(
         &self,
         run: i64,
         part: Arc<dyn CampaignSource>,
-        query: &CampaignQuery,
-        since: Option<DateTime<Utc>>,
+        whole: &CampaignQuery,
+        incremental: Option<Incremental>,
         bookmark: Option<DateTime<Utc>>,
     ) -> Result<PartitionReport, StoreError> {
-        let started = timestamp(Utc::now());
+        let started_at = Utc::now();
+        let started = timestamp(started_at);
         let label = part.partition();
         let source_id = part.id().to_owned();
-        let counted = Arc::new(Counted::new(part, since.is_some()));
         let mut conn = self
             .pool
             .acquire()
@@ -285,65 +300,37 @@ impl Store {
         self.prepare_staging(&mut conn).await?;
         let mut report = PartitionReport {
             partition: label.clone(),
-            full: since.is_none(),
             ..PartitionReport::default()
         };
-        // The newest change seen: where the next incremental read starts.
-        let mut newest = bookmark;
-        // Read the whole partition into the staging table (outside the
-        // write transaction: the provider may be slow, readers go on).
-        let mut staged = Vec::with_capacity(STAGE_BATCH);
-        let mut walk = walk_position_chunks(
-            Arc::clone(&counted) as Arc<dyn CampaignSource>,
-            query.clone(),
-            SourcePosition::default(),
-        );
-        let part_key = label.clone().unwrap_or_default();
-        // One transaction for the staged rows (the staging table only: no
-        // lock on the store), rolled back if this future is dropped.
-        let mut stage = conn.begin().await.map_err(StoreError::db("cannot stage"))?;
-        'walk: while let Some(chunk) = walk.next().await {
-            report.skipped += chunk
-                .warnings
-                .iter()
-                .filter(|w| w.skipped.is_some())
-                .count() as u64;
-            if chunk.warnings.iter().any(|w| w.sorted_locally) {
-                // The provider's order cannot be trusted to stop early: the
-                // source read the rest whole, so this is a full listing.
-                report.full = true;
-            }
-            for item in chunk.items {
-                let campaign = match item {
-                    Ok(positioned) => positioned.campaign,
-                    Err(error) => {
-                        report.error = Some(error);
-                        continue;
-                    }
-                };
-                if let (Some(since), false) = (since, report.full) {
-                    // Newest change first: the first one older than the
-                    // bookmark (less the overlap) ends what changed.
-                    if campaign.updated_at.is_none_or(|at| at < since) {
-                        break 'walk;
-                    }
+        // What this read learnt of the provider's sort: (when, honoured).
+        let mut sort_check = None;
+        let mut read = None;
+        if let Some(incremental) = incremental {
+            let changes = self
+                .read_partition(&mut conn, &part, &incremental.query, true)
+                .await?;
+            if changes.order_broken {
+                // The provider's order cannot be trusted to end a read
+                // early: this one, and those of the next day, read whole.
+                sort_check = Some((started.clone(), false));
+                report.requests = changes.requests;
+            } else {
+                if !incremental.sort_verified {
+                    sort_check = Some((started.clone(), true));
                 }
-                newest = newest.max(campaign.updated_at);
-                staged.push(CampaignRow::new(&campaign)?);
-                if staged.len() == STAGE_BATCH {
-                    self.stage(&mut stage, &part_key, &staged).await?;
-                    staged.clear();
-                }
+                read = Some(changes);
             }
         }
-        drop(walk);
-        self.stage(&mut stage, &part_key, &staged).await?;
-        stage
-            .commit()
-            .await
-            .map_err(StoreError::db("cannot stage"))?;
-        report.requests = counted.requests();
+        report.full = read.is_none();
+        let read = match read {
+            Some(read) => read,
+            None => self.read_partition(&mut conn, &part, whole, false).await?,
+        };
+        report.requests += read.requests;
+        report.skipped = read.skipped;
+        report.error = read.error;
         let finished = timestamp(Utc::now());
+        let part_key = label.unwrap_or_default();
         let at = PartRun {
             run,
             source: &source_id,
@@ -354,188 +341,54 @@ impl Store {
             self.log_run(&mut conn, &at, &finished, &report).await?;
             return Ok(report);
         }
-        let bookmark = newest.map(timestamp);
-        self.merge(&mut conn, &at, bookmark, &mut report).await?;
-        Ok(report)
-    }
-
-    /// A connection's staging table, emptied.
-    async fn prepare_staging(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        let collate = match self.backend() {
-            Backend::Sqlite => "",
-            Backend::Postgres => " COLLATE \"C\"",
+        // Every change made before the read began was seen (or is at most
+        // the overlap older than that, for clocks that differ and changes
+        // that show late), so the next read starts there, or at the newest
+        // change seen if the provider's clock runs ahead. A run of campaigns
+        // changed at one instant long ago is then not read again each time.
+        let state = StateUpdate {
+            bookmark: bookmark
+                .max(read.newest)
+                .max(Some(started_at))
+                .map(timestamp),
+            sort_check,
         };
-        let create = format!(
-            "CREATE TEMP TABLE IF NOT EXISTS sync_staging (\
-             source TEXT{collate} NOT NULL, native_id TEXT{collate} NOT NULL, \
-             part TEXT{collate} NOT NULL, provider TEXT NOT NULL, name TEXT{collate} NOT NULL, \
-             channel TEXT NOT NULL, status TEXT, priority BIGINT, dialing_mode TEXT, \
-             created_at TEXT{collate}, updated_at TEXT{collate}, campaign TEXT NOT NULL, \
-             content_hash TEXT NOT NULL, action TEXT NOT NULL DEFAULT 'added', \
-             PRIMARY KEY (source, native_id))"
-        );
-        sqlx::query(&create)
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db("cannot create the staging table"))?;
-        sqlx::query("DELETE FROM sync_staging")
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db("cannot empty the staging table"))?;
-        Ok(())
-    }
-
-    async fn stage(
-        &self,
-        conn: &mut AnyConnection,
-        part: &str,
-        rows: &[CampaignRow],
-    ) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut sql = String::from(
-            "INSERT INTO sync_staging (source, native_id, part, provider, name, channel, status, \
-             priority, dialing_mode, created_at, updated_at, campaign, content_hash) VALUES ",
-        );
-        // SQLite gets plain `?`: sqlx binds a numbered placeholder by
-        // looking its name up among all of the statement's, which made a
-        // 1,300-placeholder INSERT cost time quadratic in its size (most of
-        // a full sync, measured). PostgreSQL only takes `$N`.
-        let numbered = self.backend() == Backend::Postgres;
-        for i in 0..rows.len() {
-            let base = i * 13;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for column in 1..=13 {
-                if column > 1 {
-                    sql.push(',');
-                }
-                if numbered {
-                    sql.push_str(&format!("${}", base + column));
-                } else {
-                    sql.push('?');
-                }
-            }
-            sql.push(')');
-        }
-        let mut insert = sqlx::query(&sql);
-        for row in rows {
-            insert = insert
-                .bind(row.source.clone())
-                .bind(row.native_id.clone())
-                .bind(part.to_owned())
-                .bind(row.provider.clone())
-                .bind(row.name.clone())
-                .bind(row.channel.clone())
-                .bind(row.status.clone())
-                .bind(row.priority)
-                .bind(row.dialing_mode.clone())
-                .bind(row.created_at.clone())
-                .bind(row.updated_at.clone())
-                .bind(row.campaign.clone())
-                .bind(row.content_hash.clone());
-        }
-        insert
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db("cannot stage campaigns"))?;
-        Ok(())
+        self.merge(&mut conn, &at, state, &mut report).await?;
+        Ok(report)
     }
 }
 
+/// An incremental read of a partition.
+struct Incremental {
+    /// The changes newest first since the bookmark less the overlap.
+    query: CampaignQuery,
+    /// Whether a recent read found the provider honouring that sort.
+    sort_verified: bool,
+}
+
 /// Where an incremental read of a partition starts (its bookmark less the
-/// overlap), or `None` when it must be read whole: the source cannot list
-/// changes cheaply, `--full` was asked for, the partition was never read
-/// whole or not for `full_refresh_every`, or nothing marks where to start.
-fn incremental_since(
+/// overlap) and whether the provider's sort was found honoured within
+/// `full_refresh_every`; `None` when it must be read whole: the source
+/// cannot list changes cheaply, `--full` was asked for, the partition was
+/// never read whole or not for `full_refresh_every`, a read within that
+/// time found the provider's order broken, or nothing marks where to start.
+fn plan_reading(
     state: &SyncState,
     cheap: bool,
     options: &SyncOptions,
-) -> Option<DateTime<Utc>> {
+) -> Option<(DateTime<Utc>, bool)> {
     if options.full || !cheap {
         return None;
     }
     let refresh = chrono::TimeDelta::from_std(options.full_refresh_every).ok()?;
-    let fresh = state
-        .last_full_at
-        .is_some_and(|at| Utc::now().signed_duration_since(at) < refresh);
+    let now = Utc::now();
+    let recent =
+        |at: Option<DateTime<Utc>>| at.is_some_and(|at| now.signed_duration_since(at) < refresh);
+    let sort_checked = recent(state.sort_checked_at);
+    if !recent(state.last_full_at) || (sort_checked && !state.sort_honoured) {
+        return None;
+    }
     let overlap = chrono::TimeDelta::from_std(options.overlap).ok()?;
-    fresh
-        .then_some(state.bookmark)
-        .flatten()
-        .and_then(|bookmark| bookmark.checked_sub_signed(overlap))
-}
-
-/// A partition whose page requests are counted.
-#[derive(Debug)]
-struct Counted {
-    inner: Arc<dyn CampaignSource>,
-    requests: AtomicU64,
-    /// Read newest change first until one older than the bookmark: pages
-    /// are asked for one at a time, so none is asked for past that one.
-    incremental: bool,
-}
-
-impl Counted {
-    fn new(inner: Arc<dyn CampaignSource>, incremental: bool) -> Self {
-        Self {
-            inner,
-            requests: AtomicU64::new(0),
-            incremental,
-        }
-    }
-
-    fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
-    }
-}
-
-#[async_trait]
-impl CampaignSource for Counted {
-    fn id(&self) -> &str {
-        self.inner.id()
-    }
-    fn provider(&self) -> &str {
-        self.inner.provider()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    fn capabilities_at_provider(&self) -> bool {
-        self.inner.capabilities_at_provider()
-    }
-    fn walk_options(&self) -> WalkOptions {
-        let options = self.inner.walk_options();
-        if self.incremental {
-            // Pages read ahead would be requests past the end of what changed.
-            WalkOptions {
-                prefetch: 1,
-                ..options
-            }
-        } else {
-            options
-        }
-    }
-    fn partition(&self) -> Option<String> {
-        self.inner.partition()
-    }
-
-    fn lists_changes_cheaply(&self) -> bool {
-        self.inner.lists_changes_cheaply()
-    }
-
-    fn token_after(&self, query: &CampaignQuery, campaign: &Campaign) -> Option<PageToken> {
-        self.inner.token_after(query, campaign)
-    }
-    async fn fetch_page(
-        &self,
-        query: &CampaignQuery,
-        token: Option<PageToken>,
-    ) -> campaign_core::Result<Page> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        self.inner.fetch_page(query, token).await
-    }
+    let since = state.bookmark?.checked_sub_signed(overlap)?;
+    Some((since, sort_checked && state.sort_honoured))
 }

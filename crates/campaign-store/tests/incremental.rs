@@ -70,6 +70,15 @@ async fn sync(
         .unwrap()
 }
 
+/// A Kore emulator serving pages of up to 20.
+async fn sandbox() -> Sandbox {
+    Sandbox::builder()
+        .kore_max_page_size(20)
+        .start()
+        .await
+        .unwrap()
+}
+
 fn listing_requests(sandbox: &Sandbox) -> usize {
     let n = sandbox.kore().requests().len();
     sandbox.kore().clear_requests();
@@ -94,11 +103,7 @@ fn requests_per_channel(sandbox: &Sandbox) -> (usize, usize) {
 async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
     for test in backends("incremental").await {
         let label = test.label;
-        let sandbox = Sandbox::builder()
-            .kore_max_page_size(20)
-            .start()
-            .await
-            .unwrap();
+        let sandbox = sandbox().await;
         let now = Utc::now();
         let mut data = campaigns(now);
         sandbox.kore().load_campaigns(&data);
@@ -119,9 +124,13 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
             (0, 0, 0),
             "{label}"
         );
-        let requests = listing_requests(&sandbox);
         // Per channel: its first page, and the reversed-sort check.
-        assert!(requests <= 4, "{label}: {requests} requests");
+        assert_eq!(requests_per_channel(&sandbox), (2, 2), "{label}");
+        // Once found sorted, the provider is trusted to sort for a day: a
+        // read of nothing new is one request per channel.
+        let quiet = sync(&store, &sandbox, &options).await;
+        assert_eq!((quiet.full, quiet.updated), (false, 0), "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (1, 1), "{label}");
 
         // One campaign changed, one removed at the provider.
         data[5].name = "Campaign 5, renamed".into();
@@ -138,7 +147,7 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
 
         // 45 voice campaigns changed, the newest ones: pages 1-3 of 20 hold
         // them and the first unchanged one. Exactly those pages are asked
-        // for (none read ahead past it), and the reversed-sort check.
+        // for (none read ahead past it).
         for (k, c) in data.iter_mut().take(45).enumerate() {
             c.updated_at = Some(now + TimeDelta::minutes(10) - TimeDelta::seconds(k as i64));
             c.priority = Some(4);
@@ -148,7 +157,7 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
         let many = sync(&store, &sandbox, &options).await;
         assert!(!many.full, "{label}");
         assert_eq!((many.updated, many.deleted), (45, 0), "{label}");
-        assert_eq!(requests_per_channel(&sandbox), (3 + 1, 1 + 1), "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (3, 1), "{label}");
 
         // A full read (asked for) sees the deletion.
         let full = sync(
@@ -185,10 +194,68 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
         sandbox.kore().load_campaigns(&data);
         sandbox.kore().inject(Fault::SortIgnored, None);
         let unsorted = sync(&store, &sandbox, &options).await;
-        assert!(unsorted.full, "{label}: fell back to a full read");
+        let full = |report: &campaign_store::SourceReport| {
+            let of = |channel: &str| {
+                report
+                    .partitions
+                    .iter()
+                    .find(|p| p.partition.as_deref().is_some_and(|l| l.contains(channel)))
+                    .map(|p| p.full)
+            };
+            (of("voice"), of("sms"))
+        };
+        // Voice met the broken order (its third page) and was read whole;
+        // SMS, whose sort was found honoured within the day, took its one
+        // page as the end of what changed.
+        assert_eq!(full(&unsorted), (Some(true), Some(false)), "{label}");
         assert_eq!((unsorted.updated, unsorted.deleted), (1, 0), "{label}");
+        // And the day's next reads of voice are whole from the start: 90
+        // campaigns in pages of 20, nothing else asked.
+        requests_per_channel(&sandbox);
+        let distrusted = sync(&store, &sandbox, &options).await;
+        assert_eq!(full(&distrusted), (Some(true), Some(false)), "{label}");
+        assert_eq!(distrusted.updated, 0, "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (5, 1), "{label}");
         let verified = store.verify().await.unwrap();
         assert!(verified.is_sound(), "{}: {verified:?}", test.label);
+        store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_of_campaigns_changed_at_one_instant_long_ago_is_not_read_again() {
+    for test in backends("long_ago").await {
+        let label = test.label;
+        let sandbox = sandbox().await;
+        // Every campaign changed at one instant a day ago (a bulk edit):
+        // 5 voice and 3 SMS pages of one tie, all older than the last read.
+        let long_ago = Utc::now() - TimeDelta::days(1);
+        let data: Vec<Campaign> = campaigns(long_ago)
+            .into_iter()
+            .map(|mut c| {
+                c.updated_at = Some(long_ago);
+                c
+            })
+            .collect();
+        sandbox.kore().load_campaigns(&data);
+        let store = connect(&test).await;
+        let options = SyncOptions::default();
+        assert!(sync(&store, &sandbox, &options).await.full, "{label}");
+        requests_per_channel(&sandbox);
+        // The read starts where the last began (less the overlap), not at
+        // the tie: each channel's first page ends it, and the check.
+        let again = sync(&store, &sandbox, &options).await;
+        assert_eq!((again.full, again.unchanged), (false, 0), "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (2, 2), "{label}");
+        // A change made since, even one stamped a little before the last
+        // read began (a late commit, a clock behind), is found.
+        let mut changed = data.clone();
+        changed[7].name = "Campaign 7, renamed".into();
+        changed[7].updated_at = Some(Utc::now() - TimeDelta::minutes(2));
+        sandbox.kore().load_campaigns(&changed);
+        let found = sync(&store, &sandbox, &options).await;
+        assert_eq!((found.full, found.updated), (false, 1), "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (1, 1), "{label}");
         store.close().await;
     }
 }

@@ -48,12 +48,8 @@ async fn verify_counts_each_kind_of_damage() {
         let found = verified_after(
             &test.url,
             &store,
-            &format!(
-                "UPDATE campaigns SET seq = seq + 100000 WHERE native_id = '{renamed}'"
-            ),
-            &format!(
-                "UPDATE campaigns SET seq = seq - 100000 WHERE native_id = '{renamed}'"
-            ),
+            &format!("UPDATE campaigns SET seq = seq + 100000 WHERE native_id = '{renamed}'"),
+            &format!("UPDATE campaigns SET seq = seq - 100000 WHERE native_id = '{renamed}'"),
         )
         .await;
         assert_eq!(found.rows_unlike_their_log, 1, "{label}: {found:?}");
@@ -66,7 +62,10 @@ async fn verify_counts_each_kind_of_damage() {
                 format!("UPDATE campaigns SET deleted_at = {to} WHERE native_id = '{native}'")
             };
             let found = verified_after(&test.url, &store, &set(damage), &set(mend)).await;
-            assert_eq!(found.rows_unlike_their_log, 1, "{label} {native}: {found:?}");
+            assert_eq!(
+                found.rows_unlike_their_log, 1,
+                "{label} {native}: {found:?}"
+            );
         }
         assert!(store.verify().await.unwrap().is_sound(), "{label}");
         // An entry logged twice: a repeat, and a number past the counter.
@@ -82,7 +81,11 @@ async fn verify_counts_each_kind_of_damage() {
         )
         .await;
         assert_eq!(
-            (found.repeated_changes, found.seq_gaps, found.rows_unlike_their_log),
+            (
+                found.repeated_changes,
+                found.seq_gaps,
+                found.rows_unlike_their_log
+            ),
             (1, 1, 0),
             "{label}: {found:?}"
         );

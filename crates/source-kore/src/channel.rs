@@ -237,7 +237,7 @@ impl Inner {
         let raw = self
             .raw(pos.resync, pos.walk, query, channel, pos.skip, limit)
             .await?;
-        let step = self.interpret(channel, &pos, &raw, limit)?;
+        let mut step = self.interpret(channel, &pos, &raw, limit)?;
         // The page's skipped records are reported with its own campaigns,
         // or by the local listing when the order breaks here.
         let mut warnings = step.warnings;
@@ -315,6 +315,18 @@ impl Inner {
                     .await?;
                 page.this_page = this_page;
                 return Ok(page);
+            }
+            // In the server's order (checked above) nothing after this
+            // page can pass the query's range on the sort field: the
+            // channel ends here, and a run of equal keys at its end is
+            // listed rather than held for a page that would not come.
+            if raw
+                .page
+                .campaigns
+                .last()
+                .is_some_and(|c| query.beyond_sorted_range(c))
+            {
+                step.next.done = true;
             }
             items = held.list_with(query, items, !step.next.done);
         }

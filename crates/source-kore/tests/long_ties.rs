@@ -105,3 +105,49 @@ async fn a_walk_resumed_inside_the_tie_by_another_source_lists_the_rest() {
     let (rest, _) = fetch_pages(&*source(&sandbox), &query, token, None).await;
     assert_listed_once_in_order(&query, &rest, CAMPAIGNS);
 }
+
+/// The listing requests of the sandbox since the last call: (pages, checks).
+fn requests(sandbox: &Sandbox) -> (usize, usize) {
+    let requests = sandbox.kore().requests();
+    sandbox.kore().clear_requests();
+    let checks = requests
+        .iter()
+        .filter(|r| {
+            r.body
+                .as_deref()
+                .is_some_and(|b| b.contains("\"limit\":1,"))
+        })
+        .count();
+    (requests.len() - checks, checks)
+}
+
+#[tokio::test]
+async fn a_tie_older_than_the_range_ends_the_walk_at_its_first_page() {
+    let (sandbox, tied) = tied().await;
+    let at = tied[0].updated_at.unwrap();
+    sandbox.kore().clear_requests();
+    // Newest first from just after the tie: its first page is older than
+    // the range, so nothing after it can match and no run is held back.
+    let after = CampaignQuery::builder()
+        .sort(Sort::desc(SortField::UpdatedAt))
+        .updated_from(at + chrono::TimeDelta::milliseconds(1))
+        .build()
+        .unwrap();
+    let got: Vec<Campaign> = source(&sandbox).stream(&after).try_collect().await.unwrap();
+    assert!(got.is_empty());
+    assert_eq!(requests(&sandbox), (1, 1), "the first page and the check");
+    // A caller that verified the sort spares the check.
+    let verified = after.to_builder().sort_verified(true).build().unwrap();
+    let got: Vec<Campaign> = source(&sandbox)
+        .stream(&verified)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(got.is_empty());
+    assert_eq!(requests(&sandbox), (1, 0));
+    // From the tie's own instant the whole run matches and is listed.
+    let from = after.to_builder().updated_from(at).build().unwrap();
+    let got: Vec<Campaign> = source(&sandbox).stream(&from).try_collect().await.unwrap();
+    assert_listed_once_in_order(&from, &got, CAMPAIGNS);
+    assert_eq!(requests(&sandbox), (CAMPAIGNS / PAGE as usize, 1));
+}

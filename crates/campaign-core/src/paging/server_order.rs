@@ -17,7 +17,9 @@ use crate::warning::Warning;
 /// A first page can look sorted by chance (small pages, many equal keys);
 /// this one request per walk catches that before anything is listed.
 /// `Some(reason)` when the server ignores the sort; `None` when it sorts, or
-/// when there is nothing to tell (no sort, an empty page, an empty answer).
+/// when there is nothing to tell (no sort, an empty page, an empty answer),
+/// and without a request when the query says the caller verified the sort
+/// ([`CampaignQuery::sort_verified`]).
 pub async fn sort_ignored<F, Fut>(
     source_id: &str,
     query: &CampaignQuery,
@@ -31,6 +33,9 @@ where
     let (Some(first), Some(sort)) = (first_page.first(), query.sort()) else {
         return Ok(None);
     };
+    if query.sort_verified() {
+        return Ok(None);
+    }
     let reversed = match sort.direction {
         SortDirection::Asc => Sort::desc(sort.field),
         SortDirection::Desc => Sort::asc(sort.field),

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sqlx::{Acquire, AnyConnection, Row};
 
-use super::PartitionReport;
+use super::{PartitionReport, StateUpdate};
 use crate::error::StoreError;
 use crate::rows::timestamp;
 use crate::store::{Backend, Store, SQLITE_READING_CACHE, SQLITE_WRITING_CACHE};
@@ -50,7 +50,7 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
         at: &PartRun<'_>,
-        bookmark: Option<String>,
+        state: StateUpdate,
         report: &mut PartitionReport,
     ) -> Result<(), StoreError> {
         let source = at.source;
@@ -66,7 +66,7 @@ impl Store {
         // store as of the last commit.
         let merged = async {
             let mut tx = conn.begin().await.map_err(db("begin"))?;
-            self.merge_in_transaction(&mut tx, at, bookmark, report)
+            self.merge_in_transaction(&mut tx, at, state, report)
                 .await?;
             tx.commit().await.map_err(db("commit"))
         }
@@ -87,7 +87,7 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
         at: &PartRun<'_>,
-        bookmark: Option<String>,
+        state: StateUpdate,
         report: &mut PartitionReport,
     ) -> Result<(), StoreError> {
         let PartRun {
@@ -234,20 +234,26 @@ impl Store {
             .await
             .map_err(db("counters"))?;
         let full_at = (report.full && report.skipped == 0).then(|| now.clone());
-        // The bookmark only moves forward (an incremental read sees the
-        // newest changes first, a full one all of them).
+        let (sort_checked_at, sort_honoured) = state.sort_check.unzip();
+        // The bookmark only moves forward; the last check of the sort
+        // stands until another is made.
         sqlx::query(
-            "INSERT INTO sync_state (source, part, last_full_at, bookmark) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO sync_state (source, part, last_full_at, bookmark, sort_checked_at, \
+               sort_honoured) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (source, part) DO UPDATE SET \
                last_full_at = COALESCE(excluded.last_full_at, sync_state.last_full_at), \
                bookmark = CASE WHEN sync_state.bookmark IS NULL \
                  OR excluded.bookmark > sync_state.bookmark \
-                 THEN excluded.bookmark ELSE sync_state.bookmark END",
+                 THEN excluded.bookmark ELSE sync_state.bookmark END, \
+               sort_checked_at = COALESCE(excluded.sort_checked_at, sync_state.sort_checked_at), \
+               sort_honoured = COALESCE(excluded.sort_honoured, sync_state.sort_honoured)",
         )
         .bind(source.to_owned())
         .bind(part.to_owned())
         .bind(full_at)
-        .bind(bookmark)
+        .bind(state.bookmark)
+        .bind(sort_checked_at)
+        .bind(sort_honoured.map(i64::from))
         .execute(&mut *conn)
         .await
         .map_err(db("sync state"))?;
