@@ -16,11 +16,11 @@ use crate::store::{Backend, Store, SQLITE_READING_CACHE, SQLITE_WRITING_CACHE};
 /// afresh (measured).
 const REBUILD_SHARE: u64 = 4;
 
-/// The change-log number of each staged row that is written, counting from
-/// `$1`: the change log and the campaigns table number them alike. By the
-/// staging table's key (its source is one), so the rows are read in its
-/// order rather than sorted with their JSON.
-const STAGED_SEQ: &str = "$1 + ROW_NUMBER() OVER (ORDER BY source, native_id) - 1";
+/// The change-log number of each staged row (aliased `s`) that is written,
+/// counting from `$1`: the change log and the campaigns table number them
+/// alike. In the order listed, the staging table's own, so no statement
+/// sorts or reads it out of place.
+const STAGED_SEQ: &str = "$1 + ROW_NUMBER() OVER (ORDER BY s.n) - 1";
 
 /// The live campaigns of a partition (source `$source_at`, part `$part_at`)
 /// that its staged full listing no longer holds, for a `WHERE` clause on
@@ -136,8 +136,9 @@ impl Store {
         let first_seq = next_seq;
         let written = sqlx::query(&format!(
             "INSERT INTO changes (seq, at, action, source, native_id, run, campaign) \
-             SELECT {STAGED_SEQ}, $2, action, source, native_id, $3, campaign \
-             FROM sync_staging WHERE action <> 'unchanged'"
+             SELECT {STAGED_SEQ}, $2, s.action, s.source, s.native_id, $3, j.campaign \
+             FROM sync_staging s JOIN sync_staging_json j ON j.n = s.n \
+             WHERE s.action <> 'unchanged'"
         ))
         .bind(first_seq)
         .bind(now.clone())
@@ -198,7 +199,7 @@ impl Store {
                first_seen_at, last_seen_at, deleted_at) \
              SELECT source, native_id, part, provider, name, channel, status, priority, \
                dialing_mode, created_at, updated_at, {STAGED_SEQ}, content_hash, $2, $2, NULL \
-             FROM sync_staging WHERE action <> 'unchanged' \
+             FROM sync_staging s WHERE action <> 'unchanged' \
              ON CONFLICT (source, native_id) DO UPDATE SET part = excluded.part, \
                provider = excluded.provider, name = excluded.name, channel = excluded.channel, \
                status = excluded.status, priority = excluded.priority, \

@@ -54,6 +54,8 @@ impl Store {
         let counted = Arc::new(Counted::new(Arc::clone(part), incremental));
         let mut read = Read::default();
         let mut staged = Vec::with_capacity(STAGE_BATCH);
+        // The staging number of `staged`'s first row.
+        let mut listed = 0i64;
         let mut walk = walk_position_chunks(
             Arc::clone(&counted) as Arc<dyn CampaignSource>,
             query.clone(),
@@ -80,8 +82,9 @@ impl Store {
                     Err(error) => read.error = Some(error),
                 }
                 if staged.len() == STAGE_BATCH {
-                    self.stage(&mut stage, &part_key, &staged).await?;
-                    staged.clear();
+                    let batch = std::mem::replace(&mut staged, Vec::with_capacity(STAGE_BATCH));
+                    self.stage(&mut stage, &part_key, listed, batch).await?;
+                    listed += STAGE_BATCH as i64;
                 }
             }
         }
@@ -94,7 +97,7 @@ impl Store {
                 .map_err(StoreError::db("cannot stage"))?;
             return Ok(read);
         }
-        self.stage(&mut stage, &part_key, &staged).await?;
+        self.stage(&mut stage, &part_key, listed, staged).await?;
         stage
             .commit()
             .await
@@ -102,91 +105,124 @@ impl Store {
         Ok(read)
     }
 
-    /// A connection's staging table, emptied.
+    /// A connection's staging tables, emptied: the rows, numbered `n` in
+    /// the order listed, and their JSON apart under the same `n`. The
+    /// merge's comparisons, counts and row writes then read only the small
+    /// rows, and each statement reads the staging in `n` order, as written,
+    /// so nothing large is read out of place (the JSON in the rows, read in
+    /// id order, made the change log's insert most of a merge).
     pub(super) async fn prepare_staging(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        let collate = match self.backend() {
-            Backend::Sqlite => "",
-            Backend::Postgres => " COLLATE \"C\"",
+        let (collate, key) = match self.backend() {
+            // The exact spelling of a rowid alias: rows stored in `n` order.
+            Backend::Sqlite => ("", "INTEGER PRIMARY KEY"),
+            Backend::Postgres => (" COLLATE \"C\"", "BIGINT PRIMARY KEY"),
         };
-        let create = format!(
-            "CREATE TEMP TABLE IF NOT EXISTS sync_staging (\
-             source TEXT{collate} NOT NULL, native_id TEXT{collate} NOT NULL, \
-             part TEXT{collate} NOT NULL, provider TEXT NOT NULL, name TEXT{collate} NOT NULL, \
-             channel TEXT NOT NULL, status TEXT, priority BIGINT, dialing_mode TEXT, \
-             created_at TEXT{collate}, updated_at TEXT{collate}, campaign TEXT NOT NULL, \
-             content_hash TEXT NOT NULL, action TEXT NOT NULL DEFAULT 'added', \
-             PRIMARY KEY (source, native_id))"
-        );
-        sqlx::query(&create)
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db("cannot create the staging table"))?;
-        sqlx::query("DELETE FROM sync_staging")
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db("cannot empty the staging table"))?;
+        for create in [
+            format!(
+                "CREATE TEMP TABLE IF NOT EXISTS sync_staging (n {key}, \
+                 source TEXT{collate} NOT NULL, native_id TEXT{collate} NOT NULL, \
+                 part TEXT{collate} NOT NULL, provider TEXT NOT NULL, \
+                 name TEXT{collate} NOT NULL, channel TEXT NOT NULL, status TEXT, \
+                 priority BIGINT, dialing_mode TEXT, created_at TEXT{collate}, \
+                 updated_at TEXT{collate}, content_hash TEXT NOT NULL, \
+                 action TEXT NOT NULL DEFAULT 'added', UNIQUE (source, native_id))"
+            ),
+            format!(
+                "CREATE TEMP TABLE IF NOT EXISTS sync_staging_json (n {key}, \
+                 campaign TEXT NOT NULL)"
+            ),
+        ] {
+            sqlx::query(&create)
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::db("cannot create the staging table"))?;
+        }
+        for table in ["sync_staging", "sync_staging_json"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::db("cannot empty the staging table"))?;
+        }
         Ok(())
     }
 
+    /// Stages `rows`, numbered from `first`.
     async fn stage(
         &self,
         conn: &mut AnyConnection,
         part: &str,
-        rows: &[CampaignRow],
+        first: i64,
+        rows: Vec<CampaignRow>,
     ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut sql = String::from(
-            "INSERT INTO sync_staging (source, native_id, part, provider, name, channel, status, \
-             priority, dialing_mode, created_at, updated_at, campaign, content_hash) VALUES ",
-        );
-        // SQLite gets plain `?`: sqlx binds a numbered placeholder by
-        // looking its name up among all of the statement's, which made a
-        // 1,300-placeholder INSERT cost time quadratic in its size (most of
-        // a full sync, measured). PostgreSQL only takes `$N`.
         let numbered = self.backend() == Backend::Postgres;
-        for i in 0..rows.len() {
-            let base = i * 13;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for column in 1..=13 {
-                if column > 1 {
-                    sql.push(',');
-                }
-                if numbered {
-                    sql.push_str(&format!("${}", base + column));
-                } else {
-                    sql.push('?');
-                }
-            }
-            sql.push(')');
-        }
-        let mut insert = sqlx::query(&sql);
-        for row in rows {
-            insert = insert
-                .bind(row.source.clone())
-                .bind(row.native_id.clone())
+        let insert_rows = format!(
+            "INSERT INTO sync_staging (n, source, native_id, part, provider, name, channel, \
+             status, priority, dialing_mode, created_at, updated_at, content_hash) VALUES {}",
+            placeholders(rows.len(), 13, numbered)
+        );
+        let insert_json = format!(
+            "INSERT INTO sync_staging_json (n, campaign) VALUES {}",
+            placeholders(rows.len(), 2, numbered)
+        );
+        let mut rows_query = sqlx::query(&insert_rows);
+        let mut json_query = sqlx::query(&insert_json);
+        for (n, row) in (first..).zip(rows) {
+            rows_query = rows_query
+                .bind(n)
+                .bind(row.source)
+                .bind(row.native_id)
                 .bind(part.to_owned())
-                .bind(row.provider.clone())
-                .bind(row.name.clone())
-                .bind(row.channel.clone())
-                .bind(row.status.clone())
+                .bind(row.provider)
+                .bind(row.name)
+                .bind(row.channel)
+                .bind(row.status)
                 .bind(row.priority)
-                .bind(row.dialing_mode.clone())
-                .bind(row.created_at.clone())
-                .bind(row.updated_at.clone())
-                .bind(row.campaign.clone())
-                .bind(row.content_hash.clone());
+                .bind(row.dialing_mode)
+                .bind(row.created_at)
+                .bind(row.updated_at)
+                .bind(row.content_hash);
+            json_query = json_query.bind(n).bind(row.campaign);
         }
-        insert
+        rows_query
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("cannot stage campaigns"))?;
+        json_query
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("cannot stage campaigns"))?;
         Ok(())
     }
+}
+
+/// `(?,?),(?,?)` for `rows` rows of `columns` values. SQLite gets plain
+/// `?`: sqlx binds a numbered placeholder by looking its name up among all
+/// of the statement's, which made a 1,300-placeholder INSERT cost time
+/// quadratic in its size (most of a full sync, measured). PostgreSQL only
+/// takes `$N`.
+fn placeholders(rows: usize, columns: usize, numbered: bool) -> String {
+    let mut sql = String::with_capacity(rows * columns * 4);
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 1..=columns {
+            if column > 1 {
+                sql.push(',');
+            }
+            if numbered {
+                sql.push_str(&format!("${}", i * columns + column));
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// A partition whose page requests are counted.
