@@ -1,6 +1,7 @@
 //! Opening a store: the URL, the connection pool, the schema.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -33,6 +34,11 @@ pub struct Store {
     sqlite_path: Option<std::path::PathBuf>,
     /// The URL without credentials, for messages.
     label: String,
+    /// Partition syncs that may hold a connection at once (each holds one
+    /// for its whole read, for its staging tables): fewer than the pool
+    /// has, so readers and bookkeeping always find one, and a sync waits
+    /// here as long as it takes rather than timing out on the pool.
+    pub(crate) partition_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Store {
@@ -123,11 +129,12 @@ impl Store {
                 .map_err(|cause| not_a_store_or(cause, &label))?;
         }
         let _ = probe.close().await;
+        let connections = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 8,
+        };
         let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 8,
-            })
+            .max_connections(connections)
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
@@ -147,6 +154,9 @@ impl Store {
             backend,
             sqlite_path,
             label,
+            partition_slots: Arc::new(tokio::sync::Semaphore::new(
+                usize::try_from(connections - 1).unwrap_or(1),
+            )),
         };
         store.migrate().await?;
         Ok(store)

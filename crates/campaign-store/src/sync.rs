@@ -4,10 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use campaign_core::{CampaignQuery, CampaignSource, Sort, SortField, SourceError};
+use campaign_core::{
+    CampaignQuery, CampaignQueryBuilder, CampaignSource, ErrorKind, Sort, SortField, SourceError,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::StoreError;
 use crate::rows::{parse_timestamp, timestamp};
@@ -219,30 +222,42 @@ impl Store {
             return Ok(report);
         };
         let newest_first = query.to_builder().sort(Sort::desc(SortField::UpdatedAt));
-        for part in parts {
-            let state = self
-                .sync_state(source.id(), &part.partition().unwrap_or_default())
-                .await?;
-            let reading = plan_reading(&state, source.lists_changes_cheaply(), options)
-                .map(|(since, sort_verified)| {
-                    let query = newest_first
-                        .clone()
-                        .updated_from(since)
-                        .sort_verified(sort_verified)
-                        .build()
-                        .map_err(|e| StoreError::Corrupt {
-                            id: source.id().to_owned(),
-                            why: e.to_string(),
-                        })?;
-                    Ok::<_, StoreError>(Incremental {
-                        query,
-                        sort_verified,
-                    })
-                })
-                .transpose()?;
-            let part = self
-                .sync_partition(run, part, &query, reading, state.bookmark)
-                .await?;
+        let cheap = source.lists_changes_cheaply();
+        // Partitions sync side by side, each on a task of its own so their
+        // decoding shares the cores (at most `partition_slots` at once in
+        // the store); each commits on its own. Dropping this future aborts
+        // them, which rolls back what they had not committed.
+        let tasks: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let label = part.partition();
+                let store = self.clone();
+                let (whole, newest_first) = (query.clone(), newest_first.clone());
+                let options = options.clone();
+                let task = tokio::spawn(async move {
+                    store
+                        .sync_partition(run, part, &whole, newest_first, cheap, &options)
+                        .await
+                });
+                (label, AbortOnDropHandle::new(task))
+            })
+            .collect();
+        for (label, task) in tasks {
+            let part = match task.await {
+                Ok(part) => part?,
+                Err(joined) => PartitionReport {
+                    partition: label,
+                    error: Some(
+                        SourceError::new(
+                            ErrorKind::Protocol,
+                            source.id(),
+                            "the partition's sync did not complete",
+                        )
+                        .with_cause(joined),
+                    ),
+                    ..PartitionReport::default()
+                },
+            };
             report.add(part);
         }
         lease.release().await?;
@@ -285,13 +300,36 @@ impl Store {
         run: i64,
         part: Arc<dyn CampaignSource>,
         whole: &CampaignQuery,
-        incremental: Option<Incremental>,
-        bookmark: Option<DateTime<Utc>>,
+        newest_first: CampaignQueryBuilder,
+        cheap: bool,
+        options: &SyncOptions,
     ) -> Result<PartitionReport, StoreError> {
-        let started_at = Utc::now();
-        let started = timestamp(started_at);
+        // Never closed; waits for as long as other partitions read.
+        let _slot = self.partition_slots.acquire().await.ok();
         let label = part.partition();
         let source_id = part.id().to_owned();
+        let state = self
+            .sync_state(&source_id, label.as_deref().unwrap_or_default())
+            .await?;
+        let incremental = plan_reading(&state, cheap, options)
+            .map(|(since, sort_verified)| {
+                let query = newest_first
+                    .updated_from(since)
+                    .sort_verified(sort_verified)
+                    .build()
+                    .map_err(|e| StoreError::Corrupt {
+                        id: source_id.clone(),
+                        why: e.to_string(),
+                    })?;
+                Ok::<_, StoreError>(Incremental {
+                    query,
+                    sort_verified,
+                })
+            })
+            .transpose()?;
+        let bookmark = state.bookmark;
+        let started_at = Utc::now();
+        let started = timestamp(started_at);
         let mut conn = self
             .pool
             .acquire()
