@@ -7,14 +7,19 @@ use sqlx::{Acquire, AnyConnection, Row};
 use super::{PartitionReport, StateUpdate};
 use crate::error::StoreError;
 use crate::rows::timestamp;
-use crate::store::{Backend, Store, SQLITE_READING_CACHE, SQLITE_WRITING_CACHE};
+use crate::store::{
+    Backend, Store, SQLITE_CHECKPOINT, SQLITE_MERGE_SETTINGS, SQLITE_READER_SETTINGS,
+};
 
 /// A write of at least one row in this many of the campaigns table (as it
 /// will be) rebuilds its secondary indexes rather than keeping them up. On
-/// SQLite, 200,000 campaigns cost about 15 us a row to keep up four indexes
-/// (each row lands on a random page of each) and 3.5 us a row to build them
-/// afresh (measured).
-const REBUILD_SHARE: u64 = 4;
+/// SQLite (16 KiB pages), keeping up the four indexes cost about 3.8 us a
+/// row written and building them afresh 1.7 us a row of the table: even at
+/// a third of the table (the last of a first sync's partitions) upkeep
+/// won, and one in four rebuilt each partition's indexes again (a first
+/// sync of 200,000 campaigns: 4.1-4.3 s with 2, 4.3-4.5 s with 4;
+/// measured).
+const REBUILD_SHARE: u64 = 2;
 
 /// The change-log number of each staged row (aliased `s`) that is written,
 /// counting from `$1`: the change log and the campaigns table number them
@@ -43,6 +48,14 @@ pub(super) struct PartRun<'a> {
     pub(super) started: &'a str,
 }
 
+/// Runs each of a connection's `settings` (pragmas without results).
+async fn settle(conn: &mut AnyConnection, settings: [&str; 2]) -> Result<(), sqlx::Error> {
+    for setting in settings {
+        sqlx::query(setting).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Compares the staged partition with the store and writes the
     /// differences, the change log and the run entry in one transaction.
@@ -57,14 +70,14 @@ impl Store {
         let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
         let sqlite = self.backend() == Backend::Sqlite;
         if sqlite {
-            sqlx::query(SQLITE_WRITING_CACHE)
-                .execute(&mut *conn)
+            settle(conn, SQLITE_MERGE_SETTINGS)
                 .await
-                .map_err(db("cache"))?;
+                .map_err(db("settings"))?;
         }
         // Rolled back when dropped: a crash or a cancelled sync leaves the
         // store as of the last commit.
         let merged = async {
+            let _writing = self.writer.lock().await;
             let mut tx = conn.begin().await.map_err(db("begin"))?;
             self.merge_in_transaction(&mut tx, at, state, report)
                 .await?;
@@ -74,13 +87,18 @@ impl Store {
         if !sqlite {
             return merged;
         }
-        // Back to a reader's cache, failed merge or not: the pool lends this
-        // connection out again. The merge's own failure is the one reported.
-        let reset = sqlx::query(SQLITE_READING_CACHE)
-            .execute(&mut *conn)
+        // Outside the writer's lock, so the next merge runs meanwhile. A
+        // checkpoint that cannot run now is left to the next one.
+        if merged.is_ok() {
+            let _ = sqlx::query(SQLITE_CHECKPOINT).execute(&mut *conn).await;
+        }
+        // Back to a reader's settings, failed merge or not: the pool lends
+        // this connection out again. The merge's own failure is the one
+        // reported.
+        let reset = settle(conn, SQLITE_READER_SETTINGS)
             .await
-            .map_err(db("cache"));
-        merged.and(reset.map(|_| ()))
+            .map_err(db("settings"));
+        merged.and(reset)
     }
 
     async fn merge_in_transaction(
