@@ -1,7 +1,9 @@
 //! Schema changes, on every backend: a store of schema version 3 (each
 //! campaign's JSON in its row as well as in the log) moves to version 4
-//! (the JSON in the log only) without losing or changing a campaign, and a
-//! bulk sync that rebuilds the secondary indexes leaves the same ones.
+//! (the JSON in the log only) without losing or changing a campaign; on
+//! SQLite, a store of version 5 (the log's `seq` an index beside a rowid)
+//! moves to version 6 (`seq` the rowid) keeping every entry; and a bulk
+//! sync that rebuilds the secondary indexes leaves the same ones.
 
 mod common;
 
@@ -11,10 +13,13 @@ use campaign_core::{Campaign, CampaignQuery, CampaignSource, Sort, SortField};
 use campaign_store::{Store, StoreSource, SyncOptions};
 use campaign_testkit::{fetch_pages, fixture_campaigns, InMemorySource};
 use common::{backends, connect, index_names};
-use sqlx::Connection;
+use futures::TryStreamExt;
+use sqlx::{Connection, Row};
 
 /// The migration that moved each campaign's JSON into the change log.
 const VERSION_4: i64 = 20261206000003;
+/// The migration that made the change log's `seq` its rowid (SQLite).
+const VERSION_6: i64 = 20261206000005;
 
 async fn sync(store: &Store, campaigns: Vec<Campaign>) {
     let run = store.start_run().await.unwrap();
@@ -78,6 +83,63 @@ async fn a_version_3_store_keeps_every_campaign_when_its_json_moves_to_the_log()
         );
         store.close().await;
     }
+}
+
+/// How an SQLite store's `changes` table is made.
+async fn changes_schema(conn: &mut sqlx::AnyConnection) -> String {
+    sqlx::query("SELECT sql FROM sqlite_schema WHERE name = 'changes'")
+        .fetch_one(conn)
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_5_sqlite_store_keeps_every_change_when_seq_becomes_the_rowid() {
+    let test = backends("version_5").await.remove(0);
+    assert_eq!(test.label, "sqlite");
+    let store = connect(&test).await;
+    let mut campaigns = fixture_campaigns("alpha");
+    sync(&store, campaigns.clone()).await;
+    campaigns[0].name = format!("{} (renamed)", campaigns[0].name);
+    campaigns.pop();
+    sync(&store, campaigns.clone()).await;
+    let before = listed(&store).await;
+    let feed: Vec<_> = store.changes(0, None).try_collect().await.unwrap();
+    store.close().await;
+    // Back to version 5: `seq BIGINT PRIMARY KEY`, no record of 6.
+    {
+        let mut conn = sqlx::AnyConnection::connect(&test.url).await.unwrap();
+        for statement in [
+            "CREATE TABLE changes_v5 (seq BIGINT PRIMARY KEY, at TEXT NOT NULL, \
+             action TEXT NOT NULL CHECK (action IN ('added', 'updated', 'deleted')), \
+             source TEXT NOT NULL, native_id TEXT NOT NULL, run BIGINT NOT NULL, \
+             campaign TEXT NOT NULL)"
+                .to_owned(),
+            "INSERT INTO changes_v5 SELECT * FROM changes".to_owned(),
+            "DROP TABLE changes".to_owned(),
+            "ALTER TABLE changes_v5 RENAME TO changes".to_owned(),
+            "CREATE INDEX changes_by_source ON changes (source, seq)".to_owned(),
+            format!("DELETE FROM _sqlx_migrations WHERE version = {VERSION_6}"),
+        ] {
+            sqlx::query(&statement).execute(&mut conn).await.unwrap();
+        }
+        assert!(changes_schema(&mut conn)
+            .await
+            .contains("seq BIGINT PRIMARY KEY"));
+        let _ = conn.close().await;
+    }
+    let store = Store::connect_existing(&test.url).await.unwrap();
+    assert_eq!(listed(&store).await, before);
+    let after: Vec<_> = store.changes(0, None).try_collect().await.unwrap();
+    assert_eq!(after, feed);
+    assert!(store.verify().await.unwrap().is_sound());
+    store.close().await;
+    let mut conn = sqlx::AnyConnection::connect(&test.url).await.unwrap();
+    assert!(changes_schema(&mut conn)
+        .await
+        .contains("seq INTEGER PRIMARY KEY"));
+    let _ = conn.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

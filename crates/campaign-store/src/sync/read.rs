@@ -98,6 +98,14 @@ impl Store {
             return Ok(read);
         }
         self.stage(&mut stage, &part_key, listed, staged).await?;
+        // The merge finds staged rows by id. Built once the rows are in (a
+        // sort), not kept up insert by insert (a staged row's id lands
+        // anywhere in it): a first sync's staging took a third less time.
+        // Unique, so an id listed twice fails the partition here.
+        sqlx::query("CREATE UNIQUE INDEX sync_staging_key ON sync_staging (source, native_id)")
+            .execute(&mut *stage)
+            .await
+            .map_err(StoreError::db("cannot stage"))?;
         stage
             .commit()
             .await
@@ -105,7 +113,8 @@ impl Store {
         Ok(read)
     }
 
-    /// A connection's staging tables, emptied: the rows, numbered `n` in
+    /// A connection's staging tables, emptied and without the index
+    /// [`Store::read_partition`] builds at its end: the rows, numbered `n` in
     /// the order listed, and their JSON apart under the same `n`. The
     /// merge's comparisons, counts and row writes then read only the small
     /// rows, and each statement reads the staging in `n` order, as written,
@@ -125,7 +134,7 @@ impl Store {
                  name TEXT{collate} NOT NULL, channel TEXT NOT NULL, status TEXT, \
                  priority BIGINT, dialing_mode TEXT, created_at TEXT{collate}, \
                  updated_at TEXT{collate}, content_hash TEXT NOT NULL, \
-                 action TEXT NOT NULL DEFAULT 'added', UNIQUE (source, native_id))"
+                 action TEXT NOT NULL DEFAULT 'added')"
             ),
             format!(
                 "CREATE TEMP TABLE IF NOT EXISTS sync_staging_json (n {key}, \
@@ -137,6 +146,10 @@ impl Store {
                 .await
                 .map_err(StoreError::db("cannot create the staging table"))?;
         }
+        sqlx::query("DROP INDEX IF EXISTS sync_staging_key")
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("cannot empty the staging table"))?;
         for table in ["sync_staging", "sync_staging_json"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
