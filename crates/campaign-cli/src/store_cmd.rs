@@ -126,9 +126,27 @@ pub async fn sync(
     if let Some(every) = config.store.full_refresh_every {
         options.full_refresh_every = every;
     }
-    let Some(every) = args.watch else {
-        return sync_once(&store, &sources, &options, args.format, progress).await;
+    let synced = match args.watch {
+        None => sync_once(&store, &sources, &options, args.format, progress).await,
+        Some(every) => watch(&store, &sources, &options, args.format, progress, every).await,
     };
+    // Closed, not dropped at exit: the last connection to close checkpoints
+    // the WAL into the database file and removes it, so the next opener
+    // does not read the sync's writes back out of the WAL.
+    store.close().await;
+    synced
+}
+
+/// `campaigns sync --watch EVERY`: a sync, then another every `every`, until
+/// Ctrl-C. Returns the last sync's exit code.
+async fn watch(
+    store: &Store,
+    sources: &[Arc<dyn CampaignSource>],
+    options: &SyncOptions,
+    format: SyncFormat,
+    progress: Option<Progress>,
+    every: std::time::Duration,
+) -> Result<u8, Failure> {
     // One listener for the whole watch: a Ctrl-C during a run stops the
     // watch too (partitions already merged stay committed).
     let interrupted = tokio::signal::ctrl_c();
@@ -136,7 +154,7 @@ pub async fn sync(
     let mut code = EXIT_OK;
     loop {
         tokio::select! {
-            result = sync_once(&store, &sources, &options, args.format, progress.clone()) => {
+            result = sync_once(store, sources, options, format, progress.clone()) => {
                 code = result?;
             }
             _ = &mut interrupted => return Ok(code),

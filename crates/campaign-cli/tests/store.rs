@@ -179,6 +179,8 @@ async fn the_first_sync_copies_everything_and_lists_as_live() {
     let report = synced(&env, &url, &[]).await;
     assert_eq!(report["run"], 1, "{report}");
     assert_eq!(report["sources"].as_array().unwrap().len(), 2, "{report}");
+    // The sync closed the store: its WAL is in the file and gone.
+    assert!(!env.dir.path().join("c.db-wal").exists());
     for (source, count) in [("cms", CMS), ("kore", KORE)] {
         let line = line(&report, source);
         assert_eq!(counts(line), [count, 0, 0, 0], "{line}");
@@ -839,6 +841,10 @@ async fn watch_syncs_every_interval_until_stopped() {
         child.wait().unwrap();
     }
     assert_eq!(status.and_then(|s| s.code()), Some(0), "Ctrl-C stops it");
+    assert!(
+        !env.dir.path().join("c.db-wal").exists(),
+        "closed on Ctrl-C"
+    );
 
     // Another watch sees an edit made between its runs, then is killed.
     let (mut child, mut lines) = spawn_watch(&env, &url, "1s");

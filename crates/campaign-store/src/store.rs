@@ -272,9 +272,14 @@ const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 /// for each other instead of failing at once. The page size only takes on
 /// a new file (before WAL mode writes its header): campaign rows and their
 /// change entries run to a few KiB, and 4 KiB pages held one or two each.
-/// Each connection of the pool then gets [`SQLITE_READER_SETTINGS`].
+/// The WAL's size limit: merges checkpoint beside the next one, so during
+/// a sync the WAL cannot start over and grows by what the sync writes; once
+/// it starts over it is cut back to 64 MiB (the last connection to close
+/// removes it). Each connection of the pool then gets
+/// [`SQLITE_READER_SETTINGS`].
 const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000;";
+     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000; \
+     PRAGMA journal_size_limit = 67108864;";
 
 /// A connection of the pool, as it reads: a page cache of 512 KiB rather
 /// than SQLite's 2 MiB, as a listing reads pages on up to four connections
