@@ -140,6 +140,31 @@ impl Store {
         since: i64,
         source: Option<&str>,
     ) -> BoxStream<'_, Result<StoredChange, StoreError>> {
+        self.read_changes(since, source, None)
+    }
+
+    /// [`Store::stored_changes`], at most `limit` entries: no statement
+    /// reads past them (a poll for the next ten entries reads ten, not a
+    /// page ahead as well).
+    pub fn stored_changes_up_to(
+        &self,
+        since: i64,
+        source: Option<&str>,
+        limit: usize,
+    ) -> BoxStream<'_, Result<StoredChange, StoreError>> {
+        self.read_changes(
+            since,
+            source,
+            Some(i64::try_from(limit).unwrap_or(i64::MAX)),
+        )
+    }
+
+    fn read_changes(
+        &self,
+        since: i64,
+        source: Option<&str>,
+        limit: Option<i64>,
+    ) -> BoxStream<'_, Result<StoredChange, StoreError>> {
         let store = self.clone();
         let source = source.map(str::to_owned);
         let read = move |after: i64, size: i64| {
@@ -147,24 +172,36 @@ impl Store {
             let task = async move { store.raw_page(after, source.as_deref(), size).await };
             (AbortOnDropHandle::new(tokio::spawn(task)), size)
         };
+        // How many entries the next statement reads, `read` read so far.
+        let next_size = move |read: i64, page: i64| match limit {
+            Some(limit) => page.min(limit.saturating_sub(read)),
+            None => page,
+        };
         // The first read starts when the stream is first polled, inside
         // the caller's runtime.
         stream::try_unfold(Reading::Start(since), move |state| {
             let read = read.clone();
             async move {
-                let (task, size) = match state {
-                    Reading::Start(since) => read(since, FIRST_PAGE),
-                    Reading::Next(task, size) => (task, size),
+                let (task, size, done) = match state {
+                    Reading::Start(since) => match next_size(0, FIRST_PAGE) {
+                        0 => return Ok(None),
+                        size => {
+                            let (task, size) = read(since, size);
+                            (task, size, 0)
+                        }
+                    },
+                    Reading::Next(task, size, done) => (task, size, done),
                     Reading::Done => return Ok(None),
                 };
                 let raw = task.await.map_err(|_| StoreError::Database {
                     what: "cannot read the change log".into(),
                     cause: sqlx::Error::WorkerCrashed,
                 })??;
-                let next = match raw.last_seq {
-                    Some(last) if raw.count == size => {
-                        let (task, size) = read(last, PAGE);
-                        Reading::Next(task, size)
+                let done = done + raw.count;
+                let next = match (raw.last_seq, next_size(done, PAGE)) {
+                    (Some(last), next) if raw.count == size && next > 0 => {
+                        let (task, size) = read(last, next);
+                        Reading::Next(task, size, done)
                     }
                     _ => Reading::Done,
                 };
@@ -235,8 +272,9 @@ impl Store {
 enum Reading {
     /// Nothing read yet: start after this `seq`.
     Start(i64),
-    /// The next page being read, and the size asked for.
-    Next(AbortOnDropHandle<Result<RawPage, StoreError>>, i64),
+    /// The next page being read, the size asked for, and the entries read
+    /// before it.
+    Next(AbortOnDropHandle<Result<RawPage, StoreError>>, i64, i64),
     /// The last page was short: nothing more.
     Done,
 }

@@ -1,6 +1,7 @@
 //! The change log read back, on every backend: over several pages, in
-//! order, of every source or one; each campaign as stored is the JSON its
-//! parsed campaign writes, so passing it on unparsed prints the same line.
+//! order, of every source or one, whole or up to a limit; each campaign as
+//! stored is the JSON its parsed campaign writes, so passing it on unparsed
+//! prints the same line.
 
 mod common;
 
@@ -57,6 +58,26 @@ async fn the_log_reads_in_pages_and_as_stored() {
         assert!(!expected.is_empty());
         let seqs: Vec<i64> = bulk.iter().map(|c| c.seq).collect();
         assert_eq!(seqs, expected, "{}", test.label);
+        // At most `limit`: the same entries as the whole feed's first ones,
+        // at each page's edge and either side of it.
+        for limit in [0, 1, 99, 100, 101, 1099, 1100, 1101, 5000] {
+            for (since, source) in [(0, None), (since, Some("bulk"))] {
+                let some: Vec<i64> = store
+                    .stored_changes_up_to(since, source, limit)
+                    .map_ok(|c| c.seq)
+                    .try_collect()
+                    .await
+                    .unwrap();
+                let all: Vec<i64> = store
+                    .stored_changes(since, source)
+                    .map_ok(|c| c.seq)
+                    .try_collect()
+                    .await
+                    .unwrap();
+                let want = &all[..limit.min(all.len())];
+                assert_eq!(some, want, "{} limit {limit} after {since}", test.label);
+            }
+        }
         store.close().await;
     }
 }

@@ -458,7 +458,7 @@ pub(crate) async fn list_changes(
     };
     let unreadable = |e: campaign_store::StoreError| ApiError::unavailable(e.to_string());
     let known_seq = store.last_seq().await.map_err(unreadable)?;
-    let mut entries = store.stored_changes(since, None).take(limit);
+    let mut entries = store.stored_changes_up_to(since, None, limit);
     let mut changes = Vec::new();
     while let Some(change) = entries.next().await {
         changes.push(change.map_err(unreadable)?);
