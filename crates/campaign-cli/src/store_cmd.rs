@@ -132,8 +132,10 @@ pub async fn sync(
     };
     // Closed, not dropped at exit: the last connection to close checkpoints
     // the WAL into the database file and removes it, so the next opener
-    // does not read the sync's writes back out of the WAL.
-    store.close().await;
+    // does not read the sync's writes back out of the WAL. Bounded: a
+    // server that stopped answering does not keep the process (after a
+    // Ctrl-C, too) from ending.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), store.close()).await;
     synced
 }
 

@@ -2,14 +2,15 @@
 //! `campaigns sync --watch` processes (on one machine or many) split the
 //! sources between them through the database itself.
 //!
-//! PostgreSQL: a session advisory lock, held on a connection of its own;
-//! a process that dies closes its connection, which releases the lock.
+//! PostgreSQL: a session advisory lock, held on a connection of its own,
+//! outside the pool (so leases never take the connections partitions and
+//! readers need); a process that dies closes its connection, which
+//! releases the lock.
 //! SQLite (one machine): an exclusive lock on a file beside the database
 //! (`<db>.sync-<source>.lock`), which the system releases when its process
 //! dies, however it dies.
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use std::fmt;
 
 use crate::error::StoreError;
@@ -24,7 +25,7 @@ pub struct Lease {
 
 enum Held {
     /// The connection holding the advisory lock.
-    Postgres(Option<PoolConnection<Any>>),
+    Postgres(Option<AnyConnection>),
     /// The locked file (unlocked as it closes).
     Sqlite { _locked: std::fs::File },
 }
@@ -58,18 +59,20 @@ impl Store {
         let holder = format!("{}:{:x}", holder(), rand_token());
         match self.backend() {
             Backend::Postgres => {
-                let mut conn = self
-                    .pool
-                    .acquire()
+                let mut conn = AnyConnection::connect_with(&self.connect_options)
                     .await
                     .map_err(StoreError::db("cannot lease a source"))?;
                 let taken: bool = sqlx::query(LOCK_SQL)
                     .bind(source.to_owned())
-                    .fetch_one(&mut *conn)
+                    .fetch_one(&mut conn)
                     .await
                     .and_then(|row| row.try_get(0))
                     .map_err(StoreError::db("cannot lease a source"))?;
-                Ok(taken.then(|| Lease {
+                if !taken {
+                    let _ = conn.close().await;
+                    return Ok(None);
+                }
+                Ok(Some(Lease {
                     source: source.to_owned(),
                     holder,
                     inner: Held::Postgres(Some(conn)),
@@ -131,31 +134,25 @@ impl Store {
 }
 
 impl Lease {
-    /// Gives the lease back (dropping it does too; this also reports
-    /// whether the database took the release).
+    /// Gives the lease back. Dropping it does too (a PostgreSQL lease's
+    /// connection closes, which ends its session and the lock; a locked
+    /// file unlocks as it closes); this also reports whether the database
+    /// took the release.
     pub async fn release(mut self) -> Result<(), StoreError> {
         if let Held::Postgres(conn) = &mut self.inner {
             if let Some(mut conn) = conn.take() {
                 sqlx::query(UNLOCK_SQL)
                     .bind(self.source.clone())
-                    .execute(&mut *conn)
+                    .execute(&mut conn)
                     .await
                     .map_err(StoreError::db("cannot release a lease"))?;
+                // Closing alone would release it too; the unlock reports
+                // whether the database took it.
+                let _ = conn.close().await;
             }
         }
         // A file lock goes with its file, when `self` drops.
         Ok(())
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        // Not released (an error, a cancelled sync): a PostgreSQL connection
-        // still holding the lock is closed rather than reused, which frees
-        // it; a locked file unlocks as it closes.
-        if let Held::Postgres(Some(conn)) = &mut self.inner {
-            conn.close_on_drop();
-        }
     }
 }
 

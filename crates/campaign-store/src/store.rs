@@ -44,6 +44,9 @@ pub struct Store {
     /// SQLite's busy handler would poll for the lock with sleeps of up to
     /// 100 ms. Other processes still meet the database's own lock.
     pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
+    /// How to connect outside the pool (a lease's connection). Holds the
+    /// password: never printed.
+    pub(crate) connect_options: Arc<AnyConnectOptions>,
 }
 
 impl fmt::Debug for Store {
@@ -156,7 +159,7 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|cause| not_a_store_or(cause, &label))?;
         let sqlite_path = (backend == Backend::Sqlite).then(|| sqlite_file(&url));
@@ -169,6 +172,7 @@ impl Store {
                 usize::try_from(connections - 1).unwrap_or(1),
             )),
             writer: Arc::default(),
+            connect_options: Arc::new(options),
         };
         store.migrate().await?;
         Ok(store)

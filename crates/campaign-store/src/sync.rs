@@ -174,6 +174,9 @@ fn error_text<S: serde::Serializer>(
 impl Store {
     /// Starts a sync run and returns its number (for the run and change logs).
     pub async fn start_run(&self) -> Result<i64, StoreError> {
+        // In the merges' queue: SQLite's busy handler alone could lose to
+        // merges handing the lock on to each other.
+        let _writing = self.writer.lock().await;
         sqlx::query(
             "UPDATE store_counters SET next_run = next_run + 1 WHERE id = 1 \
              RETURNING next_run - 1",
@@ -191,7 +194,9 @@ impl Store {
     /// entry; one whose listing skipped records deletes nothing.
     ///
     /// # Errors
-    /// Only store failures; a source's failures are in the report.
+    /// Only store failures before or after the partitions' syncs (the
+    /// lease); a partition's failures, the store's included, are in the
+    /// report, beside the other partitions' results.
     pub async fn sync_source(
         &self,
         run: i64,
@@ -242,9 +247,16 @@ impl Store {
                 (label, AbortOnDropHandle::new(task))
             })
             .collect();
+        // Every task is awaited, failed or not: a partition's failure, the
+        // store's included, is that partition's, and the others go on.
         for (label, task) in tasks {
             let part = match task.await {
-                Ok(part) => part?,
+                Ok(Ok(part)) => part,
+                Ok(Err(failed)) => PartitionReport {
+                    partition: label,
+                    error: Some(failed.to_source_error(source.id())),
+                    ..PartitionReport::default()
+                },
                 Err(joined) => PartitionReport {
                     partition: label,
                     error: Some(
@@ -376,6 +388,7 @@ impl Store {
             started: &started,
         };
         if report.error.is_some() {
+            let _writing = self.writer.lock().await;
             self.log_run(&mut conn, &at, &finished, &report).await?;
             return Ok(report);
         }

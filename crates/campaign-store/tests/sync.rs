@@ -293,3 +293,88 @@ async fn two_syncs_of_one_source_never_write_at_once() {
         other.close().await;
     }
 }
+
+/// A partition that promises ids that never repeat, and repeats one: the
+/// store refuses it (its staging key is unique).
+#[derive(Debug)]
+struct RepeatsAnId(InMemorySource);
+
+#[async_trait::async_trait]
+impl CampaignSource for RepeatsAnId {
+    fn id(&self) -> &str {
+        self.0.id()
+    }
+    fn provider(&self) -> &str {
+        self.0.provider()
+    }
+    fn capabilities(&self) -> campaign_core::Capabilities {
+        self.0.capabilities()
+    }
+    fn walk_options(&self) -> campaign_core::WalkOptions {
+        campaign_core::WalkOptions {
+            ids_unique: true,
+            ..self.0.walk_options()
+        }
+    }
+    fn partition(&self) -> Option<String> {
+        self.0.partition()
+    }
+    async fn fetch_page(
+        &self,
+        query: &campaign_core::CampaignQuery,
+        token: Option<campaign_core::PageToken>,
+    ) -> campaign_core::Result<campaign_core::Page> {
+        self.0.fetch_page(query, token).await
+    }
+}
+
+/// A partition the store itself fails on is that partition's failure: the
+/// source's other partitions, slower or faster, sync to the end and are
+/// reported, and the failed one writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_the_store_fails_on_leaves_the_others_synced() {
+    for test in backends("store_fails_a_partition").await {
+        let label = test.label;
+        let store = connect(&test).await;
+        let c = |id: &str| campaign("crm", id, id, "2026-01-01T00:00:00Z");
+        let repeats = RepeatsAnId(
+            InMemorySource::new("crm", vec![c("a1"), c("a1")]).with_partition("part=a"),
+        );
+        let slow = InMemorySource::new("crm", (1..=6).map(|i| c(&format!("b{i}"))).collect())
+            .with_partition("part=b")
+            .with_page_size(2)
+            .with_latency(std::time::Duration::from_millis(100));
+        let fast = InMemorySource::new("crm", (1..=3).map(|i| c(&format!("f{i}"))).collect())
+            .with_partition("part=f");
+        let source = Arc::new(Parted {
+            id: "crm".into(),
+            parts: vec![Arc::new(repeats), Arc::new(slow), Arc::new(fast)],
+        });
+        let run = store.start_run().await.unwrap();
+        let report = store
+            .sync_source(run, source, &SyncOptions::default())
+            .await
+            .unwrap();
+        assert!(report.failed() && !report.failed_entirely(), "{label}");
+        assert_eq!(report.added, 9, "{label}: b's 6 and f's 3");
+        let failed: Vec<_> = report
+            .partitions
+            .iter()
+            .filter(|p| p.error.is_some())
+            .map(|p| p.partition.clone())
+            .collect();
+        assert_eq!(failed, [Some("part=a".to_owned())], "{label}");
+        let mut ids: Vec<String> = changes(&store, 0)
+            .await
+            .into_iter()
+            .map(|change| change.id)
+            .collect();
+        ids.sort();
+        let expected: Vec<String> = ["b1", "b2", "b3", "b4", "b5", "b6", "f1", "f2", "f3"]
+            .iter()
+            .map(|native| format!("crm:{native}"))
+            .collect();
+        assert_eq!(ids, expected, "{label}");
+        store.close().await;
+    }
+}

@@ -1,13 +1,9 @@
--- The campaigns store, version 6 (SQLite): two tables lose a b-tree each
--- row wrote and each lookup walked.
--- * `changes.seq` becomes the table's own key (INTEGER PRIMARY KEY, the
---   rowid): `BIGINT PRIMARY KEY` kept a separate index from `seq` to a
---   hidden rowid, so every entry was written twice over and every read of
---   an entry by `seq` (a listing's JSON, the change feed) looked it up twice.
--- * `campaigns` is stored by its key (WITHOUT ROWID): its rows are small
---   (the JSON is in the log) and always found by (source, native_id), which
---   was an index beside a rowid table.
--- Both are copied as they are; the secondary indexes are made again.
+-- The campaigns store, version 6 (SQLite): the change log's `seq` becomes
+-- the table's own key (INTEGER PRIMARY KEY, the rowid). `BIGINT PRIMARY
+-- KEY` kept a separate index from `seq` to a hidden rowid, which every
+-- entry was written to as well and every read of an entry by `seq` (a
+-- listing's JSON, the change feed) went through first. The log is copied as it is and
+-- its index made again. PostgreSQL's table already has this shape.
 CREATE TABLE changes_v6 (
     seq INTEGER PRIMARY KEY,
     at TEXT NOT NULL,

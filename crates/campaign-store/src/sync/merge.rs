@@ -69,15 +69,17 @@ impl Store {
         let source = at.source;
         let db = |what: &'static str| StoreError::db(format!("cannot save {source}: {what}"));
         let sqlite = self.backend() == Backend::Sqlite;
-        if sqlite {
-            settle(conn, SQLITE_MERGE_SETTINGS)
-                .await
-                .map_err(db("settings"))?;
-        }
         // Rolled back when dropped: a crash or a cancelled sync leaves the
-        // store as of the last commit.
+        // store as of the last commit. The settings change only once the
+        // lock is held: a merge cancelled while it waits (a sync stopped)
+        // leaves its connection as it was.
         let merged = async {
             let _writing = self.writer.lock().await;
+            if sqlite {
+                settle(conn, SQLITE_MERGE_SETTINGS)
+                    .await
+                    .map_err(db("settings"))?;
+            }
             let mut tx = conn.begin().await.map_err(db("begin"))?;
             self.merge_in_transaction(&mut tx, at, state, report)
                 .await?;

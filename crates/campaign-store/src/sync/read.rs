@@ -101,7 +101,8 @@ impl Store {
         // The merge finds staged rows by id. Built once the rows are in (a
         // sort), not kept up insert by insert (a staged row's id lands
         // anywhere in it): a first sync's staging took a third less time.
-        // Unique, so an id listed twice fails the partition here.
+        // Unique, so an id listed twice fails the partition here (and only
+        // it: the source's other partitions go on).
         sqlx::query("CREATE UNIQUE INDEX sync_staging_key ON sync_staging (source, native_id)")
             .execute(&mut *stage)
             .await
@@ -146,7 +147,13 @@ impl Store {
                 .await
                 .map_err(StoreError::db("cannot create the staging table"))?;
         }
-        sqlx::query("DROP INDEX IF EXISTS sync_staging_key")
+        // Named in the temporary schema: unqualified, a missing one would
+        // be looked for in the store's own.
+        let temp = match self.backend() {
+            Backend::Sqlite => "temp",
+            Backend::Postgres => "pg_temp",
+        };
+        sqlx::query(&format!("DROP INDEX IF EXISTS {temp}.sync_staging_key"))
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("cannot empty the staging table"))?;
