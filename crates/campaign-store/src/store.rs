@@ -141,10 +141,7 @@ impl Store {
         // (7 partitions at once), a slow source's partition no longer waits
         // for others to finish (a first sync of 200,000 sandbox campaigns:
         // 4.4-4.6 s, 4.8-5.2 s with 4; measured). Idle ones cost nothing.
-        let connections = match backend {
-            Backend::Sqlite => 8,
-            Backend::Postgres => 8,
-        };
+        let connections: u32 = 8;
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(Duration::from_secs(30))
@@ -152,9 +149,7 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
-                        for setting in SQLITE_READER_SETTINGS {
-                            conn.execute(setting).await?;
-                        }
+                        settle(conn, SQLITE_READER_SETTINGS).await?;
                     }
                     Ok(())
                 })
@@ -306,6 +301,17 @@ pub(crate) const SQLITE_READER_SETTINGS: [&str; 2] = [
 /// beside the next merge.
 pub(crate) const SQLITE_MERGE_SETTINGS: [&str; 2] =
     ["PRAGMA cache_size = -2048", "PRAGMA wal_autocheckpoint = 0"];
+
+/// Runs each of a connection's `settings` (pragmas without results).
+pub(crate) async fn settle(
+    conn: &mut AnyConnection,
+    settings: [&str; 2],
+) -> Result<(), sqlx::Error> {
+    for setting in settings {
+        sqlx::query(setting).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
 
 /// What a merge runs after its commit: copies what the WAL holds into the
 /// database file without waiting for readers or blocking writers (what it

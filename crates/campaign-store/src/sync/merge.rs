@@ -8,7 +8,7 @@ use super::{PartitionReport, StateUpdate};
 use crate::error::StoreError;
 use crate::rows::timestamp;
 use crate::store::{
-    Backend, Store, SQLITE_CHECKPOINT, SQLITE_MERGE_SETTINGS, SQLITE_READER_SETTINGS,
+    settle, Backend, Store, SQLITE_CHECKPOINT, SQLITE_MERGE_SETTINGS, SQLITE_READER_SETTINGS,
 };
 
 /// A write of at least one row in this many of the campaigns table (as it
@@ -46,14 +46,6 @@ pub(super) struct PartRun<'a> {
     pub(super) part: &'a str,
     /// When its read began (stored form).
     pub(super) started: &'a str,
-}
-
-/// Runs each of a connection's `settings` (pragmas without results).
-async fn settle(conn: &mut AnyConnection, settings: [&str; 2]) -> Result<(), sqlx::Error> {
-    for setting in settings {
-        sqlx::query(setting).execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 impl Store {
