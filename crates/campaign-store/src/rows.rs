@@ -102,8 +102,9 @@ pub(crate) fn split_joined(joined: Option<&str>) -> Vec<&str> {
 }
 
 fn hash(json: &str) -> String {
-    let digest = Sha256::digest(json.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    // The whole digest formatted at once: a `format!` per byte cost a
+    // first sync of 200,000 campaigns 6.4 million of them.
+    format!("{:x}", Sha256::digest(json.as_bytes()))
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub struct Store {
     /// SQLite's busy handler would poll for the lock with sleeps of up to
     /// 100 ms. Other processes still meet the database's own lock.
     pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
+    /// Partitions of this process's syncs that have not finished: the last
+    /// to merge builds the indexes bulk writes suspended.
+    pub(crate) partitions_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// How to connect outside the pool (a lease's connection). Holds the
     /// password: never printed.
     pub(crate) connect_options: Arc<AnyConnectOptions>,
@@ -167,6 +170,7 @@ impl Store {
                 usize::try_from(connections - 1).unwrap_or(1),
             )),
             writer: Arc::default(),
+            partitions_in_flight: Arc::default(),
             connect_options: Arc::new(options),
         };
         store.migrate().await?;

@@ -1,6 +1,7 @@
 //! Syncing sources into the store: each partition read whole, compared with
 //! what is stored, and its changes committed at once with its run entry.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,12 +10,12 @@ use campaign_core::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{Acquire, Row};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::StoreError;
 use crate::rows::{parse_timestamp, timestamp};
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 mod merge;
 mod read;
@@ -174,6 +175,7 @@ fn error_text<S: serde::Serializer>(
 impl Store {
     /// Starts a sync run and returns its number (for the run and change logs).
     pub async fn start_run(&self) -> Result<i64, StoreError> {
+        self.restore_indexes_if_idle().await?;
         // In the merges' queue: SQLite's busy handler alone could lose to
         // merges handing the lock on to each other.
         let _writing = self.writer.lock().await;
@@ -185,6 +187,38 @@ impl Store {
         .await
         .and_then(|row| row.try_get::<i64, _>(0))
         .map_err(StoreError::db("cannot start a sync run"))
+    }
+
+    /// Builds the indexes a bulk write suspended when no partition of this
+    /// process is syncing: those of a sync that died (or was stopped) before
+    /// its last merge, or whose last partitions failed.
+    async fn restore_indexes_if_idle(&self) -> Result<(), StoreError> {
+        if self.backend() != Backend::Sqlite
+            || self.partitions_in_flight.load(Ordering::Relaxed) > 0
+        {
+            return Ok(());
+        }
+        let db = StoreError::db("cannot build the campaigns' indexes again");
+        let suspended: i64 = sqlx::query("SELECT COUNT(*) FROM suspended_indexes")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(db)?;
+        if suspended == 0 {
+            return Ok(());
+        }
+        self.restore_suspended_indexes().await
+    }
+
+    /// Builds the indexes bulk writes suspended, in a transaction of its
+    /// own, in the writers' queue.
+    async fn restore_suspended_indexes(&self) -> Result<(), StoreError> {
+        let db = || StoreError::db("cannot build the campaigns' indexes again");
+        let _writing = self.writer.lock().await;
+        let mut conn = self.pool.acquire().await.map_err(db())?;
+        let mut tx = conn.begin().await.map_err(db())?;
+        self.restore_indexes(&mut tx).await.map_err(db())?;
+        tx.commit().await.map_err(db())
     }
 
     /// Syncs `source` as part of run `run`: each of its partitions (or the
@@ -237,9 +271,11 @@ impl Store {
             .map(|part| {
                 let label = part.partition();
                 let store = self.clone();
+                let in_flight = InFlight::new(&self.partitions_in_flight);
                 let (whole, newest_first) = (query.clone(), newest_first.clone());
                 let options = options.clone();
                 let task = tokio::spawn(async move {
+                    let _in_flight = in_flight;
                     store
                         .sync_partition(run, part, &whole, newest_first, cheap, &options)
                         .await
@@ -272,6 +308,9 @@ impl Store {
             };
             report.add(part);
         }
+        // The last partition's merge built the suspended indexes again,
+        // unless it failed.
+        self.restore_indexes_if_idle().await?;
         lease.release().await?;
         Ok(report)
     }
@@ -406,6 +445,23 @@ impl Store {
         };
         self.merge(&mut conn, &at, state, &mut report).await?;
         Ok(report)
+    }
+}
+
+/// A partition counted in [`Store::partitions_in_flight`] until dropped
+/// (its sync finished, failed, or was cancelled).
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

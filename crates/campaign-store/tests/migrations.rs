@@ -2,8 +2,9 @@
 //! campaign's JSON in its row as well as in the log) moves to version 4
 //! (the JSON in the log only) without losing or changing a campaign; on
 //! SQLite, a store of version 5 (the log's `seq` an index beside a rowid)
-//! moves to version 6 (`seq` the rowid) keeping every entry; and a bulk
-//! sync that rebuilds the secondary indexes leaves the same ones.
+//! moves to version 6 (`seq` the rowid) keeping every entry; a bulk sync
+//! that rebuilds the secondary indexes leaves the same ones, even across
+//! partitions and after a sync that died with them dropped.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use campaign_core::{Campaign, CampaignQuery, CampaignSource, Sort, SortField};
 use campaign_store::{Store, StoreSource, SyncOptions};
 use campaign_testkit::{fetch_pages, fixture_campaigns, InMemorySource};
-use common::{backends, connect, index_names};
+use common::{backends, connect, index_names, partition, Parted};
 use futures::TryStreamExt;
 use sqlx::{Connection, Row};
 
@@ -169,5 +170,66 @@ async fn a_bulk_sync_leaves_the_indexes_the_schema_made() {
         let source = StoreSource::new(store.clone());
         assert_eq!(fetch_pages(&source, &query, None, None).await.0, expected);
         store.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexes_a_bulk_sync_suspends_come_back_even_after_it_dies() {
+    for test in backends("suspended_indexes").await {
+        let label = test.label;
+        let store = connect(&test).await;
+        let made = index_names(&test.url, label).await;
+        // Three partitions into an empty table: the first merge drops the
+        // indexes, the last one's builds them again.
+        let part = |name: &str| {
+            let ids: Vec<String> = (0..40).map(|i| format!("{name}{i:02}")).collect();
+            partition("crm", name, &ids, 7)
+        };
+        let run = store.start_run().await.unwrap();
+        let report = store
+            .sync_source(
+                run,
+                Parted::new("crm", vec![part("a"), part("b"), part("c")]),
+                &SyncOptions::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!((report.added, report.error), (120, None), "{label}");
+        assert_eq!(index_names(&test.url, label).await, made, "{label}");
+        if label != "sqlite" {
+            store.close().await;
+            continue;
+        }
+        // A sync that died between the drop and the build: the next run
+        // builds them before it starts.
+        {
+            let mut conn = sqlx::AnyConnection::connect(&test.url).await.unwrap();
+            for statement in [
+                "BEGIN",
+                "INSERT INTO suspended_indexes (name, sql) SELECT name, sql FROM sqlite_schema \
+                 WHERE type = 'index' AND tbl_name = 'campaigns' AND sql IS NOT NULL",
+                "DROP INDEX campaigns_by_name",
+                "DROP INDEX campaigns_by_created",
+                "COMMIT",
+            ] {
+                sqlx::query(statement).execute(&mut conn).await.unwrap();
+            }
+            let _ = conn.close().await;
+        }
+        assert!(!index_names(&test.url, label)
+            .await
+            .iter()
+            .any(|n| n == "campaigns_by_name"));
+        store.start_run().await.unwrap();
+        assert_eq!(index_names(&test.url, label).await, made);
+        store.close().await;
+        let mut conn = sqlx::AnyConnection::connect(&test.url).await.unwrap();
+        let left: i64 = sqlx::query("SELECT COUNT(*) FROM suspended_indexes")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(left, 0);
+        let _ = conn.close().await;
     }
 }

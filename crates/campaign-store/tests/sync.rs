@@ -9,7 +9,7 @@ use std::sync::Arc;
 use campaign_core::{Campaign, CampaignSource, ErrorKind};
 use campaign_store::{Action, Change, Store, SyncOptions};
 use campaign_testkit::InMemorySource;
-use common::{backends, campaign, connect, Parted};
+use common::{backends, campaign, connect, partition, Parted};
 use futures::TryStreamExt;
 
 fn crm(campaigns: Vec<Campaign>) -> Arc<dyn CampaignSource> {
@@ -125,16 +125,7 @@ async fn a_failed_or_incomplete_partition_deletes_nothing() {
     for test in backends("partitions").await {
         let store = connect(&test).await;
         let label = test.label;
-        let part = |name: &str, ids: &[&str]| {
-            InMemorySource::new(
-                "crm",
-                ids.iter()
-                    .map(|id| campaign("crm", id, id, "2026-01-01T00:00:00Z"))
-                    .collect(),
-            )
-            .with_partition(format!("part={name}"))
-            .with_page_size(2)
-        };
+        let part = |name: &str, ids: &[&str]| partition("crm", name, ids, 2);
         let whole = Parted::new(
             "crm",
             vec![part("a", &["a1", "a2", "a3"]), part("b", &["b1", "b2"])],

@@ -1,6 +1,8 @@
 //! The write half of a sync: a staged partition compared with the store,
 //! and its changes, change-log entries and run entry committed at once.
 
+use std::sync::atomic::Ordering;
+
 use chrono::Utc;
 use sqlx::{Acquire, AnyConnection, Row};
 
@@ -12,13 +14,15 @@ use crate::store::{
 };
 
 /// A write of at least one row in this many of the campaigns table (as it
-/// will be) rebuilds its secondary indexes rather than keeping them up. On
-/// SQLite (16 KiB pages), keeping up the four indexes cost about 3.8 us a
-/// row written and building them afresh 1.7 us a row of the table: even at
-/// a third of the table (the last of a first sync's partitions) upkeep
-/// won, and one in four rebuilt each partition's indexes again (a first
-/// sync of 200,000 campaigns: 4.1-4.3 s with 2, 4.3-4.5 s with 4;
-/// measured).
+/// will be) drops its secondary indexes rather than keeping them up; the
+/// last partition of the syncs running in this process to merge builds
+/// them again, once, for every partition's rows. On SQLite (16 KiB pages),
+/// keeping up the four indexes cost about 3.8 us a row written and building
+/// them afresh 1.7 us a row of the table. A first sync of 200,000
+/// campaigns in six partitions had kept them up through its last four
+/// merges and built them twice: its inserts into `campaigns` took 1.5-2.0
+/// s, 0.6-0.7 s with the indexes built once at the end (0.45-0.5 s;
+/// measured by statement).
 const REBUILD_SHARE: u64 = 2;
 
 /// The change-log number of each staged row (aliased `s`) that is written,
@@ -82,9 +86,19 @@ impl Store {
             return merged;
         }
         // Outside the writer's lock, so the next merge runs meanwhile. A
-        // checkpoint that cannot run now is left to the next one.
+        // checkpoint that cannot run now is left to the next one. The last
+        // partition syncing in this process builds the indexes bulk writes
+        // suspended meanwhile, on another connection (the others would
+        // keep them up): a transaction of its own, so that the checkpoint
+        // copies this merge into the database file while it runs. Should it
+        // fail, the end of the source's sync tries again and reports it.
         if merged.is_ok() {
-            let _ = sqlx::query(SQLITE_CHECKPOINT).execute(&mut *conn).await;
+            let checkpoint = sqlx::query(SQLITE_CHECKPOINT).execute(&mut *conn);
+            if self.last_partition_in_flight() {
+                let (_, _) = tokio::join!(checkpoint, self.restore_suspended_indexes());
+            } else {
+                let _ = checkpoint.await;
+            }
         }
         // Back to a reader's settings, failed merge or not: the pool lends
         // this connection out again. The merge's own failure is the one
@@ -200,8 +214,7 @@ impl Store {
         }
         // A write that is large beside the table goes faster with the
         // secondary indexes built afresh after it than kept up row by row.
-        let rebuild = self
-            .drop_indexes_for_bulk_write(conn, report.added, report.updated)
+        self.suspend_indexes_for_bulk_write(conn, report.added, report.updated)
             .await
             .map_err(db("indexes"))?;
         // Each row points at the entry just logged for it (the same numbering).
@@ -235,12 +248,6 @@ impl Store {
         .execute(&mut *conn)
         .await
         .map_err(db("partitions"))?;
-        for index in rebuild {
-            sqlx::query(&index)
-                .execute(&mut *conn)
-                .await
-                .map_err(db("indexes"))?;
-        }
         sqlx::query("UPDATE store_counters SET next_seq = $1 WHERE id = 1")
             .bind(next_seq)
             .execute(&mut *conn)
@@ -313,21 +320,22 @@ impl Store {
     }
 
     /// On SQLite, when writing `added` new and `updated` changed rows is a
-    /// large share of the campaigns table, drops its secondary indexes and
-    /// returns the statements that make them again; otherwise drops none.
-    /// The caller's transaction holds the drop, so a failure or a crash
-    /// restores them, and readers see them throughout (WAL readers keep the
-    /// last commit). PostgreSQL keeps its indexes: dropping one there locks
-    /// readers out of the table until the commit.
-    async fn drop_indexes_for_bulk_write(
+    /// large share of the campaigns table, drops its secondary indexes,
+    /// listing them in `suspended_indexes` with the statements that make
+    /// them again ([`Store::restore_indexes`]). The caller's transaction
+    /// holds the drop and the listing, so a failure or a crash leaves both
+    /// or neither, and readers see the indexes until it commits (WAL
+    /// readers keep the last commit). PostgreSQL keeps its indexes:
+    /// dropping one there locks readers out of the table until the commit.
+    async fn suspend_indexes_for_bulk_write(
         &self,
         conn: &mut AnyConnection,
         added: u64,
         updated: u64,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    ) -> Result<(), sqlx::Error> {
         let writing = added + updated;
         if self.backend() != Backend::Sqlite || writing == 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let stored: i64 = sqlx::query("SELECT COUNT(*) FROM campaigns")
             .fetch_one(&mut *conn)
@@ -335,7 +343,7 @@ impl Store {
             .try_get(0)?;
         let after = u64::try_from(stored).unwrap_or_default() + added;
         if writing.saturating_mul(REBUILD_SHARE) < after {
-            return Ok(Vec::new());
+            return Ok(());
         }
         // The definitions come from the schema itself (the primary key's
         // has none and stays), so this follows the migrations.
@@ -345,14 +353,50 @@ impl Store {
         )
         .fetch_all(&mut *conn)
         .await?;
-        let mut rebuild = Vec::with_capacity(indexes.len());
         for index in indexes {
             let name: String = index.try_get(0)?;
+            let sql: String = index.try_get(1)?;
+            sqlx::query("INSERT INTO suspended_indexes (name, sql) VALUES ($1, $2)")
+                .bind(name.clone())
+                .bind(sql)
+                .execute(&mut *conn)
+                .await?;
             sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
                 .execute(&mut *conn)
                 .await?;
-            rebuild.push(index.try_get(1)?);
         }
-        Ok(rebuild)
+        Ok(())
+    }
+
+    /// Makes again the indexes bulk writes suspended, unless some exist by
+    /// now (another process made them), and empties the list. Nothing on
+    /// PostgreSQL.
+    pub(super) async fn restore_indexes(
+        &self,
+        conn: &mut AnyConnection,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(());
+        }
+        let suspended = sqlx::query(
+            "SELECT sql FROM suspended_indexes s WHERE NOT EXISTS \
+             (SELECT 1 FROM sqlite_schema i WHERE i.type = 'index' AND i.name = s.name)",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for index in suspended {
+            let sql: String = index.try_get(0)?;
+            sqlx::query(&sql).execute(&mut *conn).await?;
+        }
+        sqlx::query("DELETE FROM suspended_indexes")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the caller's partition is the only one syncing in this
+    /// process.
+    fn last_partition_in_flight(&self) -> bool {
+        self.partitions_in_flight.load(Ordering::Relaxed) <= 1
     }
 }

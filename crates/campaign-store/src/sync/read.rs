@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use campaign_core::{
-    walk_position_chunks, Campaign, CampaignQuery, CampaignSource, Capabilities, Page, PageToken,
-    SourceError, SourcePosition, WalkOptions,
+    walk_position_chunks, Campaign, CampaignQuery, CampaignSource, Capabilities, ErrorKind, Page,
+    PageToken, PositionChunk, SourceError, SourcePosition, WalkOptions,
 };
 use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use sqlx::{Acquire, AnyConnection};
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::StoreError;
 use crate::rows::CampaignRow;
@@ -24,6 +26,10 @@ use crate::store::{Backend, Store};
 /// 4.11-4.36 s with 1,000 against 4.32-4.37 s with 100 (6 runs each, by
 /// hand), for about 30 MiB more at its peak.
 const STAGE_BATCH: usize = 1000;
+
+/// Batches listed but not yet staged, at most: the listing runs ahead of
+/// the staging by this much and no more.
+const STAGED_AHEAD: usize = 2;
 
 /// What reading a partition found.
 #[derive(Debug, Default)]
@@ -56,43 +62,29 @@ impl Store {
     ) -> Result<Read, StoreError> {
         let part_key = part.partition().unwrap_or_default();
         let counted = Arc::new(Counted::new(Arc::clone(part), incremental));
-        let mut read = Read::default();
-        let mut staged = Vec::with_capacity(STAGE_BATCH);
-        // The staging number of `staged`'s first row.
-        let mut listed = 0i64;
-        let mut walk = walk_position_chunks(
+        let walk = walk_position_chunks(
             Arc::clone(&counted) as Arc<dyn CampaignSource>,
             query.clone(),
             SourcePosition::default(),
         );
         let mut stage = conn.begin().await.map_err(StoreError::db("cannot stage"))?;
-        while let Some(chunk) = walk.next().await {
-            if incremental && chunk.warnings.iter().any(|w| w.sorted_locally) {
-                read.order_broken = true;
-                break;
+        // The listing is decoded while the batch before it is staged (on
+        // the connection's own thread): a partition's read takes the longer
+        // of the two, not their sum.
+        let (batches, mut listed_rows) = tokio::sync::mpsc::channel(STAGED_AHEAD);
+        let (listed, staged) = tokio::join!(list_batches(walk, incremental, batches), async {
+            let mut first = 0i64;
+            while let Some(batch) = listed_rows.recv().await {
+                let rows = batch.len() as i64;
+                self.stage(&mut stage, &part_key, first, batch).await?;
+                first += rows;
             }
-            read.skipped += chunk
-                .warnings
-                .iter()
-                .filter(|w| w.skipped.is_some())
-                .count() as u64;
-            for item in chunk.items {
-                match item {
-                    Ok(positioned) => {
-                        let campaign = positioned.campaign;
-                        read.newest = read.newest.max(campaign.updated_at);
-                        staged.push(CampaignRow::new(&campaign)?);
-                    }
-                    Err(error) => read.error = Some(error),
-                }
-                if staged.len() == STAGE_BATCH {
-                    let batch = std::mem::replace(&mut staged, Vec::with_capacity(STAGE_BATCH));
-                    self.stage(&mut stage, &part_key, listed, batch).await?;
-                    listed += STAGE_BATCH as i64;
-                }
-            }
-        }
-        drop(walk);
+            Ok::<_, StoreError>(())
+        });
+        // A failed write stops the listing (its batches go nowhere) and is
+        // the one reported.
+        staged?;
+        let mut read = listed?;
         read.requests = counted.requests();
         if read.order_broken {
             stage
@@ -101,7 +93,6 @@ impl Store {
                 .map_err(StoreError::db("cannot stage"))?;
             return Ok(read);
         }
-        self.stage(&mut stage, &part_key, listed, staged).await?;
         // The merge finds staged rows by id. Built once the rows are in (a
         // sort), not kept up insert by insert (a staged row's id lands
         // anywhere in it): a first sync's staging took a third less time.
@@ -193,22 +184,24 @@ impl Store {
         );
         let mut rows_query = sqlx::query(&insert_rows);
         let mut json_query = sqlx::query(&insert_json);
-        for (n, row) in (first..).zip(rows) {
+        // Borrowed, not moved: sqlx's `Any` copies every owned string it
+        // binds once more.
+        for (n, row) in (first..).zip(&rows) {
             rows_query = rows_query
                 .bind(n)
-                .bind(row.source)
-                .bind(row.native_id)
-                .bind(part.to_owned())
-                .bind(row.provider)
-                .bind(row.name)
-                .bind(row.channel)
-                .bind(row.status)
+                .bind(row.source.as_str())
+                .bind(row.native_id.as_str())
+                .bind(part)
+                .bind(row.provider.as_str())
+                .bind(row.name.as_str())
+                .bind(row.channel.as_str())
+                .bind(row.status.as_deref())
                 .bind(row.priority)
-                .bind(row.dialing_mode)
-                .bind(row.created_at)
-                .bind(row.updated_at)
-                .bind(row.content_hash);
-            json_query = json_query.bind(n).bind(row.campaign);
+                .bind(row.dialing_mode.as_deref())
+                .bind(row.created_at.as_deref())
+                .bind(row.updated_at.as_deref())
+                .bind(row.content_hash.as_str());
+            json_query = json_query.bind(n).bind(row.campaign.as_str());
         }
         rows_query
             .execute(&mut *conn)
@@ -220,6 +213,49 @@ impl Store {
             .map_err(StoreError::db("cannot stage campaigns"))?;
         Ok(())
     }
+}
+
+/// Lists `walk` as batches of rows sent to `batches`, and what it found.
+/// Stops at an incremental read's broken order (nothing more is sent), or
+/// when the batches' receiver is gone (staging failed).
+async fn list_batches(
+    mut walk: BoxStream<'static, PositionChunk>,
+    incremental: bool,
+    batches: tokio::sync::mpsc::Sender<Vec<CampaignRow>>,
+) -> Result<Read, StoreError> {
+    let mut read = Read::default();
+    let mut batch = Vec::with_capacity(STAGE_BATCH);
+    while let Some(chunk) = walk.next().await {
+        if incremental && chunk.warnings.iter().any(|w| w.sorted_locally) {
+            read.order_broken = true;
+            return Ok(read);
+        }
+        read.skipped += chunk
+            .warnings
+            .iter()
+            .filter(|w| w.skipped.is_some())
+            .count() as u64;
+        for item in chunk.items {
+            match item {
+                Ok(positioned) => {
+                    let campaign = positioned.campaign;
+                    read.newest = read.newest.max(campaign.updated_at);
+                    batch.push(CampaignRow::new(&campaign)?);
+                }
+                Err(error) => read.error = Some(error),
+            }
+            if batch.len() == STAGE_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(STAGE_BATCH));
+                if batches.send(full).await.is_err() {
+                    return Ok(read);
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.send(batch).await;
+    }
+    Ok(read)
 }
 
 /// `(?,?),(?,?)` for `rows` rows of `columns` values. SQLite gets plain
@@ -316,6 +352,20 @@ impl CampaignSource for Counted {
         token: Option<PageToken>,
     ) -> campaign_core::Result<Page> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        self.inner.fetch_page(query, token).await
+        // On a task of its own: the page's decoding then runs beside the
+        // partition's own work (its rows, its staging) rather than between
+        // it. Dropped with the walk, the fetch stops.
+        let (inner, query) = (Arc::clone(&self.inner), query.clone());
+        let fetch = AbortOnDropHandle::new(tokio::spawn(async move {
+            inner.fetch_page(&query, token).await
+        }));
+        fetch.await.unwrap_or_else(|stopped| {
+            Err(SourceError::new(
+                ErrorKind::Protocol,
+                self.inner.id(),
+                "the page's request did not complete",
+            )
+            .with_cause(stopped))
+        })
     }
 }

@@ -122,6 +122,24 @@ pub fn campaign(source: &str, native: &str, name: &str, created: &str) -> Campai
     c
 }
 
+/// Partition `part=<name>` of `source`: campaigns with these ids (each
+/// named after its id), in pages of `page_size`.
+pub fn partition<I: AsRef<str>>(
+    source: &str,
+    name: &str,
+    ids: &[I],
+    page_size: usize,
+) -> InMemorySource {
+    InMemorySource::new(
+        source,
+        ids.iter()
+            .map(|id| campaign(source, id.as_ref(), id.as_ref(), "2026-01-01T00:00:00Z"))
+            .collect(),
+    )
+    .with_partition(format!("part={name}"))
+    .with_page_size(page_size)
+}
+
 /// A source made of partitions (each an `InMemorySource` labelled
 /// `part=<name>`), listed through its partitions, as the providers are.
 #[derive(Debug)]
