@@ -369,3 +369,37 @@ async fn a_partition_the_store_fails_on_leaves_the_others_synced() {
         store.close().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_the_database_refuses_fails_its_partition_without_stalling_the_read() {
+    for test in backends("refused").await {
+        let store = connect(&test).await;
+        let label = test.label;
+        // Far more batches than the read runs ahead of its staging; the
+        // tenth campaign's name holds a NUL, which PostgreSQL's text refuses
+        // (SQLite takes it).
+        let mut campaigns: Vec<Campaign> = (0..5000)
+            .map(|i| {
+                let id = format!("b{i:04}");
+                campaign("crm", &id, &id, "2026-01-01T00:00:00Z")
+            })
+            .collect();
+        campaigns[9].name = "nul\0here".into();
+        let odd = InMemorySource::new("crm", campaigns)
+            .with_partition("part=b")
+            .with_page_size(100);
+        let source = Parted::new("crm", vec![partition("crm", "a", &["a1", "a2"], 2), odd]);
+        let report = tokio::time::timeout(std::time::Duration::from_secs(60), sync(&store, source))
+            .await
+            .unwrap_or_else(|_| panic!("{label}: the sync stalled"));
+        let (a, b) = (&report.partitions[0], &report.partitions[1]);
+        assert_eq!((a.added, a.error.is_none()), (2, true), "{label}");
+        if label == "postgres" {
+            assert!(b.error.is_some(), "{label}: {b:?}");
+            assert_eq!(b.added, 0, "{label}");
+        } else {
+            assert_eq!((b.added, b.error.is_none()), (5000, true), "{label}: {b:?}");
+        }
+        store.close().await;
+    }
+}

@@ -356,11 +356,14 @@ impl Store {
         for index in indexes {
             let name: String = index.try_get(0)?;
             let sql: String = index.try_get(1)?;
-            sqlx::query("INSERT INTO suspended_indexes (name, sql) VALUES ($1, $2)")
-                .bind(name.clone())
-                .bind(sql)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "INSERT INTO suspended_indexes (name, sql) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET sql = excluded.sql",
+            )
+            .bind(name.clone())
+            .bind(sql)
+            .execute(&mut *conn)
+            .await?;
             sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
                 .execute(&mut *conn)
                 .await?;

@@ -71,8 +71,11 @@ impl Store {
         // The listing is decoded while the batch before it is staged (on
         // the connection's own thread): a partition's read takes the longer
         // of the two, not their sum.
-        let (batches, mut listed_rows) = tokio::sync::mpsc::channel(STAGED_AHEAD);
+        let (batches, listed_rows) = tokio::sync::mpsc::channel(STAGED_AHEAD);
         let (listed, staged) = tokio::join!(list_batches(walk, incremental, batches), async {
+            // Owned here, so that a failed write drops it and the listing,
+            // its batches refused, stops rather than waits.
+            let mut listed_rows = listed_rows;
             let mut first = 0i64;
             while let Some(batch) = listed_rows.recv().await {
                 let rows = batch.len() as i64;
