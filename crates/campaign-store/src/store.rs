@@ -275,18 +275,12 @@ const SLOW_STATEMENT: Duration = Duration::from_secs(1);
 /// for each other instead of failing at once. The page size only takes on
 /// a new file (before WAL mode writes its header): campaign rows and their
 /// change entries run to a few KiB, and 4 KiB pages held one or two each.
-/// The connection's temporary database (a sync's staging) takes the same
-/// size, set before its first table: with SQLite's 4 KiB a staged JSON of
-/// 2.7 KiB filled a page alone (a first sync of 200,000: peak RSS 154-162
-/// MiB against 183-196, staging statements 1.19-1.38 s against 1.30-1.53;
-/// 64 KiB was slower and larger; measured).
 /// The WAL's size limit: merges checkpoint beside the next one, so during
 /// a sync the WAL cannot start over and grows by what the sync writes; once
 /// it starts over it is cut back to 64 MiB (the last connection to close
 /// removes it). Each connection of the pool then gets
 /// [`SQLITE_READER_SETTINGS`].
-const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; PRAGMA temp.page_size = 16384; \
-     PRAGMA journal_mode = WAL; \
+const SQLITE_PRAGMAS: &str = "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 15000; \
      PRAGMA journal_size_limit = 67108864;";
 
