@@ -231,6 +231,31 @@ pub(crate) fn drain_stderr(child: &mut Child) -> JoinHandle<String> {
     })
 }
 
+/// Lines of `output` up to its end (a last line without a newline counts),
+/// copied into `keep` when given. Counted in place, without copying each
+/// line out: the bench shares the cores with the process it measures, and
+/// `campaigns changes` writes hundreds of MB.
+pub(crate) fn count_lines(
+    output: impl Read,
+    mut keep: Option<&mut Vec<u8>>,
+) -> std::io::Result<usize> {
+    let mut reader = BufReader::with_capacity(1 << 20, output);
+    let (mut lines, mut ends_open) = (0, false);
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(lines + usize::from(ends_open));
+        }
+        lines += chunk.iter().filter(|&&byte| byte == b'\n').count();
+        ends_open = chunk.last() != Some(&b'\n');
+        if let Some(kept) = keep.as_deref_mut() {
+            kept.extend_from_slice(chunk);
+        }
+        let read = chunk.len();
+        reader.consume(read);
+    }
+}
+
 /// Lists everything the sandbox serves; counts the lines and watches the
 /// client's peak RSS.
 pub(crate) fn list_all(
@@ -247,17 +272,8 @@ pub(crate) fn list_all(
     let stderr = drain_stderr(&mut child);
     let stdout = child.stdout.take().ok_or("the client has no stdout")?;
     let mut child = Reaped(child);
-    let mut reader = BufReader::with_capacity(1 << 16, stdout);
-    let mut lines = 0usize;
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => lines += 1,
-            Err(e) => return Err(format!("cannot read the client's output: {e}")),
-        }
-    }
+    let lines =
+        count_lines(stdout, None).map_err(|e| format!("cannot read the client's output: {e}"))?;
     let status = child
         .0
         .wait()

@@ -76,22 +76,10 @@ fn run(mut command: Command, budget: Option<Duration>, keep: bool) -> Res<Run> {
     let (done, ended) = mpsc::channel();
     // Reading on a thread of its own, so the budget can stop a slow listing.
     let reader = std::thread::spawn(move || {
-        let mut reader = BufReader::with_capacity(1 << 16, stdout);
-        let (mut lines, mut text, mut buf) = (0, String::new(), Vec::new());
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    lines += 1;
-                    if keep {
-                        text.push_str(&String::from_utf8_lossy(&buf));
-                    }
-                }
-            }
-        }
+        let mut kept = Vec::new();
+        let lines = process::count_lines(stdout, keep.then_some(&mut kept)).unwrap_or(0);
         let _ = done.send(());
-        (lines, text)
+        (lines, String::from_utf8_lossy(&kept).into_owned())
     });
     let finished = match budget {
         Some(budget) => ended.recv_timeout(budget).is_ok(),

@@ -66,6 +66,39 @@ impl<W: Write> std::fmt::Debug for Sink<W> {
     }
 }
 
+/// Bytes gathered before each write to stdout. `changes` over 200,000
+/// entries writes 344 MB; through a pipe, 8 KiB writes took 1.02-1.33 s and
+/// 256 KiB writes into a 1 MiB pipe 0.68-1.00 s (8 runs each, measured).
+const STDOUT_BUFFER: usize = 256 << 10;
+
+/// What a pipe on stdout is grown to: its reader wakes once per MiB, not
+/// every 64 KiB (the kernel's default).
+#[cfg(target_os = "linux")]
+const STDOUT_PIPE: libc::c_int = 1 << 20;
+
+/// Stdout for commands whose output can be large (`list`, `changes`):
+/// buffered in large writes, and a pipe grown where the system allows it.
+/// Callers flush whenever they would wait, so lines still come out as soon
+/// as they are known.
+pub fn bulk_stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    grow_stdout_pipe();
+    io::BufWriter::with_capacity(STDOUT_BUFFER, io::stdout().lock())
+}
+
+#[cfg(target_os = "linux")]
+fn grow_stdout_pipe() {
+    // SAFETY: fcntl on stdout's descriptor touches no memory of ours. On a
+    // file or a terminal it fails with EBADF, and past the user's pipe quota
+    // with EPERM; either way the output is unchanged, only slower, so the
+    // result is ignored.
+    unsafe {
+        libc::fcntl(libc::STDOUT_FILENO, libc::F_SETPIPE_SZ, STDOUT_PIPE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn grow_stdout_pipe() {}
+
 /// The columns of `--format csv`, the campaign's main fields in order (the
 /// web page's detail shows them first, in this order, too).
 pub(crate) const CSV_HEADER: [&str; 15] = [

@@ -15,7 +15,7 @@ use futures::{FutureExt, StreamExt};
 
 use crate::args::{Format, ListArgs, SourcesArgs};
 use crate::config::ConfigError;
-use crate::output::{ErrorRecord, Sink};
+use crate::output::{bulk_stdout, ErrorRecord, Sink};
 use crate::progress::{Progress, Ticker};
 use crate::sandbox_cmd::setup;
 
@@ -166,8 +166,7 @@ pub async fn list(
         .or(default_page_size)
         .unwrap_or(DEFAULT_PAGE_SIZE);
     let query = args.query(page_size).map_err(Failure::Usage)?;
-    let stdout = io::stdout().lock();
-    let mut sink = Sink::new(args.format, args.raw, io::BufWriter::new(stdout));
+    let mut sink = Sink::new(args.format, args.raw, bulk_stdout());
     let paged = args.limit.is_some() || args.cursor.is_some();
     let outcome = if paged {
         one_page(

@@ -9,11 +9,12 @@ use campaign_core::CampaignSource;
 use campaign_registry::Registry;
 use campaign_store::{SourceReport, Store, StoreSource, StoredChange, SyncOptions};
 use comfy_table::{presets, Table};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::args::{ChangesArgs, ChangesFormat, SyncArgs, SyncFormat};
+use crate::output::bulk_stdout;
 use crate::progress::{Progress, Ticker};
 use crate::run::{is_broken_pipe, write_failure, Failure, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL};
 use crate::sandbox_cmd::setup;
@@ -335,7 +336,7 @@ async fn print_changes(args: ChangesArgs) -> Result<u8, Failure> {
         .await
         .map_err(|e| Failure::Fetch(e.to_string()))?;
     let mut entries = store.stored_changes(args.since, args.source.as_deref());
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = bulk_stdout();
     // The store's own newest seq, even below `--since`: the next poll
     // resumes from it, so a stale or foreign `--since` loses nothing.
     let mut last = known;
@@ -350,7 +351,16 @@ async fn print_changes(args: ChangesArgs) -> Result<u8, Failure> {
         out.write_all(b"{\"changes\":[").map_err(write_failure)?;
     }
     let mut first = true;
-    while let Some(change) = entries.next().await {
+    loop {
+        // Written entries go out whenever the next page has to be waited for.
+        let change = match entries.next().now_or_never() {
+            Some(change) => change,
+            None => {
+                out.flush().map_err(write_failure)?;
+                entries.next().await
+            }
+        };
+        let Some(change) = change else { break };
         let change = change.map_err(|e| Failure::Fetch(e.to_string()))?;
         last = last.max(change.seq);
         match (args.format, table.as_mut()) {
