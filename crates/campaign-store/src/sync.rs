@@ -31,6 +31,9 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(5 * 60);
 /// it whole again (incremental reads cannot see deletions).
 pub const DEFAULT_FULL_REFRESH_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// What a failed build of the indexes a bulk write suspended reports.
+const REBUILDING_INDEXES: &str = "cannot build the campaigns' indexes again";
+
 /// How a sync reads its sources. Start from [`SyncOptions::default`] and set
 /// the fields.
 #[derive(Debug, Clone)]
@@ -198,7 +201,7 @@ impl Store {
         {
             return Ok(());
         }
-        let db = StoreError::db("cannot build the campaigns' indexes again");
+        let db = StoreError::db(REBUILDING_INDEXES);
         let suspended: i64 = sqlx::query("SELECT COUNT(*) FROM suspended_indexes")
             .fetch_one(&self.pool)
             .await
@@ -213,7 +216,7 @@ impl Store {
     /// Builds the indexes bulk writes suspended, in a transaction of its
     /// own, in the writers' queue.
     async fn restore_suspended_indexes(&self) -> Result<(), StoreError> {
-        let db = || StoreError::db("cannot build the campaigns' indexes again");
+        let db = || StoreError::db(REBUILDING_INDEXES);
         let _writing = self.writer.lock().await;
         let mut conn = self.pool.acquire().await.map_err(db())?;
         let mut tx = conn.begin().await.map_err(db())?;
