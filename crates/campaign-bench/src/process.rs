@@ -242,7 +242,11 @@ pub(crate) fn count_lines(
     let mut reader = BufReader::with_capacity(1 << 20, output);
     let (mut lines, mut ends_open) = (0, false);
     loop {
-        let chunk = reader.fill_buf()?;
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if chunk.is_empty() {
             return Ok(lines + usize::from(ends_open));
         }

@@ -77,7 +77,7 @@ fn run(mut command: Command, budget: Option<Duration>, keep: bool) -> Res<Run> {
     // Reading on a thread of its own, so the budget can stop a slow listing.
     let reader = std::thread::spawn(move || {
         let mut kept = Vec::new();
-        let lines = process::count_lines(stdout, keep.then_some(&mut kept)).unwrap_or(0);
+        let lines = process::count_lines(stdout, keep.then_some(&mut kept));
         let _ = done.send(());
         (lines, String::from_utf8_lossy(&kept).into_owned())
     });
@@ -99,6 +99,7 @@ fn run(mut command: Command, budget: Option<Duration>, keep: bool) -> Res<Run> {
     };
     let peak_kib = watch.finish();
     let (lines, text) = reader.join().map_err(|_| "the reader panicked")?;
+    let lines = lines.map_err(|e| format!("cannot read the output of `campaigns`: {e}"))?;
     let stderr = stderr.join().unwrap_or_default();
     if finished && !status.success() {
         // clap ends with a hint; the error itself comes first.

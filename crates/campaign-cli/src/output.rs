@@ -1,4 +1,4 @@
-//! Output formats of `campaigns list`.
+//! Output formats of `campaigns list`, and stdout for large outputs.
 
 use std::io::{self, Write};
 
@@ -71,16 +71,17 @@ impl<W: Write> std::fmt::Debug for Sink<W> {
 /// 256 KiB writes into a 1 MiB pipe 0.68-1.00 s (8 runs each, measured).
 const STDOUT_BUFFER: usize = 256 << 10;
 
-/// What a pipe on stdout is grown to: its reader wakes once per MiB, not
-/// every 64 KiB (the kernel's default).
+/// What a smaller pipe on stdout is grown to: a whole 256 KiB write fits
+/// in it, where the kernel's default of 64 KiB blocks the writer four
+/// times a write.
 #[cfg(target_os = "linux")]
 const STDOUT_PIPE: libc::c_int = 1 << 20;
 
 /// Stdout for commands whose output can be large (`list`, `changes`):
-/// buffered in large writes, and a pipe grown where the system allows it.
-/// Callers flush whenever they would wait, so lines still come out as soon
-/// as they are known.
-pub fn bulk_stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+/// buffered in large writes (the returned writer holds stdout's lock), and
+/// a pipe on stdout grown where the system allows it. Callers flush whenever
+/// they would wait, so lines still come out as soon as they are known.
+pub(crate) fn bulk_stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     grow_stdout_pipe();
     io::BufWriter::with_capacity(STDOUT_BUFFER, io::stdout().lock())
 }
@@ -88,11 +89,16 @@ pub fn bulk_stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 #[cfg(target_os = "linux")]
 fn grow_stdout_pipe() {
     // SAFETY: fcntl on stdout's descriptor touches no memory of ours. On a
-    // file or a terminal it fails with EBADF, and past the user's pipe quota
-    // with EPERM; either way the output is unchanged, only slower, so the
-    // result is ignored.
+    // file or a terminal both calls fail (EBADF); setting fails past the
+    // user's pipe quota or `pipe-max-size` (EPERM) or with more than that
+    // already queued (EBUSY). Either way the output is unchanged, only
+    // slower, so failures are ignored. A pipe already larger (its other
+    // end grew it) is left as it is.
     unsafe {
-        libc::fcntl(libc::STDOUT_FILENO, libc::F_SETPIPE_SZ, STDOUT_PIPE);
+        let size = libc::fcntl(libc::STDOUT_FILENO, libc::F_GETPIPE_SZ);
+        if (0..STDOUT_PIPE).contains(&size) {
+            libc::fcntl(libc::STDOUT_FILENO, libc::F_SETPIPE_SZ, STDOUT_PIPE);
+        }
     }
 }
 

@@ -19,8 +19,8 @@
 use std::sync::Arc;
 
 use campaign_core::paging::{
-    late_warning, order_broken_warning, sort_ignored, LocalListing, LocalPosition, ServerPage,
-    TieRun,
+    late_warning, order_broken_warning, sort_ignored, take_campaigns, LocalListing, LocalPosition,
+    ServerPage, TieRun,
 };
 use campaign_core::{
     order_break, Campaign, CampaignQuery, ErrorKind, Page, PageToken, Result, SourceError, Warning,
@@ -363,12 +363,16 @@ impl Inner {
                     .zip(&pages)
                     .flat_map(|(n, raw)| raw.warnings.iter().map(move |w| (n, w.clone())))
                     .collect();
-                let items = pages
-                    .iter()
-                    .flat_map(|raw| raw.campaigns())
-                    .filter(|c| !listed.contains(&c.id.native))
-                    .cloned()
-                    .collect();
+                let read: usize = pages.iter().map(|raw| raw.campaigns().len()).sum();
+                let mut items = Vec::with_capacity(read);
+                for raw in pages {
+                    let campaigns = take_campaigns(raw, |raw| raw.page.campaigns);
+                    items.extend(
+                        campaigns
+                            .into_iter()
+                            .filter(|c| !listed.contains(&c.id.native)),
+                    );
+                }
                 Ok(LocalListing::sorted(query, items, warnings))
             })
             .await

@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use campaign_core::paging::{
-    late_warning, order_broken_warning, sort_ignored, LocalListing, LocalPosition, ServerPage,
-    TieRun,
+    late_warning, order_broken_warning, sort_ignored, take_campaigns, LocalListing, LocalPosition,
+    ServerPage, TieRun,
 };
 use campaign_core::{
     order_break, Campaign, CampaignQuery, Channel, ErrorKind, Page, PageToken, QueryPlan,
@@ -455,17 +455,18 @@ impl Inner {
                     Arc::new(self.read_raw(query, channel, skip, limit).await?)
                 };
                 warnings.extend(raw.skipped.iter().map(|w| (skip, w.clone())));
-                items.extend(
-                    raw.campaigns()
-                        .iter()
-                        .filter(|c| !listed.contains(&c.id.native))
-                        .cloned(),
-                );
                 let (more, _) = more_after(&raw, limit);
+                let records = raw.records;
+                let campaigns = take_campaigns(raw, |raw| raw.page.campaigns);
+                items.extend(
+                    campaigns
+                        .into_iter()
+                        .filter(|c| !listed.contains(&c.id.native)),
+                );
                 if !more {
                     break;
                 }
-                skip = skip.saturating_add(raw.records);
+                skip = skip.saturating_add(records);
             }
             items.retain(|c| plan.pushdown.matches(c));
             Ok(LocalListing::sorted(query, items, warnings))

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use crate::error::Result;
 use crate::model::Campaign;
 use crate::order::KeysetMark;
+use crate::paging::ServerPage;
 use crate::query::CampaignQuery;
 use crate::warning::Warning;
 
@@ -127,6 +128,21 @@ impl LocalListing {
             .iter()
             .filter(move |(at, _)| *at >= first_page)
             .map(|(_, w)| w.clone())
+    }
+}
+
+/// A page's campaigns, for a local listing being filled: moved out of the
+/// page when nothing else holds it (`into` takes them), copied when a page
+/// cache still does. A listing read whole then holds its campaigns once
+/// rather than beside every page it was read from: a Genesys listing of
+/// 66,668 campaigns peaked at 388 MiB when each was copied.
+pub fn take_campaigns<P: ServerPage>(
+    page: Arc<P>,
+    into: impl FnOnce(P) -> Vec<Campaign>,
+) -> Vec<Campaign> {
+    match Arc::try_unwrap(page) {
+        Ok(page) => into(page),
+        Err(shared) => shared.campaigns().to_vec(),
     }
 }
 
