@@ -354,8 +354,16 @@ pub(crate) fn parse_sort(value: &str) -> Result<Sort, String> {
 
 impl ListArgs {
     /// The query these arguments describe; `page_size` is the page (or request) size to use.
+    /// Sources are told to keep each campaign's original record only when it is printed
+    /// (`--raw` with json or ndjson).
     pub fn query(&self, page_size: u32) -> Result<CampaignQuery, String> {
-        self.filters.query(page_size)
+        let printed = self.raw && matches!(self.format, Format::Json | Format::Ndjson);
+        self.filters
+            .query(page_size)?
+            .to_builder()
+            .keep_raw(printed)
+            .build()
+            .map_err(|e| e.to_string())
     }
 }
 

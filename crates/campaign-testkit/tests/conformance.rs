@@ -453,13 +453,18 @@ async fn a_hanging_source_fails_instead_of_blocking() {
     let text = failure(
         &report,
         Check::StreamAll,
-        &[Check::StreamAll, Check::Paging, Check::DropStream],
+        &[
+            Check::StreamAll,
+            Check::Paging,
+            Check::DropStream,
+            Check::RawHint,
+        ],
     );
     assert!(text.contains("did not finish within 100ms"), "{text}");
 }
 
 #[tokio::test]
-#[should_panic(expected = "1 of 7 conformance checks failed:\nFAIL bad_credential")]
+#[should_panic(expected = "1 of 8 conformance checks failed:\nFAIL bad_credential")]
 async fn assert_passed_lists_the_failures() {
     run(Fault::ForbiddenOnBadCredential).await.assert_passed();
 }

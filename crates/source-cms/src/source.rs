@@ -436,7 +436,7 @@ impl CampaignSource for Listing {
         let end = start.saturating_add(size).min(view.len());
         let items = view
             .records(start..end)
-            .map(|index| snapshot.decode(source_id, index, true))
+            .map(|index| snapshot.decode(source_id, index, query.keeps_raw()))
             .collect::<Result<Vec<Campaign>, SourceError>>()?;
         let next = match items.last() {
             Some(last) if end < view.len() => Some(page_token::encode(query, last)),

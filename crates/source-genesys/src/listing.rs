@@ -51,16 +51,17 @@ impl ServerPage for RawPage {
 }
 
 /// What makes two server page reads the same: walk, query fingerprint,
-/// page number, page size.
-pub(crate) type RawKey = (u64, u64, u64, u32);
+/// whether the campaigns keep their records, page number, page size.
+pub(crate) type RawKey = (u64, u64, bool, u64, u32);
 
 fn raw_key(walk: u64, query: &CampaignQuery, page: u64, size: u32) -> RawKey {
-    (walk, query.fingerprint(), page, size)
+    (walk, query.fingerprint(), query.keeps_raw(), page, size)
 }
 
-/// A local listing: walk, query fingerprint, page size, and where the
-/// server's order broke (page and index).
-pub(crate) type LocalKey = (u64, u64, u32, u64, usize);
+/// A local listing: walk, query fingerprint, whether the campaigns keep
+/// their records, page size, and where the server's order broke (page and
+/// index).
+pub(crate) type LocalKey = (u64, u64, bool, u32, u64, usize);
 
 /// The page number before `page` (`None` at page 1).
 fn step_back(page: u64) -> Option<u64> {
@@ -350,7 +351,14 @@ impl Inner {
         size: u32,
         local: &LocalPosition,
     ) -> Result<Arc<LocalListing>> {
-        let key = (walk, query.fingerprint(), size, local.page, local.index);
+        let key = (
+            walk,
+            query.fingerprint(),
+            query.keeps_raw(),
+            size,
+            local.page,
+            local.index,
+        );
         // Unlike Kore's, the walk's own reads (fetched `prefetch` at a time):
         // pages are numbered, and `check_anchor` stops a walk the server
         // does not page. No filter is re-checked: only the channel is pushed

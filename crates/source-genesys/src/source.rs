@@ -240,6 +240,10 @@ impl Inner {
         let body = self.client.execute(&request, auth).await?;
         let mut issues = RecordIssues::new(self.strict);
         let mut decoded = decode_page_with(&self.source_id, &description, &body, &mut issues)?;
+        if !query.keeps_raw() {
+            // Not kept with the page (or in a local listing made of it).
+            decoded.campaigns.iter_mut().for_each(|c| c.raw = None);
+        }
         let mut warnings = issues.into_warnings();
         warnings.append(&mut decoded.warnings);
         if !self.division_ids.is_empty() {

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use campaign_core::{CampaignQuery, CampaignSource, Channel, ErrorKind, Status};
+use campaign_core::{CampaignQuery, CampaignSource, Channel, ErrorKind, Sort, SortField, Status};
 use campaign_sandbox::samples::GENESYS_RESPONSE;
 use campaign_sandbox::{Fault, OutOfRangePaging, Sandbox};
 use common::{all, config, generated, listing_queries, page_number, source, source_with, walk};
@@ -242,4 +242,38 @@ async fn the_walk_ends_at_page_count_whatever_next_uri_says() {
         "{:?}",
         listing_queries(&sandbox)
     );
+}
+
+#[tokio::test]
+async fn records_are_left_out_only_when_not_wanted_even_within_one_walk() {
+    let sandbox = Sandbox::start_default().await.unwrap();
+    let source = source(&sandbox, 2);
+    // Sorted locally (the API sorts by name only): the walk's first page
+    // reads the whole listing and keeps it for the pages after it.
+    let wanted = CampaignQuery::builder()
+        .sort(Sort::desc(SortField::CreatedAt))
+        .page_size(2)
+        .build()
+        .unwrap();
+    let unwanted = wanted.to_builder().keep_raw(false).build().unwrap();
+    let first = source.fetch_page(&unwanted, None).await.unwrap();
+    assert!(!first.items.is_empty() && first.items.iter().all(|c| c.raw.is_none()));
+    // The same walk continued by a query that wants the records (a cursor
+    // resumes either way) gets them: the listing kept without them is not
+    // used for it.
+    let next = source.fetch_page(&wanted, first.next).await.unwrap();
+    assert!(!next.items.is_empty() && next.items.iter().all(|c| c.raw.is_some()));
+    // Otherwise the listings are the same.
+    let with = all(&source, &wanted).await.unwrap();
+    let without = all(&source, &unwanted).await.unwrap();
+    assert!(without.iter().all(|c| c.raw.is_none()));
+    assert!(with.iter().all(|c| c.raw.is_some()));
+    let stripped: Vec<_> = with
+        .into_iter()
+        .map(|mut c| {
+            c.raw = None;
+            c
+        })
+        .collect();
+    assert_eq!(stripped, without);
 }

@@ -64,6 +64,8 @@ pub(crate) struct RawKey {
     /// Read page by page after the listing moved (never one read ahead).
     resync: bool,
     query: u64,
+    /// Whether the campaigns keep their records.
+    raw: bool,
     channel: String,
     skip: u64,
     limit: u32,
@@ -82,6 +84,7 @@ impl RawKey {
             walk,
             resync,
             query: query.fingerprint(),
+            raw: query.keeps_raw(),
             channel: channel.as_str().to_owned(),
             skip,
             limit,
@@ -89,9 +92,10 @@ impl RawKey {
     }
 }
 
-/// A channel's local listing: walk, query fingerprint, channel, and where
-/// the server's order broke (offset and index).
-pub(crate) type LocalKey = (u64, u64, String, (u64, usize));
+/// A channel's local listing: walk, query fingerprint, whether the
+/// campaigns keep their records, channel, and where the server's order
+/// broke (offset and index).
+pub(crate) type LocalKey = (u64, u64, bool, String, (u64, usize));
 
 /// The offset of the page before the one at `skip`, with pages of
 /// `page_limit` (`None` at the channel's first page).
@@ -180,7 +184,7 @@ impl Inner {
             other => other?,
         };
         let mut issues = RecordIssues::new(self.strict);
-        let page = decode_scoped(
+        let mut page = decode_scoped(
             &self.source_id,
             &description,
             channel,
@@ -189,6 +193,10 @@ impl Inner {
             &mut issues,
         )
         .map_err(|e| e.with_partition(channel_partition(channel)))?;
+        if !query.keeps_raw() {
+            // Not kept with the page (or in a local listing made of it).
+            page.campaigns.iter_mut().for_each(|c| c.raw = None);
+        }
         let records = (page.campaigns.len() + issues.skipped()) as u64;
         let skipped = issues
             .into_warnings()
@@ -413,6 +421,7 @@ impl Inner {
         let key = (
             walk,
             query.fingerprint(),
+            query.keeps_raw(),
             channel.as_str().to_owned(),
             (local.page, local.index),
         );

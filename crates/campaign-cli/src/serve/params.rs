@@ -171,9 +171,16 @@ impl ListRequest {
     /// The query the filters describe, one page of `limit`.
     pub fn query(&self) -> Result<CampaignQuery, ApiError> {
         // The builder refuses only inconsistent ranges (from after to).
-        self.filters
+        let query = self
+            .filters
             .query(self.limit)
-            .map_err(|message| ApiError::bad_parameter(range_param(&message), message))
+            .map_err(|message| ApiError::bad_parameter(range_param(&message), message))?;
+        // Sources keep each campaign's record only when it is answered.
+        query
+            .to_builder()
+            .keep_raw(self.raw)
+            .build()
+            .map_err(|_| ApiError::internal())
     }
 }
 

@@ -58,6 +58,7 @@ impl Suite {
             Check::BadCredential => return self.bad_credential().await,
             Check::DropStream => self.drop_stream().await,
             Check::SendSyncSecrets => self.send_sync_secrets().await,
+            Check::RawHint => self.raw_hint().await,
         };
         match result {
             Ok(()) => Outcome::Passed,

@@ -4,6 +4,7 @@ mod checks;
 mod diff;
 mod paging;
 mod queries;
+mod raw;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -65,17 +66,22 @@ pub enum Check {
     /// The source is `Send + Sync` and neither its Debug output nor that of
     /// any error it produced contains a secret.
     SendSyncSecrets,
+    /// A query that does not want the records (`keep_raw(false)`) lists the
+    /// same campaigns in the same order, each at most without its record,
+    /// and a walk continued by a query that wants them gets them.
+    RawHint,
 }
 
 impl Check {
     /// Every check, in the order the suite runs them.
-    pub const ALL: [Check; 7] = [
+    pub const ALL: [Check; 8] = [
         Check::StreamAll,
         Check::Paging,
         Check::QuerySemantics,
         Check::Capabilities,
         Check::BadCredential,
         Check::DropStream,
+        Check::RawHint,
         Check::SendSyncSecrets,
     ];
 
@@ -89,6 +95,7 @@ impl Check {
             Check::BadCredential => "bad_credential",
             Check::DropStream => "drop_stream",
             Check::SendSyncSecrets => "send_sync_secrets",
+            Check::RawHint => "raw_hint",
         }
     }
 }
