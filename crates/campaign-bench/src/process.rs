@@ -267,9 +267,20 @@ pub(crate) fn list_all(
     sandbox: &SandboxProcess,
     config: &Path,
 ) -> Result<ListRun, String> {
+    list_all_with(bin, sandbox, config, &[])
+}
+
+/// [`list_all`] with `extra_args` after the format (`--raw`, say).
+pub(crate) fn list_all_with(
+    bin: &CampaignsBin,
+    sandbox: &SandboxProcess,
+    config: &Path,
+    extra_args: &[&str],
+) -> Result<ListRun, String> {
     let started = Instant::now();
     let mut child = sandbox
         .list(bin, config)
+        .args(extra_args)
         .spawn()
         .map_err(|e| format!("cannot start `campaigns list`: {e}"))?;
     let watch = PeakWatch::start(child.id());
