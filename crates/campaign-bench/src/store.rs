@@ -298,6 +298,30 @@ impl Drop for PgScratch {
     }
 }
 
+/// The median wall of `repeats` live listings of everything the sandbox
+/// serves (`extra_args` after the format), each checked to list `large`.
+fn median_listing(
+    bin: &CampaignsBin,
+    sandbox: &SandboxProcess,
+    extra_args: &[&str],
+    repeats: usize,
+    large: usize,
+) -> Res<Duration> {
+    let mut walls = Vec::new();
+    for _ in 0..repeats {
+        let listed = process::list_all_with(bin, sandbox, &sandbox.config, extra_args)?;
+        if listed.lines != large {
+            return Err(format!(
+                "`campaigns list {}` printed {} of {large}",
+                extra_args.join(" "),
+                listed.lines
+            ));
+        }
+        walls.push(listed.wall);
+    }
+    Ok(median(walls))
+}
+
 /// The store figures: sync, re-sync, `list --store` and `changes`.
 pub fn figures(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
     let (small, large) = sizes.store_campaigns;
@@ -306,18 +330,7 @@ pub fn figures(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
     let sandbox = SandboxProcess::start(bin, large, Duration::ZERO, dir)?;
 
     // The yardstick: the same campaigns listed live, output read and dropped.
-    let mut walls = Vec::new();
-    for _ in 0..repeats {
-        let listed = process::list_all(bin, &sandbox, &sandbox.config)?;
-        if listed.lines != large {
-            return Err(format!(
-                "`campaigns list` printed {} of {large}",
-                listed.lines
-            ));
-        }
-        walls.push(listed.wall);
-    }
-    let list_wall = median(walls);
+    let list_wall = median_listing(bin, &sandbox, &[], repeats, large)?;
     rows.push(Row::info(
         FIGURE,
         format!(
@@ -329,18 +342,7 @@ pub fn figures(sizes: &Sizes, bin: &CampaignsBin, dir: &Path) -> Res<Vec<Row>> {
     // Information beside the yardstick: the listing that carries what the
     // sync stores, each campaign's record (the yardstick's sources leave
     // the records out, as nothing prints them).
-    let mut walls = Vec::new();
-    for _ in 0..repeats {
-        let listed = process::list_all_with(bin, &sandbox, &sandbox.config, &["--raw"])?;
-        if listed.lines != large {
-            return Err(format!(
-                "`campaigns list --raw` printed {} of {large}",
-                listed.lines
-            ));
-        }
-        walls.push(listed.wall);
-    }
-    let raw_list_wall = median(walls);
+    let raw_list_wall = median_listing(bin, &sandbox, &["--raw"], repeats, large)?;
     rows.push(Row::info(
         FIGURE,
         format!("the same with --raw (each campaign's record, as a sync stores it), median of {repeats}"),
