@@ -10,7 +10,7 @@ use campaign_core::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Acquire, Row};
+use sqlx::Row;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::StoreError;
@@ -32,7 +32,7 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_FULL_REFRESH_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// What a failed build of the indexes a bulk write suspended reports.
-const REBUILDING_INDEXES: &str = "cannot build the campaigns' indexes again";
+pub(super) const REBUILDING_INDEXES: &str = "cannot build the campaigns' indexes again";
 
 /// How a sync reads its sources. Start from [`SyncOptions::default`] and set
 /// the fields.
@@ -211,17 +211,6 @@ impl Store {
             return Ok(());
         }
         self.restore_suspended_indexes().await
-    }
-
-    /// Builds the indexes bulk writes suspended, in a transaction of its
-    /// own, in the writers' queue.
-    async fn restore_suspended_indexes(&self) -> Result<(), StoreError> {
-        let db = || StoreError::db(REBUILDING_INDEXES);
-        let _writing = self.writer.lock().await;
-        let mut conn = self.pool.acquire().await.map_err(db())?;
-        let mut tx = conn.begin().await.map_err(db())?;
-        self.restore_indexes(&mut tx).await.map_err(db())?;
-        tx.commit().await.map_err(db())
     }
 
     /// Syncs `source` as part of run `run`: each of its partitions (or the

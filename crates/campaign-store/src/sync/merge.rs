@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use chrono::Utc;
 use sqlx::{Acquire, AnyConnection, Row};
 
-use super::{PartitionReport, StateUpdate};
+use super::{PartitionReport, StateUpdate, REBUILDING_INDEXES};
 use crate::error::StoreError;
 use crate::rows::timestamp;
 use crate::store::{
@@ -322,7 +322,7 @@ impl Store {
     /// On SQLite, when writing `added` new and `updated` changed rows is a
     /// large share of the campaigns table, drops its secondary indexes,
     /// listing them in `suspended_indexes` with the statements that make
-    /// them again ([`Store::restore_indexes`]). The caller's transaction
+    /// them again ([`Store::restore_suspended_indexes`]). The caller's transaction
     /// holds the drop and the listing, so a failure or a crash leaves both
     /// or neither, and readers see the indexes until it commits (WAL
     /// readers keep the last commit). PostgreSQL keeps its indexes:
@@ -371,30 +371,30 @@ impl Store {
         Ok(())
     }
 
-    /// Makes again the indexes bulk writes suspended, unless some exist by
-    /// now (another process made them), and empties the list. Nothing on
-    /// PostgreSQL.
-    pub(super) async fn restore_indexes(
-        &self,
-        conn: &mut AnyConnection,
-    ) -> Result<(), sqlx::Error> {
-        if self.backend() != Backend::Sqlite {
-            return Ok(());
-        }
+    /// Makes again the indexes bulk writes suspended (SQLite only), unless
+    /// some exist by now (another process made them), and empties the list:
+    /// in a transaction of its own, in the writers' queue.
+    pub(super) async fn restore_suspended_indexes(&self) -> Result<(), StoreError> {
+        let db = || StoreError::db(REBUILDING_INDEXES);
+        let _writing = self.writer.lock().await;
+        let mut conn = self.pool.acquire().await.map_err(db())?;
+        let mut tx = conn.begin().await.map_err(db())?;
         let suspended = sqlx::query(
             "SELECT sql FROM suspended_indexes s WHERE NOT EXISTS \
              (SELECT 1 FROM sqlite_schema i WHERE i.type = 'index' AND i.name = s.name)",
         )
-        .fetch_all(&mut *conn)
-        .await?;
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db())?;
         for index in suspended {
-            let sql: String = index.try_get(0)?;
-            sqlx::query(&sql).execute(&mut *conn).await?;
+            let sql: String = index.try_get(0).map_err(db())?;
+            sqlx::query(&sql).execute(&mut *tx).await.map_err(db())?;
         }
         sqlx::query("DELETE FROM suspended_indexes")
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
+            .execute(&mut *tx)
+            .await
+            .map_err(db())?;
+        tx.commit().await.map_err(db())
     }
 
     /// Whether the caller's partition is the only one syncing in this
