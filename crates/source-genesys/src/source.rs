@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use campaign_core::paging::{LocalListings, PageReads, TieRun};
+use campaign_core::paging::{drop_unwanted_raw, LocalListings, PageReads, TieRun};
 use campaign_core::{
     stable_checksum, CampaignQuery, CampaignSource, Capabilities, Channel, Filter, Page, PageToken,
     RecordIssues, Result, SortDirection, SortField, StaticToken, TokenProvider, WalkOptions,
@@ -240,10 +240,7 @@ impl Inner {
         let body = self.client.execute(&request, auth).await?;
         let mut issues = RecordIssues::new(self.strict);
         let mut decoded = decode_page_with(&self.source_id, &description, &body, &mut issues)?;
-        if !query.keeps_raw() {
-            // Not kept with the page (or in a local listing made of it).
-            decoded.campaigns.iter_mut().for_each(|c| c.raw = None);
-        }
+        drop_unwanted_raw(query, &mut decoded.campaigns);
         let mut warnings = issues.into_warnings();
         warnings.append(&mut decoded.warnings);
         if !self.division_ids.is_empty() {

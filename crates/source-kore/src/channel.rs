@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use campaign_core::paging::{
-    late_warning, order_broken_warning, sort_ignored, take_campaigns, LocalListing, LocalPosition,
-    ServerPage, TieRun,
+    drop_unwanted_raw, late_warning, order_broken_warning, sort_ignored, take_campaigns,
+    LocalListing, LocalPosition, ServerPage, TieRun,
 };
 use campaign_core::{
     order_break, Campaign, CampaignQuery, Channel, ErrorKind, Page, PageToken, QueryPlan,
@@ -193,10 +193,7 @@ impl Inner {
             &mut issues,
         )
         .map_err(|e| e.with_partition(channel_partition(channel)))?;
-        if !query.keeps_raw() {
-            // Not kept with the page (or in a local listing made of it).
-            page.campaigns.iter_mut().for_each(|c| c.raw = None);
-        }
+        drop_unwanted_raw(query, &mut page.campaigns);
         let records = (page.campaigns.len() + issues.skipped()) as u64;
         let skipped = issues
             .into_warnings()

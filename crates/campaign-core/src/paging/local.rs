@@ -131,6 +131,15 @@ impl LocalListing {
     }
 }
 
+/// Leaves each campaign's record out of a page just decoded when `query`
+/// does not want it ([`CampaignQuery::keeps_raw`]), before the page is
+/// kept (a page cache, a local listing) or handed on.
+pub fn drop_unwanted_raw(query: &CampaignQuery, campaigns: &mut [Campaign]) {
+    if !query.keeps_raw() {
+        campaigns.iter_mut().for_each(|c| c.raw = None);
+    }
+}
+
 /// A page's campaigns, for a local listing being filled: moved out of the
 /// page when nothing else holds it (`into` takes them), copied when a page
 /// cache still does. A listing read whole then holds its campaigns once

@@ -72,7 +72,10 @@ mod server_order;
 mod ties;
 
 pub use envelope::TokenEnvelope;
-pub use local::{take_campaigns, LocalListing, LocalListings, LocalPosition, DEFAULT_LOCAL_TTL};
+pub use local::{
+    drop_unwanted_raw, take_campaigns, LocalListing, LocalListings, LocalPosition,
+    DEFAULT_LOCAL_TTL,
+};
 pub use reads::{PageReads, DEFAULT_READ_TTL};
 pub use server_order::{late_warning, order_broken_warning, sort_ignored};
 pub use ties::{ServerPage, TieRun};
