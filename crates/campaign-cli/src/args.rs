@@ -358,12 +358,7 @@ impl ListArgs {
     /// (`--raw` with json or ndjson).
     pub fn query(&self, page_size: u32) -> Result<CampaignQuery, String> {
         let printed = self.raw && matches!(self.format, Format::Json | Format::Ndjson);
-        self.filters
-            .query(page_size)?
-            .to_builder()
-            .keep_raw(printed)
-            .build()
-            .map_err(|e| e.to_string())
+        self.filters.query_keeping_raw(page_size, printed)
     }
 }
 
@@ -389,12 +384,23 @@ impl Default for QueryArgs {
 impl QueryArgs {
     /// The query these filters describe; `page_size` is the page (or request) size to use.
     pub fn query(&self, page_size: u32) -> Result<CampaignQuery, String> {
+        self.query_keeping_raw(page_size, true)
+    }
+
+    /// [`QueryArgs::query`], telling sources whether each campaign's original
+    /// record is wanted ([`CampaignQuery::keeps_raw`]).
+    pub fn query_keeping_raw(
+        &self,
+        page_size: u32,
+        keep_raw: bool,
+    ) -> Result<CampaignQuery, String> {
         let mut builder = CampaignQuery::builder()
             .channels(self.channel.iter().cloned())
             .statuses(self.status.iter().cloned())
             .priorities(self.priority.iter().copied())
             .dialing_modes(self.dialing_mode.iter().cloned())
-            .page_size(page_size);
+            .page_size(page_size)
+            .keep_raw(keep_raw);
         builder = if self.unsorted {
             builder.unsorted()
         } else {

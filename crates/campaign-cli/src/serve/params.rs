@@ -1,6 +1,6 @@
 //! The query parameters of `GET /v1/campaigns` (and the other routes),
 //! named like `list`'s flags and turned into the same [`CampaignQuery`] by
-//! the same functions: [`QueryArgs::query`] and the flags' value parsers.
+//! the same functions: [`QueryArgs::query_keeping_raw`] and the flags' value parsers.
 
 use std::borrow::Cow;
 
@@ -171,16 +171,10 @@ impl ListRequest {
     /// The query the filters describe, one page of `limit`.
     pub fn query(&self) -> Result<CampaignQuery, ApiError> {
         // The builder refuses only inconsistent ranges (from after to).
-        let query = self
-            .filters
-            .query(self.limit)
-            .map_err(|message| ApiError::bad_parameter(range_param(&message), message))?;
         // Sources keep each campaign's record only when it is answered.
-        query
-            .to_builder()
-            .keep_raw(self.raw)
-            .build()
-            .map_err(|_| ApiError::internal())
+        self.filters
+            .query_keeping_raw(self.limit, self.raw)
+            .map_err(|message| ApiError::bad_parameter(range_param(&message), message))
     }
 }
 
