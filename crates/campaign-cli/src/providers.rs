@@ -7,7 +7,7 @@ use campaign_registry::Registry;
 use serde::Serialize;
 
 use crate::args::{ProvidersArgs, ProvidersFormat};
-use crate::run::{write_failure, Failure, EXIT_OK};
+use crate::run::{json_failure, write_failure, written, Failure, EXIT_OK};
 
 /// CMS, Kore.ai and Genesys Cloud, registered through the same public API
 /// a plugin author uses ([`Registry::register`]).
@@ -74,6 +74,10 @@ const COMMON: [(&str, bool, &str); 6] = [
 
 /// `campaigns providers`: every registered provider and its config keys.
 pub fn describe(registry: &Registry, args: &ProvidersArgs) -> Result<u8, Failure> {
+    written(print_providers(registry, args), EXIT_OK)
+}
+
+fn print_providers(registry: &Registry, args: &ProvidersArgs) -> Result<(), Failure> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format {
         ProvidersFormat::Json => {
@@ -95,7 +99,7 @@ pub fn describe(registry: &Registry, args: &ProvidersArgs) -> Result<u8, Failure
                 })
                 .collect();
             serde_json::to_writer(&mut out, &serde_json::json!({"providers": lines}))
-                .map_err(|e| Failure::Fetch(format!("cannot write the output: {e}")))?;
+                .map_err(json_failure)?;
             writeln!(out).map_err(write_failure)?;
         }
         ProvidersFormat::Text => {
@@ -116,8 +120,7 @@ pub fn describe(registry: &Registry, args: &ProvidersArgs) -> Result<u8, Failure
             out.write_all(text.as_bytes()).map_err(write_failure)?;
         }
     }
-    out.flush().map_err(write_failure)?;
-    Ok(EXIT_OK)
+    out.flush().map_err(write_failure)
 }
 
 fn key_line(name: &str, required: bool, description: &str) -> String {

@@ -207,6 +207,25 @@ pub(crate) fn is_broken_pipe(message: &str) -> bool {
     message == BROKEN_PIPE
 }
 
+/// The exit code of a command whose work was done before it wrote about it
+/// (`sync`, `sources`): a reader that stopped reading (`| head`) changes
+/// nothing of what happened, so it ends the output, not the command's result.
+pub(crate) fn written(output: Result<(), Failure>, code: u8) -> Result<u8, Failure> {
+    match output {
+        Err(Failure::Fetch(message)) if is_broken_pipe(&message) => Ok(code),
+        other => other.map(|()| code),
+    }
+}
+
+/// `serde_json`'s write error as a failure (a closed pipe as [`write_failure`]
+/// says it).
+pub(crate) fn json_failure(error: serde_json::Error) -> Failure {
+    match error.io_error_kind() {
+        Some(kind) => write_failure(io::Error::from(kind)),
+        None => Failure::Fetch(format!("cannot write the output: {error}")),
+    }
+}
+
 pub(crate) fn write_failure(error: io::Error) -> Failure {
     if error.kind() == io::ErrorKind::BrokenPipe {
         // `campaigns list | head` closing the pipe early is a normal end.
@@ -367,9 +386,14 @@ pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failu
             .map(|source| live_check(Arc::clone(source))),
     );
     let checks = checks.await;
+    let failed = checks.iter().filter(|check| check.is_err()).count();
+    let code = match failed {
+        0 => EXIT_OK,
+        n if n == aggregate.sources().len() => EXIT_FAILED,
+        _ => EXIT_PARTIAL,
+    };
     let mut out = io::stdout().lock();
-    let mut failed = 0;
-    for (source, check) in aggregate.sources().iter().zip(checks) {
+    let output = aggregate.sources().iter().zip(checks).try_for_each(|(source, check)| {
         let SourceCapabilities {
             filters,
             sorts,
@@ -386,7 +410,6 @@ pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failu
         let status = match &check {
             Ok(count) => format!("reachable, authorized, {count} campaigns"),
             Err(error) => {
-                failed += 1;
                 let what = match error.kind() {
                     ErrorKind::Unauthorized | ErrorKind::Forbidden => "reachable, NOT authorized",
                     ErrorKind::Transport | ErrorKind::Timeout => "NOT reachable",
@@ -395,7 +418,7 @@ pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failu
                 format!("{what}: {error}")
             }
         };
-        let write = writeln!(
+        writeln!(
             out,
             "{}\n  provider:        {}\n  server filters:  {}\n  server sorts:    {}\n  max page size:   {}\n  server paging:   {}\n  check:           {}",
             source.id(),
@@ -405,14 +428,10 @@ pub async fn sources(args: SourcesArgs, registry: &Registry) -> Result<u8, Failu
             max_page_size.map_or_else(|| "unbounded".into(), |n| n.to_string()),
             if server_paging { "yes" } else { "no (pages locally)" },
             status,
-        );
-        write.map_err(write_failure)?;
-    }
-    Ok(match failed {
-        0 => EXIT_OK,
-        n if n == aggregate.sources().len() => EXIT_FAILED,
-        _ => EXIT_PARTIAL,
-    })
+        )
+        .map_err(write_failure)
+    });
+    written(output, code)
 }
 
 /// What a source can do itself, as `campaigns sources` prints it and

@@ -16,7 +16,10 @@ use serde_json::value::RawValue;
 use crate::args::{ChangesArgs, ChangesFormat, SyncArgs, SyncFormat};
 use crate::output::bulk_stdout;
 use crate::progress::{Progress, Ticker};
-use crate::run::{is_broken_pipe, write_failure, Failure, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL};
+use crate::run::{
+    is_broken_pipe, json_failure, write_failure, written, Failure, EXIT_FAILED, EXIT_OK,
+    EXIT_PARTIAL,
+};
 use crate::sandbox_cmd::setup;
 
 /// The environment variable naming the store when `--store` does not.
@@ -224,6 +227,18 @@ async fn sync_once(
             );
         }
     }
+    let code = if done.iter().all(SourceReport::failed_entirely) && !done.is_empty() {
+        EXIT_FAILED
+    } else if done.iter().any(SourceReport::failed) {
+        EXIT_PARTIAL
+    } else {
+        EXIT_OK
+    };
+    written(print_report(run, &done, format), code)
+}
+
+/// A sync run's report on stdout.
+fn print_report(run: i64, done: &[SourceReport], format: SyncFormat) -> Result<(), Failure> {
     let mut out = io::stdout().lock();
     match format {
         SyncFormat::Json => {
@@ -237,7 +252,7 @@ async fn sync_once(
                 sources: done.iter().map(SourceLine::from).collect(),
             };
             serde_json::to_writer(&mut out, &document).map_err(json_failure)?;
-            writeln!(out).map_err(write_failure)?;
+            writeln!(out).map_err(write_failure)
         }
         SyncFormat::Table => {
             let mut table = Table::new();
@@ -251,7 +266,7 @@ async fn sync_once(
                 "READ",
                 "ERROR",
             ]);
-            for report in &done {
+            for report in done {
                 table.add_row([
                     report.source.clone(),
                     report.added.to_string(),
@@ -268,18 +283,9 @@ async fn sync_once(
                     report.error.clone().unwrap_or_default(),
                 ]);
             }
-            writeln!(out, "run {run}\n{table}").map_err(write_failure)?;
+            writeln!(out, "run {run}\n{table}").map_err(write_failure)
         }
     }
-    Ok(
-        if done.iter().all(SourceReport::failed_entirely) && !done.is_empty() {
-            EXIT_FAILED
-        } else if done.iter().any(SourceReport::failed) {
-            EXIT_PARTIAL
-        } else {
-            EXIT_OK
-        },
-    )
 }
 
 /// One line of `changes --format ndjson` (and an element of json's `changes`,
@@ -316,14 +322,6 @@ pub async fn changes(args: ChangesArgs) -> Result<u8, Failure> {
         // `campaigns changes | head` closing the pipe is a normal end.
         Err(Failure::Fetch(message)) if is_broken_pipe(&message) => Ok(EXIT_OK),
         other => other,
-    }
-}
-
-/// `serde_json`'s write error as a failure (a closed pipe as `write_failure` says it).
-fn json_failure(error: serde_json::Error) -> Failure {
-    match error.io_error_kind() {
-        Some(kind) => write_failure(io::Error::from(kind)),
-        None => Failure::Fetch(format!("cannot write the output: {error}")),
     }
 }
 

@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use campaign_sandbox::Fault;
 use serde_json::Value;
 
-use common::{ids, json, text, walk, walked_ids, Env};
+use common::{ids, json, output_unread, text, walk, walked_ids, Env};
 
 const TOTAL: usize = 15 * 2 + 20 + 17;
 
@@ -416,4 +416,30 @@ async fn sources_shows_capabilities_and_a_live_check() {
     let output = env.run(&["sources", "--config", &config]).await;
     assert_eq!(output.status.code(), Some(3));
     assert!(text(&output.stdout).contains("NOT authorized"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_that_goes_away_ends_the_output_not_the_result() {
+    let env = Env::generated().await;
+    let config = env.config.to_str().unwrap().to_owned();
+    let quiet = |output: &std::process::Output| {
+        let stderr = text(&output.stderr);
+        assert!(!stderr.contains("cannot write"), "{stderr}");
+        assert!(!stderr.contains("output closed"), "{stderr}");
+    };
+    for args in [
+        vec!["list", "--config", &config, "--format", "ndjson"],
+        vec!["sources", "--config", &config],
+        vec!["providers"],
+        vec!["providers", "--format", "json"],
+    ] {
+        let output = output_unread(env.process(&args)).await;
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        quiet(&output);
+    }
+    // `sources` checked every source before it wrote: its result stands.
+    env.sandbox.kore().inject(Fault::Status(401), None);
+    let output = output_unread(env.process(&["sources", "--config", &config])).await;
+    assert_eq!(output.status.code(), Some(3));
+    quiet(&output);
 }

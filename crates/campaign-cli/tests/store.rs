@@ -15,7 +15,9 @@ use campaign_sandbox::{Fault, GeneratedData, Sandbox};
 use chrono::Utc;
 use serde_json::{json as value, Value};
 
-use common::{campaigns, errors, ids, json, output, text, walk_from, walked_ids, Env, Tweaks};
+use common::{
+    campaigns, errors, ids, json, output, output_unread, text, walk_from, walked_ids, Env, Tweaks,
+};
 
 /// Campaigns of [`Env::standard_data`]: 2 contact centers × 15, 20 + 17.
 const CMS: u64 = 30;
@@ -918,4 +920,30 @@ async fn watch_stops_on_ctrl_c_during_a_run() {
     }
     let status = status.expect("still syncing 8 s after Ctrl-C");
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_whose_reader_went_away_still_reports_its_result() {
+    let env = Env::generated().await;
+    let url = sqlite(&env, "gone.db");
+    let unread_sync = |extra: &[&str]| {
+        let mut command = env.process(&["sync", "--config", config(&env), "--store", &url]);
+        command.args(extra);
+        output_unread(command)
+    };
+    // The sync is done before its report is written: the reader's going
+    // away changes neither what was synced nor the exit code.
+    for format in ["table", "json"] {
+        let output = unread_sync(&["--format", format]).await;
+        expect_code(&output, 0);
+        assert!(!text(&output.stderr).contains("output closed"));
+    }
+    assert_eq!(ids(&store_list(&env, &url, &[]).await).len(), TOTAL);
+    env.sandbox.kore().inject(Fault::Status(503), None);
+    expect_code(&unread_sync(&["--full"]).await, 3);
+    env.sandbox.cms().inject(Fault::Status(503), None);
+    expect_code(&unread_sync(&["--full"]).await, 1);
+
+    let output = output_unread(env.process(&["changes", "--store", &url])).await;
+    expect_code(&output, 0);
 }

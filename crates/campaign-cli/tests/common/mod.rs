@@ -197,6 +197,22 @@ pub async fn output(mut command: Command) -> Output {
         .unwrap()
 }
 
+/// Runs `command` with its standard output closed before it writes: a
+/// reader that went away, as `| head` does once it has its lines.
+pub async fn output_unread(mut command: std::process::Command) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// One page of a `--limit`/`--cursor` walk.
 pub struct Page {
     pub code: Option<i32>,
