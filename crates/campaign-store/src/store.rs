@@ -28,16 +28,20 @@ pub enum Backend {
 /// Cheap to clone (a connection pool).
 #[derive(Clone)]
 pub struct Store {
+    /// For readers and a sync's bookkeeping.
     pub(crate) pool: AnyPool,
+    /// For the partitions a sync reads, one each for its whole read (its
+    /// staging tables are the connection's): apart from [`Store::pool`], so
+    /// that a sync of many partitions, or of slow providers, never leaves
+    /// readers waiting for a connection.
+    pub(crate) staging: AnyPool,
     backend: Backend,
     /// The database file, for SQLite.
     sqlite_path: Option<std::path::PathBuf>,
     /// The URL without credentials, for messages.
     label: String,
-    /// Partition syncs that may hold a connection at once (each holds one
-    /// for its whole read, for its staging tables): fewer than the pool
-    /// has, so readers and bookkeeping always find one, and a sync waits
-    /// here as long as it takes rather than timing out on the pool.
+    /// Partition syncs that may hold a staging connection at once: a sync
+    /// waits here as long as it takes rather than timing out on the pool.
     pub(crate) partition_slots: Arc<tokio::sync::Semaphore>,
     /// Held by a merge from its first write to its commit: this process's
     /// merges queue here and start the moment the last one commits, where
@@ -140,35 +144,21 @@ impl Store {
                 .map_err(|cause| not_a_store_or(cause, &label))?;
         }
         let _ = probe.close().await;
-        // A sync stages each partition on a connection of its own: with 8
-        // (7 partitions at once), a slow source's partition no longer waits
-        // for others to finish (a first sync of 200,000 sandbox campaigns:
-        // 4.4-4.6 s, 4.8-5.2 s with 4; measured). Idle ones cost nothing.
-        let connections: u32 = 8;
-        let pool = AnyPoolOptions::new()
-            .max_connections(connections)
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
-                        settle(conn, SQLITE_READER_SETTINGS).await?;
-                    }
-                    Ok(())
-                })
-            })
+        let pool = connection_pool(backend, READER_CONNECTIONS)
             .connect_with(options.clone())
             .await
             .map_err(|cause| not_a_store_or(cause, &label))?;
+        // Opened when a sync first reads: a store only read never opens one.
+        let staging =
+            connection_pool(backend, PARTITIONS_AT_ONCE).connect_lazy_with(options.clone());
         let sqlite_path = (backend == Backend::Sqlite).then(|| sqlite_file(&url));
         let store = Self {
             pool,
+            staging,
             backend,
             sqlite_path,
             label,
-            partition_slots: Arc::new(tokio::sync::Semaphore::new(
-                usize::try_from(connections - 1).unwrap_or(1),
-            )),
+            partition_slots: Arc::new(tokio::sync::Semaphore::new(PARTITIONS_AT_ONCE as usize)),
             writer: Arc::default(),
             partitions_in_flight: Arc::default(),
             connect_options: Arc::new(options),
@@ -194,7 +184,7 @@ impl Store {
 
     /// Closes the connections (waiting for those in use).
     pub async fn close(&self) {
-        self.pool.close().await;
+        tokio::join!(self.staging.close(), self.pool.close());
     }
 
     fn migrator(&self) -> &'static Migrator {
@@ -270,6 +260,31 @@ impl Store {
 
 /// Statements slower than this are logged (at debug level) as slow.
 const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+
+/// Connections for readers and a sync's bookkeeping. Idle ones cost nothing.
+pub(crate) const READER_CONNECTIONS: u32 = 8;
+
+/// Partitions read at once, each on a staging connection of its own: with 7,
+/// a slow source's partition no longer waits for others to finish (a first
+/// sync of 200,000 sandbox campaigns: 4.4-4.6 s, against 4.8-5.2 s with 3;
+/// measured).
+pub(crate) const PARTITIONS_AT_ONCE: u32 = 7;
+
+/// A pool of at most `connections` to the store, each set up as a reader.
+fn connection_pool(backend: Backend, connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                    settle(conn, SQLITE_READER_SETTINGS).await?;
+                }
+                Ok(())
+            })
+        })
+}
 
 /// WAL: readers never wait for a sync. The busy timeout: two writers wait
 /// for each other instead of failing at once. The page size only takes on

@@ -374,7 +374,7 @@ impl Store {
         let started_at = Utc::now();
         let started = timestamp(started_at);
         let mut conn = self
-            .pool
+            .staging
             .acquire()
             .await
             .map_err(StoreError::db("cannot get a connection"))?;
@@ -491,3 +491,6 @@ fn plan_reading(
     let since = state.bookmark?.checked_sub_signed(overlap)?;
     Some((since, sort_checked && state.sort_honoured))
 }
+
+#[cfg(test)]
+mod tests;
