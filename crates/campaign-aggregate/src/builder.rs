@@ -12,8 +12,11 @@ use crate::guarded::SourceLimits;
 
 /// Requests in flight at once across all sources, unless configured.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-/// How long one page request of one source may take, unless configured.
-pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one page request of one source may take, unless configured:
+/// beyond the HTTP client's own retry deadline (150 s by default, with a
+/// provider's rate-limit window waited out), so that one fails first, with
+/// its own cause.
+pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// What an aggregate does when a source fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

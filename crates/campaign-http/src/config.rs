@@ -22,11 +22,16 @@ pub struct RetryPolicy {
     /// Largest backoff delay. Default 5 s.
     #[serde(with = "millis")]
     pub max_backoff: Duration,
-    /// One deadline for the whole retry loop, attempts and waits included. Default 60 s.
+    /// One deadline for the whole retry loop, attempts and waits included.
+    /// Default 150 s: room for the longest `Retry-After` honoured, and the
+    /// attempts around it.
     #[serde(with = "millis")]
     pub deadline: Duration,
     /// Longest `Retry-After` honoured; a longer one fails at once as
-    /// `RateLimited` instead of parking the caller. Default 30 s.
+    /// `RateLimited` instead of parking the caller. Default 75 s: providers
+    /// count their quotas per minute (Kore.ai's 60 requests, Genesys Cloud's
+    /// 300, whose reset header said 61 s in its documented sample), so
+    /// waiting out one window is normal.
     #[serde(with = "millis")]
     pub max_retry_after: Duration,
 }
@@ -37,8 +42,8 @@ impl Default for RetryPolicy {
             max_retries: 3,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
-            deadline: Duration::from_secs(60),
-            max_retry_after: Duration::from_secs(30),
+            deadline: Duration::from_secs(150),
+            max_retry_after: Duration::from_secs(75),
         }
     }
 }

@@ -557,3 +557,15 @@ async fn token_and_credential_errors_name_the_request() {
     assert_eq!((e.kind(), e.request()), (ErrorKind::Config, Some("GET /c")));
     assert!(!format!("{e}{e:?}").contains("break"), "{e:?}");
 }
+
+/// With the default policy, a rate limit that asks for one minute's window
+/// to pass (Genesys's documented sample says 61 s) is waited out, with the
+/// attempts around the wait inside the deadline. (The wait itself cannot
+/// run here on a paused clock: reqwest's timeouts would fire on it.)
+#[test]
+fn the_default_policy_waits_out_a_minute_long_rate_limit() {
+    let config = HttpConfig::default();
+    let policy = &config.retry;
+    assert!(policy.max_retry_after >= Duration::from_secs(61));
+    assert!(policy.deadline >= policy.max_retry_after + 2 * config.timeout);
+}
