@@ -144,10 +144,10 @@ pub struct HttpClient {
 }
 
 /// What a rate-limited answer without `Retry-After` waits for: the
-/// provider's own reset header (seconds), else a fixed wait.
+/// provider's own reset header (seconds) if it has one, else a fixed wait.
 #[derive(Debug, Clone)]
 struct RateLimitFallback {
-    reset_header: HeaderName,
+    reset_header: Option<HeaderName>,
     default_wait: Duration,
 }
 
@@ -190,8 +190,20 @@ impl HttpClient {
         default_wait: Duration,
     ) -> Self {
         self.rate_limit_fallback = Some(RateLimitFallback {
-            reset_header,
+            reset_header: Some(reset_header),
             default_wait,
+        });
+        self
+    }
+
+    /// For a rate-limited answer without `Retry-After`: wait `wait` instead
+    /// of the ordinary backoff (of milliseconds, which a provider counting
+    /// its quota per minute would refuse again at once). Capped like
+    /// `Retry-After`.
+    pub fn with_rate_limit_wait(mut self, wait: Duration) -> Self {
+        self.rate_limit_fallback = Some(RateLimitFallback {
+            reset_header: None,
+            default_wait: wait,
         });
         self
     }
@@ -402,10 +414,12 @@ impl HttpClient {
         };
         let retry_after = header_wait(&RETRY_AFTER);
         // Read now: the body read below consumes the response.
-        let fallback_wait = self
-            .rate_limit_fallback
-            .as_ref()
-            .map(|f| header_wait(&f.reset_header).unwrap_or(f.default_wait));
+        let fallback_wait = self.rate_limit_fallback.as_ref().map(|f| {
+            f.reset_header
+                .as_ref()
+                .and_then(header_wait)
+                .unwrap_or(f.default_wait)
+        });
         let body = self
             .read_body(request, response, ERROR_BODY_LIMIT)
             .await

@@ -108,14 +108,24 @@ impl<'a> TokenAnswer<'a> {
             Some(_) => return Err(self.error("has a token_type other than Bearer")),
         }
         let invalid = || self.error("has an invalid expires_in");
+        // Seconds, whole or not (`86400.0`), in whole seconds (the cast
+        // saturates: a huge count is capped below); a negative or NaN count
+        // is no lifetime.
+        let seconds = |n: f64| (n >= 0.0).then(|| Duration::from_secs(n as u64));
         let lifetime = match fields.get("expires_in") {
             None | Some(Value::Null) => self.default_lifetime,
-            Some(Value::Number(n)) => n.as_u64().map(Duration::from_secs).ok_or_else(invalid)?,
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map(Duration::from_secs)
+                .or_else(|| n.as_f64().and_then(seconds))
+                .ok_or_else(invalid)?,
             Some(Value::String(s)) => s
                 .trim()
-                .parse()
+                .parse::<u64>()
                 .map(Duration::from_secs)
-                .map_err(|_| invalid())?,
+                .ok()
+                .or_else(|| s.trim().parse().ok().and_then(seconds))
+                .ok_or_else(invalid)?,
             Some(_) => return Err(invalid()),
         };
         Ok((token, lifetime.min(DEFAULT_MAX_REUSE)))
@@ -148,6 +158,9 @@ mod tests {
                 br#"{"access_token":"t","expires_in":99999999999999}"#,
                 30 * 86_400,
             ),
+            (br#"{"access_token":"t","expires_in":86400.0}"#, 86_400),
+            (br#"{"access_token":"t","expires_in":"59.9"}"#, 59),
+            (br#"{"access_token":"t","expires_in":1e300}"#, 30 * 86_400),
         ] {
             assert_eq!(read(body).unwrap().1, Duration::from_secs(secs));
         }
@@ -156,6 +169,7 @@ mod tests {
             br#"{"access_token":"tok-123","token_type":1}"#,
             br#"{"access_token":"tok-123","expires_in":"tok-123"}"#,
             br#"{"access_token":"tok-123","expires_in":-1}"#,
+            br#"{"access_token":"tok-123","expires_in":-0.5}"#,
             br#"{"access_token":"tok-123","expires_in":[1]}"#,
             br#"{"access_token":"tok-123\n"}"#,
             br#"{"access_token":""}"#,

@@ -569,3 +569,27 @@ fn the_default_policy_waits_out_a_minute_long_rate_limit() {
     assert!(policy.max_retry_after >= Duration::from_secs(61));
     assert!(policy.deadline >= policy.max_retry_after + 2 * config.timeout);
 }
+
+/// A 429 without `Retry-After` waits the configured rate-limit wait, not
+/// the ordinary backoff of milliseconds.
+#[tokio::test]
+async fn a_rate_limit_without_retry_after_waits_the_configured_wait() {
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(script(vec![
+            ResponseTemplate::new(429),
+            ResponseTemplate::new(200).set_body_string("ok"),
+        ]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let wait = Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    let body = client(fast_config())
+        .with_rate_limit_wait(wait)
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"ok");
+    assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
+}

@@ -15,6 +15,18 @@ pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// How long a downloaded listing serves the continuation pages of a walk.
 pub const DEFAULT_SNAPSHOT_TTL: Duration = Duration::from_secs(30);
 
+/// The largest contact-center listing accepted, in bytes: 256 MiB, about
+/// 800,000 campaigns of the spec's sample size. The API sends a contact
+/// center's whole list in one response (it does not page), so the shared
+/// client's 16 MiB default would refuse every listing of a center above
+/// about 55,000 campaigns, on every try.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+/// What a rate-limited answer without `Retry-After` waits before its retry:
+/// the spec documents no rate limit, so no window to wait out either, and
+/// the ordinary backoff (milliseconds) would only be refused again.
+pub const RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+
 /// Settings of a [`CmsSource`](crate::CmsSource).
 #[derive(Debug, Clone)]
 pub struct CmsConfig {
@@ -39,7 +51,9 @@ pub struct CmsConfig {
     /// and the cause, so the rest of its contact center is still listed;
     /// `true` fails that contact center's listing instead.
     pub strict: bool,
-    /// Timeouts, retries, body limit, user agent.
+    /// Timeouts, retries, body limit, user agent. [`CmsConfig::new`] raises
+    /// the body limit to [`DEFAULT_MAX_BODY_BYTES`]; an `HttpConfig` set
+    /// afterwards brings its own.
     pub http: HttpConfig,
 }
 
@@ -57,7 +71,10 @@ impl CmsConfig {
             concurrency: DEFAULT_CONCURRENCY,
             snapshot_ttl: DEFAULT_SNAPSHOT_TTL,
             strict: false,
-            http: HttpConfig::default(),
+            http: HttpConfig {
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                ..HttpConfig::default()
+            },
         }
     }
 

@@ -139,7 +139,10 @@ mod source;
 mod token;
 mod wire;
 
-pub use config::{CmsConfig, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, DEFAULT_SNAPSHOT_TTL};
+pub use config::{
+    CmsConfig, DEFAULT_CONCURRENCY, DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE,
+    DEFAULT_SNAPSHOT_TTL, RATE_LIMIT_WAIT,
+};
 pub use normalize::{campaign_type, decode_campaigns, decode_campaigns_with, UNKNOWN_TYPE};
 pub use settings::CmsSettings;
 pub use source::CmsSource;

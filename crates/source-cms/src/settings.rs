@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use campaign_core::{CampaignSource, Secret, StaticToken, TokenProvider};
+use campaign_http::HttpConfig;
 use campaign_registry::{
     credential, nonzero, plain_header_value, ConfigError, ConfigKey, Credential, Env,
     ProviderConfig, SourceSettings,
@@ -29,6 +30,8 @@ pub struct CmsSettings {
     pub contact_center_ids: Vec<i64>,
     /// Contact centers fetched at once (default 4).
     pub concurrency: Option<usize>,
+    /// The largest contact-center listing accepted, in MiB (default 256).
+    pub max_body_mib: Option<usize>,
     /// A ready bearer token, inline (prefer `token_env`).
     pub token: Option<Secret>,
     /// The environment variable holding a ready bearer token.
@@ -54,6 +57,10 @@ impl ProviderConfig for CmsSettings {
             "the contact centers to list, e.g. [1, 2]",
         ),
         ConfigKey::optional("concurrency", "contact centers fetched at once (default 4)"),
+        ConfigKey::optional(
+            "max_body_mib",
+            "largest contact-center listing accepted, in MiB (default 256)",
+        ),
         ConfigKey::optional("token_env", "variable holding a ready bearer token"),
         ConfigKey::optional("token", "a ready bearer token, inline (prefer token_env)"),
         ConfigKey::optional("account_sid", "token endpoint: the account SID"),
@@ -77,6 +84,7 @@ impl ProviderConfig for CmsSettings {
             ));
         }
         nonzero("concurrency", self.concurrency)?;
+        nonzero("max_body_mib", self.max_body_mib)?;
         let basic_auth =
             self.account_sid.is_some() || self.api_key.is_some() || self.api_token_env.is_some();
         let (account_sid, api_key, api_token_env) =
@@ -115,7 +123,12 @@ impl ProviderConfig for CmsSettings {
             )?),
         };
         let mut config = CmsConfig::new(settings.name, self.base_url, self.contact_center_ids);
-        config.http = settings.http;
+        config.http = HttpConfig {
+            max_body_bytes: self.max_body_mib.map_or(config.http.max_body_bytes, |mib| {
+                mib.saturating_mul(1024 * 1024)
+            }),
+            ..settings.http
+        };
         config.strict = settings.strict;
         if let Some(n) = self.concurrency {
             config.concurrency = n;

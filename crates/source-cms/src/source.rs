@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use tracing::Instrument;
 
-use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE};
+use crate::config::{CmsConfig, DEFAULT_PAGE_SIZE, RATE_LIMIT_WAIT};
 use crate::normalize::{center_partition, center_request};
 use crate::snapshot::{Builder, Probe, Scanned, Snapshot};
 use crate::wire::parse_error_body;
@@ -117,7 +117,8 @@ impl CmsSource {
             &base_url,
             ["configuration", "hierarchyconfig", "campaign"],
         )?;
-        let client = HttpClient::new(id, config.http.clone(), parse_error_body)?;
+        let client = HttpClient::new(id, config.http.clone(), parse_error_body)?
+            .with_rate_limit_wait(RATE_LIMIT_WAIT);
         let bearer = token_header(
             id,
             AUTHORIZATION,

@@ -52,42 +52,33 @@ pub(crate) struct CmsCampaign<'a> {
     pub version: Option<i64>,
 }
 
-/// The documented error body: `{statusCode, status, errorCode, errorMessage}`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CmsErrorBody {
-    #[serde(default)]
-    pub error_code: Option<String>,
-    #[serde(default)]
-    pub error_message: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-}
-
 /// Reads an error body: the documented `{statusCode, status, errorCode,
 /// errorMessage}`, or the v2 envelope of the token endpoint,
-/// `{response: {error_data: {code, message, description}}}`.
+/// `{response: {error_data: {code, message, description}}}`. A code may be
+/// a string (as documented) or a number.
 pub(crate) fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
-    if let Ok(e) = serde_json::from_slice::<CmsErrorBody>(body) {
-        if e.error_code.is_some() || e.error_message.is_some() {
-            return Some(ProviderError {
-                code: e.error_code,
-                message: e.error_message.or(e.status),
-                rate_limited: false,
-            });
-        }
-    }
     let value: Value = serde_json::from_slice(body).ok()?;
-    let data = value.pointer("/response/error_data")?;
-    let code = match data.get("code") {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
+    let text = |value: Option<&Value>| match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    let message = ["message", "description"]
-        .iter()
-        .find_map(|k| data.get(*k).and_then(Value::as_str))
-        .map(str::to_owned);
+    let (code, message) = match value.pointer("/response/error_data") {
+        Some(data) => (
+            text(data.get("code")),
+            ["message", "description"]
+                .iter()
+                .find_map(|k| data.get(*k).and_then(Value::as_str))
+                .map(str::to_owned),
+        ),
+        None => (
+            text(value.get("errorCode")),
+            ["errorMessage", "status"]
+                .iter()
+                .find_map(|k| value.get(*k).and_then(Value::as_str))
+                .map(str::to_owned),
+        ),
+    };
     (code.is_some() || message.is_some()).then(|| ProviderError::new(code, message))
 }
 
@@ -259,6 +250,19 @@ mod tests {
                 message: Some("Authentication failed".into()),
                 rate_limited: false
             })
+        );
+        // A numeric code, and a body with only a status, still say something.
+        let numeric = br#"{"statusCode":500,"errorCode":1001,"errorMessage":"kaput"}"#;
+        assert_eq!(
+            parse_error_body(numeric),
+            Some(ProviderError::new(
+                Some("1001".into()),
+                Some("kaput".into())
+            ))
+        );
+        assert_eq!(
+            parse_error_body(br#"{"statusCode":404,"status":"Not Found"}"#),
+            Some(ProviderError::new(None, Some("Not Found".into())))
         );
         assert_eq!(parse_error_body(b"<html>oops</html>"), None);
         assert_eq!(parse_error_body(br#"{"other":1}"#), None);
