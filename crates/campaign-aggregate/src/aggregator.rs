@@ -313,6 +313,9 @@ impl Aggregator {
         if let Some(id) = &last {
             seen.insert(id);
         }
+        // The campaign the cursor resumes after: seen again at the start of
+        // this page by design, not a repeat to report.
+        let resumed_after = last.clone();
         let mut counts = vec![0usize; marks.len()];
         let mut failed: Vec<Vec<bool>> = marks.iter().map(|m| vec![false; m.len()]).collect();
         let mut taken = 0usize;
@@ -347,6 +350,12 @@ impl Aggregator {
                         if each(campaign).is_break() {
                             break;
                         }
+                    } else if resumed_after.as_ref() != Some(&campaign.id) {
+                        warnings.push(SourceWarning::listed_twice(
+                            &self.source_ids[source],
+                            parts[source][part].partition(),
+                            &campaign.id,
+                        ));
                     }
                 }
                 Err(SourceNote::Failed {
@@ -431,6 +440,10 @@ impl Aggregator {
         let fail_fast = self.policy == FailurePolicy::FailFast;
         let state = EventState {
             seen: SeenIds::new(),
+            labels: parts
+                .iter()
+                .map(|parts| parts.iter().map(|part| part.partition()).collect())
+                .collect(),
             one_walk: parts.len() == 1 && parts[0].len() == 1,
             counts: vec![0; marks.len()],
             open_parts: parts.iter().map(Vec::len).collect(),
@@ -467,6 +480,9 @@ type Parts = Vec<Arc<dyn CampaignSource>>;
 struct EventState {
     /// Ids yielded, so one reached by two paths is yielded once.
     seen: SeenIds,
+    /// Per source, per part: its partition label, for the warning about a
+    /// repeat.
+    labels: Vec<Vec<Option<String>>>,
     /// One source walked whole: one path, whose walk already drops
     /// repeats, so `seen` stays empty (at 200,000 campaigns it would be
     /// about 3 MiB).
@@ -493,12 +509,18 @@ impl EventState {
     ) -> Option<AggregateEvent> {
         match signal {
             Ok(Tagged {
-                source, positioned, ..
+                source,
+                part,
+                positioned,
             }) => {
                 // Moved straight into the event (no closure capture): each
                 // move of a campaign is a ~400-byte copy on every item's path.
                 if !self.one_walk && !self.seen.insert(&positioned.campaign.id) {
-                    return None;
+                    return Some(AggregateEvent::SourceWarning(SourceWarning::listed_twice(
+                        &source_ids[source],
+                        self.labels[source][part].clone(),
+                        &positioned.campaign.id,
+                    )));
                 }
                 self.counts[source] += 1;
                 Some(AggregateEvent::Campaign(positioned.campaign))

@@ -92,6 +92,22 @@ impl SourceWarning {
         Self::from_warning(source, Warning::new(message))
     }
 
+    /// A campaign of `source` that `partition` listed after another
+    /// partition of it had: ids are the source's own, so it is yielded once,
+    /// as first listed, and said (a provider whose ids repeat across its
+    /// partitions would otherwise lose campaigns without a word).
+    pub fn listed_twice(
+        source: impl Into<String>,
+        partition: Option<String>,
+        id: &campaign_core::CampaignId,
+    ) -> Self {
+        let mut warning = Warning::new(format!(
+            "campaign {id} was listed again by another partition; kept once, as first listed"
+        ));
+        warning.partition = partition;
+        Self::from_warning(source, warning)
+    }
+
     /// `source`'s page warning, with everything it names.
     pub fn from_warning(source: impl Into<String>, warning: Warning) -> Self {
         let Warning {

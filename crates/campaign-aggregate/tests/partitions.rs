@@ -279,3 +279,61 @@ async fn parts_failing_on_one_page_are_one_failure_each() {
     assert_eq!(retried.failures.len(), 2);
     assert!(retried.items.is_empty() && retried.next.is_none());
 }
+
+/// A provider whose ids repeat across its partitions (the CMS spec calls
+/// `campaignContextId` unique without saying across what): the campaign is
+/// yielded once, as first listed, and the repeat is a warning naming the
+/// partition, never a silent loss; in events and in pages alike.
+#[tokio::test]
+async fn an_id_listed_by_two_partitions_is_kept_once_and_said() {
+    let make = |tag: &str, name: &str| {
+        capped(
+            "split",
+            vec![
+                campaign("split", "shared", name, None),
+                campaign("split", &format!("{tag}-own"), &format!("{tag} own"), None),
+            ],
+            5,
+        )
+        .with_partition(format!("part={tag}"))
+    };
+    let parts = vec![make("a", "from a"), make("b", "from b")];
+    let all = parts
+        .iter()
+        .flat_map(|p| p.campaigns().iter().cloned())
+        .collect();
+    let source = Split {
+        whole: capped("split", all, 5),
+        parts,
+        gauge: Arc::default(),
+    };
+    let aggregate = Aggregator::builder("agg")
+        .source(Arc::new(source))
+        .build()
+        .unwrap();
+    let query = by_name();
+    let events: Vec<AggregateEvent> = aggregate.events(&query).collect().await;
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            AggregateEvent::Campaign(c) => Some(c.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["a own", "b own", "from a"]);
+    let warnings: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            AggregateEvent::SourceWarning(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{events:?}");
+    assert_eq!(warnings[0].partition.as_deref(), Some("part=b"));
+    assert!(warnings[0].message.contains("split:shared"), "{warnings:?}");
+
+    let page = aggregate.page(&query, None).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    assert_eq!(page.warnings.len(), 1, "{:?}", page.warnings);
+    assert_eq!(page.warnings[0].partition.as_deref(), Some("part=b"));
+}
