@@ -129,6 +129,12 @@ pub enum Fault {
     /// [`Fault::TiesReversed`]. Genesys: likewise ignores `sortBy` and
     /// `sortOrder` (filters and paging still honoured). No effect on the CMS.
     SortIgnored,
+    /// Kore: page first, sort after: each page is cut from storage order (as
+    /// under [`Fault::SortIgnored`]) and only its own records are sorted as
+    /// asked, so every page looks sorted and the listing is not. A server
+    /// built that way passes any check made inside one page. No effect on
+    /// the CMS and Genesys.
+    SortedPerPage,
 }
 
 /// The `Retry-After` header of [`Fault::RateLimited`].
@@ -187,7 +193,8 @@ impl Fault {
             | Fault::NextUriForever
             | Fault::SortNameRequired
             | Fault::TiesReversed
-            | Fault::SortIgnored => FaultStage::Data,
+            | Fault::SortIgnored
+            | Fault::SortedPerPage => FaultStage::Data,
         }
     }
 }
@@ -202,6 +209,7 @@ pub(crate) struct DataFaults {
     pub(crate) sort_name_required: bool,
     pub(crate) ties_reversed: bool,
     pub(crate) sort_ignored: bool,
+    pub(crate) sorted_per_page: bool,
 }
 
 /// One injected fault and how many more requests it applies to.
@@ -291,6 +299,7 @@ impl FaultQueue {
                 Fault::SortNameRequired => taken.sort_name_required = true,
                 Fault::TiesReversed => taken.ties_reversed = true,
                 Fault::SortIgnored => taken.sort_ignored = true,
+                Fault::SortedPerPage => taken.sorted_per_page = true,
                 _ => {}
             }
             if self.active.len() == before {

@@ -262,7 +262,7 @@ fn list(
 
 fn serve_page(state: &KoreState, request: &ListRequest, data_faults: DataFaults) -> Response<Body> {
     let mut selection = request.selection.clone();
-    if data_faults.sort_ignored {
+    if data_faults.sort_ignored || data_faults.sorted_per_page {
         // Cleared so every ignored sort shares one cache entry.
         selection.sort.clear();
         selection.storage_order = true;
@@ -287,9 +287,17 @@ fn serve_page(state: &KoreState, request: &ListRequest, data_faults: DataFaults)
     };
     let end = start.saturating_add(limit).min(total);
     let records = store.collection(request.selection.kind);
+    let mut page = positions[start..end].to_vec();
+    if data_faults.sorted_per_page && !data_faults.sort_ignored {
+        page.sort_by(|&a, &b| {
+            request
+                .selection
+                .compare(&records[a as usize], &records[b as usize])
+        });
+    }
     let mut body = String::with_capacity(LIST_PREFIX.len() + 128 + (end - start) * 700);
     body.push_str(LIST_PREFIX);
-    for (i, &position) in positions[start..end].iter().enumerate() {
+    for (i, &position) in page.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }

@@ -134,7 +134,7 @@ impl Selection {
         status_ok && priority_ok && mode_ok
     }
 
-    fn compare(&self, a: &KoreRecord, b: &KoreRecord) -> Ordering {
+    pub(crate) fn compare(&self, a: &KoreRecord, b: &KoreRecord) -> Ordering {
         for &(key, descending) in &self.sort {
             let order = match key {
                 SortKey::Name => directed(a.name.cmp(&b.name), descending),

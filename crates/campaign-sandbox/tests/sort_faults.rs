@@ -191,6 +191,26 @@ async fn sort_ignored_serves_storage_order_with_paging() {
 }
 
 #[tokio::test]
+async fn sorted_per_page_sorts_each_page_of_storage_order() {
+    let sb = Sandbox::start_default().await.unwrap();
+    sb.kore().load_campaigns(&tied(&["c", "a", "e", "b", "d"]));
+    sb.kore().inject(Fault::SortedPerPage, None);
+    let sorted = json!({"type": "voice", "sortBy": {"createdAt": "desc"}});
+    // Storage order c a | e b | d, each page sorted on its own.
+    assert_eq!(
+        walk(&sb, sorted.clone(), 2).await,
+        ["c", "a", "e", "b", "d"]
+    );
+    assert_eq!(
+        walk(&sb, sorted.clone(), 5).await,
+        ["e", "b", "c", "d", "a"]
+    );
+    sb.kore().clear_faults();
+    assert_eq!(walk(&sb, sorted, 2).await, ["e", "b", "c", "d", "a"]);
+    sb.shutdown().await;
+}
+
+#[tokio::test]
 async fn generated_storage_order_is_no_sort_order() {
     let data = GeneratedData {
         seed: 5,
