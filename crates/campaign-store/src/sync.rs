@@ -357,6 +357,7 @@ impl Store {
         let incremental = plan_reading(&state, cheap, options)
             .map(|(since, sort_verified)| {
                 let query = newest_first
+                    .clone()
                     .updated_from(since)
                     .sort_verified(sort_verified)
                     .build()
@@ -370,6 +371,22 @@ impl Store {
                 })
             })
             .transpose()?;
+        // A source that lists its changes newest first is read whole in that
+        // order too, so that a full read checks the order incremental reads
+        // rely on, across every page (a probe cannot: a server sorting each
+        // page alone passes one); unless a read within the day found it
+        // broken, which stands for the day.
+        let whole = if cheap && !sort_found_broken(&state, options) {
+            newest_first
+                .clone()
+                .build()
+                .map_err(|e| StoreError::Corrupt {
+                    id: source_id.clone(),
+                    why: e.to_string(),
+                })?
+        } else {
+            whole.clone()
+        };
         let bookmark = state.bookmark;
         let started_at = Utc::now();
         let started = timestamp(started_at);
@@ -405,7 +422,15 @@ impl Store {
         report.full = read.is_none();
         let read = match read {
             Some(read) => read,
-            None => self.read_partition(&mut conn, &part, whole, false).await?,
+            None => {
+                let read = self.read_partition(&mut conn, &part, &whole, false).await?;
+                // What a whole read newest first found of the sort; an
+                // incremental read's own finding stands.
+                if whole.sort().is_some() && read.error.is_none() && sort_check.is_none() {
+                    sort_check = Some((started.clone(), !read.sorted_locally));
+                }
+                read
+            }
         };
         report.requests += read.requests;
         report.skipped = read.skipped;
@@ -479,17 +504,27 @@ fn plan_reading(
     if options.full || !cheap {
         return None;
     }
-    let refresh = chrono::TimeDelta::from_std(options.full_refresh_every).ok()?;
-    let now = Utc::now();
-    let recent =
-        |at: Option<DateTime<Utc>>| at.is_some_and(|at| now.signed_duration_since(at) < refresh);
-    let sort_checked = recent(state.sort_checked_at);
-    if !recent(state.last_full_at) || (sort_checked && !state.sort_honoured) {
+    if !recent(state.last_full_at, options) || sort_found_broken(state, options) {
         return None;
     }
+    let sort_checked = recent(state.sort_checked_at, options);
     let overlap = chrono::TimeDelta::from_std(options.overlap).ok()?;
     let since = state.bookmark?.checked_sub_signed(overlap)?;
     Some((since, sort_checked && state.sort_honoured))
+}
+
+/// Whether `at` is within `full_refresh_every` of now.
+fn recent(at: Option<DateTime<Utc>>, options: &SyncOptions) -> bool {
+    let Ok(refresh) = chrono::TimeDelta::from_std(options.full_refresh_every) else {
+        return false;
+    };
+    at.is_some_and(|at| Utc::now().signed_duration_since(at) < refresh)
+}
+
+/// Whether a read within `full_refresh_every` found the provider's sort
+/// broken (the verdict stands that long).
+fn sort_found_broken(state: &SyncState, options: &SyncOptions) -> bool {
+    recent(state.sort_checked_at, options) && !state.sort_honoured
 }
 
 #[cfg(test)]

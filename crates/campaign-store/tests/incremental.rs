@@ -116,7 +116,10 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
         listing_requests(&sandbox);
 
         // Nothing changed: each channel reads its newest page (the changes
-        // within the 5-minute overlap are re-read, found unchanged).
+        // within the 5-minute overlap are re-read, found unchanged). The
+        // first sync read each channel whole newest first and found it
+        // sorted on every page, so the provider is trusted to sort for a
+        // day: one request per channel, no probe.
         let again = sync(&store, &sandbox, &options).await;
         assert!(!again.full, "{label}");
         assert_eq!(
@@ -124,10 +127,7 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
             (0, 0, 0),
             "{label}"
         );
-        // Per channel: its first page, and the reversed-sort check.
-        assert_eq!(requests_per_channel(&sandbox), (2, 2), "{label}");
-        // Once found sorted, the provider is trusted to sort for a day: a
-        // read of nothing new is one request per channel.
+        assert_eq!(requests_per_channel(&sandbox), (1, 1), "{label}");
         let quiet = sync(&store, &sandbox, &options).await;
         assert_eq!((quiet.full, quiet.updated), (false, 0), "{label}");
         assert_eq!(requests_per_channel(&sandbox), (1, 1), "{label}");
@@ -243,10 +243,10 @@ async fn a_run_of_campaigns_changed_at_one_instant_long_ago_is_not_read_again() 
         assert!(sync(&store, &sandbox, &options).await.full, "{label}");
         requests_per_channel(&sandbox);
         // The read starts where the last began (less the overlap), not at
-        // the tie: each channel's first page ends it, and the check.
+        // the tie: each channel's first page ends it.
         let again = sync(&store, &sandbox, &options).await;
         assert_eq!((again.full, again.unchanged), (false, 0), "{label}");
-        assert_eq!(requests_per_channel(&sandbox), (2, 2), "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (1, 1), "{label}");
         // A change made since, even one stamped a little before the last
         // read began (a late commit, a clock behind), is found.
         let mut changed = data.clone();
@@ -256,6 +256,45 @@ async fn a_run_of_campaigns_changed_at_one_instant_long_ago_is_not_read_again() 
         let found = sync(&store, &sandbox, &options).await;
         assert_eq!((found.full, found.updated), (false, 1), "{label}");
         assert_eq!(requests_per_channel(&sandbox), (1, 1), "{label}");
+        store.close().await;
+    }
+}
+
+/// A server that sorts each page alone passes any check made inside one
+/// page (the reversed-sort probe included). A whole read newest first sees
+/// the order break across pages, so the partition is not read
+/// incrementally, and a change on a later page is not missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_sorting_each_page_alone_is_never_read_incrementally() {
+    for test in backends("sorted_per_page").await {
+        let label = test.label;
+        let sandbox = sandbox().await;
+        let now = Utc::now();
+        // Stored oldest first: the first page holds the oldest campaigns
+        // (the reversed-sort probe's answer among them) and sorted alone
+        // looks newest first.
+        let mut data = campaigns(now - TimeDelta::days(1));
+        data.reverse();
+        sandbox.kore().load_campaigns(&data);
+        sandbox.kore().inject(Fault::SortedPerPage, None);
+        let store = connect(&test).await;
+        let options = SyncOptions::default();
+        let first = sync(&store, &sandbox, &options).await;
+        assert!(first.full, "{label}");
+        assert_eq!(first.added as usize, VOICE + SMS, "{label}");
+
+        // The newest voice campaign, on the last voice page, changes: an
+        // incremental read trusting the first page would end before it.
+        let newest_voice = data.len() - 1;
+        assert_eq!(data[newest_voice].id.native, "cd-0000");
+        data[newest_voice].name = "Renamed at the end".into();
+        data[newest_voice].updated_at = Some(now);
+        sandbox.kore().load_campaigns(&data);
+        let second = sync(&store, &sandbox, &options).await;
+        assert!(second.full, "{label}: {second:?}");
+        assert_eq!(second.updated, 1, "{label}");
+        let verified = store.verify().await.unwrap();
+        assert!(verified.is_sound(), "{label}: {verified:?}");
         store.close().await;
     }
 }

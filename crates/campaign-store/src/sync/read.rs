@@ -44,6 +44,9 @@ pub(super) struct Read {
     /// listed the rest from a local sort, of the changes only, so the read
     /// cannot stand for the partition whole. Nothing was staged.
     pub(super) order_broken: bool,
+    /// A full read asked for a sort found the provider's order broken: the
+    /// source listed the rest from a local sort (the listing is whole).
+    pub(super) sorted_locally: bool,
     /// Pages asked of the source.
     pub(super) requests: u64,
 }
@@ -229,9 +232,12 @@ async fn list_batches(
     let mut read = Read::default();
     let mut batch = Vec::with_capacity(STAGE_BATCH);
     while let Some(chunk) = walk.next().await {
-        if incremental && chunk.warnings.iter().any(|w| w.sorted_locally) {
-            read.order_broken = true;
-            return Ok(read);
+        if chunk.warnings.iter().any(|w| w.sorted_locally) {
+            if incremental {
+                read.order_broken = true;
+                return Ok(read);
+            }
+            read.sorted_locally = true;
         }
         read.skipped += chunk
             .warnings
