@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -84,9 +84,69 @@ pub fn parse_rfc3339_utc(text: &str) -> Result<DateTime<Utc>, chrono::ParseError
     }
 }
 
+/// Parses a timestamp in any ISO 8601 shape a provider may write, into
+/// UTC: RFC 3339 first (the common case, fast), then an offset without a
+/// colon (`+0000`) or without minutes (`+05`), a comma before the fraction,
+/// no seconds, a space instead of `T`, the basic format
+/// (`20260324T122852Z`), no offset at all (taken as UTC), or a bare date
+/// (midnight UTC). `None` for anything else.
+///
+/// ```
+/// use campaign_http::parse_iso8601;
+///
+/// let at = parse_iso8601("2026-03-24T12:28:52.354Z").unwrap();
+/// assert_eq!(parse_iso8601("2026-03-24T17:58:52,354+0530"), Some(at));
+/// assert_eq!(parse_iso8601("2026-03-24T12:28:52.354"), Some(at));
+/// assert!(parse_iso8601("yesterday").is_none());
+/// ```
+pub fn parse_iso8601(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = parse_rfc3339_utc(text) {
+        return Some(t);
+    }
+    // chrono reads a fraction after `.` only, and `%#z` takes `+05`,
+    // `+0500` and `+05:00` but not `Z`.
+    let mut text = text.replace(',', ".");
+    if text.ends_with(['Z', 'z']) {
+        text.pop();
+        text.push_str("+00:00");
+    }
+    const ZONED: [&str; 5] = [
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M%#z",
+        "%Y-%m-%d %H:%M%#z",
+        "%Y%m%dT%H%M%S%.f%#z",
+    ];
+    const LOCAL: [&str; 5] = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y%m%dT%H%M%S%.f",
+    ];
+    ZONED
+        .iter()
+        .find_map(|format| DateTime::parse_from_str(&text, format).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            LOCAL
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(&text, format).ok())
+                .map(|t| t.and_utc())
+        })
+        .or_else(|| {
+            NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+}
+
 /// An optional timestamp field of a record, named `field` in the error: a
-/// missing or blank one is `None`, anything else must be RFC 3339. The
-/// error is a record's skip reason, quoting only the field's name.
+/// missing or blank one is `None`, anything else must be ISO 8601
+/// ([`parse_iso8601`]). The error is a record's skip reason, quoting only
+/// the field's name.
 ///
 /// ```
 /// use campaign_http::optional_timestamp;
@@ -103,9 +163,12 @@ pub fn optional_timestamp(
 ) -> Result<Option<DateTime<Utc>>, String> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) => parse_rfc3339_utc(text)
-            .map(Some)
-            .map_err(|e| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
+        Some(text) => match parse_rfc3339_utc(text) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) => parse_iso8601(text)
+                .map(Some)
+                .ok_or_else(|| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
+        },
     }
 }
 
@@ -209,5 +272,42 @@ mod tests {
         let texts: Vec<&str> = records.iter().map(|r| r.get()).collect();
         assert_eq!(texts, [r#"{"a": 1}"#, r#"{"b": [2, 3]}"#, r#""x""#]);
         assert!(serde_json::from_str::<RawRecords<'_>>(r#"{"a": 1}"#).is_err());
+    }
+
+    #[test]
+    fn iso_8601_in_the_shapes_providers_write() {
+        let at: DateTime<Utc> = "2026-03-24T12:28:52Z".parse().unwrap();
+        for text in [
+            "2026-03-24T12:28:52Z",
+            "2026-03-24T17:28:52+05",
+            "2026-03-24T17:58:52+0530",
+            "2026-03-24 12:28:52+00:00",
+            "2026-03-24T12:28:52,000Z",
+            "20260324T122852Z",
+            "20260324T175852+0530",
+            "2026-03-24T12:28:52",
+        ] {
+            assert_eq!(parse_iso8601(text), Some(at), "{text}");
+        }
+        let minute: DateTime<Utc> = "2026-03-24T12:28:00Z".parse().unwrap();
+        assert_eq!(parse_iso8601("2026-03-24T12:28Z"), Some(minute));
+        assert_eq!(parse_iso8601("2026-03-24T12:28"), Some(minute));
+        assert_eq!(
+            parse_iso8601("2026-03-24"),
+            Some("2026-03-24T00:00:00Z".parse().unwrap())
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-40T00:00:00Z",
+            "2026-03-24T25:00Z",
+            "12:28",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
+        assert_eq!(
+            optional_timestamp("createdAt", Some("2025-12-08T09:17:21.090")),
+            Ok(Some("2025-12-08T09:17:21.090Z".parse().unwrap()))
+        );
     }
 }

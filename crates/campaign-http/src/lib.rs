@@ -61,7 +61,7 @@ pub mod events {
 pub use config::{HttpConfig, RetryPolicy};
 pub use config_rules::{check_paging, check_source_id};
 pub use decoding::{
-    optional_str, optional_timestamp, parse_rfc3339_utc, parse_utc_fast, RawRecords,
+    optional_str, optional_timestamp, parse_iso8601, parse_rfc3339_utc, parse_utc_fast, RawRecords,
 };
 pub use json_reader::JsonReader;
 pub use limiter::RateLimiter;

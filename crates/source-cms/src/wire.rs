@@ -6,12 +6,12 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use campaign_http::{optional_str, parse_rfc3339_utc, ProviderError};
+use campaign_http::{optional_str, parse_iso8601, ProviderError};
 
 /// One record of `GET /configuration/hierarchyconfig/campaign`, its text
 /// fields borrowed from the body (owned only where the JSON escapes
@@ -82,28 +82,10 @@ pub(crate) fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
     (code.is_some() || message.is_some()).then(|| ProviderError::new(code, message))
 }
 
-/// Parses a timestamp as the CMS may write it: RFC 3339 (`Z` or an offset),
-/// an offset without a colon (`+0000`, Java's default), no offset at all
-/// (taken as UTC), a space instead of `T`, or a bare date (midnight UTC).
+/// Parses a timestamp as the CMS may write it: any ISO 8601 shape
+/// ([`parse_iso8601`]).
 pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(t) = parse_rfc3339_utc(text) {
-        return Some(t);
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
-        if let Ok(t) = DateTime::parse_from_str(text, format) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    parse_iso8601(text)
 }
 
 fn flex_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
