@@ -103,23 +103,52 @@ fn step_back(page_limit: u64) -> impl Fn(u64) -> Option<u64> + Copy {
     move |skip| (skip > 0).then(|| skip.saturating_sub(page_limit))
 }
 
-/// Whether a channel has more after the server page `raw` (asked with
-/// `limit`), and the page size the server used. Kore's own rule (offsets,
-/// `hasMore`, `totalResults`), so not shared with Genesys's page numbers.
-fn more_after(raw: &RawPage, limit: u32) -> (bool, u64) {
+/// What one server page says about the rest of its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PageEnd {
+    /// Whether the channel continues after the page.
+    pub(crate) more: bool,
+    /// The page size the server used: the offset step to the pages after.
+    pub(crate) page_size: u64,
+    /// `totalResults` when the page came back empty before it (the walk
+    /// stops there, and says so).
+    pub(crate) empty_before: Option<u64>,
+}
+
+/// Where a channel stands after the server page `raw`, read at `skip` and
+/// asked with `limit`. Kore's own rule (offsets, `hasMore`, `totalResults`),
+/// so not shared with Genesys's page numbers; the walk and the local listing
+/// both decide by it.
+///
+/// The server's own signals come first: a server may cap its pages below the
+/// limit while echoing it, or filter after paging, so a short page ends the
+/// channel only when the page carries neither `hasMore` nor `totalResults`.
+/// An empty page always ends it, so a server that keeps saying "more" while
+/// sending nothing cannot loop the walk.
+pub(crate) fn page_end(raw: &RawPage, skip: u64, limit: u32) -> PageEnd {
     let page = &raw.page;
+    // Skipped records count: the server's offsets do.
     let n = raw.records;
-    let page_limit = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
-    let more = match page.has_more {
-        Some(false) => false,
-        _ if n == 0 => false,
-        _ if n < page_limit => false,
-        Some(true) => true,
-        None => page
-            .total_results
-            .is_none_or(|t| page.skip.unwrap_or(0) + n < t),
+    let size = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
+    let mut empty_before = None;
+    let more = match (page.has_more, page.total_results) {
+        (Some(false), _) => false,
+        _ if n == 0 => {
+            empty_before = page.total_results.filter(|&total| skip < total);
+            false
+        }
+        (Some(true), _) => true,
+        (None, Some(total)) => skip.saturating_add(n) < total,
+        (None, None) => n >= size,
     };
-    (more, page_limit)
+    // Fewer records than the page size and more to come: the server pages
+    // by what it sent (it caps pages), so the pages after are that far apart.
+    let page_size = if more && n < size { n } else { size };
+    PageEnd {
+        more,
+        page_size,
+        empty_before,
+    }
 }
 
 impl Inner {
@@ -461,7 +490,7 @@ impl Inner {
                     Arc::new(self.read_raw(query, channel, skip, limit).await?)
                 };
                 warnings.extend(raw.skipped.iter().map(|w| (skip, w.clone())));
-                let (more, _) = more_after(&raw, limit);
+                let more = page_end(&raw, skip, limit).more;
                 let records = raw.records;
                 let campaigns = take_campaigns(raw, |raw| raw.page.campaigns);
                 items.extend(

@@ -45,10 +45,14 @@
 //! - Skips a record it cannot use (a field of the wrong type, no id, an
 //!   unreadable timestamp) with a warning naming the request, the record's
 //!   index and id and the cause; [`KoreConfig::strict`] fails the page instead.
-//! - Never loops on a misbehaving server: it stops on `hasMore: false`, an
-//!   empty or short page, reports a server that ignores `skip` as a
-//!   `Protocol` error, and warns when `totalResults` changes mid-walk
-//!   (reading on page by page from there).
+//! - Follows the server's paging signals: `hasMore` first, else
+//!   `totalResults`; only a page carrying neither ends the channel by being
+//!   shorter than the limit (a server may cap its pages below the limit, or
+//!   filter after paging).
+//! - Never loops on a misbehaving server: it stops on `hasMore: false` or an
+//!   empty page, reports a server that ignores `skip` as a `Protocol` error,
+//!   and warns when `totalResults` changes mid-walk (reading on page by page
+//!   from there).
 //!
 //! # Example
 //!

@@ -1,0 +1,62 @@
+//! Servers whose pages are shorter than the limit asked (they cap pages, or
+//! filter after paging): every campaign still comes back.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use campaign_core::{Campaign, CampaignQuery, Channel, Sort, SortField};
+use common::{ids, source_over, streamed, voice_records, walk, Fake};
+
+fn query() -> CampaignQuery {
+    CampaignQuery::builder()
+        .sort(Sort::desc(SortField::CreatedAt))
+        .page_size(50)
+        .build()
+        .unwrap()
+}
+
+/// The ids of `n` voice records in the order of [`query`] (newest first).
+fn newest_first(n: usize) -> Vec<String> {
+    (0..n).rev().map(|i| format!("cd-v{i:04}")).collect()
+}
+
+/// A server capping pages at 20 while echoing the limit asked (50) loses
+/// nothing after its first page, whether it reports `hasMore` or only
+/// `totalResults`, by page tokens and by stream alike.
+#[tokio::test]
+async fn a_server_capping_pages_below_the_echoed_limit_lists_everything() {
+    for omit_has_more in [false, true] {
+        let fake = Fake::new(voice_records(100), Vec::new());
+        fake.cap.store(20, Ordering::SeqCst);
+        fake.omit_has_more.store(omit_has_more, Ordering::SeqCst);
+        let source = source_over(&fake, 4, vec![Channel::Voice]).await;
+        let query = query();
+        let walked: Vec<Campaign> = walk(&source, &query, None)
+            .await
+            .into_iter()
+            .flat_map(|(_, items)| items)
+            .collect();
+        assert_eq!(
+            ids(&walked),
+            newest_first(100),
+            "hasMore left out: {omit_has_more}"
+        );
+        let streamed = streamed(&source, &query).await;
+        assert_eq!(
+            ids(&streamed),
+            newest_first(100),
+            "hasMore left out: {omit_has_more}"
+        );
+        // Pages announced ahead are 20 apart, as the server pages: each
+        // offset is read once per walk (two walks), none in vain.
+        let mut skips: Vec<u64> = fake
+            .requests()
+            .iter()
+            .filter(|r| r.limit == 50)
+            .map(|r| r.skip)
+            .collect();
+        skips.sort_unstable();
+        assert_eq!(skips, [0, 0, 20, 20, 40, 40, 60, 60, 80, 80]);
+    }
+}
