@@ -17,7 +17,8 @@
 //!   After a channel's first page, the following pages are fetched
 //!   [`KoreConfig::prefetch`] at a time under one client-side rate limiter,
 //!   shared by every source of the process on the same host and account
-//!   (Kore's 60 requests a minute are per account), slowed down by a 429 or
+//!   (Kore's 60 requests a minute are per account) and never sending more
+//!   than that in any minute ([`RateLimit::for_quota`]), slowed down by a 429 or
 //!   by the documented rate-limit message under any status.
 //! - Pushes status, priority and dialing mode (voice only) to the server,
 //!   and the sort; the rest is applied locally. `startDate`/`endDate` are
