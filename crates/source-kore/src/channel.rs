@@ -265,7 +265,8 @@ impl Inner {
                 .await;
         }
         let first = token.is_none();
-        let limit = self.page_limit(query);
+        let asked = self.page_limit(query);
+        let limit = pos.limit_at(pos.skip, asked);
         // Once the listing moved, a page read ahead before the one
         // before it may miss what moved between them: read it now.
         let raw = self
@@ -278,7 +279,10 @@ impl Inner {
         let mut items = raw.page.campaigns.clone();
         let sorted = plan.sort_pushed && query.sort().is_some();
         // The reads the walk's earlier pages were listed from.
-        let read_earlier = |skip| self.raw(pos.prev_resync, pos.walk, query, channel, skip, limit);
+        let read_earlier = |skip| {
+            let limit = pos.limit_at(skip, asked);
+            self.raw(pos.prev_resync, pos.walk, query, channel, skip, limit)
+        };
         if sorted {
             let held = match pos.skip {
                 0 => TieRun::none(0),
@@ -290,7 +294,10 @@ impl Inner {
                         step_back(step.page_limit),
                         read_earlier,
                         &self.tie_runs,
-                        |at| RawKey::new(pos.prev_resync, pos.walk, query, channel, at, limit),
+                        |at| {
+                            let limit = pos.limit_at(at, asked);
+                            RawKey::new(pos.prev_resync, pos.walk, query, channel, at, limit)
+                        },
                     )
                     .await?
                 }
@@ -335,7 +342,7 @@ impl Inner {
                 // server's order; the rest is listed from a local sort.
                 let local = held.local_position();
                 let listing = self
-                    .local_items(pos.walk, query, &plan, channel, &local)
+                    .local_items(&pos, query, &plan, channel, &local)
                     .await?;
                 let last_listed = held
                     .last_listed(step_back(step.page_limit), read_earlier)
@@ -406,9 +413,7 @@ impl Inner {
         local: &LocalPosition,
         mut warnings: Vec<Warning>,
     ) -> Result<Page> {
-        let listing = self
-            .local_items(pos.walk, query, plan, channel, local)
-            .await?;
+        let listing = self.local_items(pos, query, plan, channel, local).await?;
         if local.after.is_none() {
             warnings.extend(listing.warnings_from(pos.skip));
         }
@@ -438,12 +443,13 @@ impl Inner {
     /// as listed).
     async fn local_items(
         self: &Arc<Self>,
-        walk: u64,
+        pos: &ChannelPos,
         query: &CampaignQuery,
         plan: &QueryPlan,
         channel: &Channel,
         local: &LocalPosition,
     ) -> Result<Arc<LocalListing>> {
+        let walk = pos.walk;
         let key = (
             walk,
             query.fingerprint(),
@@ -456,10 +462,11 @@ impl Inner {
         // held (skipped ones count in Kore's offsets), and afresh once part
         // of the walk was listed: an offset listing shifts under inserts.
         let read = async {
-            let limit = self.page_limit(query);
+            let asked = self.page_limit(query);
             let mut earlier = Vec::new();
             let mut skip = 0;
             while skip <= local.page {
+                let limit = pos.limit_at(skip, asked);
                 let raw = self.raw(false, walk, query, channel, skip, limit).await?;
                 let (at, records) = (skip, raw.records);
                 earlier.push((at, raw));
@@ -483,6 +490,7 @@ impl Inner {
                     )
                     .with_partition(channel_partition(channel)));
                 }
+                let limit = pos.limit_at(skip, asked);
                 // Read again when part of the walk was listed from earlier reads.
                 let raw = if !resumed {
                     self.raw(false, walk, query, channel, skip, limit).await?

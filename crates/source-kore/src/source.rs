@@ -362,6 +362,14 @@ impl Inner {
             prev_resync: pos.resync,
             walk: pos.walk,
             local: None,
+            size: if pos.skip == 0 {
+                // Only a smaller echo: a larger one is not what was asked.
+                page.limit
+                    .filter(|&echoed| echoed > 0 && echoed < u64::from(limit))
+                    .and_then(|echoed| u32::try_from(echoed).ok())
+            } else {
+                pos.size
+            },
         };
         Ok(Step {
             next,

@@ -216,13 +216,23 @@ pub(crate) struct MessageWire<'a> {
 pub(crate) struct RequestBody<'a> {
     pub(crate) limit: u32,
     pub(crate) skip: u64,
-    pub(crate) page: u64,
+    /// `None` is sent as `""`, which the spec allows.
+    #[serde(serialize_with = "number_or_empty")]
+    pub(crate) page: Option<u64>,
     #[serde(rename = "type")]
     pub(crate) kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sort_by: Option<SortBy>,
     #[serde(skip_serializing_if = "Filters::is_empty")]
     pub(crate) filters: Filters,
+}
+
+/// A number, or `""` for none (the spec's "a number or an empty string").
+fn number_or_empty<S: serde::Serializer>(n: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        Some(n) => s.serialize_u64(*n),
+        None => s.serialize_str(""),
+    }
 }
 
 /// `sortBy`: the sorted field first, then (for a server that enforces the

@@ -1,5 +1,6 @@
 //! Servers whose pages are shorter than the limit asked (they cap pages, or
-//! filter after paging): every campaign still comes back.
+//! filter after paging): every campaign still comes back, and every request
+//! is self-consistent.
 
 mod common;
 
@@ -7,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use campaign_core::{Campaign, CampaignQuery, Channel, Sort, SortField};
 use common::{ids, source_over, streamed, voice_records, walk, Fake};
+use serde_json::Value;
 
 fn query() -> CampaignQuery {
     CampaignQuery::builder()
@@ -19,6 +21,22 @@ fn query() -> CampaignQuery {
 /// The ids of `n` voice records in the order of [`query`] (newest first).
 fn newest_first(n: usize) -> Vec<String> {
     (0..n).rev().map(|i| format!("cd-v{i:04}")).collect()
+}
+
+/// Every listing request's `page` is empty or names the page `skip` starts.
+fn pages_agree_with_skips(fake: &Fake) {
+    for request in fake.requests() {
+        let (skip, limit, page) = (request.skip, request.limit, &request.body["page"]);
+        match page {
+            Value::String(empty) => assert!(empty.is_empty(), "{}", request.body),
+            Value::Number(n) => {
+                let page = n.as_u64().unwrap();
+                assert!(page >= 1, "{}", request.body);
+                assert_eq!((page - 1) * limit, skip, "{}", request.body);
+            }
+            other => panic!("page {other} in {}", request.body),
+        }
+    }
 }
 
 /// A server capping pages at 20 while echoing the limit asked (50) loses
@@ -48,6 +66,7 @@ async fn a_server_capping_pages_below_the_echoed_limit_lists_everything() {
             newest_first(100),
             "hasMore left out: {omit_has_more}"
         );
+        pages_agree_with_skips(&fake);
         // Pages announced ahead are 20 apart, as the server pages: each
         // offset is read once per walk (two walks), none in vain.
         let mut skips: Vec<u64> = fake
@@ -59,4 +78,27 @@ async fn a_server_capping_pages_below_the_echoed_limit_lists_everything() {
         skips.sort_unstable();
         assert_eq!(skips, [0, 0, 20, 20, 40, 40, 60, 60, 80, 80]);
     }
+}
+
+/// A server that caps pages at 20 and says so (echoes `limit: 20`) is asked
+/// for pages of 20 from then on, so `page` and `skip` name the same records
+/// for a server that reads either.
+#[tokio::test]
+async fn a_server_echoing_a_capped_limit_is_asked_pages_of_that_size() {
+    let fake = Fake::new(voice_records(100), Vec::new());
+    fake.cap.store(20, Ordering::SeqCst);
+    fake.echo_cap.store(true, Ordering::SeqCst);
+    let source = source_over(&fake, 4, vec![Channel::Voice]).await;
+    let streamed = streamed(&source, &query()).await;
+    assert_eq!(ids(&streamed), newest_first(100));
+    pages_agree_with_skips(&fake);
+    let mut later: Vec<(u64, u64)> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.skip > 0)
+        .map(|r| (r.skip, r.limit))
+        .collect();
+    later.sort_unstable();
+    later.dedup();
+    assert_eq!(later, [(20, 20), (40, 20), (60, 20), (80, 20)]);
 }
