@@ -177,9 +177,10 @@ impl Inner {
     }
 
     /// Sends the request for one server page and decodes it. A server that
-    /// refuses `sortBy` without `name` (as the spec's table says it may) is
-    /// asked again with `name` after the sorted field, and so is every later
-    /// request of this source.
+    /// refuses `sortBy` without `name` (as the spec's table says it may),
+    /// with a 400 or with `"status": "error"` in a 2xx body (the spec's
+    /// status is "typically success or error"), is asked again with `name`
+    /// after the sorted field, and so is every later request of this source.
     async fn read_raw(
         &self,
         query: &CampaignQuery,
@@ -190,35 +191,50 @@ impl Inner {
         let plan = capabilities().split(query);
         let description =
             format!("POST getAllCampaignDetails (type {channel}, skip {skip}, limit {limit})");
-        let body = |with_name: bool| {
+        let read = |with_name: bool| {
             let body = request::body(&plan, channel, skip, limit, with_name);
             // Serializing strings and numbers cannot fail.
-            Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+            let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+            let description = description.as_str();
+            async move {
+                let answer = self.send(body, description).await?;
+                self.decode_raw(query, channel, description, &answer)
+            }
         };
         let needs_name = self.sort_needs_name.load(AtomicOrdering::Relaxed);
-        let sent = self.send(body(needs_name), &description).await;
-        let raw = match sent {
+        match read(needs_name).await {
+            // Both refusals decode to `BadRequest`.
             Err(e) if e.kind() == ErrorKind::BadRequest && !needs_name && names_a_sort(&plan) => {
                 tracing::debug!(
                     source = %self.source_id,
                     error = %e,
                     "sortBy refused without name; asking again with name"
                 );
-                let again = self.send(body(true), &description).await;
+                let again = read(true).await;
                 if again.is_ok() {
                     self.sort_needs_name.store(true, AtomicOrdering::Relaxed);
                 }
-                again?
+                again
             }
-            other => other?,
-        };
+            other => other,
+        }
+    }
+
+    /// Decodes the answer `body` to `description` into a server page.
+    fn decode_raw(
+        &self,
+        query: &CampaignQuery,
+        channel: &Channel,
+        description: &str,
+        body: &[u8],
+    ) -> Result<RawPage> {
         let mut issues = RecordIssues::new(self.strict);
         let mut page = decode_scoped(
             &self.source_id,
-            &description,
+            description,
             channel,
             &self.scope,
-            &raw,
+            body,
             &mut issues,
         )
         .map_err(|e| e.with_partition(channel_partition(channel)))?;
@@ -233,7 +249,7 @@ impl Inner {
             page,
             records,
             skipped,
-            description,
+            description: description.to_owned(),
         })
     }
 

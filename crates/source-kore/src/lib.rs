@@ -31,7 +31,8 @@
 //!   `sortBy` but not how ties are broken, and says `sortBy.name` "must be
 //!   included if any sort field is used" while its samples send `createdAt`
 //!   alone. So the sort goes out as one field, as in the samples; a server
-//!   that refuses that (400) is asked again with `name` after the field,
+//!   that refuses that (a 400, or `"status": "error"` in a 200) is asked
+//!   again with `name` after the field,
 //!   and so is every later request. Every page's keys are checked against
 //!   each other and against the page before: equal keys in any id order
 //!   are fine (the run of equal keys at a page's end is held back and

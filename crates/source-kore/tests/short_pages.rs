@@ -1,6 +1,6 @@
 //! Servers whose pages are shorter than the limit asked (they cap pages, or
-//! filter after paging): every campaign still comes back, and every request
-//! is self-consistent.
+//! filter after paging) and servers that refuse a request in a 200 body:
+//! every campaign still comes back, and every request is self-consistent.
 
 mod common;
 
@@ -101,4 +101,26 @@ async fn a_server_echoing_a_capped_limit_is_asked_pages_of_that_size() {
     later.sort_unstable();
     later.dedup();
     assert_eq!(later, [(20, 20), (40, 20), (60, 20), (80, 20)]);
+}
+
+/// The spec's `sortBy.name` rule refused in a 200 body (`"status": "error"`)
+/// is met like a 400 refusal: asked again with `name`, and so from then on.
+#[tokio::test]
+async fn a_sort_refused_in_a_200_body_is_asked_again_with_name() {
+    let fake = Fake::new(voice_records(30), Vec::new());
+    fake.refuse_sort_without_name.store(true, Ordering::SeqCst);
+    let source = source_over(&fake, 4, vec![Channel::Voice]).await;
+    let query = CampaignQuery::builder()
+        .sort(Sort::desc(SortField::CreatedAt))
+        .page_size(10)
+        .build()
+        .unwrap();
+    let streamed = streamed(&source, &query).await;
+    assert_eq!(ids(&streamed), newest_first(30));
+    let without_name = fake
+        .requests()
+        .iter()
+        .filter(|r| r.body["sortBy"].get("name").is_none())
+        .count();
+    assert_eq!(without_name, 1, "one refusal taught the source");
 }

@@ -96,6 +96,8 @@ pub struct Fake {
     pub echo_cap: AtomicBool,
     /// Leave `hasMore` out of every page (then only `totalResults` tells).
     pub omit_has_more: AtomicBool,
+    /// Answer a `sortBy` without `name` with HTTP 200 and `"status": "error"`.
+    pub refuse_sort_without_name: AtomicBool,
     seen: Mutex<HashSet<u64>>,
     arrived: Notify,
 }
@@ -225,6 +227,16 @@ async fn handle(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) 
             )
                 .into_response();
         }
+    }
+    let lacks_name = body["sortBy"]
+        .as_object()
+        .is_some_and(|sort| !sort.contains_key("name"));
+    if fake.refuse_sort_without_name.load(Ordering::SeqCst) && lacks_name {
+        return (
+            StatusCode::OK,
+            r#"{"status":"error","message":"sortBy.name must be included if any sort field is used"}"#,
+        )
+            .into_response();
     }
     let mut records: Vec<Value> = match kind.as_str() {
         "voice" => fake.voice.clone(),
