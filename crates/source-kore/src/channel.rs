@@ -103,23 +103,52 @@ fn step_back(page_limit: u64) -> impl Fn(u64) -> Option<u64> + Copy {
     move |skip| (skip > 0).then(|| skip.saturating_sub(page_limit))
 }
 
-/// Whether a channel has more after the server page `raw` (asked with
-/// `limit`), and the page size the server used. Kore's own rule (offsets,
-/// `hasMore`, `totalResults`), so not shared with Genesys's page numbers.
-fn more_after(raw: &RawPage, limit: u32) -> (bool, u64) {
+/// What one server page says about the rest of its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PageEnd {
+    /// Whether the channel continues after the page.
+    pub(crate) more: bool,
+    /// The page size the server used: the offset step to the pages after.
+    pub(crate) page_size: u64,
+    /// `totalResults` when the page came back empty before it (the walk
+    /// stops there, and says so).
+    pub(crate) empty_before: Option<u64>,
+}
+
+/// Where a channel stands after the server page `raw`, read at `skip` and
+/// asked with `limit`. Kore's own rule (offsets, `hasMore`, `totalResults`),
+/// so not shared with Genesys's page numbers; the walk and the local listing
+/// both decide by it.
+///
+/// The server's own signals come first: a server may cap its pages below the
+/// limit while echoing it, or filter after paging, so a short page ends the
+/// channel only when the page carries neither `hasMore` nor `totalResults`.
+/// An empty page always ends it, so a server that keeps saying "more" while
+/// sending nothing cannot loop the walk.
+pub(crate) fn page_end(raw: &RawPage, skip: u64, limit: u32) -> PageEnd {
     let page = &raw.page;
+    // Skipped records count: the server's offsets do.
     let n = raw.records;
-    let page_limit = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
-    let more = match page.has_more {
-        Some(false) => false,
-        _ if n == 0 => false,
-        _ if n < page_limit => false,
-        Some(true) => true,
-        None => page
-            .total_results
-            .is_none_or(|t| page.skip.unwrap_or(0) + n < t),
+    let size = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
+    let mut empty_before = None;
+    let more = match (page.has_more, page.total_results) {
+        (Some(false), _) => false,
+        _ if n == 0 => {
+            empty_before = page.total_results.filter(|&total| skip < total);
+            false
+        }
+        (Some(true), _) => true,
+        (None, Some(total)) => skip.saturating_add(n) < total,
+        (None, None) => n >= size,
     };
-    (more, page_limit)
+    // Fewer records than the page size and more to come: the server pages
+    // by what it sent (it caps pages), so the pages after are that far apart.
+    let page_size = if more && n < size { n } else { size };
+    PageEnd {
+        more,
+        page_size,
+        empty_before,
+    }
 }
 
 impl Inner {
@@ -148,9 +177,10 @@ impl Inner {
     }
 
     /// Sends the request for one server page and decodes it. A server that
-    /// refuses `sortBy` without `name` (as the spec's table says it may) is
-    /// asked again with `name` after the sorted field, and so is every later
-    /// request of this source.
+    /// refuses `sortBy` without `name` (as the spec's table says it may),
+    /// with a 400 or with `"status": "error"` in a 2xx body (the spec's
+    /// status is "typically success or error"), is asked again with `name`
+    /// after the sorted field, and so is every later request of this source.
     async fn read_raw(
         &self,
         query: &CampaignQuery,
@@ -161,35 +191,50 @@ impl Inner {
         let plan = capabilities().split(query);
         let description =
             format!("POST getAllCampaignDetails (type {channel}, skip {skip}, limit {limit})");
-        let body = |with_name: bool| {
+        let read = |with_name: bool| {
             let body = request::body(&plan, channel, skip, limit, with_name);
             // Serializing strings and numbers cannot fail.
-            Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+            let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+            let description = description.as_str();
+            async move {
+                let answer = self.send(body, description).await?;
+                self.decode_raw(query, channel, description, &answer)
+            }
         };
         let needs_name = self.sort_needs_name.load(AtomicOrdering::Relaxed);
-        let sent = self.send(body(needs_name), &description).await;
-        let raw = match sent {
+        match read(needs_name).await {
+            // Both refusals decode to `BadRequest`.
             Err(e) if e.kind() == ErrorKind::BadRequest && !needs_name && names_a_sort(&plan) => {
                 tracing::debug!(
                     source = %self.source_id,
                     error = %e,
                     "sortBy refused without name; asking again with name"
                 );
-                let again = self.send(body(true), &description).await;
+                let again = read(true).await;
                 if again.is_ok() {
                     self.sort_needs_name.store(true, AtomicOrdering::Relaxed);
                 }
-                again?
+                again
             }
-            other => other?,
-        };
+            other => other,
+        }
+    }
+
+    /// Decodes the answer `body` to `description` into a server page.
+    fn decode_raw(
+        &self,
+        query: &CampaignQuery,
+        channel: &Channel,
+        description: &str,
+        body: &[u8],
+    ) -> Result<RawPage> {
         let mut issues = RecordIssues::new(self.strict);
         let mut page = decode_scoped(
             &self.source_id,
-            &description,
+            description,
             channel,
             &self.scope,
-            &raw,
+            body,
             &mut issues,
         )
         .map_err(|e| e.with_partition(channel_partition(channel)))?;
@@ -204,7 +249,7 @@ impl Inner {
             page,
             records,
             skipped,
-            description,
+            description: description.to_owned(),
         })
     }
 
@@ -236,7 +281,8 @@ impl Inner {
                 .await;
         }
         let first = token.is_none();
-        let limit = self.page_limit(query);
+        let asked = self.page_limit(query);
+        let limit = pos.limit_at(pos.skip, asked);
         // Once the listing moved, a page read ahead before the one
         // before it may miss what moved between them: read it now.
         let raw = self
@@ -249,7 +295,10 @@ impl Inner {
         let mut items = raw.page.campaigns.clone();
         let sorted = plan.sort_pushed && query.sort().is_some();
         // The reads the walk's earlier pages were listed from.
-        let read_earlier = |skip| self.raw(pos.prev_resync, pos.walk, query, channel, skip, limit);
+        let read_earlier = |skip| {
+            let limit = pos.limit_at(skip, asked);
+            self.raw(pos.prev_resync, pos.walk, query, channel, skip, limit)
+        };
         if sorted {
             let held = match pos.skip {
                 0 => TieRun::none(0),
@@ -261,7 +310,10 @@ impl Inner {
                         step_back(step.page_limit),
                         read_earlier,
                         &self.tie_runs,
-                        |at| RawKey::new(pos.prev_resync, pos.walk, query, channel, at, limit),
+                        |at| {
+                            let limit = pos.limit_at(at, asked);
+                            RawKey::new(pos.prev_resync, pos.walk, query, channel, at, limit)
+                        },
                     )
                     .await?
                 }
@@ -306,7 +358,7 @@ impl Inner {
                 // server's order; the rest is listed from a local sort.
                 let local = held.local_position();
                 let listing = self
-                    .local_items(pos.walk, query, &plan, channel, &local)
+                    .local_items(&pos, query, &plan, channel, &local)
                     .await?;
                 let last_listed = held
                     .last_listed(step_back(step.page_limit), read_earlier)
@@ -377,9 +429,7 @@ impl Inner {
         local: &LocalPosition,
         mut warnings: Vec<Warning>,
     ) -> Result<Page> {
-        let listing = self
-            .local_items(pos.walk, query, plan, channel, local)
-            .await?;
+        let listing = self.local_items(pos, query, plan, channel, local).await?;
         if local.after.is_none() {
             warnings.extend(listing.warnings_from(pos.skip));
         }
@@ -409,12 +459,13 @@ impl Inner {
     /// as listed).
     async fn local_items(
         self: &Arc<Self>,
-        walk: u64,
+        pos: &ChannelPos,
         query: &CampaignQuery,
         plan: &QueryPlan,
         channel: &Channel,
         local: &LocalPosition,
     ) -> Result<Arc<LocalListing>> {
+        let walk = pos.walk;
         let key = (
             walk,
             query.fingerprint(),
@@ -427,10 +478,11 @@ impl Inner {
         // held (skipped ones count in Kore's offsets), and afresh once part
         // of the walk was listed: an offset listing shifts under inserts.
         let read = async {
-            let limit = self.page_limit(query);
+            let asked = self.page_limit(query);
             let mut earlier = Vec::new();
             let mut skip = 0;
             while skip <= local.page {
+                let limit = pos.limit_at(skip, asked);
                 let raw = self.raw(false, walk, query, channel, skip, limit).await?;
                 let (at, records) = (skip, raw.records);
                 earlier.push((at, raw));
@@ -454,6 +506,7 @@ impl Inner {
                     )
                     .with_partition(channel_partition(channel)));
                 }
+                let limit = pos.limit_at(skip, asked);
                 // Read again when part of the walk was listed from earlier reads.
                 let raw = if !resumed {
                     self.raw(false, walk, query, channel, skip, limit).await?
@@ -461,7 +514,7 @@ impl Inner {
                     Arc::new(self.read_raw(query, channel, skip, limit).await?)
                 };
                 warnings.extend(raw.skipped.iter().map(|w| (skip, w.clone())));
-                let (more, _) = more_after(&raw, limit);
+                let more = page_end(&raw, skip, limit).more;
                 let records = raw.records;
                 let campaigns = take_campaigns(raw, |raw| raw.page.campaigns);
                 items.extend(

@@ -23,13 +23,32 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-impl Default for RateLimit {
-    /// Kore.ai's documented 60 requests per minute per account, burst 60.
-    fn default() -> Self {
+impl RateLimit {
+    /// The limiter for a provider quota of `quota` requests in any minute
+    /// (Kore.ai's is 60 per account): a burst of `quota / 6` (at least 1)
+    /// and the rest of the quota as the rate, so `burst + per_minute` is at
+    /// most `quota`.
+    ///
+    /// Why: a token bucket lets its whole burst out at once and refills at
+    /// `per_minute` meanwhile, so a 60-second window can hold the burst plus
+    /// a minute's refill. Burst and rate each equal to the quota would send
+    /// nearly twice the quota in the first minute and earn 429s. A sixth
+    /// still lets a small walk start at once. A quota of 1 is one request
+    /// every 60 s (the slowest rate the limiter has).
+    pub fn for_quota(quota: u32) -> Self {
+        let burst = (quota / 6).max(1);
         Self {
-            per_minute: 60,
-            burst: 60,
+            per_minute: quota.saturating_sub(burst).max(1),
+            burst,
         }
+    }
+}
+
+impl Default for RateLimit {
+    /// [`RateLimit::for_quota`] of Kore.ai's documented 60 requests per
+    /// minute per account: a burst of 10, then 50 a minute.
+    fn default() -> Self {
+        Self::for_quota(60)
     }
 }
 
@@ -60,8 +79,9 @@ pub struct KoreConfig {
     /// total. Default 4; 1 pages sequentially.
     pub prefetch: usize,
     /// The client-side quota every request of this source (prefetches
-    /// included) waits for. Default 60 per minute, burst 60; `None` turns it
-    /// off (for the sandbox and tests).
+    /// included) waits for. Default [`RateLimit::default`] (Kore.ai's 60
+    /// requests a minute, never more in any minute); `None` turns it off
+    /// (for the sandbox and tests).
     pub rate_limit: Option<RateLimit>,
     /// What a record that is not a usable campaign (a field of the wrong
     /// type, no id) does: `false` (the default) skips it and reports it as
@@ -92,7 +112,7 @@ impl fmt::Debug for KoreConfig {
 
 impl KoreConfig {
     /// A config with every default: both channels, page size 50, prefetch 4,
-    /// 60 requests per minute, `iid` equal to the stream id.
+    /// at most 60 requests in any minute, `iid` equal to the stream id.
     pub fn new(
         source_id: impl Into<String>,
         base_url: impl Into<String>,
@@ -237,6 +257,32 @@ mod tests {
                 "case {i}: {text}"
             );
         }
+    }
+
+    /// A token bucket lets out its burst at once and then one request per
+    /// refill interval, so a closed 60-second window holds at most
+    /// `burst + per_minute` requests: never more than the quota.
+    #[test]
+    fn no_minute_holds_more_than_the_quota() {
+        assert_eq!(
+            RateLimit::default(),
+            RateLimit {
+                per_minute: 50,
+                burst: 10
+            }
+        );
+        assert_eq!(RateLimit::for_quota(1), RateLimit::for_quota(2));
+        for quota in 2..=100_000 {
+            let limit = RateLimit::for_quota(quota);
+            assert!(limit.burst >= 1 && limit.per_minute >= 1, "{quota}");
+            assert!(
+                limit.burst + limit.per_minute <= quota,
+                "{quota}: {limit:?}"
+            );
+            assert!(limit.burst >= quota / 6, "{quota}: starts fast");
+        }
+        let limit = RateLimit::for_quota(u32::MAX);
+        assert!(u64::from(limit.burst) + u64::from(limit.per_minute) <= u64::from(u32::MAX));
     }
 
     #[test]

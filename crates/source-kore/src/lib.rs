@@ -17,7 +17,8 @@
 //!   After a channel's first page, the following pages are fetched
 //!   [`KoreConfig::prefetch`] at a time under one client-side rate limiter,
 //!   shared by every source of the process on the same host and account
-//!   (Kore's 60 requests a minute are per account), slowed down by a 429 or
+//!   (Kore's 60 requests a minute are per account) and never sending more
+//!   than that in any minute ([`RateLimit::for_quota`]), slowed down by a 429 or
 //!   by the documented rate-limit message under any status.
 //! - Pushes status, priority and dialing mode (voice only) to the server,
 //!   and the sort; the rest is applied locally. `startDate`/`endDate` are
@@ -30,7 +31,8 @@
 //!   `sortBy` but not how ties are broken, and says `sortBy.name` "must be
 //!   included if any sort field is used" while its samples send `createdAt`
 //!   alone. So the sort goes out as one field, as in the samples; a server
-//!   that refuses that (400) is asked again with `name` after the field,
+//!   that refuses that (a 400, or `"status": "error"` in a 200) is asked
+//!   again with `name` after the field,
 //!   and so is every later request. Every page's keys are checked against
 //!   each other and against the page before: equal keys in any id order
 //!   are fine (the run of equal keys at a page's end is held back and
@@ -45,10 +47,16 @@
 //! - Skips a record it cannot use (a field of the wrong type, no id, an
 //!   unreadable timestamp) with a warning naming the request, the record's
 //!   index and id and the cause; [`KoreConfig::strict`] fails the page instead.
-//! - Never loops on a misbehaving server: it stops on `hasMore: false`, an
-//!   empty or short page, reports a server that ignores `skip` as a
-//!   `Protocol` error, and warns when `totalResults` changes mid-walk
-//!   (reading on page by page from there).
+//! - Follows the server's paging signals: `hasMore` first, else
+//!   `totalResults`; only a page carrying neither ends the channel by being
+//!   shorter than the limit (a server may cap its pages below the limit, or
+//!   filter after paging). A server that echoes a smaller `limit` than asked
+//!   is asked that size from then on, and `page` is sent empty where `skip`
+//!   is no page boundary, so the two never name different records.
+//! - Never loops on a misbehaving server: it stops on `hasMore: false` or an
+//!   empty page, reports a server that ignores `skip` as a `Protocol` error,
+//!   and warns when `totalResults` changes mid-walk (reading on page by page
+//!   from there).
 //!
 //! # Example
 //!

@@ -2,14 +2,14 @@
 //!
 //! | Kore.ai field | Campaign field |
 //! | --- | --- |
-//! | `_id` (voice) or `id` (SMS) | `id.native` (a record without either is a decode error) |
+//! | `_id` (voice) or `id` (SMS), the first non-empty | `id.native` (a record without either is a decode error) |
 //! | `name`, `description` | `name` (empty when absent), `description` |
 //! | the request's `type` | `channel` |
 //! | `status` (`Ready`, `Stopped`, ...) | `status`, case-insensitive, unknown kept as `Other` |
-//! | `priority` (`"5"` or `5`) | `priority` (`None` when not a number 0..=255) |
+//! | `priority` (`"5"`, `5` or `5.0`) | `priority` (`None` when not a whole number 0..=255) |
 //! | `dialingMode` | `dialing_mode`, unknown kept as `Other` |
 //! | `createdAt`, `updatedAt` (ISO 8601) | `created_at`, `updated_at` (empty: none; malformed: decode error) |
-//! | `contactLists` (names) | `contact_lists` |
+//! | `contactLists` (names; `null` entries left out) | `contact_lists` |
 //! | `dncLists` (one `{id?, name}` or an array) | `dnc_lists` |
 //! | `schedule.isSchedulingEnabled` / `isRecurrenceEnabled` | `schedule` |
 //! | `message.message` (base64, possibly cut off) | `message`: the text only where it decodes to UTF-8 |
@@ -296,11 +296,21 @@ fn decode_or_explain(
 /// string or number.
 fn readable_id(raw: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(raw).ok()?;
-    match value.get("_id").or_else(|| value.get("id"))? {
-        serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
+    let readable = |key| match value.get(key)? {
+        serde_json::Value::String(id) => Some(id.clone()),
         serde_json::Value::Number(id) => Some(id.to_string()),
         _ => None,
-    }
+    };
+    native_id(readable("_id"), readable("id"))
+}
+
+/// A record's id: `_id` (voice), else `id` (SMS), whichever is non-empty
+/// first, so an empty `_id` next to a real `id` does not hide it.
+fn native_id<S: AsRef<str>>(underscore_id: Option<S>, id: Option<S>) -> Option<S> {
+    [underscore_id, id]
+        .into_iter()
+        .flatten()
+        .find(|id| !id.as_ref().is_empty())
 }
 
 /// Parses text already known to be UTF-8 (the body checked once, or a
@@ -321,10 +331,7 @@ fn normalize(
     record: Record<'_>,
     raw: &str,
 ) -> Result<Campaign, String> {
-    let native = record
-        .underscore_id
-        .or(record.id)
-        .filter(|id| !id.is_empty())
+    let native = native_id(record.underscore_id, record.id)
         .ok_or("the record has neither `_id` nor `id`")?;
     let mut c = Campaign::new(
         CampaignId::new(Arc::clone(source), native.into_owned()),

@@ -11,6 +11,8 @@ use campaign_core::paging::{LocalPosition, TokenEnvelope};
 use campaign_core::{CampaignQuery, Channel, PageToken, SourceError};
 use serde::{Deserialize, Serialize};
 
+use crate::config::MAX_PAGE_SIZE;
+
 const TOKENS: TokenEnvelope = TokenEnvelope::base64("kore1.");
 
 /// The largest offset a page token may hold (2^53, JavaScript's largest exact integer).
@@ -57,6 +59,11 @@ pub(crate) struct ChannelPos {
     /// offset of the page where the server-ordered part of the walk stopped.
     #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
     pub(crate) local: Option<LocalPosition>,
+    /// The `limit` asked after the channel's first page when the server
+    /// echoed a smaller one there (it caps pages): asking its own size keeps
+    /// `page` and `skip` on the same records. `None`: the query's size.
+    #[serde(rename = "z", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) size: Option<u32>,
 }
 
 impl ChannelPos {
@@ -73,6 +80,18 @@ impl ChannelPos {
             prev_resync: false,
             walk: 0,
             local: None,
+            size: None,
+        }
+    }
+
+    /// The `limit` to ask for this walk's page at `skip`, `asked` being the
+    /// query's: the first page is asked with it (it shows whether the server
+    /// caps pages), the later ones with [`size`](Self::size) when set, so
+    /// each page is read, and read again, with the same limit.
+    pub(crate) fn limit_at(&self, skip: u64, asked: u32) -> u32 {
+        match self.size {
+            Some(size) if skip > 0 => size,
+            _ => asked,
         }
     }
 }
@@ -111,6 +130,14 @@ pub(crate) fn decode(
     }
     // The API's numbers are JavaScript numbers: no offset beyond 2^53 is real.
     let far = |n: &u64| *n > MAX_SKIP;
+    let bad_size = |size: &u32| !(1..=MAX_PAGE_SIZE).contains(size);
+    if position
+        .ch
+        .iter()
+        .any(|pos| pos.size.as_ref().is_some_and(bad_size))
+    {
+        return Err(invalid("its page size is out of range"));
+    }
     if position.ch.iter().any(|pos| {
         far(&pos.skip)
             || pos.prev.as_ref().is_some_and(far)
@@ -159,6 +186,15 @@ mod tests {
             kind(decode("k", &query, &channels, Some(&far))),
             ErrorKind::InvalidCursor
         );
+        for size in [0, MAX_PAGE_SIZE + 1] {
+            let mut sized = positions.clone();
+            sized[0].size = Some(size);
+            let sized = encode(&query, sized);
+            assert_eq!(
+                kind(decode("k", &query, &channels, Some(&sized))),
+                ErrorKind::InvalidCursor
+            );
+        }
         for bogus in ["", "kore1.!!", "kore1.e30", "12"] {
             let bogus = PageToken::new(bogus);
             assert_eq!(

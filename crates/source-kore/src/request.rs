@@ -1,6 +1,7 @@
 //! Turning the pushed-down part of a query into the documented request body.
 //!
-//! Sent to the server: `type`, `skip`/`limit`/`page`, `sortBy` (the sorted
+//! Sent to the server: `type`, `skip`/`limit`/`page` (`page` empty where
+//! `skip` is not a multiple of `limit`), `sortBy` (the sorted
 //! field, plus `name` for a server that insists on it), and `filters.status`
 //! / `filters.priority` / `filters.dialingMode` (voice only). A filter
 //! holding a value outside the documented allowed values (an unknown status,
@@ -81,10 +82,16 @@ pub(crate) fn body<'a>(
             },
             with_name,
         });
+    let limit_step = u64::from(limit.max(1));
     RequestBody {
         limit,
         skip,
-        page: (skip / u64::from(limit.max(1))).saturating_add(1),
+        // Past records skipped or a page shorter than the limit, `skip` is
+        // no page boundary: a page number would name other records, and a
+        // server that reads it would answer them. The spec allows "".
+        page: skip
+            .is_multiple_of(limit_step)
+            .then(|| (skip / limit_step).saturating_add(1)),
         kind: channel.as_str(),
         sort_by,
         filters,
@@ -139,5 +146,20 @@ mod tests {
         let json =
             serde_json::to_string(&body(&plan(&by_name), &Channel::Sms, 0, 50, true)).unwrap();
         assert!(json.ends_with(r#""sortBy":{"name":"desc"}}"#), "{json}");
+    }
+
+    #[test]
+    fn page_is_empty_where_skip_is_no_page_boundary() {
+        let query = CampaignQuery::all();
+        let page = |skip, limit| {
+            serde_json::to_value(body(&plan(&query), &Channel::Voice, skip, limit, false)).unwrap()
+                ["page"]
+                .clone()
+        };
+        assert_eq!(page(0, 50), serde_json::json!(1));
+        assert_eq!(page(100, 50), serde_json::json!(3));
+        assert_eq!(page(20, 50), serde_json::json!(""));
+        assert_eq!(page(120, 50), serde_json::json!(""));
+        assert_eq!(page(40, 20), serde_json::json!(3));
     }
 }

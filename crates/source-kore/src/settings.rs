@@ -38,7 +38,9 @@ pub struct KoreSettings {
     pub page_size: Option<u32>,
     /// Page requests in flight per channel (default 4).
     pub prefetch: Option<usize>,
-    /// Client-side requests per minute (default 60, Kore.ai's quota); 0 turns it off.
+    /// The quota the client keeps to: at most this many requests in any
+    /// minute (default 60, Kore.ai's quota; see [`RateLimit::for_quota`]);
+    /// 0 turns it off.
     pub rate_limit_per_minute: Option<u32>,
     /// A ready JWT, inline (prefer `token_env`).
     pub token: Option<Secret>,
@@ -68,7 +70,7 @@ impl ProviderConfig for KoreSettings {
         ),
         ConfigKey::optional(
             "rate_limit_per_minute",
-            "client-side quota (default 60); 0 turns it off",
+            "client-side quota: most requests in any minute (default 60); 0 turns it off",
         ),
         ConfigKey::optional("token_env", "variable holding a ready JWT"),
         ConfigKey::optional("token", "a ready JWT, inline (prefer token_env)"),
@@ -134,10 +136,7 @@ impl ProviderConfig for KoreSettings {
         }
         config.rate_limit = match self.rate_limit_per_minute {
             Some(0) => None,
-            Some(n) => Some(RateLimit {
-                per_minute: n,
-                burst: n,
-            }),
+            Some(n) => Some(RateLimit::for_quota(n)),
             None => config.rate_limit,
         };
         Ok(Arc::new(KoreSource::new(config, tokens)?))
@@ -169,4 +168,34 @@ fn channels(names: &[String]) -> Result<Vec<Channel>, ConfigError> {
         ));
     }
     Ok(channels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configured quota goes through [`RateLimit::for_quota`], not a
+    /// burst of the whole quota on top of it.
+    #[test]
+    fn the_quota_key_keeps_every_minute_within_it() {
+        for (key, shown) in [
+            (Some(60), "RateLimit { per_minute: 50, burst: 10 }"),
+            (Some(12), "RateLimit { per_minute: 10, burst: 2 }"),
+            (None, "RateLimit { per_minute: 50, burst: 10 }"),
+        ] {
+            let settings: KoreSettings = serde_json::from_value(serde_json::json!({
+                "base_url": "https://platform.kore.ai",
+                "stream_id": "st-1",
+                "account_id": "acc-1",
+                "token": "t",
+                "rate_limit_per_minute": key,
+            }))
+            .unwrap();
+            let source = settings
+                .build(SourceSettings::named("kore-main"), &Env::none())
+                .unwrap();
+            let debug = format!("{source:?}");
+            assert!(debug.contains(shown), "{key:?}: {debug}");
+        }
+    }
 }

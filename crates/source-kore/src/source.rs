@@ -20,7 +20,7 @@ use campaign_http::{
 };
 use serde::Deserialize;
 
-use crate::channel::{channel_partition, LocalKey, RawKey, RawPage};
+use crate::channel::{channel_partition, page_end, LocalKey, RawKey, RawPage};
 use crate::config::{KoreConfig, MAX_PAGE_SIZE};
 use crate::page_token::{self, ChannelPos};
 use crate::PROVIDER;
@@ -319,33 +319,21 @@ impl Inner {
                 pos.skip
             )));
         }
-        // Skipped records count: the server's offsets do.
-        let n = raw.records;
-        let page_limit = page.limit.filter(|&l| l > 0).unwrap_or(u64::from(limit));
-        // Saturating: `skip` and `limit` may come from a page token or the server.
-        let end = pos.skip.saturating_add(n);
+        let end_of_page = page_end(raw, pos.skip, limit);
+        // Saturating: `skip` may come from a page token.
+        let end = pos.skip.saturating_add(raw.records);
         let mut warnings = Vec::new();
         let warn = |message: String| {
             Warning::new(message)
                 .with_request(description)
                 .with_partition(channel_partition(channel))
         };
-        let more = match page.has_more {
-            Some(false) => false,
-            _ if n == 0 => {
-                if page.total_results.is_some_and(|t| pos.skip < t) {
-                    warnings.push(warn(format!(
-                        "empty page at skip {} while totalResults says {}; stopping",
-                        pos.skip,
-                        page.total_results.unwrap_or_default()
-                    )));
-                }
-                false
-            }
-            _ if n < page_limit => false,
-            Some(true) => true,
-            None => page.total_results.is_none_or(|t| end < t),
-        };
+        if let Some(total) = end_of_page.empty_before {
+            warnings.push(warn(format!(
+                "empty page at skip {} while totalResults says {total}; stopping",
+                pos.skip
+            )));
+        }
         let mut resync = pos.resync;
         if let (Some(before), Some(now)) = (pos.total, page.total_results) {
             if before != now && !pos.resync {
@@ -362,7 +350,7 @@ impl Inner {
         let next = ChannelPos {
             channel: pos.channel.clone(),
             skip: end,
-            done: !more,
+            done: !end_of_page.more,
             anchor: if pos.skip == 0 {
                 first_id
             } else {
@@ -374,10 +362,18 @@ impl Inner {
             prev_resync: pos.resync,
             walk: pos.walk,
             local: None,
+            size: if pos.skip == 0 {
+                // Only a smaller echo: a larger one is not what was asked.
+                page.limit
+                    .filter(|&echoed| echoed > 0 && echoed < u64::from(limit))
+                    .and_then(|echoed| u32::try_from(echoed).ok())
+            } else {
+                pos.size
+            },
         };
         Ok(Step {
             next,
-            page_limit,
+            page_limit: end_of_page.page_size,
             warnings,
         })
     }

@@ -34,7 +34,7 @@ pub(crate) struct Envelope<'a> {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Data<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "records_or_null")]
     pub(crate) results: RawRecords<'a>,
     #[serde(default, deserialize_with = "loose_u64")]
     pub(crate) skip: Option<u64>,
@@ -46,6 +46,11 @@ pub(crate) struct Data<'a> {
     pub(crate) total_pages: Option<u64>,
     #[serde(default, deserialize_with = "loose_u64")]
     pub(crate) total_results: Option<u64>,
+}
+
+/// `data.results`, where `null` is an empty page like a missing one.
+fn records_or_null<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<RawRecords<'a>, D::Error> {
+    Option::<RawRecords<'a>>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 /// One of `data`'s counts on its own, read as [`Data`] reads it (for the
@@ -92,9 +97,9 @@ pub(crate) struct Record<'a> {
 
 /// `contactLists` / `dncLists`: missing or `null` (none), one entry or an
 /// array of entries, each a bare name (`"CL Dec 4"`) or an object
-/// `{"id"?, "name"?}` (extra keys ignored; one with neither is skipped).
-/// Anything else (a number, a boolean, `null` inside the array, a nested
-/// array) is a decode error.
+/// `{"id"?, "name"?}` (extra keys ignored; one with neither, or `null`
+/// inside the array, names no list and is left out). Anything else (a
+/// number, a boolean, a nested array) is a decode error.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Lists(pub(crate) Vec<ListRef>);
 
@@ -137,7 +142,8 @@ impl<'de> Visitor<'de> for ListsVisitor {
     }
 }
 
-/// One list entry of an array: a name or an object (`None`: neither id nor name).
+/// One list entry of an array: a name or an object (`None`: `null`, or
+/// neither id nor name).
 struct Entry(Option<ListRef>);
 
 impl<'de> Deserialize<'de> for Entry {
@@ -169,6 +175,12 @@ impl<'de> Visitor<'de> for EntryVisitor {
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
         Ok(Some(ListRef::named(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut id, mut name): (Option<Option<String>>, Option<Option<String>>) = (None, None);
@@ -216,13 +228,23 @@ pub(crate) struct MessageWire<'a> {
 pub(crate) struct RequestBody<'a> {
     pub(crate) limit: u32,
     pub(crate) skip: u64,
-    pub(crate) page: u64,
+    /// `None` is sent as `""`, which the spec allows.
+    #[serde(serialize_with = "number_or_empty")]
+    pub(crate) page: Option<u64>,
     #[serde(rename = "type")]
     pub(crate) kind: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sort_by: Option<SortBy>,
     #[serde(skip_serializing_if = "Filters::is_empty")]
     pub(crate) filters: Filters,
+}
+
+/// A number, or `""` for none (the spec's "a number or an empty string").
+fn number_or_empty<S: serde::Serializer>(n: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        Some(n) => s.serialize_u64(*n),
+        None => s.serialize_str(""),
+    }
 }
 
 /// `sortBy`: the sorted field first, then (for a server that enforces the
@@ -336,9 +358,9 @@ impl<'de> Visitor<'de> for LooseBool {
     }
 }
 
-/// Priority as `"5"` or `5`. Text or a number that is not 0..=255 is kept
-/// only in `raw` (no priority); a value of another type (object, array,
-/// boolean) is a decode error.
+/// Priority as `"5"`, `5` or `5.0`. Text or a number that is not a whole
+/// 0..=255 is kept only in `raw` (no priority); a value of another type
+/// (object, array, boolean) is a decode error.
 fn loose_priority<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
     d.deserialize_any(LoosePriority)
 }
@@ -357,12 +379,14 @@ impl<'de> Visitor<'de> for LoosePriority {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(u8::try_from(v).ok())
     }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        // As before: only whole JSON integers count as a priority.
-        Ok(None)
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(whole_priority(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(v.trim().parse().ok())
+        let v = v.trim();
+        Ok(v.parse()
+            .ok()
+            .or_else(|| v.parse().ok().and_then(whole_priority)))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -370,6 +394,12 @@ impl<'de> Visitor<'de> for LoosePriority {
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
+}
+
+/// A priority written as a float (`5.0`): only a whole number in 0..=255
+/// is one; `2.5` is no priority level.
+fn whole_priority(v: f64) -> Option<u8> {
+    (v.fract() == 0.0 && (0.0..=255.0).contains(&v)).then_some(v as u8)
 }
 
 #[cfg(test)]
@@ -412,6 +442,11 @@ mod tests {
             [named_with_id("DNC", "cl-1")]
         );
         assert_eq!(
+            lists(r#"{"l":["a",null]}"#).unwrap(),
+            [ListRef::named("a")],
+            "a null entry names no list"
+        );
+        assert_eq!(
             lists(r#"{"l":[{"name":"N","id":null},{"id":"only-id"},{},"bare",{"id":null,"name":null}]}"#)
                 .unwrap(),
             [
@@ -427,7 +462,6 @@ mod tests {
         for json in [
             r#"{"l":5}"#,
             r#"{"l":true}"#,
-            r#"{"l":[null]}"#,
             r#"{"l":[["nested"]]}"#,
             r#"{"l":[1]}"#,
             r#"{"l":{"id":7}}"#,
@@ -462,8 +496,22 @@ mod tests {
         assert_eq!(p("3").unwrap(), Some(3));
         assert_eq!(p("null").unwrap(), None);
         assert_eq!(loose("{}").unwrap().0, None);
+        assert_eq!(p("5.0").unwrap(), Some(5), "a whole float");
+        assert_eq!(p("5e0").unwrap(), Some(5));
+        assert_eq!(p(r#""5.0""#).unwrap(), Some(5));
         // Kept only in `raw`: text or numbers that are no small integer.
-        for kept in [r#""high""#, r#""""#, "256", "-1", "2.5", "5.0", r#""300""#] {
+        for kept in [
+            r#""high""#,
+            r#""""#,
+            "256",
+            "-1",
+            "2.5",
+            "255.5",
+            "256.0",
+            "-1.0",
+            r#""300""#,
+            r#""NaN""#,
+        ] {
             assert_eq!(p(kept).unwrap(), None, "{kept}");
         }
         for wrong in ["true", "[5]", r#"{"value":5}"#] {

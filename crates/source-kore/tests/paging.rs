@@ -8,50 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use campaign_core::{
-    Campaign, CampaignQuery, CampaignSource, Channel, ErrorKind, PageToken, Sort, SortField,
-    StaticToken,
+    Campaign, CampaignQuery, CampaignSource, Channel, ErrorKind, Sort, SortField, StaticToken,
 };
-use common::{sms_records, voice_records, Fake};
+use common::{ids, sms_records, source_over, voice_records, walk, Fake};
 use futures::{StreamExt, TryStreamExt};
 use source_kore::{KoreConfig, KoreSource, RateLimit};
-
-async fn source_over(fake: &Arc<Fake>, prefetch: usize, channels: Vec<Channel>) -> Arc<KoreSource> {
-    let base = fake.start().await;
-    let mut c = KoreConfig::new("kore-main", base, "st-1", "acc-1");
-    c.channels = channels;
-    c.prefetch = prefetch;
-    c.rate_limit = None;
-    c.http.retry = campaign_http::RetryPolicy::none();
-    Arc::new(KoreSource::new(c, Arc::new(StaticToken::new("t"))).unwrap())
-}
-
-fn ids(items: &[Campaign]) -> Vec<String> {
-    items.iter().map(|c| c.id.native.clone()).collect()
-}
 
 fn expected(all: Vec<Campaign>, query: &CampaignQuery) -> Vec<String> {
     let mut all = all;
     all.sort_by(|a, b| query.compare(a, b));
     ids(&all)
-}
-
-async fn walk(
-    source: &Arc<KoreSource>,
-    query: &CampaignQuery,
-    from: Option<PageToken>,
-) -> Vec<(Option<PageToken>, Vec<Campaign>)> {
-    let mut pages = Vec::new();
-    let mut token = from;
-    for _ in 0..1000 {
-        let page = source.fetch_page(query, token.clone()).await.unwrap();
-        let next = page.next.clone();
-        pages.push((token, page.items));
-        match next {
-            Some(next) => token = Some(next),
-            None => return pages,
-        }
-    }
-    panic!("no end");
 }
 
 #[tokio::test]

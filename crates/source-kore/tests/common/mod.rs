@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +15,59 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
+
+use campaign_core::{Campaign, CampaignQuery, CampaignSource, Channel, PageToken, StaticToken};
+use futures::TryStreamExt;
+use source_kore::{KoreConfig, KoreSource};
+
+/// A source of `channels` over `fake` (started here): no rate limit, no
+/// retries, `prefetch` pages at once.
+pub async fn source_over(
+    fake: &Arc<Fake>,
+    prefetch: usize,
+    channels: Vec<Channel>,
+) -> Arc<KoreSource> {
+    let base = fake.start().await;
+    let mut c = KoreConfig::new("kore-main", base, "st-1", "acc-1");
+    c.channels = channels;
+    c.prefetch = prefetch;
+    c.rate_limit = None;
+    c.http.retry = campaign_http::RetryPolicy::none();
+    Arc::new(KoreSource::new(c, Arc::new(StaticToken::new("t"))).unwrap())
+}
+
+pub fn ids(items: &[Campaign]) -> Vec<String> {
+    items.iter().map(|c| c.id.native.clone()).collect()
+}
+
+/// The whole listing of `query` as one stream.
+pub async fn streamed(source: &Arc<KoreSource>, query: &CampaignQuery) -> Vec<Campaign> {
+    Arc::clone(source)
+        .stream(query)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+/// A walk by page tokens from `from`: each page's token and campaigns.
+pub async fn walk(
+    source: &Arc<KoreSource>,
+    query: &CampaignQuery,
+    from: Option<PageToken>,
+) -> Vec<(Option<PageToken>, Vec<Campaign>)> {
+    let mut pages = Vec::new();
+    let mut token = from;
+    for _ in 0..1000 {
+        let page = source.fetch_page(query, token.clone()).await.unwrap();
+        let next = page.next.clone();
+        pages.push((token, page.items));
+        match next {
+            Some(next) => token = Some(next),
+            None => return pages,
+        }
+    }
+    panic!("no end");
+}
 
 /// One logged request.
 #[derive(Debug, Clone)]
@@ -37,6 +90,14 @@ pub struct Fake {
     pub rate_limited: AtomicUsize,
     /// Hold the answer at skip .0 until a request for skip .1 arrived.
     pub hold: Mutex<Option<(u64, u64)>>,
+    /// The most records a page holds whatever the limit asked (0: no cap).
+    pub cap: AtomicU64,
+    /// With a cap, echo the capped size as `limit` (else the limit asked).
+    pub echo_cap: AtomicBool,
+    /// Leave `hasMore` out of every page (then only `totalResults` tells).
+    pub omit_has_more: AtomicBool,
+    /// Answer a `sortBy` without `name` with HTTP 200 and `"status": "error"`.
+    pub refuse_sort_without_name: AtomicBool,
     seen: Mutex<HashSet<u64>>,
     arrived: Notify,
 }
@@ -167,6 +228,16 @@ async fn handle(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) 
                 .into_response();
         }
     }
+    let lacks_name = body["sortBy"]
+        .as_object()
+        .is_some_and(|sort| !sort.contains_key("name"));
+    if fake.refuse_sort_without_name.load(Ordering::SeqCst) && lacks_name {
+        return (
+            StatusCode::OK,
+            r#"{"status":"error","message":"sortBy.name must be included if any sort field is used"}"#,
+        )
+            .into_response();
+    }
     let mut records: Vec<Value> = match kind.as_str() {
         "voice" => fake.voice.clone(),
         "sms" => fake.sms.clone(),
@@ -203,20 +274,30 @@ async fn handle(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) 
     } else {
         skip.min(total)
     };
-    let end = (start + limit).min(total);
+    let cap = fake.cap.load(Ordering::SeqCst);
+    let size = if cap > 0 { limit.min(cap) } else { limit };
+    let end = (start + size).min(total);
     let results: Vec<Value> = records[start as usize..end as usize].to_vec();
     let reported = (total as i64 + fake.total_delta.load(Ordering::SeqCst)).max(0) as u64;
-    let json = json!({
+    let echoed = if fake.echo_cap.load(Ordering::SeqCst) {
+        size
+    } else {
+        limit
+    };
+    let mut json = json!({
         "status": "success",
         "message": "Campaign  retrieved successfully",
         "data": {
             "results": results,
             "skip": skip,
-            "limit": limit,
-            "hasMore": skip + limit < total,
-            "totalPages": reported.div_ceil(limit.max(1)),
+            "limit": echoed,
+            "hasMore": skip + size < total,
+            "totalPages": reported.div_ceil(size.max(1)),
             "totalResults": reported,
         }
     });
+    if fake.omit_has_more.load(Ordering::SeqCst) {
+        json["data"].as_object_mut().unwrap().remove("hasMore");
+    }
     (StatusCode::OK, json.to_string()).into_response()
 }
