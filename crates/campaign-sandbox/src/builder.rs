@@ -271,6 +271,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// Whether Genesys orders `sortBy=name` case-insensitively (`alpha`
+    /// before `Beta`), as a server collating names that way would. Default
+    /// `false`: byte order. The spec documents neither the sort values nor
+    /// the collation (§2.1, §8.5).
+    pub fn genesys_name_order_case_insensitive(mut self, insensitive: bool) -> Self {
+        self.genesys.query.name_order_folded = insensitive;
+        self
+    }
+
     /// Binds the four listeners on 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<Sandbox> {
         let mut ids = Identities::random();

@@ -149,8 +149,10 @@
 //! - Sort: `sortBy` `name` (the default), `dateCreated`, `dateModified` or
 //!   `campaignStatus` (§7.5); no values are documented (§8.1), so any other
 //!   value is ignored and the order is by name. Names compare by byte order
-//!   (as `campaign-core` does), missing values come last either way, ties go by
-//!   id ascending; `descending` reverses the key, not the tie-break.
+//!   (as `campaign-core` does), or case-folded with
+//!   [`SandboxBuilder::genesys_name_order_case_insensitive`] (a server collating
+//!   so; §8.5); missing values come last either way, ties go by id ascending;
+//!   `descending` reverses the key, not the tie-break.
 //! - Paging (§2.3, §3): by default a `pageSize` outside 1..=100 is clamped and a
 //!   `pageNumber` below 1 becomes 1, and the envelope and links report the
 //!   clamped values; [`SandboxBuilder::genesys_out_of_range_paging`]`(`[`OutOfRangePaging::Reject`]`)`

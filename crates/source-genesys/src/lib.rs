@@ -26,19 +26,15 @@
 //!   `Retry-After` and pauses the limiter.
 //! - Pushes down only what is documented: the configured divisions
 //!   (`divisionId`, repeated), re-checked on every campaign that comes back
-//!   (one outside them is left out with a warning), and the name sort
-//!   (`sortBy=name`, `sortOrder`), which is checked rather than trusted: the
-//!   names of every page are checked against each other and across page
-//!   seams (equal names may come in any id order; they are listed in id
-//!   order), and since a small first page can look sorted by chance, a walk
-//!   of more than one page asks once for the first campaign the other way
-//!   round. A name out of order makes the source read the listing whole,
-//!   sort it locally and page it from memory, with a warning; it never lists
-//!   a page out of order. The `name` filter runs locally (`filterType` case
-//!   sensitivity is undocumented, §8.5), as do status, priority, dialing
-//!   mode and the date ranges; sorts by creation or modification time read
-//!   the listing whole and sort it locally. The channel filter is answered
-//!   here: every campaign is voice.
+//!   (one outside them is left out with a warning). No sort is pushed down:
+//!   `sortBy` has no documented values and how names collate is unconfirmed
+//!   (§2.1, §8.1, §8.5; a server may order them case-insensitively), so
+//!   every sort, by name too, reads the listing whole, sorts it locally and
+//!   pages it from memory. Requests still carry `sortBy=name`, only so that
+//!   page-number paging sees one order from request to request. The `name`
+//!   filter runs locally (`filterType` case sensitivity is undocumented,
+//!   §8.5), as do status, priority, dialing mode and the date ranges. The
+//!   channel filter is answered here: every campaign is voice.
 //! - Reads the documented `ErrorBody` (§5.1) into typed errors: the HTTP
 //!   status gives the kind (403 `Forbidden`, 404 `NotFound`, 5xx `Server`,
 //!   ...), `code` and `message` (with `contextId`) are kept, and the error

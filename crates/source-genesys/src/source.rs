@@ -6,11 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use campaign_core::paging::{drop_unwanted_raw, LocalListings, PageReads, TieRun};
+use campaign_core::paging::{drop_unwanted_raw, LocalListings, PageReads};
 use campaign_core::{
     stable_checksum, CampaignQuery, CampaignSource, Capabilities, Channel, Filter, Page, PageToken,
-    RecordIssues, Result, SortDirection, SortField, StaticToken, TokenProvider, WalkOptions,
-    Warning,
+    RecordIssues, Result, StaticToken, TokenProvider, WalkOptions, Warning,
 };
 use campaign_http::header::{HeaderName, AUTHORIZATION};
 use campaign_http::{token_header, ApiRequest, Auth, AuthHeaders, HttpClient, RateLimiter, Url};
@@ -31,10 +30,10 @@ use crate::PROVIDER;
 /// process on the same login host and OAuth client.
 ///
 /// What the server applies: the configured divisions (`divisionId`, checked
-/// on every campaign that comes back) and the name sort (`sortBy=name`,
-/// checked on every page; see the crate docs). The channel filter is
-/// answered here (every campaign is voice); every other filter, and the
-/// sorts by creation or modification time, run locally.
+/// on every campaign that comes back). The channel filter is answered here
+/// (every campaign is voice); every other filter runs locally, and so does
+/// every sort, over the listing read whole: the spec documents no `sortBy`
+/// value nor how names collate (see the crate docs).
 #[derive(Clone)]
 pub struct GenesysSource {
     pub(crate) inner: Arc<Inner>,
@@ -54,9 +53,6 @@ pub(crate) struct Inner {
     rate_limit: Option<u32>,
     /// Server pages read recently or being read.
     pub(crate) raw_pages: PageReads<RawKey, RawPage>,
-    /// The runs of equal sort keys that end the pages read, by the page's
-    /// read, so a walk through a long run reads each page once.
-    pub(crate) tie_runs: PageReads<RawKey, TieRun>,
     /// Listings read whole and sorted locally.
     pub(crate) local: LocalListings<LocalKey>,
 }
@@ -166,7 +162,6 @@ impl GenesysSource {
                 host: valid.base_url.host_str().unwrap_or_default().to_owned(),
                 rate_limit: config.rate_limit,
                 raw_pages: PageReads::for_prefetch(config.prefetch),
-                tie_runs: PageReads::for_prefetch(config.prefetch),
                 local: LocalListings::new(),
             }),
         })
@@ -174,11 +169,13 @@ impl GenesysSource {
 }
 
 /// The capabilities every Genesys source reports: the channel (answered by
-/// the source: every campaign is voice) and the name sort (verified).
+/// the source: every campaign is voice). No sort: `sortBy` has no documented
+/// values and name collation is unconfirmed (§2.1, §8.1, §8.5), so a server
+/// may sort names otherwise than byte by byte; every sort runs locally.
 pub(crate) fn capabilities() -> Capabilities {
     Capabilities {
         filters: [Filter::Channel].into(),
-        sorts: [SortField::Name].into(),
+        sorts: Default::default(),
         max_page_size: Some(MAX_PAGE_SIZE),
         server_paging: true,
     }
@@ -198,40 +195,31 @@ impl Inner {
         query.channels().is_empty() || query.channels().contains(&Channel::Voice)
     }
 
-    /// Reads server page `page` (of `size`) in `query`'s name order
-    /// (ascending unless it sorts by name descending), decoded and checked:
-    /// skipped records, campaigns without `dateCreated` and campaigns
-    /// outside the configured divisions are reported as warnings.
+    /// Reads server page `page` (of `size`), decoded and checked: skipped
+    /// records, campaigns without `dateCreated` and campaigns outside the
+    /// configured divisions are reported as warnings.
     pub(crate) async fn read_raw(
         &self,
         query: &CampaignQuery,
         page: u64,
         size: u32,
     ) -> Result<RawPage> {
-        // Every walk sends `sortBy=name`: page-number paging needs a stable
-        // order, and name is the one value known to work (§2.1).
-        let descending = query
-            .sort()
-            .is_some_and(|s| s.field == SortField::Name && s.direction == SortDirection::Desc);
-        let order = if descending {
-            "descending"
-        } else {
-            "ascending"
-        };
+        // `sortBy=name` only keeps the pages in one order from request to
+        // request (page-number paging needs that; the default order is
+        // undocumented, §8.1). What the order is, is never relied on: every
+        // sort runs locally.
         let mut url = self.endpoint.clone();
         {
             let mut pairs = url.query_pairs_mut();
             pairs
                 .append_pair("pageSize", &size.to_string())
                 .append_pair("pageNumber", &page.to_string())
-                .append_pair("sortBy", "name")
-                .append_pair("sortOrder", order);
+                .append_pair("sortBy", "name");
             for division in &self.division_ids {
                 pairs.append_pair("divisionId", division);
             }
         }
-        let description =
-            format!("GET outbound/campaigns (pageNumber {page}, pageSize {size}, name {order})");
+        let description = format!("GET outbound/campaigns (pageNumber {page}, pageSize {size})");
         let request = ApiRequest::get(url, description.clone());
         let auth = Auth::Token {
             tokens: &*self.tokens,
@@ -285,8 +273,8 @@ impl CampaignSource for GenesysSource {
         capabilities()
     }
 
-    /// A page of the listing: server page `pageNumber` in name order
-    /// (checked), or a page of the listing read whole and sorted locally.
+    /// A page of the listing: server page `pageNumber` (unsorted queries),
+    /// or a page of the listing read whole and sorted locally.
     async fn fetch_page(&self, query: &CampaignQuery, token: Option<PageToken>) -> Result<Page> {
         self.inner.fetch(query, token).await
     }
