@@ -280,6 +280,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// Whether Genesys serves its records without `division` (an optional
+    /// field added later, spec §4), as a server from before it would. Each
+    /// campaign stays in its division: `divisionId` and the divisions the
+    /// client may view apply as before. Default `false`.
+    pub fn genesys_omit_division(mut self, omit: bool) -> Self {
+        self.genesys.query.division_omitted = omit;
+        self
+    }
+
     /// Binds the four listeners on 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<Sandbox> {
         let mut ids = Identities::random();

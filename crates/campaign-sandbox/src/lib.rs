@@ -140,6 +140,8 @@
 //!   single string in the spec, that is the sandbox's choice, §8.5); the other
 //!   id filters match the reference's `id` exactly. Only campaigns in the
 //!   divisions the client may view are listed (default: all).
+//!   [`SandboxBuilder::genesys_omit_division`] serves the records without
+//!   their `division` (a field added later, §4), filtered as before.
 //! - `name` per `filterType` (§2.3): `Equals` whole name, `Prefix`/`BeginsWith`,
 //!   `EndsWith`, `Contains`, `LessThan`…`GreaterThanEqualTo` lexicographic, and
 //!   `RegEx` (a common Java/POSIX subset; unanchored, so it matches anywhere

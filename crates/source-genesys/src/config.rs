@@ -79,8 +79,9 @@ pub struct GenesysConfig {
     /// `None` (the default) derives it with [`login_url_for`].
     pub login_url: Option<String>,
     /// Only campaigns of these divisions (sent as `divisionId`, and checked
-    /// on every campaign that comes back). Empty (the default): every
-    /// division the OAuth client may view.
+    /// on every campaign that comes back: one in another division is left
+    /// out with a warning, one without a division is kept). Empty (the
+    /// default): every division the OAuth client may view.
     pub division_ids: Vec<String>,
     /// Campaigns per request when the query sets no page size. Default
     /// [`DEFAULT_PAGE_SIZE`], at most [`MAX_PAGE_SIZE`].

@@ -25,8 +25,11 @@
 //!   on the same login host and client id; a 429 is retried after its
 //!   `Retry-After` and pauses the limiter.
 //! - Pushes down only what is documented: the configured divisions
-//!   (`divisionId`, repeated), re-checked on every campaign that comes back
-//!   (one outside them is left out with a warning). No sort is pushed down:
+//!   (`divisionId`, repeated), re-checked on every campaign that comes back:
+//!   one in another division is left out with a warning; one without a
+//!   division (the field is optional and came later, §4) is kept, as the
+//!   server returned it for `divisionId`, with one warning per listing. No
+//!   sort is pushed down:
 //!   `sortBy` has no documented values and how names collate is unconfirmed
 //!   (§2.1, §8.1, §8.5; a server may order them case-insensitively), so
 //!   every sort, by name too, reads the listing whole, sorts it locally and

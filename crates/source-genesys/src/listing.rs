@@ -26,9 +26,12 @@ pub(crate) const MAX_PAGES: u64 = 10_000;
 /// One server page as it came, decoded, with what it is worth reporting.
 pub(crate) struct RawPage {
     pub(crate) page: GenesysPage,
-    /// Skipped records, records without `dateCreated`, campaigns outside
-    /// the configured divisions.
+    /// Skipped records, records without `dateCreated`, campaigns in other
+    /// divisions than the configured ones.
     pub(crate) warnings: Vec<Warning>,
+    /// Ids of the campaigns kept without a division although divisions are
+    /// configured (reported once per walk, not per page).
+    pub(crate) unscoped: Vec<String>,
     pub(crate) description: String,
 }
 
@@ -173,6 +176,7 @@ impl Inner {
         }
         let items = raw.page.campaigns.clone();
         warnings.extend(raw.warnings.iter().cloned());
+        warnings.extend(self.unscoped_warning(pos.walk, &raw));
         let next_pos = Pos {
             page: n + 1,
             anchor: match n {
@@ -310,10 +314,14 @@ impl Inner {
             .get_or_read(key, || async {
                 let pages = self.read_all(walk, query, size).await?;
                 let listed = local.listed_before((1..).zip(pages.iter().map(|p| p.campaigns())));
-                let warnings = (1..)
+                let mut warnings: Vec<_> = (1..)
                     .zip(&pages)
                     .flat_map(|(n, raw)| raw.warnings.iter().map(move |w| (n, w.clone())))
                     .collect();
+                let unscoped = (1..)
+                    .zip(&pages)
+                    .find_map(|(n, raw)| self.unscoped_warning(walk, raw).map(|w| (n, w)));
+                warnings.extend(unscoped);
                 let read: usize = pages.iter().map(|raw| raw.campaigns().len()).sum();
                 let mut items = Vec::with_capacity(read);
                 for raw in pages {

@@ -1,8 +1,9 @@
 //! The [`CampaignSource`] over `GET /api/v2/outbound/campaigns`: building
 //! requests, reading one server page, and the trait's entry points.
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -53,6 +54,9 @@ pub(crate) struct Inner {
     rate_limit: Option<u32>,
     /// Server pages read recently or being read.
     pub(crate) raw_pages: PageReads<RawKey, RawPage>,
+    /// The latest walks that reported campaigns without a division, so
+    /// each reports them once.
+    unscoped_walks: Mutex<VecDeque<u64>>,
     /// Listings read whole and sorted locally.
     pub(crate) local: LocalListings<LocalKey>,
 }
@@ -162,6 +166,7 @@ impl GenesysSource {
                 host: valid.base_url.host_str().unwrap_or_default().to_owned(),
                 rate_limit: config.rate_limit,
                 raw_pages: PageReads::for_prefetch(config.prefetch),
+                unscoped_walks: Mutex::default(),
                 local: LocalListings::new(),
             }),
         })
@@ -181,7 +186,40 @@ pub(crate) fn capabilities() -> Capabilities {
     }
 }
 
+/// How many walks [`Inner::unscoped_warning`] remembers: more than run at
+/// once.
+const UNSCOPED_WALKS: usize = 64;
+
 impl Inner {
+    /// The one warning of walk `walk` about campaigns kept without a
+    /// division although `division_ids` is set, for `raw` (a page holding
+    /// some); `None` once the walk has had it.
+    pub(crate) fn unscoped_warning(&self, walk: u64, raw: &RawPage) -> Option<Warning> {
+        let first = raw.unscoped.first()?;
+        {
+            let mut walks = self
+                .unscoped_walks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if walks.contains(&walk) {
+                return None;
+            }
+            if walks.len() == UNSCOPED_WALKS {
+                walks.pop_front();
+            }
+            walks.push_back(walk);
+        }
+        Some(
+            Warning::new(format!(
+                "{} campaign(s) of this page, first {first:?}, have no division; listed, as the \
+                 server returned them for divisionId (the field is optional); said once per \
+                 listing",
+                raw.unscoped.len()
+            ))
+            .with_request(raw.description.clone()),
+        )
+    }
+
     /// The page size of a new walk over `query`.
     pub(crate) fn page_limit(&self, query: &CampaignQuery) -> u32 {
         query
@@ -196,8 +234,9 @@ impl Inner {
     }
 
     /// Reads server page `page` (of `size`), decoded and checked: skipped
-    /// records, campaigns without `dateCreated` and campaigns outside the
-    /// configured divisions are reported as warnings.
+    /// records, campaigns without `dateCreated` and campaigns in divisions
+    /// other than the configured ones are reported as warnings; campaigns
+    /// without a division are kept and noted in [`RawPage::unscoped`].
     pub(crate) async fn read_raw(
         &self,
         query: &CampaignQuery,
@@ -231,29 +270,35 @@ impl Inner {
         drop_unwanted_raw(query, &mut decoded.campaigns);
         let mut warnings = issues.into_warnings();
         warnings.append(&mut decoded.warnings);
+        let mut unscoped = Vec::new();
         if !self.division_ids.is_empty() {
-            // `divisionId` is documented; still, nothing outside the
-            // configured divisions is listed, whatever the server sent.
-            decoded.campaigns.retain(|c| {
-                let inside =
-                    division_of(c).is_some_and(|d| self.division_ids.iter().any(|w| w == d));
-                if !inside {
+            // `divisionId` is documented; still, nothing the server says is
+            // in another division is listed, whatever it was asked.
+            decoded.campaigns.retain(|c| match division_of(c) {
+                Some(d) if self.division_ids.iter().any(|w| w == d) => true,
+                Some(d) => {
                     warnings.push(
                         Warning::new(format!(
-                            "campaign {:?} is not in a configured division ({}); the server did \
+                            "campaign {:?} is not in a configured division ({d}); the server did \
                              not apply divisionId, so it is left out",
-                            c.id.native,
-                            division_of(c).unwrap_or("none given")
+                            c.id.native
                         ))
                         .with_request(description.clone()),
                     );
+                    false
                 }
-                inside
+                // `division` and its id are optional (a field added later,
+                // §4, §4.2): the server answering divisionId vouches for it.
+                None => {
+                    unscoped.push(c.id.native.clone());
+                    true
+                }
             });
         }
         Ok(RawPage {
             page: decoded,
             warnings,
+            unscoped,
             description,
         })
     }

@@ -121,7 +121,8 @@ pub(crate) struct ListQuery {
     links: Vec<LinkPart>,
 }
 
-/// Parser settings from the builder.
+/// Listing settings from the builder: how queries are read, ordered and
+/// answered.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct QueryOptions {
     pub(crate) paging: OutOfRangePaging,
@@ -129,6 +130,8 @@ pub(crate) struct QueryOptions {
     /// `sortBy=name` orders names case-insensitively (§8.5 leaves the
     /// collation open).
     pub(crate) name_order_folded: bool,
+    /// Records are served without `division` (a field added later, §4).
+    pub(crate) division_omitted: bool,
 }
 
 fn invalid_value(value: &str, kind: &str, allowed: &[&str]) -> Rejection {
