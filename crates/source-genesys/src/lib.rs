@@ -17,7 +17,9 @@
 //!   alike). After the first page reports `pageCount`, the remaining pages
 //!   are announced so the walker fetches [`GenesysConfig::prefetch`] at a
 //!   time. A walk stops on an empty page, a missing `nextUri` or
-//!   `pageNumber == pageCount` (§3), never loops on a server that keeps
+//!   `pageNumber == pageCount` (§3), or a 404 for a page past the first
+//!   (reported as a warning: §2.3 expects an empty 200 there, §5.2 lists
+//!   404 for the call), never loops on a server that keeps
 //!   sending `nextUri`, and fails with `Protocol` on a server that ignores
 //!   `pageNumber` (a later page starting with the first page's campaign).
 //! - Stays within the documented 300 requests a minute per OAuth client

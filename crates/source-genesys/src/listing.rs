@@ -252,7 +252,7 @@ impl Inner {
             let mut changed_at = None;
             while let Some(read) = reads.next().await {
                 let (n, raw) = read?;
-                if window > 1 && raw.page.total != first.page.total {
+                if window > 1 && raw.page.total.is_some_and(|t| Some(t) != first.page.total) {
                     // Campaigns created or deleted meanwhile shift the pages:
                     // one answered before the page ahead of it can miss a
                     // campaign pushed across both. Read sequentially, a

@@ -17,7 +17,7 @@ use campaign_http::{token_header, ApiRequest, Auth, AuthHeaders, HttpClient, Rat
 
 use crate::config::{GenesysConfig, GenesysCredentials, MAX_PAGE_SIZE};
 use crate::listing::{LocalKey, RawKey, RawPage};
-use crate::normalize::{decode_page_with, division_of};
+use crate::normalize::{decode_page_with, division_of, GenesysPage};
 use crate::oauth::GenesysOAuth;
 use crate::wire::parse_error_body;
 use crate::PROVIDER;
@@ -233,16 +233,8 @@ impl Inner {
         query.channels().is_empty() || query.channels().contains(&Channel::Voice)
     }
 
-    /// Reads server page `page` (of `size`), decoded and checked: skipped
-    /// records, campaigns without `dateCreated` and campaigns in divisions
-    /// other than the configured ones are reported as warnings; campaigns
-    /// without a division are kept and noted in [`RawPage::unscoped`].
-    pub(crate) async fn read_raw(
-        &self,
-        query: &CampaignQuery,
-        page: u64,
-        size: u32,
-    ) -> Result<RawPage> {
+    /// The URL of server page `page` (of `size`).
+    fn page_url(&self, page: u64, size: u32) -> Url {
         // `sortBy=name` only keeps the pages in one order from request to
         // request (page-number paging needs that; the default order is
         // undocumented, §8.1). What the order is, is never relied on: every
@@ -258,17 +250,54 @@ impl Inner {
                 pairs.append_pair("divisionId", division);
             }
         }
+        url
+    }
+
+    /// Reads server page `page` (of `size`), decoded and checked: skipped
+    /// records, campaigns without `dateCreated` and campaigns in divisions
+    /// other than the configured ones are reported as warnings; campaigns
+    /// without a division are kept and noted in [`RawPage::unscoped`]. A 404
+    /// past page 1 is an empty page, the end of the listing, with a warning.
+    pub(crate) async fn read_raw(
+        &self,
+        query: &CampaignQuery,
+        page: u64,
+        size: u32,
+    ) -> Result<RawPage> {
         let description = format!("GET outbound/campaigns (pageNumber {page}, pageSize {size})");
-        let request = ApiRequest::get(url, description.clone());
         let auth = Auth::Token {
             tokens: &*self.tokens,
             headers: &*self.auth_header,
         };
-        let body = self.client.execute(&request, auth).await?;
+        let request = ApiRequest::get(self.page_url(page, size), description.clone());
+        let answer = self.client.execute(&request, auth).await;
+        let mut warnings = Vec::new();
+        let body = match answer {
+            Ok(body) => body,
+            // The spec expects an empty 200 past the end ([OBS] only, §2.3)
+            // and lists 404 for this call (§5.2): either ends the listing.
+            Err(e) if page > 1 && e.status() == Some(404) => {
+                warnings.push(
+                    Warning::new(format!(
+                        "the server answered 404 ({}) for page {page}: taken as the end of the \
+                         listing",
+                        e.code().unwrap_or("no code")
+                    ))
+                    .with_request(description.clone()),
+                );
+                return Ok(RawPage {
+                    page: GenesysPage::default(),
+                    warnings,
+                    unscoped: Vec::new(),
+                    description,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let mut issues = RecordIssues::new(self.strict);
         let mut decoded = decode_page_with(&self.source_id, &description, &body, &mut issues)?;
         drop_unwanted_raw(query, &mut decoded.campaigns);
-        let mut warnings = issues.into_warnings();
+        warnings.append(&mut issues.into_warnings());
         warnings.append(&mut decoded.warnings);
         let mut unscoped = Vec::new();
         if !self.division_ids.is_empty() {
