@@ -36,7 +36,10 @@
 //!   (§2.1, §8.1, §8.5; a server may order them case-insensitively), so
 //!   every sort, by name too, reads the listing whole, sorts it locally and
 //!   pages it from memory. Requests still carry `sortBy=name`, only so that
-//!   page-number paging sees one order from request to request. The `name`
+//!   page-number paging sees one order from request to request; a server
+//!   that refuses it with a 400 (`invalid.value`, or a message naming
+//!   `sortBy`) is asked again without it, and the source never sends it
+//!   again (one warning). The `name`
 //!   filter runs locally (`filterType` case sensitivity is undocumented,
 //!   §8.5), as do status, priority, dialing mode and the date ranges. The
 //!   channel filter is answered here: every campaign is voice.

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use async_trait::async_trait;
 use campaign_core::paging::{drop_unwanted_raw, LocalListings, PageReads};
 use campaign_core::{
     stable_checksum, CampaignQuery, CampaignSource, Capabilities, Channel, Filter, Page, PageToken,
-    RecordIssues, Result, StaticToken, TokenProvider, WalkOptions, Warning,
+    RecordIssues, Result, SourceError, StaticToken, TokenProvider, WalkOptions, Warning,
 };
 use campaign_http::header::{HeaderName, AUTHORIZATION};
 use campaign_http::{token_header, ApiRequest, Auth, AuthHeaders, HttpClient, RateLimiter, Url};
@@ -57,6 +58,8 @@ pub(crate) struct Inner {
     /// The latest walks that reported campaigns without a division, so
     /// each reports them once.
     unscoped_walks: Mutex<VecDeque<u64>>,
+    /// Set once the server refused `sortBy`: it is not sent again.
+    sort_refused: AtomicBool,
     /// Listings read whole and sorted locally.
     pub(crate) local: LocalListings<LocalKey>,
 }
@@ -167,6 +170,7 @@ impl GenesysSource {
                 rate_limit: config.rate_limit,
                 raw_pages: PageReads::for_prefetch(config.prefetch),
                 unscoped_walks: Mutex::default(),
+                sort_refused: AtomicBool::new(false),
                 local: LocalListings::new(),
             }),
         })
@@ -184,6 +188,16 @@ pub(crate) fn capabilities() -> Capabilities {
         max_page_size: Some(MAX_PAGE_SIZE),
         server_paging: true,
     }
+}
+
+/// Whether `error` is the server refusing `sortBy`, whose values are not
+/// documented (§8.1): a 400 `invalid.value` (what a bad enum value gets,
+/// §5.2; every other parameter sent is a number or an id) or any 400 whose
+/// message names `sortBy`.
+fn refuses_sort(error: &SourceError) -> bool {
+    error.status() == Some(400)
+        && (error.code() == Some("invalid.value")
+            || error.message().to_ascii_lowercase().contains("sortby"))
 }
 
 /// How many walks [`Inner::unscoped_warning`] remembers: more than run at
@@ -233,8 +247,9 @@ impl Inner {
         query.channels().is_empty() || query.channels().contains(&Channel::Voice)
     }
 
-    /// The URL of server page `page` (of `size`).
-    fn page_url(&self, page: u64, size: u32) -> Url {
+    /// The URL of server page `page` (of `size`), with `sortBy=name` when
+    /// `sorted`.
+    fn page_url(&self, page: u64, size: u32, sorted: bool) -> Url {
         // `sortBy=name` only keeps the pages in one order from request to
         // request (page-number paging needs that; the default order is
         // undocumented, §8.1). What the order is, is never relied on: every
@@ -244,8 +259,10 @@ impl Inner {
             let mut pairs = url.query_pairs_mut();
             pairs
                 .append_pair("pageSize", &size.to_string())
-                .append_pair("pageNumber", &page.to_string())
-                .append_pair("sortBy", "name");
+                .append_pair("pageNumber", &page.to_string());
+            if sorted {
+                pairs.append_pair("sortBy", "name");
+            }
             for division in &self.division_ids {
                 pairs.append_pair("divisionId", division);
             }
@@ -257,7 +274,9 @@ impl Inner {
     /// records, campaigns without `dateCreated` and campaigns in divisions
     /// other than the configured ones are reported as warnings; campaigns
     /// without a division are kept and noted in [`RawPage::unscoped`]. A 404
-    /// past page 1 is an empty page, the end of the listing, with a warning.
+    /// past page 1 is an empty page, the end of the listing, with a warning;
+    /// a 400 refusing `sortBy` is retried once without it, with a warning
+    /// the first time.
     pub(crate) async fn read_raw(
         &self,
         query: &CampaignQuery,
@@ -269,9 +288,32 @@ impl Inner {
             tokens: &*self.tokens,
             headers: &*self.auth_header,
         };
-        let request = ApiRequest::get(self.page_url(page, size), description.clone());
-        let answer = self.client.execute(&request, auth).await;
+        let get = |sorted| {
+            let request = ApiRequest::get(self.page_url(page, size, sorted), description.clone());
+            async move { self.client.execute(&request, auth).await }
+        };
         let mut warnings = Vec::new();
+        // `sortBy` has no documented values (§8.1): a server refusing it is
+        // asked again without it, and never with it after that.
+        let sorted = !self.sort_refused.load(Ordering::Relaxed);
+        let mut answer = get(sorted).await;
+        if let (true, Err(refusal)) = (sorted, &answer) {
+            if refuses_sort(refusal) {
+                let code = refusal.code().unwrap_or("bad request").to_owned();
+                answer = get(false).await;
+                if answer.is_ok() && !self.sort_refused.swap(true, Ordering::Relaxed) {
+                    warnings.push(
+                        Warning::new(format!(
+                            "the server refused sortBy=name ({code}); this source asks for pages \
+                             without it from now on, in the server's default order (not \
+                             documented: campaigns changed during a walk may be missed or \
+                             repeated)"
+                        ))
+                        .with_request(description.clone()),
+                    );
+                }
+            }
+        }
         let body = match answer {
             Ok(body) => body,
             // The spec expects an empty 200 past the end ([OBS] only, §2.3)

@@ -1,7 +1,7 @@
 //! Scripted servers that page in ways the sandbox does not: one that
 //! always sends `nextUri` and ignores `divisionId` (the walk still ends at
 //! `pageCount`, campaigns in other divisions are left out with a warning),
-//! one that answers 404 past the last page.
+//! one that answers 404 past the last page, one that refuses `sortBy`.
 
 mod common;
 
@@ -104,4 +104,67 @@ async fn a_404_past_the_last_page_ends_the_listing_with_a_warning() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+}
+
+/// A listing of 5 campaigns in pages of 2 from a server that answers
+/// `refusal` to any request carrying `sortBy`.
+async fn refusing_sort(refusal: (u16, String)) -> (String, fake::Targets) {
+    fake::serve(move |target| {
+        let query = fake::query(target);
+        if query.contains("sortBy") {
+            return refusal.clone();
+        }
+        let n = page_number(query).unwrap_or(1);
+        let ids: Vec<String> = ((n - 1) * 2..(n * 2).min(5))
+            .map(|i| campaign(&format!("c-{i}"), &format!("Campaign {i}")))
+            .collect();
+        let next = if n < 3 {
+            format!(r#","nextUri":"/api/v2/outbound/campaigns?pageNumber={}""#, n + 1)
+        } else {
+            String::new()
+        };
+        let body = format!(
+            r#"{{"entities":[{}],"pageSize":2,"pageNumber":{n},"total":5,"pageCount":3,"selfUri":"/api/v2/outbound/campaigns?pageNumber={n}"{next}}}"#,
+            ids.join(",")
+        );
+        (200, body)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_refused_sort_by_is_dropped_for_the_source_after_one_retry() {
+    for refusal in [
+        error_body(
+            400,
+            "invalid.value",
+            "Value [name] is not valid for field type [SortBy]. Allowable values are: dateCreated",
+        ),
+        error_body(400, "bad.request", "The sortBy parameter is not supported."),
+    ] {
+        let (url, targets) = refusing_sort(refusal).await;
+        let source = fake::source(&url, |c| c.page_size = 2);
+        for (walk, query) in [CampaignQuery::all(), by_name()].into_iter().enumerate() {
+            let (campaigns, warnings, error) = common::walk(&source, &query).await;
+            assert!(error.is_none(), "{error:?}");
+            assert_eq!(campaigns.len(), 5);
+            if walk == 0 {
+                assert_eq!(warnings.len(), 1, "{warnings:?}");
+                assert!(warnings[0].message.contains("sortBy"), "{}", warnings[0]);
+            } else {
+                assert!(warnings.is_empty(), "said once: {warnings:?}");
+            }
+        }
+        let sent = targets.lock().unwrap().clone();
+        let with_sort = sent.iter().filter(|t| t.contains("sortBy")).count();
+        assert_eq!(with_sort, 1, "asked once, then never again: {sent:?}");
+    }
+    // Any other 400 is the walk's failure, with no retry.
+    let (url, targets) =
+        refusing_sort(error_body(400, "bad.request", "The pageSize is wrong.")).await;
+    let error = common::all(&fake::source(&url, |_| {}), &CampaignQuery::all())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::BadRequest, "{error}");
+    assert_eq!(targets.lock().unwrap().len(), 1);
 }
