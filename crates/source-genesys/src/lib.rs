@@ -11,7 +11,10 @@
 //!   bearer token. The login host is [`GenesysConfig::login_url`], else
 //!   derived from the API host as the SDKs do ([`login_url_for`]: `api.` →
 //!   `login.`); a host without `api.` (a proxy, the loopback sandbox, which
-//!   serves both hosts' paths on one address) is its own login host.
+//!   serves both hosts' paths on one address) is its own login host. The
+//!   API host is configured as a base URL or as the region's domain
+//!   (`mypurecloud.ie` gives `https://api.mypurecloud.ie/`,
+//!   [`api_base_url`], §1.1).
 //! - Pages by `pageSize`/`pageNumber` (`pageSize` at most 100, never out of
 //!   range, so a server that clamps and one that refuses (§8.2) answer
 //!   alike). After the first page reports `pageCount`, the remaining pages
@@ -136,8 +139,8 @@ mod source;
 mod wire;
 
 pub use config::{
-    login_url_for, GenesysConfig, GenesysCredentials, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT,
-    MAX_PAGE_SIZE,
+    api_base_url, login_url_for, GenesysConfig, GenesysCredentials, DEFAULT_PAGE_SIZE,
+    DEFAULT_RATE_LIMIT, MAX_PAGE_SIZE,
 };
 pub use normalize::{campaign_status, decode_page, decode_page_with, GenesysPage};
 pub use oauth::{GenesysOAuth, DEFAULT_RENEW_BEFORE, DEFAULT_TOKEN_LIFETIME};
