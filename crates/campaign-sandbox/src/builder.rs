@@ -271,6 +271,24 @@ impl SandboxBuilder {
         self
     }
 
+    /// Whether Genesys orders `sortBy=name` case-insensitively (`alpha`
+    /// before `Beta`), as a server collating names that way would. Default
+    /// `false`: byte order. The spec documents neither the sort values nor
+    /// the collation (§2.1, §8.5).
+    pub fn genesys_name_order_case_insensitive(mut self, insensitive: bool) -> Self {
+        self.genesys.query.name_order_folded = insensitive;
+        self
+    }
+
+    /// Whether Genesys serves its records without `division` (an optional
+    /// field added later, spec §4), as a server from before it would. Each
+    /// campaign stays in its division: `divisionId` and the divisions the
+    /// client may view apply as before. Default `false`.
+    pub fn genesys_omit_division(mut self, omit: bool) -> Self {
+        self.genesys.query.division_omitted = omit;
+        self
+    }
+
     /// Binds the four listeners on 127.0.0.1 and starts serving.
     pub async fn start(self) -> std::io::Result<Sandbox> {
         let mut ids = Identities::random();

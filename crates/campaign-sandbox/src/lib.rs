@@ -140,6 +140,8 @@
 //!   single string in the spec, that is the sandbox's choice, §8.5); the other
 //!   id filters match the reference's `id` exactly. Only campaigns in the
 //!   divisions the client may view are listed (default: all).
+//!   [`SandboxBuilder::genesys_omit_division`] serves the records without
+//!   their `division` (a field added later, §4), filtered as before.
 //! - `name` per `filterType` (§2.3): `Equals` whole name, `Prefix`/`BeginsWith`,
 //!   `EndsWith`, `Contains`, `LessThan`…`GreaterThanEqualTo` lexicographic, and
 //!   `RegEx` (a common Java/POSIX subset; unanchored, so it matches anywhere
@@ -149,8 +151,10 @@
 //! - Sort: `sortBy` `name` (the default), `dateCreated`, `dateModified` or
 //!   `campaignStatus` (§7.5); no values are documented (§8.1), so any other
 //!   value is ignored and the order is by name. Names compare by byte order
-//!   (as `campaign-core` does), missing values come last either way, ties go by
-//!   id ascending; `descending` reverses the key, not the tie-break.
+//!   (as `campaign-core` does), or case-folded with
+//!   [`SandboxBuilder::genesys_name_order_case_insensitive`] (a server collating
+//!   so; §8.5); missing values come last either way, ties go by id ascending;
+//!   `descending` reverses the key, not the tie-break.
 //! - Paging (§2.3, §3): by default a `pageSize` outside 1..=100 is clamped and a
 //!   `pageNumber` below 1 becomes 1, and the envelope and links report the
 //!   clamped values; [`SandboxBuilder::genesys_out_of_range_paging`]`(`[`OutOfRangePaging::Reject`]`)`

@@ -1,6 +1,7 @@
 //! What a Genesys Cloud source needs to know, with documented defaults, the
 //! login-host rule and the checks that run before any request.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use campaign_core::{mask, Secret, SourceError};
@@ -71,7 +72,8 @@ impl fmt::Debug for GenesysCredentials {
 pub struct GenesysConfig {
     /// The source's name (the `source` part of every campaign id).
     pub source_id: String,
-    /// The region's API host, e.g. `https://api.mypurecloud.com`. `https` is
+    /// The region: its API base URL, e.g. `https://api.mypurecloud.ie`, or
+    /// its domain, e.g. `mypurecloud.ie` (see [`api_base_url`]). `https` is
     /// required; `http` only for loopback hosts unless
     /// `http.allow_insecure_http` is set.
     pub base_url: String,
@@ -79,8 +81,9 @@ pub struct GenesysConfig {
     /// `None` (the default) derives it with [`login_url_for`].
     pub login_url: Option<String>,
     /// Only campaigns of these divisions (sent as `divisionId`, and checked
-    /// on every campaign that comes back). Empty (the default): every
-    /// division the OAuth client may view.
+    /// on every campaign that comes back: one in another division is left
+    /// out with a warning, one without a division is kept). Empty (the
+    /// default): every division the OAuth client may view.
     pub division_ids: Vec<String>,
     /// Campaigns per request when the query sets no page size. Default
     /// [`DEFAULT_PAGE_SIZE`], at most [`MAX_PAGE_SIZE`].
@@ -146,7 +149,7 @@ impl GenesysConfig {
         check_source_id(crate::PROVIDER, id)?;
         let fail = |message: String| Err(SourceError::config(id, message));
         let insecure = self.http.allow_insecure_http;
-        let base_url = check_base_url(id, &self.base_url, insecure)?;
+        let base_url = check_base_url(id, &api_base_url(&self.base_url), insecure)?;
         let login_url = match &self.login_url {
             Some(raw) => check_base_url(id, raw, insecure).map_err(|e| {
                 SourceError::config(id, e.message().replacen("base_url", "login_url", 1))
@@ -189,6 +192,37 @@ pub(crate) struct Validated {
     pub(crate) token_url: Url,
 }
 
+/// `host` without its leading `api.` (any case), if it has one.
+fn after_api(host: &str) -> Option<&str> {
+    host.get(..4)
+        .filter(|head| head.eq_ignore_ascii_case("api."))
+        .and_then(|_| host.get(4..))
+        .filter(|rest| !rest.is_empty())
+}
+
+/// The API base URL of `base_url` as configured: a full URL as it is; a
+/// bare domain, as the SDKs name regions (spec §1.1: "either a domain
+/// string or a full base URL"), as the region's API host: `mypurecloud.ie`
+/// gives `https://api.mypurecloud.ie/`, and a domain already starting with
+/// `api.` is taken as that host. A bare domain is letters, digits, `-` and
+/// dots, with a dot inside and not only digits (an IP address is not a
+/// region); anything else is left to the URL checks.
+pub fn api_base_url(base_url: &str) -> Cow<'_, str> {
+    let domain = base_url.trim();
+    let bare = domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && !domain.chars().all(|c| c.is_ascii_digit() || c == '.');
+    match (bare, after_api(domain)) {
+        (false, _) => Cow::Borrowed(base_url),
+        (true, Some(_)) => Cow::Owned(format!("https://{domain}/")),
+        (true, None) => Cow::Owned(format!("https://api.{domain}/")),
+    }
+}
+
 /// The login host of the API host `base_url`, as the SDKs build it: a host
 /// starting with `api.` becomes the same host with `login.` instead
 /// (`https://api.mypurecloud.ie` gives `https://login.mypurecloud.ie`).
@@ -196,11 +230,7 @@ pub(crate) struct Validated {
 /// paths on one address) is taken as its own login host.
 pub fn login_url_for(base_url: &Url) -> Url {
     let mut login = base_url.clone();
-    if let Some(rest) = base_url
-        .host_str()
-        .filter(|host| host.len() > 4 && host[..4].eq_ignore_ascii_case("api."))
-        .map(|host| host[4..].to_owned())
-    {
+    if let Some(rest) = base_url.host_str().and_then(after_api) {
         // A valid domain with its first label replaced stays a valid domain.
         let _ = login.set_host(Some(&format!("login.{rest}")));
     }
@@ -261,6 +291,42 @@ mod tests {
         );
         assert_eq!(explicit.base_url.as_str(), "https://api.mypurecloud.ie/");
         assert_eq!(explicit.login_url.as_str(), "https://sso.example/");
+    }
+
+    #[test]
+    fn a_region_domain_is_its_api_host() {
+        for (region, api, token) in [
+            (
+                "mypurecloud.ie",
+                "https://api.mypurecloud.ie/",
+                "https://login.mypurecloud.ie/oauth/token",
+            ),
+            (
+                " use2.us-gov-pure.cloud ",
+                "https://api.use2.us-gov-pure.cloud/",
+                "https://login.use2.us-gov-pure.cloud/oauth/token",
+            ),
+            (
+                "API.mypurecloud.de",
+                "https://api.mypurecloud.de/",
+                "https://login.mypurecloud.de/oauth/token",
+            ),
+            (
+                "https://api.mypurecloud.jp",
+                "https://api.mypurecloud.jp/",
+                "https://login.mypurecloud.jp/oauth/token",
+            ),
+        ] {
+            let valid = GenesysConfig::new("g", region).validate().unwrap();
+            assert_eq!(valid.base_url.as_str(), api, "{region}");
+            assert_eq!(valid.token_url.as_str(), token, "{region}");
+        }
+        // Not a domain: left to the URL checks.
+        for other in ["127.0.0.1", "localhost", "mypurecloud.ie/x", ".ie", "api."] {
+            assert_eq!(api_base_url(other), other);
+            let e = GenesysConfig::new("g", other).validate().unwrap_err();
+            assert!(e.message().contains("base_url"), "{other}: {e}");
+        }
     }
 
     #[test]

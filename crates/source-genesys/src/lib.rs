@@ -11,13 +11,18 @@
 //!   bearer token. The login host is [`GenesysConfig::login_url`], else
 //!   derived from the API host as the SDKs do ([`login_url_for`]: `api.` →
 //!   `login.`); a host without `api.` (a proxy, the loopback sandbox, which
-//!   serves both hosts' paths on one address) is its own login host.
+//!   serves both hosts' paths on one address) is its own login host. The
+//!   API host is configured as a base URL or as the region's domain
+//!   (`mypurecloud.ie` gives `https://api.mypurecloud.ie/`,
+//!   [`api_base_url`], §1.1).
 //! - Pages by `pageSize`/`pageNumber` (`pageSize` at most 100, never out of
 //!   range, so a server that clamps and one that refuses (§8.2) answer
 //!   alike). After the first page reports `pageCount`, the remaining pages
 //!   are announced so the walker fetches [`GenesysConfig::prefetch`] at a
 //!   time. A walk stops on an empty page, a missing `nextUri` or
-//!   `pageNumber == pageCount` (§3), never loops on a server that keeps
+//!   `pageNumber == pageCount` (§3), or a 404 for a page past the first
+//!   (reported as a warning: §2.3 expects an empty 200 there, §5.2 lists
+//!   404 for the call), never loops on a server that keeps
 //!   sending `nextUri`, and fails with `Protocol` on a server that ignores
 //!   `pageNumber` (a later page starting with the first page's campaign).
 //! - Stays within the documented 300 requests a minute per OAuth client
@@ -25,20 +30,22 @@
 //!   on the same login host and client id; a 429 is retried after its
 //!   `Retry-After` and pauses the limiter.
 //! - Pushes down only what is documented: the configured divisions
-//!   (`divisionId`, repeated), re-checked on every campaign that comes back
-//!   (one outside them is left out with a warning), and the name sort
-//!   (`sortBy=name`, `sortOrder`), which is checked rather than trusted: the
-//!   names of every page are checked against each other and across page
-//!   seams (equal names may come in any id order; they are listed in id
-//!   order), and since a small first page can look sorted by chance, a walk
-//!   of more than one page asks once for the first campaign the other way
-//!   round. A name out of order makes the source read the listing whole,
-//!   sort it locally and page it from memory, with a warning; it never lists
-//!   a page out of order. The `name` filter runs locally (`filterType` case
-//!   sensitivity is undocumented, §8.5), as do status, priority, dialing
-//!   mode and the date ranges; sorts by creation or modification time read
-//!   the listing whole and sort it locally. The channel filter is answered
-//!   here: every campaign is voice.
+//!   (`divisionId`, repeated), re-checked on every campaign that comes back:
+//!   one in another division is left out with a warning; one without a
+//!   division (the field is optional and came later, §4) is kept, as the
+//!   server returned it for `divisionId`, with one warning per listing. No
+//!   sort is pushed down:
+//!   `sortBy` has no documented values and how names collate is unconfirmed
+//!   (§2.1, §8.1, §8.5; a server may order them case-insensitively), so
+//!   every sort, by name too, reads the listing whole, sorts it locally and
+//!   pages it from memory. Requests still carry `sortBy=name`, only so that
+//!   page-number paging sees one order from request to request; a server
+//!   that refuses it with a 400 (`invalid.value`, or a message naming
+//!   `sortBy`) is asked again without it, and the source never sends it
+//!   again (one warning). The `name`
+//!   filter runs locally (`filterType` case sensitivity is undocumented,
+//!   §8.5), as do status, priority, dialing mode and the date ranges. The
+//!   channel filter is answered here: every campaign is voice.
 //! - Reads the documented `ErrorBody` (§5.1) into typed errors: the HTTP
 //!   status gives the kind (403 `Forbidden`, 404 `NotFound`, 5xx `Server`,
 //!   ...), `code` and `message` (with `contextId`) are kept, and the error
@@ -132,8 +139,8 @@ mod source;
 mod wire;
 
 pub use config::{
-    login_url_for, GenesysConfig, GenesysCredentials, DEFAULT_PAGE_SIZE, DEFAULT_RATE_LIMIT,
-    MAX_PAGE_SIZE,
+    api_base_url, login_url_for, GenesysConfig, GenesysCredentials, DEFAULT_PAGE_SIZE,
+    DEFAULT_RATE_LIMIT, MAX_PAGE_SIZE,
 };
 pub use normalize::{campaign_status, decode_page, decode_page_with, GenesysPage};
 pub use oauth::{GenesysOAuth, DEFAULT_RENEW_BEFORE, DEFAULT_TOKEN_LIFETIME};

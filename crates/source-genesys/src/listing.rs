@@ -1,29 +1,17 @@
-//! A walk over the listing: server pages read once each and shared, the
-//! name sort checked rather than trusted, ties ordered locally, and a
-//! local sort of the listing when the server's order breaks or the query
-//! sorts by a field the server is not asked to sort by.
+//! A walk over the listing: server pages read once each and shared, and a
+//! local sort of the listing when the query sorts.
 //!
-//! The spec documents no `sortBy` values for this endpoint (§2.1, §8.1);
-//! `name` is the one everybody uses. So every page's names are checked
-//! against each other and against the page before (`order_break`). Equal
-//! names in any id order are fine: a page holds back the run of equal names
-//! at its end (`tie_run_start`) and the next page lists it with its own
-//! campaigns of that name, sorted by id, so the walk is in the unified order
-//! (key, then id) across page seams. A name out of order means the server
-//! did not sort: the listing is read whole, sorted locally and paged from
-//! memory, with a warning. Since a small first page can look sorted by
-//! chance, a walk of more than one page also asks once for the first
-//! campaign the other way round: a server that ignores `sortBy` answers with
-//! the same campaign.
+//! The spec documents no `sortBy` values for this endpoint (§2.1, §8.1) and
+//! leaves name collation open (§8.5): a server may order names
+//! case-insensitively, which the unified byte order cannot use. So a query
+//! without a sort walks the server's pages as they come, and a query with
+//! one reads the listing whole, sorts it locally and pages it from memory.
 
 use std::sync::Arc;
 
-use campaign_core::paging::{
-    late_warning, order_broken_warning, sort_ignored, take_campaigns, LocalListing, LocalPosition,
-    ServerPage, TieRun,
-};
+use campaign_core::paging::{take_campaigns, LocalListing, LocalPosition, ServerPage};
 use campaign_core::{
-    order_break, Campaign, CampaignQuery, ErrorKind, Page, PageToken, Result, SourceError, Warning,
+    Campaign, CampaignQuery, ErrorKind, Page, PageToken, Result, SourceError, Warning,
 };
 use futures::StreamExt;
 
@@ -38,9 +26,12 @@ pub(crate) const MAX_PAGES: u64 = 10_000;
 /// One server page as it came, decoded, with what it is worth reporting.
 pub(crate) struct RawPage {
     pub(crate) page: GenesysPage,
-    /// Skipped records, records without `dateCreated`, campaigns outside
-    /// the configured divisions.
+    /// Skipped records, records without `dateCreated`, campaigns in other
+    /// divisions than the configured ones.
     pub(crate) warnings: Vec<Warning>,
+    /// Ids of the campaigns kept without a division although divisions are
+    /// configured (reported once per walk, not per page).
+    pub(crate) unscoped: Vec<String>,
     pub(crate) description: String,
 }
 
@@ -62,11 +53,6 @@ fn raw_key(walk: u64, query: &CampaignQuery, page: u64, size: u32) -> RawKey {
 /// their records, page size, and where the server's order broke (page and
 /// index).
 pub(crate) type LocalKey = (u64, u64, bool, u32, u64, usize);
-
-/// The page number before `page` (`None` at page 1).
-fn step_back(page: u64) -> Option<u64> {
-    (page > 1).then(|| page - 1)
-}
 
 /// Whether the listing goes on after server page `n` (asked with `size`),
 /// per the spec's loop (§3): entities non-empty, `nextUri` present (when the
@@ -168,7 +154,7 @@ impl Inner {
         }
         let this_page = first.then(|| page_token::encode(query, &pos));
         if let Some(local) = pos.local.clone() {
-            let mut page = self.local_page(query, &pos, &local, Vec::new()).await?;
+            let mut page = self.local_page(query, &pos, &local).await?;
             page.this_page = this_page;
             return Ok(page);
         }
@@ -188,49 +174,9 @@ impl Inner {
                 );
             }
         }
-        let mut items = raw.page.campaigns.clone();
-        let own_warnings = raw.warnings.iter().cloned();
-        // The reads the walk's earlier pages were listed from.
-        let read_earlier = |page| self.raw(pos.walk, query, page, pos.size);
-        if plan.sort_pushed {
-            let held = match n {
-                1 => TieRun::none(1),
-                _ => {
-                    let key = |page| raw_key(pos.walk, query, page, pos.size);
-                    TieRun::read_back(query, n - 1, step_back, read_earlier, &self.tie_runs, key)
-                        .await?
-                }
-            };
-            let mut broken = order_break(query, held.previous_last.as_ref(), &items)
-                .map(|at| format!("campaign {at} of page {n} comes out of order"));
-            if broken.is_none() && n == 1 && more {
-                broken = sort_ignored(&self.source_id, query, &items, |probe| async move {
-                    let answer = self.read_raw(&probe, 1, 1).await?;
-                    Ok(answer.page.campaigns.first().cloned())
-                })
-                .await?;
-            }
-            if let Some(reason) = broken {
-                warnings.insert(
-                    0,
-                    order_broken_warning(query, &reason, "the listing")
-                        .with_request(raw.description.clone()),
-                );
-                let local = held.local_position();
-                let listing = self.local_items(pos.walk, query, pos.size, &local).await?;
-                let last_listed = held.last_listed(step_back, read_earlier).await?;
-                warnings.extend(late_warning(query, last_listed.as_ref(), &listing.items));
-                let local_pos = Pos {
-                    local: Some(local.clone()),
-                    ..pos.clone()
-                };
-                let mut page = self.local_page(query, &local_pos, &local, warnings).await?;
-                page.this_page = this_page;
-                return Ok(page);
-            }
-            items = held.list_with(query, items, more);
-        }
-        warnings.extend(own_warnings);
+        let items = raw.page.campaigns.clone();
+        warnings.extend(raw.warnings.iter().cloned());
+        warnings.extend(self.unscoped_warning(pos.walk, &raw));
         let next_pos = Pos {
             page: n + 1,
             anchor: match n {
@@ -306,7 +252,7 @@ impl Inner {
             let mut changed_at = None;
             while let Some(read) = reads.next().await {
                 let (n, raw) = read?;
-                if window > 1 && raw.page.total != first.page.total {
+                if window > 1 && raw.page.total.is_some_and(|t| Some(t) != first.page.total) {
                     // Campaigns created or deleted meanwhile shift the pages:
                     // one answered before the page ahead of it can miss a
                     // campaign pushed across both. Read sequentially, a
@@ -342,8 +288,9 @@ impl Inner {
     }
 
     /// The campaigns of the listing not listed yet once the server-ordered
-    /// part of the walk stopped at `local` (page and index), sorted
-    /// locally: kept from an earlier page, or read.
+    /// part of the walk stopped at `local` (page and index; page 1, index 0
+    /// for every walk begun sorted), sorted locally: kept from an earlier
+    /// page, or read.
     async fn local_items(
         self: &Arc<Self>,
         walk: u64,
@@ -367,10 +314,14 @@ impl Inner {
             .get_or_read(key, || async {
                 let pages = self.read_all(walk, query, size).await?;
                 let listed = local.listed_before((1..).zip(pages.iter().map(|p| p.campaigns())));
-                let warnings = (1..)
+                let mut warnings: Vec<_> = (1..)
                     .zip(&pages)
                     .flat_map(|(n, raw)| raw.warnings.iter().map(move |w| (n, w.clone())))
                     .collect();
+                let unscoped = (1..)
+                    .zip(&pages)
+                    .find_map(|(n, raw)| self.unscoped_warning(walk, raw).map(|w| (n, w)));
+                warnings.extend(unscoped);
                 let read: usize = pages.iter().map(|raw| raw.campaigns().len()).sum();
                 let mut items = Vec::with_capacity(read);
                 for raw in pages {
@@ -392,9 +343,9 @@ impl Inner {
         query: &CampaignQuery,
         pos: &Pos,
         local: &LocalPosition,
-        mut warnings: Vec<Warning>,
     ) -> Result<Page> {
         let listing = self.local_items(pos.walk, query, pos.size, local).await?;
+        let mut warnings = Vec::new();
         if local.after.is_none() {
             // Pages before `pos.page` were listed in the server's order and
             // reported their warnings then.

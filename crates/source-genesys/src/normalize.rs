@@ -15,7 +15,7 @@ use crate::PROVIDER;
 
 /// One decoded listing page: the normalized campaigns and the paging fields
 /// exactly as the server reported them (`None` where absent).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct GenesysPage {
     /// The campaigns, in the server's order, each with its record in `raw`.

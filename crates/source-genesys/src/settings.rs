@@ -12,7 +12,9 @@ use campaign_registry::{
 };
 use serde::Deserialize;
 
-use crate::{GenesysConfig, GenesysCredentials, GenesysSource, MAX_PAGE_SIZE, PROVIDER};
+use crate::{
+    api_base_url, GenesysConfig, GenesysCredentials, GenesysSource, MAX_PAGE_SIZE, PROVIDER,
+};
 
 /// A Genesys Cloud source's own keys (the host's common keys aside);
 /// unknown keys are refused. The inline token is a [`Secret`]; the client
@@ -25,7 +27,8 @@ use crate::{GenesysConfig, GenesysCredentials, GenesysSource, MAX_PAGE_SIZE, PRO
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct GenesysSettings {
-    /// The region's API host, e.g. `https://api.mypurecloud.com`.
+    /// The region: its API base URL, e.g. `https://api.mypurecloud.com`, or
+    /// its domain, e.g. `mypurecloud.com` (see [`api_base_url`]).
     pub base_url: String,
     /// The region's login host; default: `base_url` with `api.` replaced by
     /// `login.`, or `base_url` itself when its host does not start with `api.`.
@@ -55,7 +58,7 @@ impl ProviderConfig for GenesysSettings {
     const KEYS: &'static [ConfigKey] = &[
         ConfigKey::required(
             "base_url",
-            "the region's API host, e.g. https://api.mypurecloud.com",
+            "the region's API host, e.g. https://api.mypurecloud.com, or its domain, e.g. mypurecloud.ie",
         ),
         ConfigKey::optional(
             "login_url",
@@ -83,9 +86,10 @@ impl ProviderConfig for GenesysSettings {
         env: &Env<'_>,
     ) -> Result<Arc<dyn CampaignSource>, ConfigError> {
         let insecure = settings.http.allow_insecure_http;
+        let base_url = api_base_url(&self.base_url);
         for (key, value) in [
-            ("base_url", Some(&self.base_url)),
-            ("login_url", self.login_url.as_ref()),
+            ("base_url", Some(base_url.as_ref())),
+            ("login_url", self.login_url.as_deref()),
         ] {
             if let Some(value) = value {
                 check_base_url(&settings.name, value, insecure).map_err(|e| {

@@ -171,6 +171,50 @@ async fn divisions_are_sent_and_checked() {
 }
 
 #[tokio::test]
+async fn campaigns_without_a_division_are_kept_when_divisions_are_configured() {
+    // The same campaigns twice; one server leaves `division` out of them.
+    let with = generated(120).start().await.unwrap();
+    let without = generated(120)
+        .genesys_omit_division(true)
+        .start()
+        .await
+        .unwrap();
+    let only = |sandbox: &Sandbox| {
+        source_with(
+            sandbox,
+            config(sandbox, "genesys")
+                .with_page_size(7)
+                .with_division_ids([common::HOME, common::SALES]),
+        )
+    };
+    for query in [
+        CampaignQuery::all(),
+        CampaignQuery::builder()
+            .sort(Sort::asc(SortField::Name))
+            .build()
+            .unwrap(),
+    ] {
+        let expected = all(&only(&with), &query).await.unwrap();
+        assert!(!expected.is_empty());
+        let (got, warnings, error) = walk(&only(&without), &query).await;
+        assert!(error.is_none(), "{error:?}");
+        let ids = |list: &[campaign_core::Campaign]| -> Vec<_> {
+            list.iter().map(|c| c.id.clone()).collect()
+        };
+        assert_eq!(ids(&got), ids(&expected), "{query:?}");
+        assert!(got
+            .iter()
+            .all(|c| c.scope == campaign_core::Scope::Unscoped));
+        assert_eq!(warnings.len(), 1, "once per listing: {warnings:?}");
+        assert!(
+            warnings[0].message.contains("have no division"),
+            "{}",
+            warnings[0]
+        );
+    }
+}
+
+#[tokio::test]
 async fn out_of_range_paging_never_happens_whether_clamped_or_refused() {
     for policy in [OutOfRangePaging::Clamp, OutOfRangePaging::Reject] {
         let sandbox = generated(30)

@@ -93,6 +93,10 @@ fn good_settings_build_and_show_no_secret() {
     .unwrap();
     let shown = format!("{source:?} {token:?}");
     assert!(!shown.contains(SECRET) && !shown.contains(TOKEN), "{shown}");
+    // The region as a domain (spec §1.1) is its API host.
+    let domain = build(with(json!({"base_url": "mypurecloud.ie"})), &vars()).unwrap();
+    let shown = format!("{domain:?}");
+    assert!(shown.contains("host: \"api.mypurecloud.ie\""), "{shown}");
 }
 
 #[test]

@@ -1,13 +1,13 @@
-//! The server's name sort is checked, not trusted: against the sandbox's
-//! sort behaviours (ties in reverse id order, the sort ignored), a walk
-//! lists every campaign once, in the unified order (key, then id), across
-//! page seams; sorts the server is not asked for are done locally.
+//! Every sort runs locally over the listing read whole: against the
+//! sandbox's sort behaviours (ties in reverse id order, the sort ignored,
+//! names ordered case-insensitively), a walk lists every campaign once, in
+//! the unified order (key, then id), with nothing to warn about.
 
 mod common;
 
 use std::collections::HashSet;
 
-use campaign_core::{Campaign, CampaignQuery, Sort, SortField, Status};
+use campaign_core::{Campaign, CampaignId, CampaignQuery, Channel, Sort, SortField, Status};
 use campaign_sandbox::{Fault, Sandbox};
 use common::{generated, source, walk};
 
@@ -94,33 +94,51 @@ async fn ties_in_reverse_id_order_are_listed_in_id_order_across_pages() {
 }
 
 #[tokio::test]
-async fn an_ignored_sort_is_caught_and_done_locally() {
+async fn an_ignored_sort_changes_nothing() {
     let sandbox = sandbox().await;
     sandbox.genesys().inject(Fault::SortIgnored, None);
     let source = source(&sandbox, 10);
-    for sort in [Sort::asc(SortField::Name), Sort::desc(SortField::Name)] {
+    for sort in sorts() {
         let warnings = walk_checked(&source, &query(sort), COUNT).await;
-        let local: Vec<_> = warnings.iter().filter(|w| w.sorted_locally).collect();
-        assert_eq!(local.len(), 1, "{sort}: {warnings:?}");
-        assert!(
-            local[0].message.contains("did not sort by name"),
-            "{}",
-            local[0]
-        );
+        assert!(warnings.is_empty(), "{sort}: {warnings:?}");
     }
+    let (campaigns, warnings, error) = walk(&source, &CampaignQuery::all()).await;
+    let ids: HashSet<_> = campaigns.iter().map(|c| c.id.clone()).collect();
+    assert!(
+        error.is_none() && warnings.is_empty(),
+        "{error:?} {warnings:?}"
+    );
+    assert_eq!((campaigns.len(), ids.len()), (COUNT, COUNT));
 }
 
 #[tokio::test]
-async fn an_ignored_sort_is_caught_even_when_the_first_page_looks_sorted() {
-    // The samples' storage order: a one-campaign first page is always
-    // "sorted"; the reversed probe shows the server ignores the sort.
-    let sandbox = Sandbox::start_default().await.unwrap();
-    sandbox.genesys().inject(Fault::SortIgnored, None);
-    let source = source(&sandbox, 1);
-    let warnings = walk_checked(&source, &query(Sort::asc(SortField::Name)), 7).await;
-    assert!(warnings.iter().any(|w| w.sorted_locally), "{warnings:?}");
-    assert!(
-        warnings.iter().all(|w| !w.message.contains("listed late")),
-        "{warnings:?}"
-    );
+async fn names_a_server_orders_case_insensitively_come_in_byte_order() {
+    // The server's first page (`alpha`, `bravo`) looks sorted byte by byte;
+    // `Charlie` and `Echo`, which sort before both, come on later pages.
+    let sandbox = Sandbox::builder()
+        .genesys_name_order_case_insensitive(true)
+        .start()
+        .await
+        .unwrap();
+    let names = ["alpha", "bravo", "Charlie", "delta", "Echo", "foxtrot"];
+    let campaigns: Vec<Campaign> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut c = Campaign::new(
+                CampaignId::new("genesys", format!("c-{i}")),
+                "genesys",
+                *name,
+                Channel::Voice,
+            );
+            c.created_at = Some("2026-01-05T10:00:00Z".parse().unwrap());
+            c
+        })
+        .collect();
+    assert_eq!(sandbox.genesys().load_campaigns(&campaigns).len(), 6);
+    let source = source(&sandbox, 2);
+    for sort in [Sort::asc(SortField::Name), Sort::desc(SortField::Name)] {
+        let warnings = walk_checked(&source, &query(sort), names.len()).await;
+        assert!(warnings.is_empty(), "{sort}: {warnings:?}");
+    }
 }

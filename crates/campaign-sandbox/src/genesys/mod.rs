@@ -200,6 +200,18 @@ fn omit_empty_arrays(value: &mut Value) {
     }
 }
 
+/// A record's JSON without its `division`, as a server from before the
+/// field was added (§4) serves it.
+fn without_division(json: &str) -> String {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(mut record)) => {
+            record.remove("division");
+            Value::Object(record).to_string()
+        }
+        _ => json.to_owned(),
+    }
+}
+
 /// The start of every listing body.
 const LIST_PREFIX: &str = "{\"entities\":[";
 
@@ -404,7 +416,12 @@ fn serve_page(state: &GenesysState, query: &ListQuery, data_faults: DataFaults) 
         if i > 0 {
             body.push(',');
         }
-        body.push_str(records[position as usize].json.get());
+        let json = records[position as usize].json.get();
+        if state.options.division_omitted {
+            body.push_str(&without_division(json));
+        } else {
+            body.push_str(json);
+        }
     }
     let reported_total = if data_faults.wrong_total {
         total + 10
@@ -460,6 +477,13 @@ mod tests {
         let mut value = serde_json::json!({"entities": [], "a": {"b": [], "c": [1, {"d": []}]}});
         omit_empty_arrays(&mut value);
         assert_eq!(value, serde_json::json!({"a": {"c": [1, {}]}}));
+    }
+
+    #[test]
+    fn a_record_loses_only_its_division() {
+        let record = r#"{"id":"c","division":{"id":"d"},"name":"N"}"#;
+        let value: Value = serde_json::from_str(&without_division(record)).unwrap();
+        assert_eq!(value, serde_json::json!({"id": "c", "name": "N"}));
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub(crate) struct Selection {
     pub(crate) ties_descending: bool,
     /// Storage order ([`Fault::SortIgnored`](crate::Fault::SortIgnored)).
     pub(crate) storage_order: bool,
+    /// Names compare case-folded (`alpha` before `Beta`), not byte by byte.
+    pub(crate) name_order_folded: bool,
 }
 
 /// One piece of the query the links repeat.
@@ -119,11 +121,17 @@ pub(crate) struct ListQuery {
     links: Vec<LinkPart>,
 }
 
-/// Parser settings from the builder.
+/// Listing settings from the builder: how queries are read, ordered and
+/// answered.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct QueryOptions {
     pub(crate) paging: OutOfRangePaging,
     pub(crate) name_case_sensitive: bool,
+    /// `sortBy=name` orders names case-insensitively (§8.5 leaves the
+    /// collation open).
+    pub(crate) name_order_folded: bool,
+    /// Records are served without `division` (a field added later, §4).
+    pub(crate) division_omitted: bool,
 }
 
 fn invalid_value(value: &str, kind: &str, allowed: &[&str]) -> Rejection {
@@ -359,6 +367,7 @@ impl ListQuery {
                 descending: descending.unwrap_or(false),
                 ties_descending: false,
                 storage_order: false,
+                name_order_folded: options.name_order_folded,
             },
             links,
         })

@@ -208,7 +208,7 @@ impl Selection {
 
     fn compare(&self, a: &GenesysRecord, b: &GenesysRecord) -> Ordering {
         let order = match self.sort {
-            SortKey::Name => directed(a.name.cmp(&b.name), self.descending),
+            SortKey::Name => directed(self.compare_names(&a.name, &b.name), self.descending),
             SortKey::DateCreated => missing_last(a.created_ms, b.created_ms, self.descending),
             SortKey::DateModified => missing_last(a.modified_ms, b.modified_ms, self.descending),
             SortKey::CampaignStatus => {
@@ -216,6 +216,18 @@ impl Selection {
             }
         };
         order.then_with(|| directed(a.id.cmp(&b.id), self.ties_descending))
+    }
+
+    /// Names byte by byte, or case-folded when the server collates so.
+    fn compare_names(&self, a: &str, b: &str) -> Ordering {
+        fn folded(name: &str) -> impl Iterator<Item = char> + '_ {
+            name.chars().flat_map(char::to_lowercase)
+        }
+        if self.name_order_folded {
+            folded(a).cmp(folded(b))
+        } else {
+            a.cmp(b)
+        }
     }
 }
 
@@ -362,6 +374,16 @@ mod tests {
         assert_eq!(&*s.select(&reversed), [0, 1, 3, 2]);
         reversed.storage_order = true;
         assert_eq!(&*s.select(&reversed), [0, 1, 2, 3]);
+        let folded = QueryOptions {
+            name_order_folded: true,
+            ..QueryOptions::default()
+        };
+        let query = ListQuery::parse(None, folded).unwrap();
+        assert_eq!(
+            &*s.select(&query.selection),
+            [2, 1, 0, 3],
+            "alpha, Beta, Gamma"
+        );
     }
 
     #[test]

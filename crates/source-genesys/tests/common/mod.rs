@@ -2,6 +2,8 @@
 //! files that run against it.
 #![allow(dead_code)]
 
+pub mod fake;
+
 use std::sync::Arc;
 use std::time::Duration;
 
