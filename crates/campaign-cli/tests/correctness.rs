@@ -534,3 +534,39 @@ async fn kore_sorts_survive_ties_broken_backwards() {
 async fn kore_sorts_survive_a_server_ignoring_the_sort() {
     kore_sorts_survive(Fault::SortIgnored).await;
 }
+
+/// A server sorting each page alone: every page looks sorted, and only a
+/// later page shows the order broken. A whole listing is read whole and
+/// comes out in order; a walk of pages of 5 has handed out its first pages
+/// by then, so it cannot be in order, but it loses and repeats nothing and
+/// says the order broke.
+#[tokio::test(flavor = "multi_thread")]
+async fn kore_sorts_survive_a_server_sorting_each_page_alone() {
+    let env = tied_env().await;
+    for sort in SORTS {
+        let baseline = ids(&clean_listing(&env, &["--sort", sort]).await);
+        env.sandbox.kore().inject(Fault::SortedPerPage, None);
+        let document = clean_listing(&env, &["--sort", sort]).await;
+        assert_eq!(ids(&document), baseline, "{sort}: same order");
+        let pages = walk(
+            &env,
+            &env.config,
+            5,
+            &["--sort", sort],
+            baseline.len().div_ceil(5) + 1,
+        )
+        .await;
+        env.sandbox.kore().clear_faults();
+        let mut walked = walked_ids(&pages);
+        let mut expected = baseline.clone();
+        walked.sort();
+        expected.sort();
+        assert_eq!(walked, expected, "{sort}: each campaign once");
+        let said = pages.iter().any(|page| {
+            warnings(&page.document)
+                .iter()
+                .any(|w| w["source"] == "kore")
+        });
+        assert!(said, "{sort}: the broken order is reported");
+    }
+}

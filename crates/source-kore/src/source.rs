@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -117,7 +118,11 @@ impl KoreSource {
         let mut headers = HeaderMap::new();
         headers.insert(HeaderName::from_static("iid"), valid.iid);
         headers.insert(HeaderName::from_static("accountid"), valid.account);
-        let mut client = HttpClient::new(id, config.http.clone(), parse_error_body)?;
+        // A 429 without `Retry-After` waits out Kore's one-minute window (the
+        // status and headers of its rate limit are not documented), not the
+        // ordinary backoff of milliseconds inside the same window.
+        let mut client = HttpClient::new(id, config.http.clone(), parse_error_body)?
+            .with_rate_limit_wait(Duration::from_secs(60));
         if let Some(limit) = config.rate_limit {
             // Kore counts its quota per account: every source of this
             // process on the same host and account shares one limiter.
