@@ -182,8 +182,9 @@ impl HttpClient {
 
     /// For a rate-limited answer without `Retry-After`: wait the seconds
     /// `reset_header` gives (e.g. Genesys's `inin-ratelimit-reset`), else
-    /// `default_wait`, instead of the ordinary backoff. The wait is capped
-    /// like `Retry-After` ([`RetryPolicy::max_retry_after`](crate::RetryPolicy)).
+    /// `default_wait` (at most [`RetryPolicy::max_retry_after`](crate::RetryPolicy)),
+    /// instead of the ordinary backoff. The reset header's wait is capped
+    /// like `Retry-After`: above the cap, the request fails at once.
     pub fn with_rate_limit_fallback(
         mut self,
         reset_header: HeaderName,
@@ -198,8 +199,8 @@ impl HttpClient {
 
     /// For a rate-limited answer without `Retry-After`: wait `wait` instead
     /// of the ordinary backoff (of milliseconds, which a provider counting
-    /// its quota per minute would refuse again at once). Capped like
-    /// `Retry-After`.
+    /// its quota per minute would refuse again at once), at most
+    /// [`RetryPolicy::max_retry_after`](crate::RetryPolicy).
     pub fn with_rate_limit_wait(mut self, wait: Duration) -> Self {
         self.rate_limit_fallback = Some(RateLimitFallback {
             reset_header: None,
@@ -415,10 +416,13 @@ impl HttpClient {
         let retry_after = header_wait(&RETRY_AFTER);
         // Read now: the body read below consumes the response.
         let fallback_wait = self.rate_limit_fallback.as_ref().map(|f| {
+            // The server's own reset is capped like `Retry-After` (above the
+            // cap, the request fails at once); the default is only a guess,
+            // so it waits at most the cap instead.
             f.reset_header
                 .as_ref()
                 .and_then(header_wait)
-                .unwrap_or(f.default_wait)
+                .unwrap_or(f.default_wait.min(self.config.retry.max_retry_after))
         });
         let body = self
             .read_body(request, response, ERROR_BODY_LIMIT)

@@ -593,3 +593,32 @@ async fn a_rate_limit_without_retry_after_waits_the_configured_wait() {
     assert_eq!(&body[..], b"ok");
     assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
 }
+
+/// The configured wait is a guess, not the server's word: above the cap it
+/// waits the cap and retries, where a `Retry-After` that long fails at once.
+#[tokio::test]
+async fn a_configured_rate_limit_wait_above_the_cap_waits_the_cap() {
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(script(vec![
+            ResponseTemplate::new(429),
+            ResponseTemplate::new(200).set_body_string("ok"),
+        ]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut config = fast_config();
+    config.retry.max_retry_after = Duration::from_millis(200);
+    let started = std::time::Instant::now();
+    let body = client(config)
+        .with_rate_limit_wait(Duration::from_secs(60))
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"ok");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+}
