@@ -54,8 +54,9 @@ pub enum Order {
     /// The rig's query: newest first (the Genesys source reads its listing
     /// whole and sorts it locally).
     Newest,
-    /// By name, ascending: the Genesys source pushes `sortBy=name` down and
-    /// walks page by page, checking the order.
+    /// By name, ascending: the Genesys source reads its listing whole and
+    /// sorts names locally too (it sends `sortBy=name` only for a stable
+    /// page order).
     Name,
 }
 
