@@ -15,7 +15,6 @@ use campaign_core::{
 };
 use futures::StreamExt;
 
-use crate::config::MAX_PAGE_SIZE;
 use crate::normalize::GenesysPage;
 use crate::page_token::{self, Pos};
 use crate::source::{capabilities, Inner};
@@ -345,12 +344,13 @@ impl Inner {
         pos: &Pos,
         local: &LocalPosition,
     ) -> Result<Page> {
-        // Read in the largest pages the API serves, whatever the page size
-        // asked of this listing: it is read whole either way, so pages of 5
-        // would cost 20 times the requests against the 300-a-minute quota
-        // (and a listing of over 50,000 would pass the page bound).
+        // Read in the source's own page size (100 unless configured),
+        // whatever the page size asked of this listing: it is read whole
+        // either way, so pages of 5 would cost 20 times the requests against
+        // the 300-a-minute quota (and over 50,000 campaigns would pass the
+        // page bound).
         let listing = self
-            .local_items(pos.walk, query, MAX_PAGE_SIZE, local)
+            .local_items(pos.walk, query, self.page_size, local)
             .await?;
         let mut warnings = Vec::new();
         if local.after.is_none() {

@@ -48,7 +48,7 @@ pub(crate) struct Inner {
     auth_header: Box<AuthHeaders>,
     endpoint: Url,
     division_ids: Vec<String>,
-    page_size: u32,
+    pub(crate) page_size: u32,
     pub(crate) prefetch: usize,
     strict: bool,
     host: String,
