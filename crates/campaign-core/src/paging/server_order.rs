@@ -16,7 +16,8 @@ use crate::warning::Warning;
 ///
 /// A first page can look sorted by chance (small pages, many equal keys);
 /// this one request per walk catches that before anything is listed.
-/// `Some(reason)` when the server ignores the sort; `None` when it sorts, or
+/// `Some(reason)` when the server ignores the sort, or when the check
+/// itself failed (the order is then not trusted); `None` when it sorts, or
 /// when there is nothing to tell (no sort, an empty page, an empty answer),
 /// and without a request when the query says the caller verified the sort
 /// ([`CampaignQuery::sort_verified`]).
@@ -46,8 +47,16 @@ where
         .page_size(1)
         .build()
         .map_err(|e| SourceError::config(source_id, e.to_string()))?;
-    let Some(last) = read_first(probe).await? else {
-        return Ok(None);
+    let last = match read_first(probe).await {
+        Ok(Some(last)) => last,
+        Ok(None) => return Ok(None),
+        // A check that could not be made proves nothing: the order is not
+        // trusted, and the caller lists from a local sort (whole either way).
+        Err(error) => {
+            return Ok(Some(format!(
+                "asked for {reversed} with a page of 1 to check its sort, it failed ({error})"
+            )))
+        }
     };
     if query.compare_key(&last, first).is_lt() {
         return Ok(Some(format!(
@@ -128,6 +137,25 @@ mod tests {
         // Equal keys throughout prove nothing.
         let ties = [named("1", "a"), named("2", "a")];
         assert_eq!(probe(&ties, Some(named("1", "a"))).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_check_that_fails_leaves_the_order_untrusted() {
+        let page = [named("1", "a"), named("2", "b")];
+        let failed = sort_ignored("s", &by_name(), &page, |_| async {
+            Err(SourceError::new(
+                crate::ErrorKind::BadRequest,
+                "s",
+                "limit must be at least 10",
+            ))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(
+            failed.contains("failed") && failed.contains("limit must be at least 10"),
+            "{failed}"
+        );
     }
 
     #[test]
