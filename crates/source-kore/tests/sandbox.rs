@@ -226,7 +226,11 @@ async fn expired_tokens_renew_with_the_minter_and_fail_with_a_static_jwt() {
         "renewed after the 401"
     );
 
-    let fixed = source(&sandbox, jwt(&sandbox));
+    // A JWT minted after that expiry, used as is: the sandbox's ready one
+    // was issued at its start, so the expiry above revoked it unless both
+    // fell in the same second (the test failed now and then).
+    let fresh = minter.token().await.unwrap();
+    let fixed = source(&sandbox, Arc::new(StaticToken::new(fresh)));
     fixed.fetch_page(&by_created(), None).await.unwrap();
     sandbox.kore().expire_tokens();
     let e = Arc::clone(&fixed)
