@@ -372,18 +372,17 @@ impl Store {
             })
             .transpose()?;
         // A source that lists its changes newest first is read whole in that
-        // order too, so that a full read checks the order incremental reads
-        // rely on, across every page (a probe cannot: a server sorting each
-        // page alone passes one); unless a read within the day found it
-        // broken, which stands for the day.
-        let whole = if cheap && !sort_found_broken(&state, options) {
-            newest_first
-                .clone()
-                .build()
-                .map_err(|e| StoreError::Corrupt {
-                    id: source_id.clone(),
-                    why: e.to_string(),
-                })?
+        // order too, so that every full read checks (and renews the verdict
+        // on) the order incremental reads rely on, across every page: a
+        // probe cannot (a server sorting each page alone passes one).
+        let build = |query: CampaignQueryBuilder| {
+            query.build().map_err(|e| StoreError::Corrupt {
+                id: source_id.clone(),
+                why: e.to_string(),
+            })
+        };
+        let whole = if cheap {
+            build(newest_first.clone())?
         } else {
             whole.clone()
         };
@@ -423,11 +422,28 @@ impl Store {
         let read = match read {
             Some(read) => read,
             None => {
-                let read = self.read_partition(&mut conn, &part, &whole, false).await?;
+                let mut read = self.read_partition(&mut conn, &part, &whole, false).await?;
+                let newest_first_kept = whole.sort().is_some() && read.error.is_none();
                 // What a whole read newest first found of the sort; an
                 // incremental read's own finding stands.
-                if whole.sort().is_some() && read.error.is_none() && sort_check.is_none() {
+                if newest_first_kept && sort_check.is_none() {
                     sort_check = Some((started.clone(), !read.sorted_locally));
+                }
+                if newest_first_kept && !read.sorted_locally {
+                    // Pages by offset over an order that edits change: a
+                    // campaign changed during the read moved to a page
+                    // already read. Those listed as changed since the read
+                    // began (less the overlap) are kept from deletion.
+                    let since = started_at
+                        .checked_sub_signed(
+                            chrono::TimeDelta::from_std(options.overlap).unwrap_or_default(),
+                        )
+                        .unwrap_or(started_at);
+                    let changed =
+                        build(newest_first.clone().updated_from(since).sort_verified(true))?;
+                    let kept = self.keep_listed(&mut conn, &part, &changed).await?;
+                    read.requests += kept.requests;
+                    read.error = kept.error;
                 }
                 read
             }

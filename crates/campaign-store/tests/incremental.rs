@@ -210,12 +210,14 @@ async fn incremental_reads_stop_at_the_bookmark_and_never_delete() {
         assert_eq!(full(&unsorted), (Some(true), Some(false)), "{label}");
         assert_eq!((unsorted.updated, unsorted.deleted), (1, 0), "{label}");
         // And the day's next reads of voice are whole from the start: 90
-        // campaigns in pages of 20, nothing else asked.
+        // campaigns in pages of 20, newest first, so each checks the sort
+        // again (the reversed-sort probe: one request) and renews the
+        // verdict rather than letting it lapse into an incremental read.
         requests_per_channel(&sandbox);
         let distrusted = sync(&store, &sandbox, &options).await;
         assert_eq!(full(&distrusted), (Some(true), Some(false)), "{label}");
         assert_eq!(distrusted.updated, 0, "{label}");
-        assert_eq!(requests_per_channel(&sandbox), (5, 1), "{label}");
+        assert_eq!(requests_per_channel(&sandbox), (6, 1), "{label}");
         let verified = store.verify().await.unwrap();
         assert!(verified.is_sound(), "{}: {verified:?}", test.label);
         store.close().await;
@@ -293,6 +295,142 @@ async fn a_server_sorting_each_page_alone_is_never_read_incrementally() {
         let second = sync(&store, &sandbox, &options).await;
         assert!(second.full, "{label}: {second:?}");
         assert_eq!(second.updated, 1, "{label}");
+        let verified = store.verify().await.unwrap();
+        assert!(verified.is_sound(), "{label}: {verified:?}");
+        store.close().await;
+    }
+}
+
+/// A partition that runs `edit` once, right after serving the first page of
+/// a read newest first: the provider's data changes mid-read.
+#[derive(Debug)]
+struct EditedMidRead {
+    inner: Arc<dyn CampaignSource>,
+    edit: Arc<Edit>,
+}
+
+struct Edit {
+    done: std::sync::atomic::AtomicBool,
+    apply: Box<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Edit")
+    }
+}
+
+#[async_trait::async_trait]
+impl CampaignSource for EditedMidRead {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+    fn provider(&self) -> &str {
+        self.inner.provider()
+    }
+    fn capabilities(&self) -> campaign_core::Capabilities {
+        self.inner.capabilities()
+    }
+    fn capabilities_at_provider(&self) -> bool {
+        self.inner.capabilities_at_provider()
+    }
+    fn walk_options(&self) -> campaign_core::WalkOptions {
+        self.inner.walk_options()
+    }
+    fn partition(&self) -> Option<String> {
+        self.inner.partition()
+    }
+    fn lists_changes_cheaply(&self) -> bool {
+        self.inner.lists_changes_cheaply()
+    }
+    fn token_after(
+        &self,
+        query: &campaign_core::CampaignQuery,
+        campaign: &Campaign,
+    ) -> Option<campaign_core::PageToken> {
+        self.inner.token_after(query, campaign)
+    }
+    fn partitions(&self, query: &campaign_core::CampaignQuery) -> Vec<Arc<dyn CampaignSource>> {
+        self.inner
+            .partitions(query)
+            .into_iter()
+            .map(|part| {
+                Arc::new(EditedMidRead {
+                    inner: part,
+                    edit: Arc::clone(&self.edit),
+                }) as Arc<dyn CampaignSource>
+            })
+            .collect()
+    }
+    async fn fetch_page(
+        &self,
+        query: &campaign_core::CampaignQuery,
+        token: Option<campaign_core::PageToken>,
+    ) -> campaign_core::Result<campaign_core::Page> {
+        let first = token.is_none();
+        let page = self.inner.fetch_page(query, token).await?;
+        let voice = self.inner.partition().is_some_and(|p| p.contains("voice"));
+        if first
+            && voice
+            && query.sort().is_some()
+            && !self
+                .edit
+                .done
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            (self.edit.apply)();
+        }
+        Ok(page)
+    }
+}
+
+/// A full read newest first pages by offset over an order that edits
+/// change: a campaign edited while later pages are still to be read moves
+/// to a page already read and is not listed. It still exists, so it must
+/// not be deleted (nor logged as deleted and added again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_edited_during_a_full_read_is_not_deleted() {
+    for test in backends("edited_mid_read").await {
+        let label = test.label;
+        let sandbox = sandbox().await;
+        let now = Utc::now();
+        let data = campaigns(now - TimeDelta::days(1));
+        sandbox.kore().load_campaigns(&data);
+        let store = connect(&test).await;
+        let first = sync(&store, &sandbox, &SyncOptions::default()).await;
+        assert_eq!(first.added as usize, VOICE + SMS, "{label}");
+
+        // The oldest voice campaign (the last voice page) is edited right
+        // after the full read's first voice page.
+        let mut edited = data.clone();
+        edited[VOICE - 1].name = "Edited mid-read".into();
+        edited[VOICE - 1].updated_at = Some(Utc::now());
+        let control = sandbox.kore().clone();
+        let source = Arc::new(EditedMidRead {
+            inner: source(&sandbox),
+            edit: Arc::new(Edit {
+                done: Default::default(),
+                apply: Box::new(move || {
+                    control.load_campaigns(&edited);
+                }),
+            }),
+        });
+        let full = SyncOptions {
+            full: true,
+            ..SyncOptions::default()
+        };
+        let run = store.start_run().await.unwrap();
+        let report = store.sync_source(run, source, &full).await.unwrap();
+        assert!(report.full && !report.failed(), "{label}: {report:?}");
+        assert_eq!(report.deleted, 0, "{label}: {report:?}");
+
+        // The next sync reads the edit as what it is: an update.
+        let next = sync(&store, &sandbox, &SyncOptions::default()).await;
+        assert_eq!(
+            (next.added, next.updated, next.deleted),
+            (0, 1, 0),
+            "{label}"
+        );
         let verified = store.verify().await.unwrap();
         assert!(verified.is_sound(), "{label}: {verified:?}");
         store.close().await;

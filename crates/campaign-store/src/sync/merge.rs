@@ -32,14 +32,16 @@ const REBUILD_SHARE: u64 = 2;
 const STAGED_SEQ: &str = "$1 + ROW_NUMBER() OVER (ORDER BY s.n) - 1";
 
 /// The live campaigns of a partition (source `$source_at`, part `$part_at`)
-/// that its staged full listing no longer holds, for a `WHERE` clause on
+/// that its staged full listing no longer holds (nor lists as just changed,
+/// `sync_kept`), for a `WHERE` clause on
 /// `campaigns` aliased `alias`: one condition for the deletions logged and
 /// the rows marked, so the two cannot differ.
 fn gone(alias: &str, source_at: usize, part_at: usize) -> String {
     format!(
         "{alias}.source = ${source_at} AND {alias}.part = ${part_at} \
          AND {alias}.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM sync_staging s \
-         WHERE s.source = {alias}.source AND s.native_id = {alias}.native_id)"
+         WHERE s.source = {alias}.source AND s.native_id = {alias}.native_id) \
+         AND NOT EXISTS (SELECT 1 FROM sync_kept k WHERE k.native_id = {alias}.native_id)"
     )
 }
 

@@ -142,6 +142,9 @@ impl Store {
                 "CREATE TEMP TABLE IF NOT EXISTS sync_staging_json (n {key}, \
                  campaign TEXT NOT NULL)"
             ),
+            format!(
+                "CREATE TEMP TABLE IF NOT EXISTS sync_kept (native_id TEXT{collate} PRIMARY KEY)"
+            ),
         ] {
             sqlx::query(&create)
                 .execute(&mut *conn)
@@ -158,7 +161,7 @@ impl Store {
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("cannot empty the staging table"))?;
-        for table in ["sync_staging", "sync_staging_json"] {
+        for table in ["sync_staging", "sync_staging_json", "sync_kept"] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
                 .await
@@ -218,6 +221,53 @@ impl Store {
             .await
             .map_err(StoreError::db("cannot stage campaigns"))?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Lists `part` for `changes` and records the ids listed in the
+    /// connection's `sync_kept` table, which the merge never deletes: what
+    /// was just listed exists. Returns the requests made and the source's
+    /// failure, if any.
+    pub(super) async fn keep_listed(
+        &self,
+        conn: &mut AnyConnection,
+        part: &Arc<dyn CampaignSource>,
+        changes: &CampaignQuery,
+    ) -> Result<Read, StoreError> {
+        let counted = Arc::new(Counted::new(Arc::clone(part), true));
+        let mut walk = walk_position_chunks(
+            Arc::clone(&counted) as Arc<dyn CampaignSource>,
+            changes.clone(),
+            SourcePosition::default(),
+        );
+        let mut read = Read::default();
+        let mut ids = Vec::new();
+        while let Some(chunk) = walk.next().await {
+            for item in chunk.items {
+                match item {
+                    Ok(positioned) => ids.push(positioned.campaign.id.native),
+                    Err(error) => read.error = Some(error),
+                }
+            }
+        }
+        read.requests = counted.requests();
+        let numbered = self.backend() == Backend::Postgres;
+        for batch in ids.chunks(STAGE_BATCH) {
+            let sql = format!(
+                "INSERT INTO sync_kept (native_id) VALUES {} ON CONFLICT DO NOTHING",
+                placeholders(batch.len(), 1, numbered)
+            );
+            let mut insert = sqlx::query(&sql);
+            for id in batch {
+                insert = insert.bind(id.as_str());
+            }
+            insert
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::db("cannot stage campaigns"))?;
+        }
+        Ok(read)
     }
 }
 
