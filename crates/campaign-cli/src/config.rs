@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use campaign_aggregate::Aggregator;
+use campaign_aggregate::{Aggregator, AggregatorBuilder};
 use campaign_core::{CampaignSource, RetryBudget, SourceError};
 use campaign_http::HttpConfig;
 use campaign_registry::{Env, Registry, SourceSettings};
@@ -189,13 +189,18 @@ impl Config {
 
     /// The aggregate over every source, sharing the retry budget.
     pub fn aggregate(&self) -> Result<Aggregator, SourceError> {
+        self.aggregate_builder().build()
+    }
+
+    /// [`Config::aggregate`]'s builder, for a host that sets more (a deadline).
+    pub fn aggregate_builder(&self) -> AggregatorBuilder {
         let mut builder = Aggregator::builder(AGGREGATE_ID)
             .sources(self.sources.iter().map(|s| Arc::clone(&s.source)))
             .retry_budget(Arc::clone(&self.retry_budget));
         if let Some(n) = self.defaults.concurrency {
             builder = builder.concurrency(n);
         }
-        builder.build()
+        builder
     }
 }
 

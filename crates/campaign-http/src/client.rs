@@ -185,6 +185,7 @@ impl HttpClient {
     /// `default_wait` (at most [`RetryPolicy::max_retry_after`](crate::RetryPolicy)),
     /// instead of the ordinary backoff. The reset header's wait is capped
     /// like `Retry-After`: above the cap, the request fails at once.
+    /// Replaces a [`HttpClient::with_rate_limit_wait`] (the last call wins).
     pub fn with_rate_limit_fallback(
         mut self,
         reset_header: HeaderName,
@@ -200,7 +201,8 @@ impl HttpClient {
     /// For a rate-limited answer without `Retry-After`: wait `wait` instead
     /// of the ordinary backoff (of milliseconds, which a provider counting
     /// its quota per minute would refuse again at once), at most
-    /// [`RetryPolicy::max_retry_after`](crate::RetryPolicy).
+    /// [`RetryPolicy::max_retry_after`](crate::RetryPolicy). Replaces a
+    /// [`HttpClient::with_rate_limit_fallback`] (the last call wins).
     pub fn with_rate_limit_wait(mut self, wait: Duration) -> Self {
         self.rate_limit_fallback = Some(RateLimitFallback {
             reset_header: None,
@@ -381,13 +383,18 @@ impl HttpClient {
             if body.len() <= RATE_LIMIT_BODY_MAX {
                 if let Some(parsed) = (self.parse_error)(&body).filter(|p| p.rate_limited) {
                     let message = parsed.message.unwrap_or_default();
-                    self.on_rate_limited(None);
-                    return Err(self
+                    let wait = self.guessed_rate_limit_wait();
+                    self.on_rate_limited(wait);
+                    let error = self
                         .error(ErrorKind::RateLimited, request, status)
                         .with_context(
                             Redactor::new(&request.url, [&request.headers, credentials], token)
                                 .quote(&message),
-                        ));
+                        );
+                    return Err(match wait {
+                        Some(wait) => error.with_retry_after(wait),
+                        None => error,
+                    });
                 }
             }
             return Ok(body);
@@ -415,15 +422,14 @@ impl HttpClient {
         };
         let retry_after = header_wait(&RETRY_AFTER);
         // Read now: the body read below consumes the response.
-        let fallback_wait = self.rate_limit_fallback.as_ref().map(|f| {
-            // The server's own reset is capped like `Retry-After` (above the
-            // cap, the request fails at once); the default is only a guess,
-            // so it waits at most the cap instead.
-            f.reset_header
-                .as_ref()
-                .and_then(header_wait)
-                .unwrap_or(f.default_wait.min(self.config.retry.max_retry_after))
-        });
+        // The server's own reset is capped like `Retry-After` (above the
+        // cap, the request fails at once); without one, the guess.
+        let fallback_wait = self
+            .rate_limit_fallback
+            .as_ref()
+            .and_then(|f| f.reset_header.as_ref())
+            .and_then(header_wait)
+            .or_else(|| self.guessed_rate_limit_wait());
         let body = self
             .read_body(request, response, ERROR_BODY_LIMIT)
             .await
@@ -464,6 +470,15 @@ impl HttpClient {
             error = error.with_retry_after(wait);
         }
         Err(error)
+    }
+
+    /// What a rate-limited answer that names no wait waits, if this client
+    /// was given one: only a guess, so at most the cap (where a
+    /// `Retry-After` above it fails the request at once).
+    fn guessed_rate_limit_wait(&self) -> Option<Duration> {
+        self.rate_limit_fallback
+            .as_ref()
+            .map(|f| f.default_wait.min(self.config.retry.max_retry_after))
     }
 
     /// Slows the client-side limiter down after the provider said "too many".

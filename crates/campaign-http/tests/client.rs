@@ -622,3 +622,36 @@ async fn a_configured_rate_limit_wait_above_the_cap_waits_the_cap() {
         "{waited:?}"
     );
 }
+
+/// A provider's rate-limit message in a 2xx body (as Kore may send it) waits
+/// the configured wait too, not the ordinary backoff.
+#[tokio::test]
+async fn a_rate_limit_message_in_a_200_waits_the_configured_wait() {
+    fn rate_limit_message(body: &[u8]) -> Option<ProviderError> {
+        let text = std::str::from_utf8(body).ok()?;
+        text.contains("rate limit").then(|| ProviderError {
+            code: None,
+            message: Some(text.to_owned()),
+            rate_limited: true,
+        })
+    }
+    let server = MockServer::start().await;
+    Mock::given(path("/c"))
+        .respond_with(script(vec![
+            ResponseTemplate::new(200).set_body_string(r#"{"message":"rate limit"}"#),
+            ResponseTemplate::new(200).set_body_string("ok"),
+        ]))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let wait = Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    let body = HttpClient::new("test-src", fast_config(), rate_limit_message)
+        .unwrap()
+        .with_rate_limit_wait(wait)
+        .execute(&get(&server, "/c"), Auth::None)
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"ok");
+    assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
+}

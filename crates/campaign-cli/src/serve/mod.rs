@@ -66,6 +66,12 @@ use routes::{AppState, Backend};
 
 /// The longest a request may take, waiting for a slot included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest a live page may take: sources still answering then (one
+/// waiting out a provider's rate limit, say) are reported as timed out in
+/// the page, which comes back with the others' campaigns before
+/// [`REQUEST_TIMEOUT`] would end the whole request.
+pub const LIVE_PAGE_DEADLINE: Duration = Duration::from_secs(50);
+const _: () = assert!(LIVE_PAGE_DEADLINE.as_secs() < REQUEST_TIMEOUT.as_secs());
 /// Requests handled at once; more wait (within [`REQUEST_TIMEOUT`]).
 pub const MAX_CONCURRENT_REQUESTS: usize = 256;
 /// The largest request body (the API takes none).
@@ -113,7 +119,9 @@ pub async fn serve(
         None => Backend::Live {
             aggregate: Arc::new(
                 config
-                    .aggregate()
+                    .aggregate_builder()
+                    .deadline(LIVE_PAGE_DEADLINE)
+                    .build()
                     .map_err(|e| build_failure(&config.file, e))?,
             ),
         },
