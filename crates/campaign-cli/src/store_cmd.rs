@@ -131,7 +131,9 @@ pub async fn sync(
         options.full_refresh_every = every;
     }
     let synced = match args.watch {
-        None => sync_once(&store, &sources, &options, args.format, progress).await,
+        None => sync_once(&store, &sources, &options, args.format, progress)
+            .await
+            .map(|synced| synced.code),
         Some(every) => watch(&store, &sources, &options, args.format, progress, every).await,
     };
     // Closed, not dropped at exit: the last connection to close checkpoints
@@ -161,7 +163,12 @@ async fn watch(
     loop {
         tokio::select! {
             result = sync_once(store, sources, options, format, progress.clone()) => {
-                code = result?;
+                let synced = result?;
+                code = synced.code;
+                // Nobody reads the reports any more (`sync --watch | head`).
+                if synced.reader_gone {
+                    return Ok(code);
+                }
             }
             _ = &mut interrupted => return Ok(code),
         }
@@ -172,13 +179,21 @@ async fn watch(
     }
 }
 
+/// What one sync run came to.
+struct Synced {
+    /// Its exit code.
+    code: u8,
+    /// The reader of its report went away before it was written.
+    reader_gone: bool,
+}
+
 async fn sync_once(
     store: &Store,
     sources: &[Arc<dyn CampaignSource>],
     options: &SyncOptions,
     format: SyncFormat,
     progress: Option<Progress>,
-) -> Result<u8, Failure> {
+) -> Result<Synced, Failure> {
     let run = store
         .start_run()
         .await
@@ -234,7 +249,12 @@ async fn sync_once(
     } else {
         EXIT_OK
     };
-    written(print_report(run, &done, format), code)
+    let printed = print_report(run, &done, format);
+    let reader_gone = matches!(&printed, Err(Failure::Fetch(message)) if is_broken_pipe(message));
+    Ok(Synced {
+        code: written(printed, code)?,
+        reader_gone,
+    })
 }
 
 /// A sync run's report on stdout.

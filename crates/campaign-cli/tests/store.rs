@@ -946,4 +946,17 @@ async fn a_sync_whose_reader_went_away_still_reports_its_result() {
 
     let output = output_unread(env.process(&["changes", "--store", &url])).await;
     expect_code(&output, 0);
+
+    // A watch whose reports nobody reads any more ends after the run it
+    // could not report (`sync --watch 1s | head -1`), rather than syncing on
+    // for no one.
+    env.sandbox.cms().clear_faults();
+    env.sandbox.kore().clear_faults();
+    let watch = tokio::time::timeout(
+        Duration::from_secs(60),
+        unread_sync(&["--watch", "1s", "--format", "json"]),
+    )
+    .await
+    .expect("the watch ended by itself");
+    expect_code(&watch, 0);
 }

@@ -121,8 +121,10 @@ pub(crate) struct PageEnd {
 /// both decide by it.
 ///
 /// The server's own signals come first: a server may cap its pages below the
-/// limit while echoing it, or filter after paging, so a short page ends the
-/// channel only when the page carries neither `hasMore` nor `totalResults`.
+/// limit while echoing it, so a short page ends the channel only when the
+/// page carries neither `hasMore` nor `totalResults`. (Offsets advance by
+/// the records a page held, which suits a capped page; a server filtering
+/// after paging is not handled: its offsets would overlap.)
 /// An empty page always ends it, so a server that keeps saying "more" while
 /// sending nothing cannot loop the walk.
 pub(crate) fn page_end(raw: &RawPage, skip: u64, limit: u32) -> PageEnd {

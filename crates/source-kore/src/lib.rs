@@ -49,10 +49,10 @@
 //!   index and id and the cause; [`KoreConfig::strict`] fails the page instead.
 //! - Follows the server's paging signals: `hasMore` first, else
 //!   `totalResults`; only a page carrying neither ends the channel by being
-//!   shorter than the limit (a server may cap its pages below the limit, or
-//!   filter after paging). A server that echoes a smaller `limit` than asked
-//!   is asked that size from then on, and `page` is sent empty where `skip`
-//!   is no page boundary, so the two never name different records.
+//!   shorter than the limit (a server may cap its pages below the limit). A
+//!   server that echoes a smaller `limit` than asked is asked that size from
+//!   then on, and `page` is sent empty where `skip` is no page boundary, so
+//!   the two never name different records.
 //! - Never loops on a misbehaving server: it stops on `hasMore: false` or an
 //!   empty page, reports a server that ignores `skip` as a `Protocol` error,
 //!   and warns when `totalResults` changes mid-walk (reading on page by page
