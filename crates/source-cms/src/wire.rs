@@ -82,12 +82,6 @@ pub(crate) fn parse_error_body(body: &[u8]) -> Option<ProviderError> {
     (code.is_some() || message.is_some()).then(|| ProviderError::new(code, message))
 }
 
-/// Parses a timestamp as the CMS may write it: any ISO 8601 shape
-/// ([`parse_iso8601`]).
-pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    parse_iso8601(text)
-}
-
 fn flex_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     d.deserialize_any(FlexInt)
 }
@@ -197,7 +191,7 @@ impl<'de> Visitor<'de> for FlexTime {
         if v.trim().is_empty() {
             return Ok(None);
         }
-        parse_time(v)
+        parse_iso8601(v)
             .map(Some)
             .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
     }
@@ -263,13 +257,13 @@ mod tests {
             "2026-03-24 12:28:52.354",
             " 2026-03-24T12:28:52.354Z ",
         ] {
-            assert_eq!(parse_time(text), Some(expected), "{text}");
+            assert_eq!(parse_iso8601(text), Some(expected), "{text}");
         }
         assert_eq!(
-            parse_time("2026-03-24"),
+            parse_iso8601("2026-03-24"),
             Some("2026-03-24T00:00:00Z".parse().unwrap())
         );
-        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_iso8601("yesterday"), None);
         // The fast path and chrono's parser agree wherever the fast one answers.
         for text in [
             "2026-03-24T12:28:52Z",
@@ -281,18 +275,18 @@ mod tests {
             let general = DateTime::parse_from_rfc3339(text)
                 .unwrap()
                 .with_timezone(&Utc);
-            assert_eq!(parse_time(text), Some(general), "{text}");
+            assert_eq!(parse_iso8601(text), Some(general), "{text}");
         }
         // What the fast path declines (campaign-http tests which texts) is
         // left to chrono, which reads the extra fraction digits.
         assert_eq!(
-            parse_time("2026-03-24T12:28:52.1234567891Z"),
+            parse_iso8601("2026-03-24T12:28:52.1234567891Z"),
             DateTime::parse_from_rfc3339("2026-03-24T12:28:52.1234567891Z")
                 .ok()
                 .map(|t| t.with_timezone(&Utc))
         );
 
-        assert_eq!(parse_time("2026-13-40T00:00:00Z"), None);
+        assert_eq!(parse_iso8601("2026-13-40T00:00:00Z"), None);
     }
 
     #[test]
