@@ -194,7 +194,12 @@ async fn a_sort_that_breaks_mid_walk_loses_nothing() {
 #[tokio::test]
 async fn the_rate_limit_message_is_retried_under_any_status() {
     let sandbox = sandbox().await;
-    let source = source(&sandbox);
+    // The message names no wait, so each retry waits Kore's one-minute
+    // window, capped at `max_retry_after`: kept short here.
+    let mut quick = config(&sandbox);
+    quick.http.retry.max_retry_after = Duration::from_millis(50);
+    let tokens = Arc::new(StaticToken::new(sandbox.credentials().kore_jwt.clone()));
+    let source = Arc::new(KoreSource::new(quick, tokens).unwrap());
     let query = query(Sort::desc(SortField::CreatedAt));
     for status in [200, 400, 403, 500] {
         sandbox.kore().clear_faults();
