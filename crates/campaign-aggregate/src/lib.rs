@@ -91,6 +91,7 @@
 mod aggregator;
 mod builder;
 mod cursor;
+mod events;
 mod explain;
 mod fanout;
 mod guarded;
