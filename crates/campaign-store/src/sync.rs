@@ -354,17 +354,20 @@ impl Store {
         let state = self
             .sync_state(&source_id, label.as_deref().unwrap_or_default())
             .await?;
+        let build = |query: CampaignQueryBuilder| {
+            query.build().map_err(|e| StoreError::Corrupt {
+                id: source_id.clone(),
+                why: e.to_string(),
+            })
+        };
         let incremental = plan_reading(&state, cheap, options)
             .map(|(since, sort_verified)| {
-                let query = newest_first
-                    .clone()
-                    .updated_from(since)
-                    .sort_verified(sort_verified)
-                    .build()
-                    .map_err(|e| StoreError::Corrupt {
-                        id: source_id.clone(),
-                        why: e.to_string(),
-                    })?;
+                let query = build(
+                    newest_first
+                        .clone()
+                        .updated_from(since)
+                        .sort_verified(sort_verified),
+                )?;
                 Ok::<_, StoreError>(Incremental {
                     query,
                     sort_verified,
@@ -375,12 +378,6 @@ impl Store {
         // order too, so that every full read checks (and renews the verdict
         // on) the order incremental reads rely on, across every page: a
         // probe cannot (a server sorting each page alone passes one).
-        let build = |query: CampaignQueryBuilder| {
-            query.build().map_err(|e| StoreError::Corrupt {
-                id: source_id.clone(),
-                why: e.to_string(),
-            })
-        };
         let whole = if cheap {
             build(newest_first.clone())?
         } else {
@@ -423,22 +420,20 @@ impl Store {
             Some(read) => read,
             None => {
                 let mut read = self.read_partition(&mut conn, &part, &whole, false).await?;
-                let newest_first_kept = whole.sort().is_some() && read.error.is_none();
+                // `whole` is newest first exactly for a source that lists
+                // changes cheaply.
+                let read_newest_first = cheap && read.error.is_none();
                 // What a whole read newest first found of the sort; an
                 // incremental read's own finding stands.
-                if newest_first_kept && sort_check.is_none() {
+                if read_newest_first && sort_check.is_none() {
                     sort_check = Some((started.clone(), !read.sorted_locally));
                 }
-                if newest_first_kept && !read.sorted_locally {
+                if read_newest_first && !read.sorted_locally {
                     // Pages by offset over an order that edits change: a
                     // campaign changed during the read moved to a page
                     // already read. Those listed as changed since the read
                     // began (less the overlap) are kept from deletion.
-                    let since = started_at
-                        .checked_sub_signed(
-                            chrono::TimeDelta::from_std(options.overlap).unwrap_or_default(),
-                        )
-                        .unwrap_or(started_at);
+                    let since = less_overlap(started_at, options).unwrap_or(started_at);
                     let changed =
                         build(newest_first.clone().updated_from(since).sort_verified(true))?;
                     let kept = self.keep_listed(&mut conn, &part, &changed).await?;
@@ -524,9 +519,13 @@ fn plan_reading(
         return None;
     }
     let sort_checked = recent(state.sort_checked_at, options);
-    let overlap = chrono::TimeDelta::from_std(options.overlap).ok()?;
-    let since = state.bookmark?.checked_sub_signed(overlap)?;
+    let since = less_overlap(state.bookmark?, options)?;
     Some((since, sort_checked && state.sort_honoured))
+}
+
+/// `at` less the overlap (`None` if it cannot be told).
+fn less_overlap(at: DateTime<Utc>, options: &SyncOptions) -> Option<DateTime<Utc>> {
+    at.checked_sub_signed(chrono::TimeDelta::from_std(options.overlap).ok()?)
 }
 
 /// Whether `at` is within `full_refresh_every` of now.

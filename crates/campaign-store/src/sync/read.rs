@@ -222,9 +222,7 @@ impl Store {
             .map_err(StoreError::db("cannot stage campaigns"))?;
         Ok(())
     }
-}
 
-impl Store {
     /// Lists `part` for `changes` and records the ids listed in the
     /// connection's `sync_kept` table, which the merge never deletes: what
     /// was just listed exists. Returns the requests made and the source's
