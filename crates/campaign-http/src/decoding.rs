@@ -101,9 +101,14 @@ pub fn parse_rfc3339_utc(text: &str) -> Result<DateTime<Utc>, chrono::ParseError
 /// ```
 pub fn parse_iso8601(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
-    if let Ok(t) = parse_rfc3339_utc(text) {
-        return Some(t);
-    }
+    parse_rfc3339_utc(text)
+        .ok()
+        .or_else(|| parse_iso8601_not_rfc3339(text))
+}
+
+/// [`parse_iso8601`]'s shapes other than RFC 3339 (`text` trimmed), for a
+/// caller that already tried RFC 3339.
+fn parse_iso8601_not_rfc3339(text: &str) -> Option<DateTime<Utc>> {
     // chrono reads a fraction after `.` only, and `%#z` takes `+05`,
     // `+0500` and `+05:00` but not `Z`.
     let mut text = text.replace(',', ".");
@@ -165,7 +170,7 @@ pub fn optional_timestamp(
         None | Some("") => Ok(None),
         Some(text) => match parse_rfc3339_utc(text) {
             Ok(t) => Ok(Some(t)),
-            Err(e) => parse_iso8601(text)
+            Err(e) => parse_iso8601_not_rfc3339(text)
                 .map(Some)
                 .ok_or_else(|| format!("`{field}` is not an ISO 8601 timestamp ({e})")),
         },
