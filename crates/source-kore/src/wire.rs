@@ -383,10 +383,8 @@ impl<'de> Visitor<'de> for LoosePriority {
         Ok(whole_priority(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let v = v.trim();
-        Ok(v.parse()
-            .ok()
-            .or_else(|| v.parse().ok().and_then(whole_priority)))
+        // Every text a `u8` reads, an `f64` reads to the same whole number.
+        Ok(v.trim().parse().ok().and_then(whole_priority))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
