@@ -570,53 +570,45 @@ fn the_default_policy_waits_out_a_minute_long_rate_limit() {
     assert!(policy.deadline >= policy.max_retry_after + 2 * config.timeout);
 }
 
-/// A 429 without `Retry-After` waits the configured rate-limit wait, not
-/// the ordinary backoff of milliseconds.
-#[tokio::test]
-async fn a_rate_limit_without_retry_after_waits_the_configured_wait() {
+/// How long `client` took to get "ok" from a server that answers `first`,
+/// then "ok".
+async fn answered_after(first: ResponseTemplate, client: HttpClient) -> Duration {
     let server = MockServer::start().await;
     Mock::given(path("/c"))
         .respond_with(script(vec![
-            ResponseTemplate::new(429),
+            first,
             ResponseTemplate::new(200).set_body_string("ok"),
         ]))
         .expect(2)
         .mount(&server)
         .await;
-    let wait = Duration::from_millis(400);
     let started = std::time::Instant::now();
-    let body = client(fast_config())
-        .with_rate_limit_wait(wait)
+    let body = client
         .execute(&get(&server, "/c"), Auth::None)
         .await
         .unwrap();
     assert_eq!(&body[..], b"ok");
-    assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
+    started.elapsed()
+}
+
+/// A 429 without `Retry-After` waits the configured rate-limit wait, not
+/// the ordinary backoff of milliseconds.
+#[tokio::test]
+async fn a_rate_limit_without_retry_after_waits_the_configured_wait() {
+    let wait = Duration::from_millis(400);
+    let client = client(fast_config()).with_rate_limit_wait(wait);
+    let waited = answered_after(ResponseTemplate::new(429), client).await;
+    assert!(waited >= wait, "{waited:?}");
 }
 
 /// The configured wait is a guess, not the server's word: above the cap it
 /// waits the cap and retries, where a `Retry-After` that long fails at once.
 #[tokio::test]
 async fn a_configured_rate_limit_wait_above_the_cap_waits_the_cap() {
-    let server = MockServer::start().await;
-    Mock::given(path("/c"))
-        .respond_with(script(vec![
-            ResponseTemplate::new(429),
-            ResponseTemplate::new(200).set_body_string("ok"),
-        ]))
-        .expect(2)
-        .mount(&server)
-        .await;
     let mut config = fast_config();
     config.retry.max_retry_after = Duration::from_millis(200);
-    let started = std::time::Instant::now();
-    let body = client(config)
-        .with_rate_limit_wait(Duration::from_secs(60))
-        .execute(&get(&server, "/c"), Auth::None)
-        .await
-        .unwrap();
-    assert_eq!(&body[..], b"ok");
-    let waited = started.elapsed();
+    let client = client(config).with_rate_limit_wait(Duration::from_secs(60));
+    let waited = answered_after(ResponseTemplate::new(429), client).await;
     assert!(
         waited >= Duration::from_millis(200) && waited < Duration::from_secs(10),
         "{waited:?}"
@@ -635,23 +627,11 @@ async fn a_rate_limit_message_in_a_200_waits_the_configured_wait() {
             rate_limited: true,
         })
     }
-    let server = MockServer::start().await;
-    Mock::given(path("/c"))
-        .respond_with(script(vec![
-            ResponseTemplate::new(200).set_body_string(r#"{"message":"rate limit"}"#),
-            ResponseTemplate::new(200).set_body_string("ok"),
-        ]))
-        .expect(2)
-        .mount(&server)
-        .await;
     let wait = Duration::from_millis(400);
-    let started = std::time::Instant::now();
-    let body = HttpClient::new("test-src", fast_config(), rate_limit_message)
+    let client = HttpClient::new("test-src", fast_config(), rate_limit_message)
         .unwrap()
-        .with_rate_limit_wait(wait)
-        .execute(&get(&server, "/c"), Auth::None)
-        .await
-        .unwrap();
-    assert_eq!(&body[..], b"ok");
-    assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
+        .with_rate_limit_wait(wait);
+    let message = ResponseTemplate::new(200).set_body_string(r#"{"message":"rate limit"}"#);
+    let waited = answered_after(message, client).await;
+    assert!(waited >= wait, "{waited:?}");
 }
